@@ -1,0 +1,53 @@
+"""All-in-one: every service in one process, the gateway calling them in-process.
+
+This is the only module that imports every service; it composes them, as docker-compose does
+in distributed mode. Services themselves never import each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask
+
+from services.forecasting.app import create_app as create_forecasting
+from services.gateway.app import create_app as create_gateway
+from services.ingestion.app import create_app as create_ingestion
+from services.insights.app import create_app as create_insights
+from services.pricing.app import create_app as create_pricing
+from services.recommendation.app import create_app as create_recommendation
+from services.sentiment.app import create_app as create_sentiment
+from shared.config import Settings
+from shared.web import resolve_settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_FACTORIES = {
+    "ingestion": create_ingestion,
+    "recommendation": create_recommendation,
+    "forecasting": create_forecasting,
+    "sentiment": create_sentiment,
+    "pricing": create_pricing,
+    "insights": create_insights,
+}
+
+
+def create_app(config: Mapping | Settings | None = None, background: bool = False) -> Flask:
+    """The gateway with every service mounted in-process.
+
+    With ``background`` (what ``shopmind serve all-in-one`` uses), embedded mode also starts
+    the in-process job runner's recovery and the webhook delivery thread.
+    """
+    settings = resolve_settings(config)
+    services = {name: factory(settings) for name, factory in SERVICE_FACTORIES.items()}
+    gateway = create_gateway(settings, service_apps=services)
+    if background and settings.embedded:
+        from shared import jobs
+        from shared.platform_tasks import start_embedded_webhook_loop
+
+        recovered = jobs.embedded_runner().recover_unfinished(settings.database_url)
+        if recovered:
+            log.info("re-running %d unfinished jobs from a previous run", recovered)
+        start_embedded_webhook_loop(settings)
+    return gateway

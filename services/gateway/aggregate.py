@@ -1,0 +1,144 @@
+"""Answers the gateway assembles from several services: retrain, item overview, dashboard, readiness.
+
+Fan-out calls run concurrently under one time budget; a part that fails or is late comes back
+as ``{"error": ...}`` in its place, so the whole answer is never a 500 because one service is.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any
+
+from flask import copy_current_request_context, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from services.gateway import data
+from services.gateway.proxy import registry
+from services.gateway.schemas import TRAINABLE
+from shared.auth import Principal, current_principal
+from shared.db import get_engine, request_session
+from shared.errors import Conflict, NotFound, ShopmindError
+from shared.models import Product
+
+blp = Blueprint("aggregates", __name__, url_prefix="/v1", description="Answers assembled from several services")
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="shopmind-fanout")
+
+
+def _call_part(service: str, path: str, principal: Principal) -> Any:
+    try:
+        reply = registry().get(service).call("GET", path, principal)
+    except ShopmindError as exc:
+        return {"error": exc.to_problem()}
+    if reply.status != 200:
+        detail = reply.body.get("detail") if isinstance(reply.body, dict) else str(reply.body)[:200]
+        return {"error": {"status": reply.status, "detail": detail, "service": service}}
+    return reply.body
+
+
+def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: float) -> dict[str, Any]:
+    """Call ``{name: (service, path)}`` concurrently; late or failed parts become errors."""
+    futures = {
+        name: _pool.submit(copy_current_request_context(_call_part), service, path, principal)
+        for name, (service, path) in parts.items()
+    }
+    wait(futures.values(), timeout=budget_s)
+    answer = {}
+    for name, future in futures.items():
+        if future.done():
+            answer[name] = future.result()
+        else:
+            answer[name] = {"error": {"status": 504, "detail": f"no answer within {budget_s:.1f}s"}}
+    return answer
+
+
+def retrain(models: list[str], principal: Principal) -> tuple[list[dict], list[dict]]:
+    """Ask each service to start its training job; a service with nothing to train is skipped."""
+    services = TRAINABLE if "all" in models else list(dict.fromkeys(models))
+    started, skipped = [], []
+    for service in services:
+        try:
+            reply = registry().get(service).call("POST", "/internal/retrain", principal, json_body={})
+        except ShopmindError as exc:
+            skipped.append({"service": service, "reason": exc.detail})
+            continue
+        if reply.status == 202:
+            started.append(reply.body["job"])
+        else:
+            reason = reply.body.get("detail") if isinstance(reply.body, dict) else f"HTTP {reply.status}"
+            skipped.append({"service": service, "reason": reason})
+    if not started:
+        raise Conflict("no model was retrained: " + "; ".join(f"{s['service']}: {s['reason']}" for s in skipped),
+                       errors={s["service"]: [s["reason"]] for s in skipped})
+    return started, skipped
+
+
+@blp.route("/items/<item_id>/overview")
+class ItemOverview(MethodView):
+    @blp.response(200)
+    def get(self, item_id):
+        """Product, forecast, stock risk, sentiment, price advice and similar items in one answer."""
+        product = request_session().get(Product, (current_principal().shop_id, item_id))
+        if product is None:
+            raise NotFound(f"no product {item_id} in this shop's catalogue")
+        parts = fan_out({
+            "forecast": ("forecasting", f"/v1/forecasts/items/{item_id}?horizon=14"),
+            "stock": ("forecasting", f"/v1/replenishment?item_id={item_id}"),
+            "sentiment": ("sentiment", f"/v1/sentiment/items/{item_id}"),
+            "pricing": ("pricing", f"/v1/pricing/items/{item_id}"),
+            "similar": ("recommendation", f"/v1/recommendations/items/{item_id}/similar?n=5"),
+        }, current_principal(), current_app.config["SETTINGS"].aggregate_budget_s)
+        return {"item_id": item_id, "product": data.describe_product(product), **parts}
+
+
+@blp.route("/dashboard")
+class Dashboard(MethodView):
+    @blp.response(200)
+    def get(self):
+        """The shop's KPIs (last 30 days vs the 30 before), alerts, and job and model status."""
+        session = request_session()
+        alerts = fan_out({
+            "negative_reviews": ("sentiment", "/v1/sentiment/alerts"),
+            "stockout_risk": ("forecasting", "/v1/replenishment?risk=high"),
+            "anomalies": ("insights", "/v1/anomalies"),
+        }, current_principal(), current_app.config["SETTINGS"].aggregate_budget_s)
+        return {
+            "kpis": data.shop_kpis(session),
+            "alerts": alerts,
+            "jobs": data.job_summary(session),
+            "models": data.active_models(session),
+        }
+
+
+def readiness() -> tuple[dict[str, str], bool]:
+    """Database, broker and every service: "ok" or what is wrong."""
+    settings = current_app.config["SETTINGS"]
+    checks: dict[str, str] = {}
+    try:
+        with get_engine(settings.database_url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"down: {type(exc).__name__}"
+    if settings.redis_url:
+        try:
+            import redis
+
+            redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"down: {type(exc).__name__}"
+    else:
+        checks["broker"] = "ok (embedded worker)"
+    for name, client in registry().clients.items():
+        try:
+            reply = client.call("GET", "/healthz", None, timeout_s=2.0)
+            checks[name] = "ok" if reply.status == 200 else f"down: HTTP {reply.status}"
+        except ShopmindError as exc:
+            checks[name] = f"down: {exc.detail}"
+    missing = set(current_app.config["EXPECTED_SERVICES"]) - set(registry().clients)
+    for name in missing:
+        checks[name] = "down: not configured"
+    return checks, all(v.startswith("ok") for v in checks.values())
+

@@ -1,0 +1,47 @@
+"""The gateway: the only public entry. Authenticates, routes, aggregates, documents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, jsonify
+
+from services.gateway import aggregate, api, openapi, proxy, security
+from shared import celery_app, db
+from shared.config import DOMAIN_SERVICES, Settings
+from shared.errors import problem, problem_response, register_error_handlers
+from shared.web import configure_logging, health, init_request_ids, new_api, resolve_settings
+
+
+def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[str, Flask] | None = None) -> Flask:
+    """Build the gateway. ``service_apps`` (all-in-one mode) are called in-process; otherwise
+    each service is reached at ``SHOPMIND_<NAME>_URL``."""
+    settings = resolve_settings(config)
+    configure_logging(settings.log_level)
+    app = Flask("shopmind.gateway")
+    app.config.update(SETTINGS=settings, SERVICE_NAME="gateway", MAX_CONTENT_LENGTH=settings.max_body_bytes,
+                      EXPECTED_SERVICES=DOMAIN_SERVICES)
+    init_request_ids(app)
+    db.init_app(app)
+    celery_app.configure(settings)
+    smorest = new_api(app, "shopmind", serve_spec=False)  # openapi.py serves the merged document
+    app.extensions["shopmind.api"] = smorest
+    app.extensions["shopmind.registry"] = proxy.ServiceRegistry(settings, dict(service_apps or {}))
+    register_error_handlers(app)
+    security.init_app(app, settings)
+
+    app.register_blueprint(health)
+    app.register_blueprint(openapi.openapi)
+    smorest.register_blueprint(api.blp)
+    smorest.register_blueprint(aggregate.blp)
+    app.register_blueprint(proxy.proxy)
+
+    @app.get("/readyz")
+    def readyz():
+        checks, ok = aggregate.readiness()
+        if ok:
+            return jsonify(status="ready", checks=checks)
+        down = ", ".join(k for k, v in checks.items() if not v.startswith("ok"))
+        return problem_response(problem(503, f"not ready: {down} down", errors={k: [v] for k, v in checks.items()}))
+
+    return app

@@ -1,0 +1,179 @@
+"""SQL for the platform routes: shops, keys, jobs, model versions, webhooks. Never commits."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from shared.auth import generate_api_key, hash_api_key
+from shared.db import utcnow
+from shared.errors import NotFound
+from shared.models import SALES_STATUSES, ApiKey, Job, ModelVersion, Order, Product, Shop, Webhook, WebhookDelivery
+from shared.schemas import decode_cursor, encode_cursor
+
+
+def create_shop(session: Session, name: str, timezone: str, currency: str) -> tuple[Shop, ApiKey, str]:
+    """A shop and its first admin key (the only time the key is seen in clear)."""
+    shop = Shop(name=name, timezone=timezone, currency=currency, user_id_salt=secrets.token_hex(16),
+                created_at=utcnow())
+    session.add(shop)
+    session.flush()
+    key, secret = create_key(session, shop.id, "admin")
+    return shop, key, secret
+
+
+def create_key(session: Session, shop_id: int, role: str) -> tuple[ApiKey, str]:
+    secret = generate_api_key()
+    key = ApiKey(shop_id=shop_id, role=role, key_hash=hash_api_key(secret), prefix=secret[:10],
+                 created_at=utcnow())
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    key = session.scalars(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))).first()
+    if key is None:
+        raise NotFound(f"no active API key {key_id} in this shop")
+    key.revoked_at = utcnow()
+    return key
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)).order_by(ApiKey.id)))
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id} in this shop")
+    return job
+
+
+def list_jobs(session: Session, status: str | None, kind: str | None, limit: int,
+              cursor: str | None) -> tuple[list[Job], str | None]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    query = select(Job)
+    if status:
+        query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
+    if cursor:
+        created_at, job_id = decode_cursor(cursor)
+        query = query.where(tuple_(Job.created_at, Job.id) < (datetime.fromisoformat(created_at), job_id))
+    rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+    return rows, next_cursor
+
+
+def list_models(session: Session, service: str | None, limit: int,
+                cursor: str | None) -> tuple[list[ModelVersion], str | None]:
+    query = select(ModelVersion)
+    if service:
+        query = query.where(ModelVersion.service == service)
+    if cursor:
+        query = query.where(ModelVersion.id < decode_cursor(cursor)[0])
+    rows = list(session.scalars(query.order_by(ModelVersion.id.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].id])
+    return rows, next_cursor
+
+
+def get_model(session: Session, model_id: int) -> ModelVersion:
+    row = session.get(ModelVersion, model_id)
+    if row is None:
+        raise NotFound(f"no model version {model_id} in this shop")
+    return row
+
+
+def create_webhook(session: Session, shop_id: int, url: str, events: list[str], secret: str) -> Webhook:
+    hook = Webhook(shop_id=shop_id, url=url, events=events, secret=secret, active=True, created_at=utcnow())
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def list_webhooks(session: Session) -> list[Webhook]:
+    return list(session.scalars(select(Webhook).where(Webhook.active.is_(True)).order_by(Webhook.id)))
+
+
+def get_webhook(session: Session, webhook_id: int) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None:
+        raise NotFound(f"no webhook {webhook_id} in this shop")
+    return hook
+
+
+def list_deliveries(session: Session, webhook_id: int, limit: int,
+                    cursor: str | None) -> tuple[list[WebhookDelivery], str | None]:
+    get_webhook(session, webhook_id)
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    if cursor:
+        query = query.where(WebhookDelivery.id < decode_cursor(cursor)[0])
+    rows = list(session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].id])
+    return rows, next_cursor
+
+
+def describe_product(product: Product) -> dict:
+    return {
+        "item_id": product.item_id, "title": product.title, "category": product.category,
+        "brand": product.brand, "price": float(product.price) if product.price is not None else None,
+        "status": product.status,
+    }
+
+
+def shop_kpis(session: Session, days: int = 30) -> dict:
+    """Sales KPIs for the last ``days`` of data vs the ``days`` before.
+
+    Read against the shop's last order, not the server clock, so a shop whose export ended
+    last month still sees its numbers.
+    """
+    last = session.scalar(select(func.max(Order.created_at)))
+    if last is None:
+        return {"as_of": None, "window_days": days, "current": None, "previous": None}
+    current = _sales_between(session, last - timedelta(days=days), last)
+    previous = _sales_between(session, last - timedelta(days=2 * days), last - timedelta(days=days))
+
+    def change(key):
+        old, new = previous[key], current[key]
+        return round((new - old) / old, 4) if old else None
+
+    return {"as_of": last.date().isoformat(), "window_days": days, "current": current, "previous": previous,
+            "change": {k: change(k) for k in current}}
+
+
+def _sales_between(session: Session, start: datetime, end: datetime) -> dict:
+    row = session.execute(
+        select(func.coalesce(func.sum(Order.paid_amount), 0), func.count(Order.order_id),
+               func.count(func.distinct(Order.user_id)))
+        .where(Order.status.in_(SALES_STATUSES), Order.created_at > start, Order.created_at <= end)
+    ).one()
+    revenue, orders, buyers = float(row[0]), int(row[1]), int(row[2])
+    return {"revenue": round(revenue, 2), "orders": orders, "buyers": buyers,
+            "average_order_value": round(revenue / orders, 2) if orders else 0.0}
+
+
+def job_summary(session: Session) -> dict:
+    counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+    recent = session.scalars(select(Job).order_by(Job.created_at.desc()).limit(5)).all()
+    return {"counts": counts,
+            "recent": [{"id": j.id, "kind": j.kind, "status": j.status, "progress": j.progress} for j in recent]}
+
+
+def active_models(session: Session) -> list[dict]:
+    rows = session.scalars(select(ModelVersion).where(ModelVersion.status == "active")
+                           .order_by(ModelVersion.service)).all()
+    return [{"service": r.service, "version": r.version, "id": r.id, "metrics": r.metrics,
+             "promoted_at": r.promoted_at.isoformat() if r.promoted_at else None} for r in rows]

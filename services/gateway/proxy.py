@@ -1,0 +1,173 @@
+"""Routing ``/v1/...`` to the service that owns it, in-process or over HTTP.
+
+All-in-one mode hands the gateway the service apps themselves and requests are passed to them
+as WSGI calls (no sockets, bodies streamed through). Distributed mode reaches each service at
+``SHOPMIND_<NAME>_URL`` with a pooled HTTP client and explicit timeouts; a service that is down
+or slow becomes a 503/504 problem, never a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from shared.auth import Principal, current_principal, principal_headers
+from shared.config import DOMAIN_SERVICES, Settings
+from shared.errors import GatewayTimeout, NotFound, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+# First path segment after /v1 -> owning service (API.md).
+SERVICE_FOR_PREFIX = {
+    "imports": "ingestion",
+    "events": "ingestion",
+    "recommendations": "recommendation",
+    "forecasts": "forecasting",
+    "replenishment": "forecasting",
+    "sentiment": "sentiment",
+    "pricing": "pricing",
+    "ask": "insights",
+    "segments": "insights",
+    "anomalies": "insights",
+    "reports": "insights",
+}
+# Served by the gateway itself; anything else under these prefixes is a 405, not a proxy.
+GATEWAY_PREFIXES = {"shops", "keys", "jobs", "admin", "models", "webhooks", "items", "dashboard"}
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+               "transfer-encoding", "upgrade", "host", "authorization"}
+
+
+@dataclass(frozen=True)
+class ServiceReply:
+    status: int
+    body: Any
+
+
+class ServiceClient:
+    """One downstream service: either a Flask app in this process or a base URL."""
+
+    def __init__(self, name: str, settings: Settings, app: Flask | None = None, base_url: str | None = None):
+        self.name = name
+        self.settings = settings
+        self.app = app
+        self.base_url = base_url
+        self._http = None
+        if app is None:
+            self._http = httpx.Client(
+                base_url=base_url,
+                timeout=httpx.Timeout(settings.service_timeout_s, connect=2.0),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            )
+
+    def _signed_headers(self, principal: Principal | None) -> dict[str, str]:
+        headers = {"X-Request-ID": g.get("request_id", "")}
+        if principal is not None:
+            headers.update(principal_headers(principal, self.settings.internal_token))
+        return headers
+
+    def forward(self, principal: Principal) -> Response:
+        """Pass the current request on, unchanged but for auth, and stream the answer back."""
+        headers = self._signed_headers(principal)
+        if self.app is not None:
+            environ = {k: v for k, v in request.environ.items() if k not in ("HTTP_AUTHORIZATION", "werkzeug.request")}
+            for name, value in headers.items():
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+            app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=False)
+            return Response(app_iter, status=status, headers=response_headers)
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        forwarded.update(headers)
+        upstream = self._http.build_request(
+            request.method, request.path, params=request.query_string.decode("latin-1") or None,
+            headers=forwarded, content=_body_chunks() if request.content_length != 0 else None,
+        )
+        try:
+            reply = self._http.send(upstream, stream=True)
+        except httpx.TimeoutException:
+            raise GatewayTimeout(f"the {self.name} service did not answer within "
+                                 f"{self.settings.service_timeout_s:.0f}s") from None
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"the {self.name} service is unavailable ({type(exc).__name__})") from None
+        response = Response(reply.iter_raw(), status=reply.status_code,
+                            headers=[(k, v) for k, v in reply.headers.items() if k.lower() not in _HOP_BY_HOP],
+                            direct_passthrough=True)
+        response.call_on_close(reply.close)
+        return response
+
+    def call(self, method: str, path: str, principal: Principal | None, json_body: Any = None,
+             timeout_s: float | None = None) -> ServiceReply:
+        """A JSON call made by the gateway itself (aggregates, retrain fan-out, health)."""
+        headers = self._signed_headers(principal)
+        if self.app is not None:
+            builder = EnvironBuilder(path=path, method=method, headers=headers, json=json_body)
+            try:
+                app_iter, status, _headers = run_wsgi_app(self.app, builder.get_environ(), buffered=True)
+                raw = b"".join(app_iter)
+            finally:
+                builder.close()
+            return ServiceReply(int(status.split()[0]), _json_or_text(raw))
+        try:
+            reply = self._http.request(method, path, headers=headers, json=json_body,
+                                       timeout=timeout_s or self.settings.service_timeout_s)
+        except httpx.TimeoutException:
+            raise GatewayTimeout(f"the {self.name} service did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"the {self.name} service is unavailable ({type(exc).__name__})") from None
+        return ServiceReply(reply.status_code, _json_or_text(reply.content))
+
+
+def _body_chunks(chunk_size: int = 64 * 1024):
+    stream = request.stream
+    while chunk := stream.read(chunk_size):
+        yield chunk
+
+
+def _json_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+class ServiceRegistry:
+    """Where each domain service lives."""
+
+    def __init__(self, settings: Settings, apps: dict[str, Flask] | None = None):
+        self.clients: dict[str, ServiceClient] = {}
+        for name in DOMAIN_SERVICES:
+            if apps and name in apps:
+                self.clients[name] = ServiceClient(name, settings, app=apps[name])
+            elif name in settings.service_urls:
+                self.clients[name] = ServiceClient(name, settings, base_url=settings.service_urls[name])
+
+    def get(self, name: str) -> ServiceClient:
+        client = self.clients.get(name)
+        if client is None:
+            raise ServiceUnavailable(
+                f"the {name} service is not configured: set SHOPMIND_{name.upper()}_URL or run all-in-one"
+            )
+        return client
+
+
+def registry() -> ServiceRegistry:
+    return current_app.extensions["shopmind.registry"]
+
+
+proxy = Blueprint("proxy", __name__)
+
+
+@proxy.route("/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def forward(rest: str):
+    prefix = rest.split("/", 1)[0]
+    service = SERVICE_FOR_PREFIX.get(prefix)
+    if service is None:
+        if prefix in GATEWAY_PREFIXES:
+            raise MethodNotAllowed()
+        raise NotFound(f"no route /v1/{rest}; see /openapi.json for the API")
+    return registry().get(service).forward(current_principal())

@@ -1,0 +1,144 @@
+"""Request and response schemas of the platform routes."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+import marshmallow as ma
+
+from shared.config import DOMAIN_SERVICES
+from shared.models import JOB_STATUSES, ROLES
+from shared.schemas import JobSchema, PageArgsSchema, StrictSchema, page_schema
+from shared.webhooks import EVENTS
+
+TRAINABLE = ["recommendation", "forecasting", "sentiment", "pricing", "insights"]
+
+
+def _valid_timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ma.ValidationError(f"unknown time zone '{name}'; use an IANA name such as Asia/Shanghai") from None
+
+
+class ShopCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    timezone = ma.fields.String(load_default="Asia/Shanghai", validate=_valid_timezone)
+    currency = ma.fields.String(load_default="CNY", validate=ma.validate.Regexp(
+        r"^[A-Z]{3}$", error="currency is a 3-letter ISO 4217 code such as CNY"))
+
+
+class ShopSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    timezone = ma.fields.String()
+    currency = ma.fields.String()
+
+
+class NewKeySchema(ma.Schema):
+    id = ma.fields.Integer()
+    key = ma.fields.String(metadata={"description": "shown once; only its hash is stored"})
+    role = ma.fields.String()
+
+
+class ShopCreatedSchema(ma.Schema):
+    shop = ma.fields.Nested(ShopSchema)
+    api_key = ma.fields.Nested(NewKeySchema)
+
+
+class KeyCreateSchema(StrictSchema):
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+
+
+class KeySchema(ma.Schema):
+    id = ma.fields.Integer()
+    role = ma.fields.String()
+    prefix = ma.fields.String(metadata={"description": "first characters of the key, to tell keys apart"})
+    created_at = ma.fields.DateTime()
+
+
+class KeyListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(KeySchema))
+
+
+class JobListArgsSchema(PageArgsSchema):
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(JOB_STATUSES))
+    kind = ma.fields.String(load_default=None)
+
+
+JobPageSchema = page_schema(JobSchema, "JobPage")
+
+
+class RetrainSchema(StrictSchema):
+    models = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf([*TRAINABLE, "all"])),
+        required=True, validate=ma.validate.Length(min=1),
+        metadata={"description": 'services to retrain, or ["all"]'},
+    )
+
+
+class RetrainSkippedSchema(ma.Schema):
+    service = ma.fields.String()
+    reason = ma.fields.String()
+
+
+class RetrainResultSchema(ma.Schema):
+    jobs = ma.fields.List(ma.fields.Nested(JobSchema))
+    skipped = ma.fields.List(ma.fields.Nested(RetrainSkippedSchema),
+                             metadata={"description": "services asked for that have nothing to train"})
+
+
+class ModelVersionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    service = ma.fields.String()
+    version = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": ["training", "ready", "active", "retired", "failed"]})
+    params = ma.fields.Dict()
+    metrics = ma.fields.Dict()
+    trained_at = ma.fields.String(allow_none=True)
+    promoted_at = ma.fields.String(allow_none=True)
+    data_window = ma.fields.Dict()
+    job_id = ma.fields.String(allow_none=True)
+
+
+class ModelListArgsSchema(PageArgsSchema):
+    service = ma.fields.String(load_default=None, validate=ma.validate.OneOf(DOMAIN_SERVICES))
+
+
+ModelPageSchema = page_schema(ModelVersionSchema, "ModelVersionPage")
+
+
+class WebhookCreateSchema(StrictSchema):
+    url = ma.fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    events = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf([*EVENTS, "*"])), required=True,
+                            validate=ma.validate.Length(min=1))
+    secret = ma.fields.String(required=True, validate=ma.validate.Length(min=16, max=200),
+                              metadata={"description": "HMAC-SHA256 key for X-Shopmind-Signature"})
+
+
+class WebhookSchema(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.String()
+    events = ma.fields.List(ma.fields.String())
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+
+
+class WebhookListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(WebhookSchema))
+
+
+class DeliverySchema(ma.Schema):
+    id = ma.fields.Integer()
+    event = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["pending", "delivered", "failed"]})
+    attempts = ma.fields.Integer()
+    last_status_code = ma.fields.Integer(allow_none=True)
+    last_error = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    next_attempt_at = ma.fields.DateTime()
+    delivered_at = ma.fields.DateTime(allow_none=True)
+    payload = ma.fields.Dict()
+
+
+DeliveryPageSchema = page_schema(DeliverySchema, "WebhookDeliveryPage")

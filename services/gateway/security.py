@@ -1,0 +1,87 @@
+"""Who is calling, may they, and how often: the gateway's ``before_request``."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+
+from flask import Flask, request
+from sqlalchemy import select
+
+from shared.auth import Principal, check_role, hash_api_key, set_current_principal
+from shared.config import Settings
+from shared.db import ALL_SHOPS, session_scope
+from shared.errors import TooManyRequests, Unauthorized
+from shared.models import ApiKey
+from shared.ratelimit import rate_limiter
+
+PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/docs", "/", "/favicon.ico"}
+PLATFORM_ROUTES = {("POST", "/v1/shops")}
+# Key lookups are cached briefly; a revoked key stops working in this process at once
+# (the cache entry is dropped) and in other processes within this many seconds.
+KEY_CACHE_TTL_S = 5.0
+
+
+class KeyCache:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._entries: dict[str, tuple[Principal | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, key: str) -> Principal | None:
+        key_hash = hash_api_key(key)
+        now = time.monotonic()
+        entry = self._entries.get(key_hash)
+        if entry is not None and now - entry[1] < KEY_CACHE_TTL_S:
+            return entry[0]
+        with session_scope(ALL_SHOPS, self.settings.database_url) as session:
+            row = session.scalars(
+                select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            ).first()
+            principal = Principal(row.shop_id, row.role, row.id) if row else None
+        with self._lock:
+            if len(self._entries) > 50_000:
+                self._entries.clear()
+            self._entries[key_hash] = (principal, now)
+        return principal
+
+    def forget(self, key_id: int) -> None:
+        with self._lock:
+            self._entries = {h: e for h, e in self._entries.items() if not (e[0] and e[0].key_id == key_id)}
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    keys = KeyCache(settings)
+    limiter = rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
+    app.extensions["shopmind.keys"] = keys
+
+    @app.before_request
+    def _authenticate():
+        if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
+            return
+        token = _bearer_token()
+        if (request.method, request.path) in PLATFORM_ROUTES:
+            if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+                raise Unauthorized("creating shops needs the platform token (SHOPMIND_ADMIN_TOKEN)")
+            set_current_principal(Principal(None, "platform"))
+            return
+        principal = keys.lookup(token)
+        if principal is None:
+            raise Unauthorized("the API key is unknown or revoked")
+        check_role(principal, request.method, request.path)
+        if limiter is not None:
+            wait = limiter.hit(f"key{principal.key_id}")
+            if wait is not None:
+                raise TooManyRequests(
+                    f"more than {settings.rate_limit_per_minute} requests a minute with this key; "
+                    f"retry in {wait}s", retry_after=wait)
+        set_current_principal(principal)
+
+
+def _bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send 'Authorization: Bearer <api key>'")
+    return token.strip()

@@ -1,0 +1,262 @@
+"""Model registry and artifact store.
+
+A training run saves arrays (``np.savez``, loaded with ``allow_pickle=False``) and raw files
+(e.g. an xgboost JSON model) under ``ARTIFACT_DIR/shop-<id>/<service>/v<n>/``, with a manifest
+of sha256 checksums, and a ``model_versions`` row. Loading verifies every checksum, so a
+truncated or tampered artifact is refused and never executes code.
+
+Serving code holds an :class:`ActiveModelCache`: ``cache.get(shop_id)`` returns the loaded active
+model, re-checking which version is active at most every ``model_check_interval_s`` (one indexed
+query). A newly promoted version is loaded completely first and then swapped in by a single
+assignment, so a request sees the old model or the new one, never a half-loaded one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared import webhooks
+from shared.config import Settings
+from shared.db import session_scope, utcnow
+from shared.errors import Conflict, NotFound, ShopmindError
+from shared.models import ModelVersion
+
+T = TypeVar("T")
+ARRAYS_FILE = "arrays.npz"
+MANIFEST_FILE = "manifest.json"
+
+
+class ArtifactCorrupt(ShopmindError):
+    status, slug = 500, "artifact-corrupt"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded model version: its registry row's facts plus its arrays and files."""
+
+    version_id: int
+    service: str
+    version: int
+    params: dict
+    metrics: dict
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_version(
+    session: Session,
+    settings: Settings,
+    shop_id: int,
+    service: str,
+    *,
+    arrays: dict[str, np.ndarray] | None = None,
+    files: dict[str, bytes] | None = None,
+    params: dict | None = None,
+    metrics: dict | None = None,
+    data_window: dict | None = None,
+    job_id: str | None = None,
+) -> ModelVersion:
+    """Write an artifact and its ``model_versions`` row (status ``ready``; the caller commits)."""
+    version = (session.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.service == service)
+    ) or 0) + 1
+    relative = Path(f"shop-{shop_id}") / service / f"v{version}"
+    final_dir = settings.artifact_dir / relative
+    tmp_dir = final_dir.with_name(final_dir.name + f".tmp-{time.time_ns()}")
+    tmp_dir.mkdir(parents=True)
+    blobs: dict[str, bytes] = dict(files or {})
+    if arrays:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        blobs[ARRAYS_FILE] = buffer.getvalue()
+    blobs["params.json"] = json.dumps(params or {}, sort_keys=True, ensure_ascii=False).encode()
+    manifest = {}
+    for name, data in blobs.items():
+        (tmp_dir / name).write_bytes(data)
+        manifest[name] = _sha256(data)
+    manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
+    (tmp_dir / MANIFEST_FILE).write_bytes(manifest_bytes)
+    if final_dir.exists():  # a previous attempt of the same (rolled back) version
+        shutil.rmtree(final_dir)
+    tmp_dir.rename(final_dir)  # atomic: readers never see a partly written version
+    row = ModelVersion(
+        shop_id=shop_id, service=service, version=version, status="ready", params=params or {},
+        metrics=metrics or {}, data_window=data_window or {}, artifact_path=str(relative),
+        checksum=_sha256(manifest_bytes), job_id=job_id, trained_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def load_artifact(row: ModelVersion, settings: Settings) -> Artifact:
+    """Read a version's files back, refusing any whose checksum does not match."""
+    directory = settings.artifact_dir / (row.artifact_path or "")
+    try:
+        manifest_bytes = (directory / MANIFEST_FILE).read_bytes()
+    except FileNotFoundError:
+        raise ArtifactCorrupt(f"artifact of {row.service} v{row.version} is missing at {directory}") from None
+    if _sha256(manifest_bytes) != row.checksum:
+        raise ArtifactCorrupt(f"manifest checksum of {row.service} v{row.version} does not match")
+    files: dict[str, bytes] = {}
+    for name, digest in json.loads(manifest_bytes).items():
+        data = (directory / name).read_bytes()
+        if _sha256(data) != digest:
+            raise ArtifactCorrupt(f"{name} of {row.service} v{row.version} is corrupt (checksum mismatch)")
+        files[name] = data
+    arrays = {}
+    if ARRAYS_FILE in files:
+        with np.load(io.BytesIO(files.pop(ARRAYS_FILE)), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    params = json.loads(files.pop("params.json"))
+    return Artifact(row.id, row.service, row.version, params, dict(row.metrics or {}), arrays, files)
+
+
+# --- registry operations (the caller commits) ---------------------------------------------
+
+def active_version(session: Session, service: str) -> ModelVersion | None:
+    return session.scalars(
+        select(ModelVersion).where(ModelVersion.service == service, ModelVersion.status == "active")
+    ).first()
+
+
+def promote(session: Session, row: ModelVersion) -> ModelVersion:
+    """Make ``row`` the active version of its service; the previous one is retired."""
+    if row.status not in ("ready", "retired", "active"):
+        raise Conflict(f"version {row.version} of {row.service} is '{row.status}' and cannot be promoted")
+    if row.status == "active":
+        return row
+    current = active_version(session, row.service)
+    if current is not None:
+        current.status = "retired"
+        session.flush()
+    row.status, row.promoted_at = "active", utcnow()
+    session.flush()
+    webhooks.emit(session, row.shop_id, "model_promoted",
+                  {"service": row.service, "version": row.version, "model_id": row.id,
+                   "previous_version": current.version if current else None})
+    return row
+
+
+def rollback(session: Session, service: str) -> ModelVersion:
+    """Re-activate the version that was active before the current one."""
+    current = active_version(session, service)
+    if current is None:
+        raise NotFound(f"{service} has no active model to roll back")
+    previous = session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.service == service, ModelVersion.status == "retired",
+               ModelVersion.promoted_at.is_not(None), ModelVersion.id != current.id,
+               ModelVersion.promoted_at <= current.promoted_at)
+        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
+    ).first()
+    if previous is None:
+        raise Conflict(f"{service} v{current.version} is the first version ever promoted; nothing to roll back to")
+    current.status = "retired"
+    # The rolled-back version must not be picked as "previous" again by the next rollback.
+    current.promoted_at = None
+    session.flush()
+    previous.status, previous.promoted_at = "active", utcnow()
+    session.flush()
+    webhooks.emit(session, previous.shop_id, "model_promoted",
+                  {"service": service, "version": previous.version, "model_id": previous.id,
+                   "previous_version": current.version, "rollback": True})
+    return previous
+
+
+def promote_if_better(session: Session, row: ModelVersion, metric: str, higher_is_better: bool) -> bool:
+    """Promote ``row`` when its offline ``metric`` is no worse than the active version's."""
+    current = active_version(session, row.service)
+    if current is not None and metric in (current.metrics or {}) and metric in (row.metrics or {}):
+        new, old = row.metrics[metric], current.metrics[metric]
+        if (new < old) if higher_is_better else (new > old):
+            return False
+    promote(session, row)
+    return True
+
+
+# --- serving: the active model per shop, swapped atomically --------------------------------
+
+@dataclass(frozen=True)
+class LoadedModel(Generic[T]):
+    version_id: int
+    version: int
+    model: T
+    metrics: dict
+
+
+@dataclass
+class _Entry(Generic[T]):
+    loaded: LoadedModel[T] | None
+    checked_at: float
+
+
+class ActiveModelCache(Generic[T]):
+    """Per-process cache of each shop's active model for one service.
+
+    Parameters
+    ----------
+    service : str
+        Registry name, e.g. ``"recommendation"``.
+    build : callable
+        Turns an :class:`Artifact` into the object serving code uses (e.g. ``Model.from_artifact``).
+    """
+
+    def __init__(self, service: str, build: Callable[[Artifact], T]):
+        self.service = service
+        self.build = build
+        self._entries: dict[int, _Entry[T]] = {}
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def get(self, shop_id: int, settings: Settings) -> LoadedModel[T] | None:
+        entry = self._entries.get(shop_id)
+        if entry is not None and time.monotonic() - entry.checked_at < settings.model_check_interval_s:
+            return entry.loaded
+        with self._lock_for(shop_id):
+            entry = self._entries.get(shop_id)
+            if entry is not None and time.monotonic() - entry.checked_at < settings.model_check_interval_s:
+                return entry.loaded
+            with session_scope(shop_id, settings.database_url) as session:
+                row = active_version(session, self.service)
+            if row is None:
+                loaded = None
+            elif entry is not None and entry.loaded is not None and entry.loaded.version_id == row.id:
+                loaded = entry.loaded
+            else:
+                artifact = load_artifact(row, settings)
+                loaded = LoadedModel(row.id, row.version, self.build(artifact), dict(row.metrics or {}))
+            self._entries[shop_id] = _Entry(loaded, time.monotonic())  # the atomic swap
+            return loaded
+
+    def _lock_for(self, shop_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(shop_id, threading.Lock())
+
+
+def describe(row: ModelVersion) -> dict[str, Any]:
+    """A model version as the API returns it."""
+    return {
+        "id": row.id, "service": row.service, "version": row.version, "status": row.status,
+        "params": row.params or {}, "metrics": row.metrics or {},
+        "trained_at": row.trained_at.isoformat() if row.trained_at else None,
+        "promoted_at": row.promoted_at.isoformat() if row.promoted_at else None,
+        "data_window": row.data_window or {}, "job_id": row.job_id,
+    }

@@ -1,0 +1,129 @@
+"""API keys, roles, and the signed principal the gateway forwards to services.
+
+The gateway authenticates a request once (API key or platform token), decides whether the
+key's role may call the route (:func:`required_role`, one table for the whole API), and
+forwards who is calling in ``X-Shopmind-Principal``, signed with the internal token. Services
+accept nothing without a valid signature, so they cannot be called around the gateway.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass
+
+from flask import g
+
+from shared.errors import Forbidden, Unauthorized
+
+ROLE_RANK = {"client": 0, "analyst": 1, "admin": 2}
+PRINCIPAL_HEADER = "X-Shopmind-Principal"
+SIGNATURE_HEADER = "X-Shopmind-Principal-Signature"
+# A signed header older than this is refused (limits replay inside the private network).
+MAX_SIGNATURE_AGE_S = 300
+
+# Routes a front-end (client) key may call; everything else needs analyst or admin.
+_CLIENT_ROUTES = [
+    ("GET", re.compile(r"^/v1/recommendations/")),
+    ("POST", re.compile(r"^/v1/recommendations/session$")),
+    ("POST", re.compile(r"^/v1/events$")),
+]
+# Writes that only read data and compute an answer: analysts may call them.
+_ANALYST_WRITES = [
+    ("POST", re.compile(r"^/v1/ask$")),
+    ("POST", re.compile(r"^/v1/sentiment/analyze$")),
+    ("POST", re.compile(r"^/v1/pricing/simulate$")),
+]
+# Reads that expose configuration rather than shop data: admins only.
+_ADMIN_READS = [re.compile(r"^/v1/webhooks")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a shop's API key, or the platform token (``shop_id`` None)."""
+
+    shop_id: int | None
+    role: str
+    key_id: int | None = None
+
+    @property
+    def is_platform(self) -> bool:
+        return self.role == "platform"
+
+
+def generate_api_key() -> str:
+    return "sm_" + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def required_role(method: str, path: str) -> str:
+    """The least role allowed to call ``method path``; unknown routes default to admin."""
+    method = "GET" if method == "HEAD" else method
+    if any(m == method and rx.match(path) for m, rx in _CLIENT_ROUTES):
+        return "client"
+    if method == "GET" and not any(rx.match(path) for rx in _ADMIN_READS):
+        return "analyst"
+    if any(m == method and rx.match(path) for m, rx in _ANALYST_WRITES):
+        return "analyst"
+    return "admin"
+
+
+def check_role(principal: Principal, method: str, path: str) -> None:
+    needed = required_role(method, path)
+    if ROLE_RANK.get(principal.role, -1) < ROLE_RANK[needed]:
+        raise Forbidden(f"this API key has role '{principal.role}'; {method} {path} needs '{needed}'")
+
+
+# --- signed principal header (gateway -> service) --------------------------------------
+
+def _sign(payload: bytes, token: str) -> str:
+    return hmac.new(token.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def principal_headers(principal: Principal, token: str) -> dict[str, str]:
+    body = dict(asdict(principal), ts=int(time.time()))
+    payload = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode())
+    return {PRINCIPAL_HEADER: payload.decode(), SIGNATURE_HEADER: _sign(payload, token)}
+
+
+def verify_principal(headers, token: str) -> Principal:
+    """Read and check the gateway's signed header; raise 401 if missing, forged or stale."""
+    payload = headers.get(PRINCIPAL_HEADER)
+    signature = headers.get(SIGNATURE_HEADER)
+    if not payload or not signature:
+        raise Unauthorized("internal services are reached through the gateway only")
+    if not hmac.compare_digest(_sign(payload.encode(), token), signature):
+        raise Unauthorized("the internal principal signature does not match")
+    body = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    if abs(time.time() - body.pop("ts", 0)) > MAX_SIGNATURE_AGE_S:
+        raise Unauthorized("the internal principal header has expired")
+    return Principal(**body)
+
+
+# --- the current request's caller --------------------------------------------------------
+
+def set_current_principal(principal: Principal) -> None:
+    g.principal = principal
+
+
+def current_principal(required: bool = True) -> Principal | None:
+    principal = g.get("principal")
+    if principal is None and required:
+        raise Unauthorized("send 'Authorization: Bearer <api key>'")
+    return principal
+
+
+def current_shop_id() -> int:
+    """The authenticated shop; the shop never comes from the URL or the body."""
+    principal = current_principal()
+    if principal.shop_id is None:
+        raise Forbidden("this route needs a shop's API key, not the platform token")
+    return principal.shop_id

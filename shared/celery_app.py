@@ -1,0 +1,84 @@
+"""The Celery app: one queue per service, late acks, one task at a time per worker process.
+
+Tasks are declared in each service's ``tasks.py`` with :func:`shared.jobs.job_task` and named
+``<service>.<verb>``; the name's prefix picks the queue. Without ``REDIS_URL`` (embedded mode)
+no broker is used: :mod:`shared.jobs` runs the same task objects on an in-process thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from celery import Celery
+from celery.signals import task_postrun, worker_process_init
+
+from shared import db
+from shared.config import DOMAIN_SERVICES, Settings
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("platform", *DOMAIN_SERVICES)
+# Listed explicitly (not discovered) so a reader sees every module that defines tasks.
+TASK_MODULES = [
+    "shared.platform_tasks",
+]
+# Above the longest training run: Redis redelivers unacknowledged tasks older than this.
+VISIBILITY_TIMEOUT_S = 6 * 3600
+
+celery = Celery("shopmind")
+_settings: Settings | None = None
+
+
+def queue_for(task_name: str) -> str:
+    prefix = task_name.split(".", 1)[0]
+    return prefix if prefix in QUEUES else "platform"
+
+
+def _route(name, args, kwargs, options, task=None, **_kw):
+    return {"queue": queue_for(name)}
+
+
+def configure(settings: Settings, extra_task_modules: tuple[str, ...] = ()) -> Celery:
+    """Bind the Celery app to ``settings`` and import every task module (idempotent)."""
+    global _settings
+    _settings = settings
+    celery.conf.update(
+        broker_url=settings.redis_url or "memory://",
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,  # results live in the jobs table
+        task_acks_late=True,  # tasks are idempotent, so a killed worker's task simply runs again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_routes=(_route,),
+        task_default_queue="platform",
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "deliver-webhooks": {"task": "platform.deliver_webhooks", "schedule": 10.0,
+                                 "options": {"expires": 30}},
+        },
+        timezone="UTC",
+    )
+    celery.set_default()
+    for module in (*TASK_MODULES, *extra_task_modules):
+        importlib.import_module(module)
+    return celery
+
+
+def current_settings() -> Settings:
+    if _settings is None:
+        raise RuntimeError("shared.celery_app.configure(settings) was not called in this process")
+    return _settings
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_kw):
+    db.dispose_engines()
+
+
+@task_postrun.connect
+def _log_task_end(task_id=None, task=None, state=None, **_kw):
+    log.debug("task %s %s finished: %s", task.name if task else "?", task_id, state)

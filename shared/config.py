@@ -1,0 +1,117 @@
+"""The one configuration loader: environment variables with the embedded defaults of API.md.
+
+Every process (gateway, services, workers, CLI) calls :func:`load_settings`; tests pass
+an ``overrides`` mapping instead of touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("gateway", "ingestion", "recommendation", "forecasting", "sentiment", "pricing", "insights")
+DOMAIN_SERVICES = SERVICES[1:]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a shopmind process needs to know about its surroundings."""
+
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    artifact_dir: Path
+    admin_token: str
+    internal_token: str
+    # Requests per minute per API key; 0 turns rate limiting off.
+    rate_limit_per_minute: int = 1200
+    max_body_bytes: int = 512 * 1024 * 1024
+    # Distributed mode: base URL of each service (SHOPMIND_<NAME>_URL); empty = in-process.
+    service_urls: Mapping[str, str] = field(default_factory=dict)
+    service_timeout_s: float = 10.0
+    aggregate_budget_s: float = 3.0
+    # Webhook targets: https only unless allow_http; private addresses only if listed here.
+    webhook_allow_http: bool = False
+    webhook_allow_hosts: tuple[str, ...] = ()
+    webhook_timeout_s: float = 5.0
+    # How often serving code checks whether a newer model version was promoted.
+    model_check_interval_s: float = 2.0
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        """No Redis: jobs run on an in-process worker instead of Celery over a broker."""
+        return not self.redis_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def normalise_database_url(url: str) -> str:
+    """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 defaults ``postgresql://`` to psycopg 3)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url.removeprefix(prefix)
+    return url
+
+
+def _local_secret(data_dir: Path, name: str) -> str:
+    """A random secret persisted under the data dir, so restarts keep it (embedded mode only)."""
+    path = data_dir / "secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if name not in stored:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        stored[name] = secrets.token_urlsafe(32)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stored))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return stored[name]
+
+
+def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
+    """Read settings from the environment, with ``overrides`` (same names as the env vars) on top."""
+    env: dict[str, object] = dict(os.environ)
+    env.update(overrides or {})
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = env.get(name)
+        return default if value is None or value == "" else str(value)
+
+    data_dir = Path(get("SHOPMIND_DATA_DIR", "var")).resolve()
+    database_url = normalise_database_url(get("DATABASE_URL") or f"sqlite:///{data_dir / 'shopmind.db'}")
+    service_urls = {
+        name: get(f"SHOPMIND_{name.upper()}_URL")
+        for name in DOMAIN_SERVICES
+        if get(f"SHOPMIND_{name.upper()}_URL")
+    }
+    allow_hosts = tuple(h.strip() for h in (get("SHOPMIND_WEBHOOK_ALLOW_HOSTS", "") or "").split(",") if h.strip())
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=get("REDIS_URL"),
+        artifact_dir=Path(get("ARTIFACT_DIR") or data_dir / "artifacts").resolve(),
+        admin_token=get("SHOPMIND_ADMIN_TOKEN") or _local_secret(data_dir, "admin_token"),
+        internal_token=get("SHOPMIND_INTERNAL_TOKEN") or _local_secret(data_dir, "internal_token"),
+        rate_limit_per_minute=int(get("SHOPMIND_RATE_LIMIT_PER_MINUTE", "1200")),
+        max_body_bytes=int(get("SHOPMIND_MAX_BODY_BYTES", str(512 * 1024 * 1024))),
+        service_urls=service_urls,
+        service_timeout_s=float(get("SHOPMIND_SERVICE_TIMEOUT_S", "10")),
+        aggregate_budget_s=float(get("SHOPMIND_AGGREGATE_BUDGET_S", "3")),
+        webhook_allow_http=_bool(get("SHOPMIND_WEBHOOK_ALLOW_HTTP")),
+        webhook_allow_hosts=allow_hosts,
+        webhook_timeout_s=float(get("SHOPMIND_WEBHOOK_TIMEOUT_S", "5")),
+        model_check_interval_s=float(get("SHOPMIND_MODEL_CHECK_INTERVAL_S", "2")),
+        log_level=get("SHOPMIND_LOG_LEVEL", "INFO") or "INFO",
+    )

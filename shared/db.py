@@ -1,0 +1,192 @@
+"""SQLAlchemy engines and sessions for SQLite (embedded) and PostgreSQL (distributed).
+
+Tenancy is enforced here, once: every session carries a tenant in ``session.info``
+(a shop id, or :data:`ALL_SHOPS` for platform code that must see every shop, such as
+API-key lookup). Each ORM query on a shop-owned table gets ``shop_id = <tenant>`` added
+by a ``do_orm_execute`` hook, and each flush checks that new or changed rows belong to the
+session's shop. A session opened without a tenant refuses to touch shop-owned tables, so
+a forgotten filter is an error, not a leak.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g
+from sqlalchemy import JSON, DateTime, Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker, with_loader_criteria
+from sqlalchemy.types import TypeDecorator
+
+from shared.config import Settings, load_settings, normalise_database_url
+
+ALL_SHOPS = "*"
+
+
+class TenantScopeError(RuntimeError):
+    """A shop-owned table was touched from a session that has no shop, or another shop's."""
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes stored as UTC on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: attach a time zone before storing")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ShopOwned:
+    """Marker for tables with a ``shop_id`` column: every query on them is scoped by shop."""
+
+    shop_id: int
+
+
+# --- engines ---------------------------------------------------------------------------
+
+_engines: dict[str, Engine] = {}
+_session_factories: dict[str, sessionmaker] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web thread read while the embedded worker writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def get_engine(database_url: str) -> Engine:
+    """The process-wide engine for ``database_url`` (one pool per process)."""
+    database_url = normalise_database_url(database_url)
+    with _lock:
+        engine = _engines.get(database_url)
+        if engine is None:
+            if database_url.startswith("sqlite"):
+                engine = create_engine(
+                    database_url, connect_args={"check_same_thread": False, "timeout": 30}
+                )
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(
+                    database_url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
+                )
+            _engines[database_url] = engine
+            _session_factories[database_url] = sessionmaker(engine, expire_on_commit=False)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Forget pooled connections; forked children (Celery, gunicorn) must not share the parent's."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose(close=False)
+
+
+def new_session(shop_id: int | str | None, database_url: str | None = None) -> Session:
+    """A session scoped to ``shop_id`` (or :data:`ALL_SHOPS`); the caller commits and closes."""
+    url = normalise_database_url(database_url or load_settings().database_url)
+    get_engine(url)
+    session = _session_factories[url]()
+    session.info["tenant"] = shop_id
+    return session
+
+
+@contextmanager
+def session_scope(shop_id: int | str | None, database_url: str | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, always close."""
+    session = new_session(shop_id, database_url)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# --- tenancy, enforced for every session ------------------------------------------------
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_queries_by_shop(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    touches_shop_rows = any(issubclass(m.class_, ShopOwned) for m in state.all_mappers)
+    if not touches_shop_rows:
+        return
+    tenant = state.session.info.get("tenant")
+    if tenant == ALL_SHOPS:
+        return
+    if tenant is None:
+        raise TenantScopeError("query on shop-owned rows from a session without a shop")
+    state.statement = state.statement.options(
+        with_loader_criteria(ShopOwned, lambda cls: cls.shop_id == tenant, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _check_rows_belong_to_shop(session: Session, _ctx, _instances) -> None:
+    tenant = session.info.get("tenant")
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if not isinstance(obj, ShopOwned) or tenant == ALL_SHOPS:
+            continue
+        if tenant is None:
+            raise TenantScopeError(f"write of {type(obj).__name__} from a session without a shop")
+        if obj.shop_id is None and obj in session.new:
+            obj.shop_id = tenant
+        elif obj.shop_id != tenant:
+            raise TenantScopeError(f"{type(obj).__name__} of shop {obj.shop_id} written by shop {tenant}")
+
+
+# --- Flask integration (flaskr's get_db / close_db shape) --------------------------------
+
+def init_app(app: Flask) -> None:
+    """Bind the database to an app: one engine per URL, one session per request."""
+    get_engine(app.config["SETTINGS"].database_url)
+    app.teardown_appcontext(_close_request_session)
+
+
+def request_session() -> Session:
+    """The current request's session, scoped to the authenticated shop."""
+    if "db_session" not in g:
+        from shared.auth import current_principal  # auth imports db; resolve at call time
+
+        settings: Settings = current_app.config["SETTINGS"]
+        principal = current_principal(required=False)
+        g.db_session = new_session(principal.shop_id if principal else None, settings.database_url)
+    return g.db_session
+
+
+def _close_request_session(_exc) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

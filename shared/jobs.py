@@ -1,0 +1,278 @@
+"""The one job mechanism: a ``jobs`` row (status, progress, result, error) plus a Celery task.
+
+Starting a job commits its row first, then hands its id to a worker: Celery over Redis in
+distributed mode, an in-process thread in embedded mode. Either way the caller gets the
+queued job at once (202). A task declared with :func:`job_task` takes only the job id,
+re-reads everything else, returns at once if the job already finished (so a redelivered
+message changes nothing), retries transient infrastructure errors with backoff, and turns any
+other exception into a failed job whose ``error`` is a problem document.
+
+    @job_task("recommendation.train")
+    def train(ctx: JobContext) -> dict:
+        with ctx.session() as session:
+            ...
+            ctx.progress(0.5, "fitting ALS")
+        return {"model_version": 3}
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import shared_task
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from shared import celery_app
+from shared.config import Settings
+from shared.db import ALL_SHOPS, new_session, session_scope, utcnow
+from shared.errors import ShopmindError, problem
+from shared.models import Job
+from shared.web import request_id_var
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("succeeded", "failed")
+MAX_RETRIES = 5
+MAX_WAIT_S = 120
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Infrastructure hiccups worth a retry; anything else is the job's own failure."""
+    import redis.exceptions
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OperationalError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                            ConnectionError, TimeoutError))
+
+
+# --- starting and reading jobs ----------------------------------------------------------
+
+def start(session: Session, shop_id: int, kind: str, params: dict | None = None,
+          reuse_unfinished: bool = False) -> Job:
+    """Create the job row, commit it, then dispatch it. With ``reuse_unfinished``, a queued or
+    running job of the same kind for this shop is returned instead of starting a second one."""
+    if reuse_unfinished:
+        running = session.scalars(
+            select(Job).where(Job.kind == kind, Job.status.in_(("queued", "running")))
+            .order_by(Job.created_at.desc()).limit(1)
+        ).first()
+        if running is not None:
+            return running
+    job = Job(shop_id=shop_id, kind=kind, params=params or {}, status="queued", progress=0.0, attempts=0)
+    session.add(job)
+    session.commit()  # the worker must find the row before it gets the message
+    dispatch(kind, job.id)
+    return job
+
+
+def dispatch(kind: str, job_id: str) -> None:
+    settings = celery_app.current_settings()
+    if settings.embedded:
+        embedded_runner().submit(kind, job_id)
+    else:
+        celery_app.celery.send_task(kind, args=[job_id], queue=celery_app.queue_for(kind))
+
+
+def wait(shop_id: int, job_id: str, seconds: float, database_url: str) -> Job | None:
+    """Poll the job until it finishes or ``seconds`` pass; returns the latest row."""
+    deadline = time.monotonic() + min(seconds, MAX_WAIT_S)
+    delay = 0.05
+    while True:
+        with session_scope(shop_id, database_url) as session:
+            job = session.get(Job, job_id)
+        if job is None or job.status in FINISHED or time.monotonic() >= deadline:
+            return job
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.5)
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": round(job.progress or 0.0, 4),
+        "message": job.message,
+        "params": job.params or {},
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "result": job.result,
+        "error": job.error,
+    }
+
+
+# --- running jobs -------------------------------------------------------------------------
+
+@dataclass
+class JobContext:
+    """What a job function gets: who it runs for, its params, sessions and a progress reporter."""
+
+    job_id: str
+    shop_id: int
+    kind: str
+    params: dict
+    settings: Settings
+    _last_progress: float = field(default=0.0, repr=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work scoped to this job's shop (commits on success)."""
+        with session_scope(self.shop_id, self.settings.database_url) as session:
+            yield session
+
+    def progress(self, fraction: float, message: str | None = None, force: bool = False) -> None:
+        """Record progress (0..1) in its own short transaction; throttled to a few writes a second."""
+        now = time.monotonic()
+        if not force and now - self._last_progress < 0.25:
+            return
+        self._last_progress = now
+        with self.session() as session:
+            job = session.get(Job, self.job_id)
+            job.progress = max(0.0, min(1.0, float(fraction)))
+            if message:
+                job.message = message
+        log.info("progress %.0f%% %s", fraction * 100, message or "")
+
+
+def job_task(name: str, max_retries: int = MAX_RETRIES) -> Callable:
+    """Declare ``fn(ctx) -> dict`` as the Celery task ``name`` that runs one job."""
+
+    def decorate(fn: Callable[[JobContext], dict | None]):
+        @shared_task(name=name, bind=True, acks_late=True, max_retries=max_retries, ignore_result=True)
+        def task(self, job_id: str):
+            return run_job(self, job_id, fn)
+
+        task.job_function = fn
+        return task
+
+    return decorate
+
+
+def run_job(task, job_id: str, fn: Callable[[JobContext], dict | None]) -> None:
+    settings = celery_app.current_settings()
+    token = request_id_var.set(f"job:{job_id[:12]}")
+    try:
+        with session_scope(ALL_SHOPS, settings.database_url) as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                log.warning("job %s does not exist; message dropped", job_id)
+                return
+            if job.status in FINISHED:
+                log.info("job %s already %s; nothing to do", job_id, job.status)
+                return
+            job.status, job.started_at = "running", job.started_at or utcnow()
+            job.attempts = (job.attempts or 0) + 1
+            ctx = JobContext(job_id, job.shop_id, job.kind, dict(job.params or {}), settings)
+        log.info("job %s (%s) started", job_id, ctx.kind)
+        try:
+            result = fn(ctx) or {}
+        except ShopmindError as exc:
+            _finish(ctx, "failed", error=exc.to_problem())
+            return
+        except Exception as exc:
+            if not is_transient(exc):
+                log.exception("job %s failed", job_id)
+                _finish(ctx, "failed", error=problem(500, f"{type(exc).__name__}: {exc}", slug="job-failed"))
+                return
+            retries = task.request.retries or 0
+            if retries < task.max_retries:
+                countdown = min(300, 5 * 2**retries) * (0.5 + random.random())
+                log.warning("job %s hit a transient error (%s); retry %d in %.0fs", job_id, exc, retries + 1,
+                            countdown)
+                _set_status(ctx, "queued", f"retrying after a transient error: {exc}")
+                raise task.retry(exc=exc, countdown=countdown) from exc
+            _finish(ctx, "failed", error=problem(503, f"gave up after {retries} retries: {exc}"))
+            return
+        _finish(ctx, "succeeded", result=result)
+        log.info("job %s succeeded", job_id)
+    finally:
+        request_id_var.reset(token)
+
+
+def _set_status(ctx: JobContext, status: str, message: str) -> None:
+    with ctx.session() as session:
+        job = session.get(Job, ctx.job_id)
+        job.status, job.message = status, message
+
+
+def _finish(ctx: JobContext, status: str, result: dict | None = None, error: dict | None = None) -> None:
+    with ctx.session() as session:
+        job = session.get(Job, ctx.job_id)
+        job.status, job.finished_at = status, utcnow()
+        job.result, job.error = result, error
+        if status == "succeeded":
+            job.progress = 1.0
+
+
+# --- embedded mode: an in-process worker ----------------------------------------------------
+
+class EmbeddedRunner:
+    """Runs job tasks on background threads of this process (embedded mode, no broker)."""
+
+    def __init__(self, max_workers: int = 2):
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="shopmind-job")
+
+    def submit(self, kind: str, job_id: str) -> None:
+        self._pool.submit(self._run, kind, job_id)
+
+    @staticmethod
+    def _run(kind: str, job_id: str) -> None:
+        task = celery_app.celery.tasks.get(kind)
+        if task is None:
+            _fail_unknown_task(kind, job_id)
+            return
+        try:
+            # apply() runs the task here, through the same code path (and retries) as a worker.
+            task.apply(args=[job_id], throw=False)
+        except Exception:  # never let a job kill the runner thread
+            log.exception("embedded job %s crashed", job_id)
+
+    def recover_unfinished(self, database_url: str) -> int:
+        """Re-run jobs a previous process left queued or running (tasks are idempotent)."""
+        with session_scope(ALL_SHOPS, database_url) as session:
+            rows = session.execute(
+                select(Job.id, Job.kind).where(Job.status.in_(("queued", "running")))
+            ).all()
+        for job_id, kind in rows:
+            self.submit(kind, job_id)
+        return len(rows)
+
+
+def _fail_unknown_task(kind: str, job_id: str) -> None:
+    settings = celery_app.current_settings()
+    session = new_session(ALL_SHOPS, settings.database_url)
+    try:
+        job = session.get(Job, job_id)
+        job.status, job.finished_at = "failed", utcnow()
+        job.error = problem(500, f"no task named '{kind}' is registered in this process")
+        session.commit()
+    finally:
+        session.close()
+
+
+_runner: EmbeddedRunner | None = None
+_runner_lock = threading.Lock()
+
+
+def embedded_runner() -> EmbeddedRunner:
+    """This process's in-process worker, created on first use (after any fork)."""
+    global _runner
+    with _runner_lock:
+        if _runner is None:
+            _runner = EmbeddedRunner()
+        return _runner

@@ -1,0 +1,266 @@
+"""ORM models: the platform tables (shops, keys, jobs, models, webhooks) and the shop entities of DATA.md.
+
+Shop entities use their natural key (DATA.md) as primary key, always led by ``shop_id``, so an
+upsert is an ``ON CONFLICT`` on the primary key and every index starts with the tenant.
+Schema changes go through Alembic (``infra/migrations``); a test checks that the migrations
+and these models agree on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, JSONType, ShopOwned, UTCDateTime, utcnow
+
+Money = Numeric(14, 2)
+
+ROLES = ("admin", "analyst", "client")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+MODEL_STATUSES = ("training", "ready", "active", "retired", "failed")
+ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "closed", "refunded")
+SALES_STATUSES = ("paid", "shipped", "completed")
+EVENT_TYPES = ("pv", "fav", "cart", "buy")
+
+
+def _shop_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+
+
+def _new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- platform --------------------------------------------------------------------------
+
+class Shop(Base):
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # Salt for hashing buyer nicknames into user ids; per shop so ids do not join across shops.
+    user_id_salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base, ShopOwned):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # sha256 of the key: keys are 256-bit random, so a fast hash is enough and lookups stay O(1).
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Job(Base, ShopOwned):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_shop_created", "shop_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_job_id)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict] = mapped_column(JSONType, default=dict)
+    result: Mapped[dict | None] = mapped_column(JSONType)
+    error: Mapped[dict | None] = mapped_column(JSONType)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ModelVersion(Base, ShopOwned):
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "service", "version", name="uq_model_versions_version"),
+        Index("ix_model_versions_active", "shop_id", "service", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="training")
+    params: Mapped[dict] = mapped_column(JSONType, default=dict)
+    metrics: Mapped[dict] = mapped_column(JSONType, default=dict)
+    data_window: Mapped[dict] = mapped_column(JSONType, default=dict)
+    artifact_path: Mapped[str | None] = mapped_column(Text)
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(32))
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Webhook(Base, ShopOwned):
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list] = mapped_column(JSONType, default=list)
+    # Kept in clear: it signs every delivery. Never returned by the API after creation.
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base, ShopOwned):
+    """Outbox row: written in the same transaction as the change it reports, sent later."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- shop entities (DATA.md) ------------------------------------------------------------
+
+class Product(Base, ShopOwned):
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_category", "shop_id", "category"),)
+
+    shop_id: Mapped[int] = _shop_fk()
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(200))
+    brand: Mapped[str | None] = mapped_column(String(200))
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    cost: Mapped[Decimal | None] = mapped_column(Money)
+    status: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attributes: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class Customer(Base, ShopOwned):
+    __tablename__ = "customers"
+
+    shop_id: Mapped[int] = _shop_fk()
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    province: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(64))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Order(Base, ShopOwned):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_created", "shop_id", "created_at"),
+        Index("ix_orders_user", "shop_id", "user_id"),
+    )
+
+    shop_id: Mapped[int] = _shop_fk()
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str | None] = mapped_column(String(16))
+    total_amount: Mapped[Decimal | None] = mapped_column(Money)
+    paid_amount: Mapped[Decimal | None] = mapped_column(Money)
+    shipping_fee: Mapped[Decimal | None] = mapped_column(Money)
+    discount: Mapped[Decimal | None] = mapped_column(Money)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    province: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(64))
+
+
+class OrderItem(Base, ShopOwned):
+    __tablename__ = "order_items"
+    __table_args__ = (Index("ix_order_items_item", "shop_id", "item_id"),)
+
+    shop_id: Mapped[int] = _shop_fk()
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # '' when the export has no SKU, so the natural key never contains NULL.
+    sku: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    paid_amount: Mapped[Decimal | None] = mapped_column(Money)
+    status: Mapped[str | None] = mapped_column(String(16))
+
+
+class Event(Base, ShopOwned):
+    """Behaviour log; on PostgreSQL the table is partitioned by month of ``ts`` (see migrations)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_user", "shop_id", "user_id"),
+        Index("ix_events_item", "shop_id", "item_id"),
+    )
+
+    shop_id: Mapped[int] = _shop_fk()
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    category_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Review(Base, ShopOwned):
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_item", "shop_id", "item_id", "created_at"),)
+
+    shop_id: Mapped[int] = _shop_fk()
+    review_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Inventory(Base, ShopOwned):
+    __tablename__ = "inventory"
+
+    shop_id: Mapped[int] = _shop_fk()
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer)
+    on_order: Mapped[int | None] = mapped_column(Integer)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class CompetitorPrice(Base, ShopOwned):
+    __tablename__ = "competitor_prices"
+
+    shop_id: Mapped[int] = _shop_fk()
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    competitor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    price: Mapped[Decimal] = mapped_column(Money)

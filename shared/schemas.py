@@ -1,0 +1,68 @@
+"""Schemas shared by every service: jobs, list pages, and the arguments that go with them."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import marshmallow as ma
+
+from shared.errors import InvalidInput
+from shared.jobs import MAX_WAIT_S
+
+
+class StrictSchema(ma.Schema):
+    """Request bodies reject unknown fields, so a misspelled field is a 422 naming it."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class JobSchema(ma.Schema):
+    id = ma.fields.String()
+    kind = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["queued", "running", "succeeded", "failed"]})
+    progress = ma.fields.Float(metadata={"description": "0..1"})
+    message = ma.fields.String(allow_none=True, metadata={"description": "what the job is doing now"})
+    params = ma.fields.Dict()
+    created_at = ma.fields.String()
+    started_at = ma.fields.String(allow_none=True)
+    finished_at = ma.fields.String(allow_none=True)
+    result = ma.fields.Dict(allow_none=True)
+    error = ma.fields.Dict(allow_none=True, metadata={"description": "a problem document when failed"})
+
+
+class JobEnvelopeSchema(ma.Schema):
+    job = ma.fields.Nested(JobSchema)
+
+
+class WaitArgsSchema(ma.Schema):
+    wait = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0, max=MAX_WAIT_S),
+                           metadata={"description": f"seconds to wait for the job to finish (max {MAX_WAIT_S})"})
+
+
+class PageArgsSchema(ma.Schema):
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=1000))
+    cursor = ma.fields.String(load_default=None, allow_none=True)
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """``{"items": [...], "next_cursor": ...}`` for one item schema."""
+    return type(name, (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "next_cursor": ma.fields.String(allow_none=True),
+    })
+
+
+def encode_cursor(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        raise InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]}) from None
+    if not isinstance(values, list):
+        raise InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]})
+    return values

@@ -1,0 +1,137 @@
+"""What every service's app factory shares: request ids, logging, errors, health, internal auth.
+
+A service's ``app.py`` is one call::
+
+    def create_app(config=None):
+        return create_service_app("forecasting", [blp], config, train_task="forecasting.train")
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_smorest import Blueprint as ApiBlueprint
+
+from shared import db
+from shared.auth import current_shop_id, set_current_principal, verify_principal
+from shared.config import Settings, load_settings
+from shared.errors import Api, register_error_handlers
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_PUBLIC_PATHS = ("/healthz", "/openapi.json")
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request (or job) id on every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
+        return
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def resolve_settings(config: Mapping | Settings | None) -> Settings:
+    """App factories accept ready Settings, a mapping of overrides (tests), or None (env)."""
+    return config if isinstance(config, Settings) else load_settings(config)
+
+
+def init_request_ids(app: Flask) -> None:
+    @app.before_request
+    def _assign_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        g.request_id_token = request_id_var.set(g.request_id)
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _reset_request_id(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def new_api(app: Flask, title: str, serve_spec: bool = True) -> Api:
+    """flask-smorest Api with our problem+json errors; ``serve_spec`` exposes /openapi.json."""
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/" if serve_spec else None,
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    return Api(app)
+
+
+health = Blueprint("health", __name__)
+
+
+@health.get("/healthz")
+def healthz():
+    """The process is up (no dependency checks: that is /readyz)."""
+    return jsonify(status="ok", service=current_app.config["SERVICE_NAME"])
+
+
+def create_service_app(
+    name: str,
+    blueprints: Iterable[ApiBlueprint],
+    config: Mapping | Settings | None = None,
+    train_task: str | None = None,
+) -> Flask:
+    """Build an internal service: it trusts only requests signed by the gateway."""
+    settings = resolve_settings(config)
+    configure_logging(settings.log_level)
+    app = Flask(f"shopmind.{name}")
+    app.config.update(SETTINGS=settings, SERVICE_NAME=name, MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    init_request_ids(app)
+    db.init_app(app)
+    api = new_api(app, f"shopmind {name}")
+    register_error_handlers(app)
+    app.register_blueprint(health)
+
+    @app.before_request
+    def _require_gateway_signature():
+        if request.path in _PUBLIC_PATHS:
+            return
+        set_current_principal(verify_principal(request.headers, settings.internal_token))
+
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(_internal_blueprint(train_task))
+    return app
+
+
+def _internal_blueprint(train_task: str | None) -> Blueprint:
+    """Routes only the gateway calls (kept out of the public OpenAPI document)."""
+    internal = Blueprint("internal", __name__, url_prefix="/internal")
+
+    @internal.post("/retrain")
+    def retrain():
+        from shared import jobs
+        from shared.errors import Conflict
+
+        if train_task is None:
+            raise Conflict(f"the {current_app.config['SERVICE_NAME']} service has no model to train yet")
+        job = jobs.start(db.request_session(), current_shop_id(), train_task, params=request.get_json(silent=True))
+        return jsonify(job=jobs.job_to_dict(job)), 202
+
+    return internal

@@ -1,0 +1,204 @@
+"""Webhooks: subscriptions, an outbox of deliveries, signed HTTP posts to hostile URLs.
+
+Services report events through :func:`emit` only: it writes one ``webhook_deliveries`` row per
+matching subscription in the caller's transaction (so an event exists exactly when the change
+it reports was committed). :func:`deliver_due` sends what is due, signs each body with the
+subscription's secret (``X-Shopmind-Signature: sha256=<hex hmac>``) and reschedules failures
+with exponential backoff. It runs every few seconds (Celery beat in distributed mode, a thread
+in embedded mode).
+
+Target URLs are treated as hostile: https only (unless allowed), no private, loopback,
+link-local or otherwise special addresses unless the host is allow-listed, the address is
+checked when connecting (the connection goes to the very IP that was checked, so DNS
+rebinding cannot swap it), redirects are not followed, and timeouts are short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import random
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import urllib3
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.config import Settings
+from shared.db import utcnow
+from shared.errors import InvalidInput
+from shared.models import Webhook, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+EVENTS = (
+    "import_finished", "model_promoted", "stockout_risk", "negative_review_spike",
+    "competitor_undercut", "job_failed",
+)
+MAX_ATTEMPTS = 8
+SIGNATURE_HEADER = "X-Shopmind-Signature"
+
+
+class UnsafeTarget(ValueError):
+    """The webhook URL points somewhere we refuse to send to."""
+
+
+# --- subscriptions and the outbox ----------------------------------------------------------
+
+def check_url(url: str, settings: Settings) -> None:
+    """Validate a subscription URL when it is created (a 422 names the problem)."""
+    try:
+        resolve_target(url, settings)
+    except UnsafeTarget as exc:
+        raise InvalidInput(str(exc), errors={"url": [str(exc)]}) from None
+
+
+def emit(session: Session, shop_id: int, event: str, payload: dict) -> int:
+    """Queue ``event`` for every active subscription of the shop that wants it; returns how many."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    hooks = session.scalars(select(Webhook).where(Webhook.active.is_(True))).all()
+    count = 0
+    for hook in hooks:
+        if event in hook.events or "*" in hook.events:
+            session.add(WebhookDelivery(
+                shop_id=shop_id, webhook_id=hook.id, event=event, status="pending", attempts=0,
+                payload={"event": event, "shop_id": shop_id, "created_at": utcnow().isoformat(), "data": payload},
+                next_attempt_at=utcnow(),
+            ))
+            count += 1
+    return count
+
+
+def deliver_due(session: Session, settings: Settings, limit: int = 100) -> int:
+    """Send due deliveries (any shop: call with an all-shops session); the caller commits."""
+    query = (select(WebhookDelivery)
+             .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow())
+             .order_by(WebhookDelivery.next_attempt_at).limit(limit))
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # several workers never send one row twice
+    sent = 0
+    for delivery in session.scalars(query).all():
+        hook = session.get(Webhook, delivery.webhook_id)
+        body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        outcome = send_signed(hook.url, body, hook.secret, delivery.event, delivery.id, settings)
+        delivery.attempts += 1
+        delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
+        if outcome.ok:
+            delivery.status, delivery.delivered_at = "delivered", utcnow()
+            sent += 1
+        elif delivery.attempts >= MAX_ATTEMPTS or outcome.permanent:
+            delivery.status = "failed"
+        else:
+            delivery.next_attempt_at = utcnow() + backoff(delivery.attempts)
+    return sent
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at 1 h, with jitter so retries do not arrive in waves."""
+    seconds = min(3600, 30 * 2 ** (attempts - 1))
+    return timedelta(seconds=seconds * (0.8 + 0.4 * random.random()))
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# --- the hostile-URL-safe sender ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+    permanent: bool = False
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # is_global excludes private, loopback, link-local, reserved, unspecified and shared ranges.
+    return ip.is_global and not ip.is_multicast
+
+
+def resolve_target(url: str, settings: Settings) -> Target:
+    """Resolve ``url`` to one IP we are willing to connect to, or raise :class:`UnsafeTarget`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http"):
+        raise UnsafeTarget("webhook URLs must start with https://")
+    if parts.scheme == "http" and not settings.webhook_allow_http:
+        raise UnsafeTarget("webhook URLs must use https (plain http is disabled on this server)")
+    if not parts.hostname:
+        raise UnsafeTarget("webhook URL has no host")
+    if parts.username or parts.password:
+        raise UnsafeTarget("webhook URLs must not carry credentials")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnsafeTarget(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
+    allowed = parts.hostname in settings.webhook_allow_hosts
+    for *_rest, sockaddr in infos:
+        ip = ipaddress.ip_address(sockaddr[0])
+        if getattr(ip, "ipv4_mapped", None):
+            ip = ip.ipv4_mapped
+        if not allowed and not _is_public(ip):
+            raise UnsafeTarget(
+                f"{parts.hostname} resolves to {ip}, a private or special address; "
+                "add the host to SHOPMIND_WEBHOOK_ALLOW_HOSTS to allow it"
+            )
+    ip = str(ipaddress.ip_address(infos[0][4][0]))
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, ip)
+
+
+def send_signed(url: str, body: bytes, secret: str, event: str, delivery_id: int,
+                settings: Settings) -> Outcome:
+    """POST ``body`` once; never follows redirects; checks the address at connect time."""
+    try:
+        target = resolve_target(url, settings)
+    except UnsafeTarget as exc:
+        return Outcome(False, error=str(exc), permanent=True)
+    headers = {
+        "Host": target.host if target.port in (80, 443) else f"{target.host}:{target.port}",
+        "Content-Type": "application/json",
+        "User-Agent": "shopmind-webhooks/1",
+        SIGNATURE_HEADER: sign(body, secret),
+        "X-Shopmind-Event": event,
+        "X-Shopmind-Delivery": str(delivery_id),
+    }
+    timeout = urllib3.Timeout(connect=min(3.0, settings.webhook_timeout_s), read=settings.webhook_timeout_s)
+    # Connect to the checked IP; TLS still verifies the certificate against the host name.
+    if target.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(target.ip, target.port, timeout=timeout, retries=False,
+                                           server_hostname=target.host, assert_hostname=target.host,
+                                           cert_reqs="CERT_REQUIRED")
+    else:
+        pool = urllib3.HTTPConnectionPool(target.ip, target.port, timeout=timeout, retries=False)
+    try:
+        response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
+                                preload_content=False)
+        status = response.status
+        response.drain_conn()
+    except urllib3.exceptions.HTTPError as exc:
+        return Outcome(False, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        pool.close()
+    if 200 <= status < 300:
+        return Outcome(True, status)
+    if 300 <= status < 400:
+        return Outcome(False, status, "redirects are not followed; point the webhook at the final URL")
+    return Outcome(False, status, f"target answered HTTP {status}")
