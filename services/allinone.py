@@ -51,3 +51,8 @@ def create_app(config: Mapping | Settings | None = None, background: bool = Fals
             log.info("re-running %d unfinished jobs from a previous run", recovered)
         start_embedded_webhook_loop(settings)
     return gateway
+
+
+def create_background_app() -> Flask:
+    """What ``shopmind serve all-in-one`` runs in its worker process."""
+    return create_app(background=True)

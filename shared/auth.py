@@ -40,7 +40,7 @@ _ANALYST_WRITES = [
     ("POST", re.compile(r"^/v1/pricing/simulate$")),
 ]
 # Reads that expose configuration rather than shop data: admins only.
-_ADMIN_READS = [re.compile(r"^/v1/webhooks")]
+_ADMIN_READS = [re.compile(r"^/v1/webhooks"), re.compile(r"^/v1/keys")]
 
 
 @dataclass(frozen=True)

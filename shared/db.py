@@ -140,8 +140,8 @@ def session_scope(shop_id: int | str | None, database_url: str | None = None) ->
 def _scope_queries_by_shop(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    touches_shop_rows = any(issubclass(m.class_, ShopOwned) for m in state.all_mappers)
-    if not touches_shop_rows:
+    owned = [m.class_ for m in state.all_mappers if issubclass(m.class_, ShopOwned)]
+    if not owned:
         return
     tenant = state.session.info.get("tenant")
     if tenant == ALL_SHOPS:
@@ -149,7 +149,7 @@ def _scope_queries_by_shop(state: ORMExecuteState) -> None:
     if tenant is None:
         raise TenantScopeError("query on shop-owned rows from a session without a shop")
     state.statement = state.statement.options(
-        with_loader_criteria(ShopOwned, lambda cls: cls.shop_id == tenant, include_aliases=True)
+        *(with_loader_criteria(cls, cls.shop_id == tenant, include_aliases=True) for cls in owned)
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from shared.auth import Principal, current_principal, principal_headers
@@ -170,4 +170,7 @@ def forward(rest: str):
         if prefix in GATEWAY_PREFIXES:
             raise MethodNotAllowed()
         raise NotFound(f"no route /v1/{rest}; see /openapi.json for the API")
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length and limit and request.content_length > limit:
+        raise RequestEntityTooLarge()  # refuse before streaming anything downstream
     return registry().get(service).forward(current_principal())

@@ -1,0 +1,28 @@
+"""gunicorn settings for every shopmind process (``shopmind serve`` loads this file).
+
+Domain services answer from memory or the database and use sync workers (fastest for short
+requests here: STACK-NOTES.md). The gateway and all-in-one wait on other services, so
+``shopmind serve`` gives them threaded workers instead.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+worker_class = "sync"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak never becomes an outage.
+max_requests = 10000
+max_requests_jitter = 1000
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+
+
+def post_fork(server, worker):
+    # A forked worker must open its own database connections.
+    from shared.db import dispose_engines
+
+    dispose_engines()

@@ -1,0 +1,58 @@
+"""Run a shopmind app under gunicorn (``shopmind serve``), with infra/gunicorn.conf.py."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "infra" / "gunicorn.conf.py"
+# target -> "module:factory"; all-in-one composes every service in one process.
+FACTORIES = {
+    "all-in-one": "services.allinone:create_background_app",
+    "gateway": "services.gateway.app:create_app",
+    "ingestion": "services.ingestion.app:create_app",
+    "recommendation": "services.recommendation.app:create_app",
+    "forecasting": "services.forecasting.app:create_app",
+    "sentiment": "services.sentiment.app:create_app",
+    "pricing": "services.pricing.app:create_app",
+    "insights": "services.insights.app:create_app",
+}
+THREADED = {"all-in-one", "gateway"}
+
+
+def load_factory(target: str):
+    module, _, name = FACTORIES[target].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, target: str, options: dict):
+        self.target = target
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        self.load_config_from_file(str(GUNICORN_CONF))
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Called in each worker after the fork: nothing is connected in the master.
+        return load_factory(self.target)()
+
+
+def run_gunicorn(target: str, host: str, port: int, workers: int | None = None) -> None:
+    options = {"bind": f"{host}:{port}"}
+    if workers:
+        options["workers"] = workers
+    if target in THREADED:
+        options["worker_class"] = "gthread"
+    if target == "all-in-one":
+        from shared.config import load_settings
+
+        if load_settings().embedded:
+            # One process: the in-process job runner and SQLite want a single writer process.
+            options["workers"] = 1
+    _Gunicorn(target, options).run()

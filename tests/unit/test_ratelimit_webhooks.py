@@ -1,0 +1,73 @@
+"""Rate limiter windows and the webhook sender's defences against hostile URLs."""
+
+import hashlib
+import hmac
+import socket
+
+import pytest
+
+from shared import webhooks
+from shared.config import load_settings
+from shared.ratelimit import InProcessRateLimiter
+
+
+def test_in_process_rate_limit_counts_per_key():
+    limiter = InProcessRateLimiter(3)
+    assert [limiter.hit("a") for _ in range(3)] == [None, None, None]
+    retry_after = limiter.hit("a")
+    assert retry_after is not None and 1 <= retry_after <= 61
+    assert limiter.hit("b") is None  # another key has its own budget
+
+
+@pytest.fixture
+def strict_settings(tmp_path):
+    return load_settings({"SHOPMIND_DATA_DIR": str(tmp_path), "SHOPMIND_WEBHOOK_ALLOW_HOSTS": "",
+                          "SHOPMIND_WEBHOOK_ALLOW_HTTP": "0"})
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("http://example.com/hook", "https"),
+    ("ftp://example.com/hook", "https"),
+    ("https://127.0.0.1/hook", "private or special"),
+    ("https://10.1.2.3/hook", "private or special"),
+    ("https://169.254.169.254/latest/meta-data", "private or special"),
+    ("https://[::1]/hook", "private or special"),
+    ("https://user:pw@example.com/hook", "credentials"),
+])
+def test_hostile_urls_are_refused(strict_settings, url, reason):
+    with pytest.raises(webhooks.UnsafeTarget, match=reason):
+        webhooks.resolve_target(url, strict_settings)
+
+
+def test_dns_answer_is_checked_at_send_time(strict_settings, monkeypatch):
+    """DNS rebinding: the name resolved publicly when subscribed, privately when sending."""
+    monkeypatch.setattr(socket, "getaddrinfo",
+                        lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 443))])
+    outcome = webhooks.send_signed("https://hooks.example.com/x", b"{}", "s" * 20, "model_promoted", 1,
+                                   strict_settings)
+    assert not outcome.ok and outcome.permanent and "private or special" in outcome.error
+
+
+def test_public_address_is_accepted_and_pinned(strict_settings, monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo",
+                        lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443))])
+    target = webhooks.resolve_target("https://hooks.example.com/in?x=1", strict_settings)
+    assert (target.ip, target.host, target.port, target.path) == ("93.184.216.34", "hooks.example.com", 443, "/in?x=1")
+
+
+def test_allow_list_admits_named_private_hosts(tmp_path):
+    settings = load_settings({"SHOPMIND_DATA_DIR": str(tmp_path), "SHOPMIND_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
+                              "SHOPMIND_WEBHOOK_ALLOW_HTTP": "1"})
+    assert webhooks.resolve_target("http://127.0.0.1:9/x", settings).ip == "127.0.0.1"
+
+
+def test_signature_is_hmac_sha256_of_the_body():
+    body = b'{"event":"model_promoted"}'
+    expected = hmac.new(b"topsecret-topsecret", body, hashlib.sha256).hexdigest()
+    assert webhooks.sign(body, "topsecret-topsecret") == f"sha256={expected}"
+
+
+def test_backoff_grows_and_is_capped():
+    waits = [webhooks.backoff(n).total_seconds() for n in range(1, 12)]
+    assert waits[0] < 40 and waits[3] > waits[1] > waits[0]
+    assert max(waits) <= 3600 * 1.2
