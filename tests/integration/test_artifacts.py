@@ -1,0 +1,105 @@
+"""Model registry: versioned artifacts with checksums, promote/rollback, hot swap under load."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from shared import artifacts
+from shared.db import session_scope
+
+
+def _save(settings, shop_id, version_value, service="recommendation", metrics=None):
+    with session_scope(shop_id, settings.database_url) as session:
+        row = artifacts.save_version(
+            session, settings, shop_id, service,
+            arrays={"weights": np.full(2000, float(version_value)), "ids": np.array(["a", "b"])},
+            files={"model.json": b'{"trees": []}'}, params={"factors": 64}, metrics=metrics or {"ndcg": 0.1},
+            data_window={"from": "2025-01-01", "to": "2026-11-20"},
+        )
+        return row.id
+
+
+def test_save_and_load_round_trip(settings, shop):
+    model_id = _save(settings, shop.id, 1)
+    with session_scope(shop.id, settings.database_url) as session:
+        row = session.get(artifacts.ModelVersion, model_id)
+        loaded = artifacts.load_artifact(row, settings)
+    assert row.status == "ready" and row.version == 1 and len(row.checksum) == 64
+    assert np.array_equal(loaded.arrays["weights"], np.full(2000, 1.0))
+    assert loaded.arrays["ids"].tolist() == ["a", "b"]
+    assert loaded.files == {"model.json": b'{"trees": []}'} and loaded.params == {"factors": 64}
+    assert _save(settings, shop.id, 2) != model_id
+
+
+def test_a_tampered_artifact_is_refused(settings, shop):
+    model_id = _save(settings, shop.id, 1)
+    with session_scope(shop.id, settings.database_url) as session:
+        row = session.get(artifacts.ModelVersion, model_id)
+        (settings.artifact_dir / row.artifact_path / "model.json").write_bytes(b'{"evil": true}')
+        with pytest.raises(artifacts.ArtifactCorrupt, match="checksum"):
+            artifacts.load_artifact(row, settings)
+
+
+def test_promote_and_rollback_through_the_api(client, shop, settings):
+    v1, v2, v3 = (_save(settings, shop.id, n) for n in (1, 2, 3))
+    h = shop.headers()
+    assert client.post(f"/v1/models/{v1}/promote", headers=h).get_json()["status"] == "active"
+    assert client.post(f"/v1/models/{v2}/promote", headers=h).get_json()["status"] == "active"
+    assert client.post(f"/v1/models/{v3}/promote", headers=h).get_json()["status"] == "active"
+    status = {m["id"]: m["status"] for m in client.get("/v1/models?service=recommendation", headers=h).get_json()["items"]}
+    assert status == {v1: "retired", v2: "retired", v3: "active"}
+    assert client.post("/v1/models/recommendation/rollback", headers=h).get_json()["id"] == v2
+    assert client.post("/v1/models/recommendation/rollback", headers=h).get_json()["id"] == v1
+    again = client.post("/v1/models/recommendation/rollback", headers=h)
+    assert again.status_code == 409 and "nothing to roll back" in again.get_json()["detail"]
+    listed = client.get("/v1/models", headers=h).get_json()["items"][0]
+    assert {"id", "service", "version", "status", "params", "metrics", "trained_at", "data_window"} <= set(listed)
+    assert client.post("/v1/models/999999/promote", headers=h).status_code == 404
+
+
+def test_promote_if_better_keeps_the_better_model(settings, shop):
+    good = _save(settings, shop.id, 1, service="forecasting", metrics={"wape": 0.30})
+    worse = _save(settings, shop.id, 2, service="forecasting", metrics={"wape": 0.35})
+    with session_scope(shop.id, settings.database_url) as session:
+        assert artifacts.promote_if_better(session, session.get(artifacts.ModelVersion, good), "wape", False)
+        assert not artifacts.promote_if_better(session, session.get(artifacts.ModelVersion, worse), "wape", False)
+        assert artifacts.active_version(session, "forecasting").id == good
+
+
+def test_hot_swap_under_concurrent_reads(settings, shop):
+    """Readers always get a whole model, versions only move forward, and the newest wins fast."""
+    cache = artifacts.ActiveModelCache("pricing", lambda art: (art.version, art.arrays["weights"]))
+    ids = [_save(settings, shop.id, n, service="pricing") for n in (1, 2, 3)]
+    with session_scope(shop.id, settings.database_url) as session:
+        artifacts.promote(session, session.get(artifacts.ModelVersion, ids[0]))
+    errors, stop = [], threading.Event()
+
+    def reader():
+        last = 0
+        try:
+            while not stop.is_set():
+                loaded = cache.get(shop.id, settings)
+                version, weights = loaded.model
+                assert version == loaded.version and np.all(weights == version), "half-swapped model"
+                assert version >= last, "went back in time"
+                last = version
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for model_id in ids[1:]:
+        time.sleep(0.3)
+        with session_scope(shop.id, settings.database_url) as session:
+            artifacts.promote(session, session.get(artifacts.ModelVersion, model_id))
+    deadline = time.monotonic() + 5
+    while cache.get(shop.id, settings).version != 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert cache.get(shop.id, settings).version == 3

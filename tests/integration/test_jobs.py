@@ -1,0 +1,91 @@
+"""The job mechanism end to end: a real worker in CI (Redis), the in-process runner otherwise."""
+
+import time
+
+from shared import jobs
+from shared.db import session_scope
+
+
+def _start(settings, shop, kind, params=None):
+    with session_scope(shop.id, settings.database_url) as session:
+        job = jobs.start(session, shop.id, kind, params or {})
+    assert job.status == "queued" and job.progress == 0
+    return job.id
+
+
+def _poll(client, shop, job_id, timeout_s=60):
+    """Every state the API showed, until the job finished."""
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}", headers=shop.headers("analyst")).get_json()
+        if not seen or (job["status"], job["progress"]) != (seen[-1]["status"], seen[-1]["progress"]):
+            seen.append(job)
+        if job["status"] in ("succeeded", "failed"):
+            return seen
+        time.sleep(0.03)
+    raise AssertionError(f"job {job_id} did not finish: {seen[-1]}")
+
+
+def test_lifecycle_queued_running_progress_succeeded(client, shop, settings):
+    job_id = _start(settings, shop, "tests.progress", {"steps": 4, "step_s": 0.4})
+    seen = _poll(client, shop, job_id)
+    statuses = [j["status"] for j in seen]
+    assert "running" in statuses and statuses[-1] == "succeeded"
+    partial = [j["progress"] for j in seen if j["status"] == "running" and 0 < j["progress"] < 1]
+    assert partial and partial == sorted(partial), seen
+    done = seen[-1]
+    assert done["progress"] == 1.0 and done["result"] == {"steps": 4, "shop_id": shop.id}
+    assert done["error"] is None and done["started_at"] <= done["finished_at"]
+    assert done["kind"] == "tests.progress" and done["message"] == "step 4 of 4"
+
+
+def test_failing_task_ends_failed_with_its_error(client, shop, settings):
+    seen = _poll(client, shop, _start(settings, shop, "tests.fail"))
+    job = seen[-1]
+    assert job["status"] == "failed" and job["result"] is None
+    assert job["error"]["status"] == 500 and "ValueError: the input had no rows" in job["error"]["detail"]
+
+
+def test_bad_input_fails_the_job_with_a_4xx_problem(client, shop, settings):
+    job = _poll(client, shop, _start(settings, shop, "tests.invalid"))[-1]
+    assert job["status"] == "failed" and job["error"]["status"] == 422
+    assert job["error"]["errors"] == {"订单编号": ["required column is missing"]}
+
+
+def test_transient_errors_are_retried(client, shop, settings, tmp_path):
+    job = _poll(client, shop, _start(settings, shop, "tests.flaky", {"marker": str(tmp_path / "m")}), 90)[-1]
+    assert job["status"] == "succeeded" and job["result"] == {"recovered": True}
+
+
+def test_a_redelivered_task_changes_nothing(client, shop, settings):
+    job_id = _start(settings, shop, "tests.progress", {"steps": 1, "step_s": 0})
+    first = _poll(client, shop, job_id)[-1]
+    jobs.dispatch("tests.progress", job_id)  # as if the broker delivered the message again
+    time.sleep(1.0)
+    again = client.get(f"/v1/jobs/{job_id}", headers=shop.headers()).get_json()
+    assert again == first
+
+
+def test_wait_returns_the_finished_job(client, shop, settings):
+    job_id = _start(settings, shop, "tests.progress", {"steps": 2, "step_s": 0.2})
+    reply = client.get(f"/v1/jobs/{job_id}?wait=30", headers=shop.headers())
+    assert reply.status_code == 200 and reply.get_json()["status"] == "succeeded"
+    over = client.get(f"/v1/jobs/{job_id}?wait=121", headers=shop.headers())
+    assert over.status_code == 422 and "wait" in over.get_json()["errors"]
+
+
+def test_job_list_filters_and_pages(client, shop, settings):
+    ids = [_start(settings, shop, "tests.progress", {"steps": 1, "step_s": 0}) for _ in range(3)]
+    failed = _start(settings, shop, "tests.fail")
+    for job_id in [*ids, failed]:
+        _poll(client, shop, job_id)
+    page = client.get("/v1/jobs?limit=2&kind=tests.progress", headers=shop.headers()).get_json()
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    rest = client.get(f"/v1/jobs?limit=2&kind=tests.progress&cursor={page['next_cursor']}",
+                      headers=shop.headers()).get_json()
+    assert {j["id"] for j in page["items"] + rest["items"]} == set(ids) and rest["next_cursor"] is None
+    only_failed = client.get("/v1/jobs?status=failed", headers=shop.headers()).get_json()["items"]
+    assert [j["id"] for j in only_failed] == [failed]
+    bad = client.get("/v1/jobs?cursor=%%%", headers=shop.headers())
+    assert bad.status_code == 422
