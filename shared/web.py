@@ -44,6 +44,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
+    # One line per gateway->service call is noise; errors still surface as problems.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def resolve_settings(config: Mapping | Settings | None) -> Settings:

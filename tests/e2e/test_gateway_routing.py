@@ -1,0 +1,100 @@
+"""The gateway over real HTTP: a service reached by URL, down, or too slow."""
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+from werkzeug.serving import make_server
+
+from services.gateway.app import create_app as create_gateway
+from services.ingestion.app import create_app as create_ingestion
+from tests.conftest import make_shop
+from tests.support.http_servers import Recorder
+
+
+@pytest.fixture
+def ingestion_url(settings):
+    server = make_server("127.0.0.1", 0, create_ingestion(settings), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _gateway(settings, **urls):
+    return create_gateway(replace(settings, service_urls=urls, service_timeout_s=0.5)).test_client()
+
+
+def test_routes_over_http_with_a_signed_principal(settings, ingestion_url):
+    gateway = _gateway(settings, ingestion=ingestion_url)
+    shop = make_shop(gateway)
+    reply = gateway.get("/v1/imports/presets", headers={**shop.headers("analyst"), "X-Request-ID": "abc-1"})
+    assert reply.status_code == 200, reply.get_json()
+    assert {e["entity"] for e in reply.get_json()["entities"]} >= {"orders", "order_items", "events"}
+    assert reply.headers["X-Request-ID"] == "abc-1"
+
+
+def test_services_refuse_calls_that_bypass_the_gateway(ingestion_url):
+    import httpx
+
+    reply = httpx.get(ingestion_url + "/v1/imports/presets")
+    assert reply.status_code == 401 and reply.headers["content-type"] == "application/problem+json"
+    forged = httpx.get(ingestion_url + "/v1/imports/presets",
+                       headers={"X-Shopmind-Principal": "e30=", "X-Shopmind-Principal-Signature": "00"})
+    assert forged.status_code == 401
+    assert httpx.get(ingestion_url + "/healthz").status_code == 200
+
+
+def test_a_service_that_is_down_is_a_quick_503(settings):
+    gateway = _gateway(settings, recommendation="http://127.0.0.1:9")  # nothing listens on port 9
+    shop = make_shop(gateway)
+    started = time.monotonic()
+    reply = gateway.get("/v1/recommendations/popular", headers=shop.headers())
+    assert reply.status_code == 503 and "recommendation service is unavailable" in reply.get_json()["detail"]
+    assert time.monotonic() - started < 3
+    ready = gateway.get("/readyz")
+    assert ready.status_code == 503 and "recommendation" in ready.get_json()["detail"]
+
+
+def test_a_slow_service_is_a_504_within_the_timeout(settings):
+    slow = Recorder(delay_s=3)
+    try:
+        gateway = _gateway(settings, forecasting=slow.url)
+        shop = make_shop(gateway)
+        started = time.monotonic()
+        reply = gateway.get("/v1/forecasts/backtest", headers=shop.headers())
+        assert reply.status_code == 504 and reply.content_type == "application/problem+json"
+        assert time.monotonic() - started < 2
+    finally:
+        slow.stop()
+
+
+def test_an_unconfigured_service_is_named(settings):
+    gateway = _gateway(settings)
+    shop = make_shop(gateway)
+    reply = gateway.get("/v1/pricing/suggestions", headers=shop.headers())
+    assert reply.status_code == 503 and "SHOPMIND_PRICING_URL" in reply.get_json()["detail"]
+
+
+def test_overview_parts_fail_independently(settings, client):
+    """One slow service costs its own part of the overview, not the whole answer."""
+    from shared.db import session_scope
+    from shared.models import Product
+
+    slow = Recorder(delay_s=5)
+    try:
+        gateway_settings = replace(settings, service_urls={"pricing": slow.url}, aggregate_budget_s=0.5)
+        gateway = create_gateway(gateway_settings).test_client()
+        shop = make_shop(gateway)
+        with session_scope(shop.id, settings.database_url) as session:
+            session.add(Product(item_id="100", title="羊毛针织衫", category="女装"))
+        started = time.monotonic()
+        reply = gateway.get("/v1/items/100/overview", headers=shop.headers("analyst"))
+        body = reply.get_json()
+        assert reply.status_code == 200 and body["product"]["title"] == "羊毛针织衫"
+        assert body["pricing"]["error"]["status"] == 504
+        assert body["forecast"]["error"]["status"] == 503  # not configured at all
+        assert time.monotonic() - started < 2
+        assert gateway.get("/v1/items/nope/overview", headers=shop.headers()).status_code == 404
+    finally:
+        slow.stop()
