@@ -15,7 +15,7 @@ Example
 >>> from infra.demo_data import generate
 >>> summary = generate("var/demo", seed=42, scale=0.1)   # doctest: +SKIP
 >>> summary["files"]["订单报表.csv"]                       # doctest: +SKIP
-4012
+2990
 """
 
 from __future__ import annotations
@@ -516,7 +516,7 @@ def generate(out_dir: str | Path, seed: int = 42, scale: float = 1.0, end_date: 
     report(0.45, "building behaviour log")
     events, funnel = build_events(rngs["events"], config, calendar, catalog, customers, lines, orders,
                                   expected, active)
-    report(0.6, "writing reviews")
+    report(0.6, "composing reviews")
     reviews, review_truth, spike = build_reviews(rngs["reviews"], config, calendar, catalog, lines, orders)
     report(0.65, "observing competitors")
     competitor_rows, competitor_truth = build_competitor_prices(rngs["competitors"], config, calendar,
@@ -525,7 +525,7 @@ def generate(out_dir: str | Path, seed: int = 42, scale: float = 1.0, end_date: 
     report(0.7, "writing files")
     counts = {}
     counts["products.csv"] = write_products(out, catalog, prices)
-    registered = customer_registration(rngs["customers"], config, calendar, customers, orders, events)
+    registered = customer_registration(rngs["customers"], calendar, customers, orders, events)
     counts["customers.csv"] = write_customers(out, customers, registered)
     counts["订单报表.csv"] = write_order_report(rngs["details"], out, calendar, catalog, customers, lines,
                                                orders)
@@ -1376,8 +1376,8 @@ def write_products(out: Path, catalog: Catalog, prices: np.ndarray) -> int:
     return _write_utf8_csv(out / "products.csv", frame[list(PRODUCT_COLUMNS)])
 
 
-def customer_registration(rng: np.random.Generator, config: DemoConfig, calendar: Calendar,
-                          customers: Customers, orders: Orders, events: dict) -> np.ndarray:
+def customer_registration(rng: np.random.Generator, calendar: Calendar, customers: Customers,
+                          orders: Orders, events: dict) -> np.ndarray:
     """Registration time (local seconds): before the customer's first order or event."""
     n = customers.user_id.size
     first = np.full(n, calendar.day_start[-1], dtype=np.int64)

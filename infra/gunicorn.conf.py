@@ -17,7 +17,7 @@ keepalive = 5
 # Recycle workers now and then so a slow leak never becomes an outage.
 max_requests = 10000
 max_requests_jitter = 1000
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # "" turns it off
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import runpy
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -34,7 +35,10 @@ class _Gunicorn(BaseApplication):
         super().__init__()
 
     def load_config(self):
-        self.load_config_from_file(str(GUNICORN_CONF))
+        file_settings = runpy.run_path(str(GUNICORN_CONF))
+        for key, value in file_settings.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 

@@ -1,0 +1,73 @@
+"""Gateway overhead: a trivial routed endpoint through the gateway vs the same service directly.
+
+Both servers run under gunicorn with infra/gunicorn.conf.py (2 workers each), on loopback, in
+the same run, so the ratio is meaningful on a noisy machine. Run with `make bench`.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.auth import Principal, principal_headers
+from tests.bench.load import run_load
+
+ROOT = Path(__file__).resolve().parents[2]
+PATH = "/v1/imports/presets"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", target, "--port", str(port),
+                                "--workers", "2"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=open(Path(env["SHOPMIND_DATA_DIR"]) / f"{target}.log", "wb"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{target} did not start")
+
+
+@pytest.mark.bench
+def test_gateway_overhead(tmp_path):
+    env = {**os.environ, "SHOPMIND_DATA_DIR": str(tmp_path), "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
+           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000",
+           "GUNICORN_ACCESSLOG": "", "SHOPMIND_LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    created = subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,
+                             check=True, capture_output=True, text=True)
+    key = json.loads(created.stdout)["api_key"]["key"]
+    service_port, gateway_port = _free_port(), _free_port()
+    service = _serve("ingestion", service_port, env)
+    gateway = _serve("gateway", gateway_port, {**env, "SHOPMIND_INGESTION_URL": f"http://127.0.0.1:{service_port}"})
+    try:
+        signed = principal_headers(Principal(1, "admin", 1), "bench-internal")
+        run_load(service_port, PATH, signed, seconds=1)  # warm up both
+        run_load(gateway_port, PATH, {"Authorization": f"Bearer {key}"}, seconds=1)
+        direct = run_load(service_port, PATH, signed)
+        routed = run_load(gateway_port, PATH, {"Authorization": f"Bearer {key}"})
+    finally:
+        for process in (gateway, service):
+            process.terminate()
+            process.wait(timeout=10)
+    ratio = routed["rps"] / direct["rps"]
+    print(f"\nGET {PATH}: direct {direct}  via gateway {routed}  ratio {ratio:.2f}")
+    assert routed["requests"] > 0 and direct["requests"] > 0
