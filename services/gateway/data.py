@@ -11,7 +11,17 @@ from sqlalchemy.orm import Session
 from shared.auth import generate_api_key, hash_api_key
 from shared.db import utcnow
 from shared.errors import NotFound
-from shared.models import SALES_STATUSES, ApiKey, Job, ModelVersion, Order, Product, Shop, Webhook, WebhookDelivery
+from shared.models import (
+    SALES_STATUSES,
+    ApiKey,
+    Job,
+    ModelVersion,
+    Order,
+    Product,
+    Shop,
+    Webhook,
+    WebhookDelivery,
+)
 from shared.schemas import decode_cursor, encode_cursor
 
 

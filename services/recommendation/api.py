@@ -2,4 +2,5 @@
 
 from flask_smorest import Blueprint
 
-blp = Blueprint("recommendation", __name__, url_prefix="/v1", description="Personalised, similar, bought-together and trending items")
+blp = Blueprint("recommendation", __name__, url_prefix="/v1",
+                description="Personalised, similar, bought-together and trending items")

@@ -29,9 +29,9 @@ def _free_port() -> int:
 
 
 def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
+    log = open(Path(env["SHOPMIND_DATA_DIR"]) / f"{target}.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", target, "--port", str(port),
-                                "--workers", "2"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=open(Path(env["SHOPMIND_DATA_DIR"]) / f"{target}.log", "wb"))
+                                "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

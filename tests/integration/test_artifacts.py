@@ -48,7 +48,8 @@ def test_promote_and_rollback_through_the_api(client, shop, settings):
     assert client.post(f"/v1/models/{v1}/promote", headers=h).get_json()["status"] == "active"
     assert client.post(f"/v1/models/{v2}/promote", headers=h).get_json()["status"] == "active"
     assert client.post(f"/v1/models/{v3}/promote", headers=h).get_json()["status"] == "active"
-    status = {m["id"]: m["status"] for m in client.get("/v1/models?service=recommendation", headers=h).get_json()["items"]}
+    listed = client.get("/v1/models?service=recommendation", headers=h).get_json()["items"]
+    status = {m["id"]: m["status"] for m in listed}
     assert status == {v1: "retired", v2: "retired", v3: "active"}
     assert client.post("/v1/models/recommendation/rollback", headers=h).get_json()["id"] == v2
     assert client.post("/v1/models/recommendation/rollback", headers=h).get_json()["id"] == v1

@@ -61,7 +61,8 @@ def test_signed_principal_round_trip_and_forgery():
     with pytest.raises(Unauthorized, match="signature"):
         auth.verify_principal(headers, "secret-b")
     forged = auth.principal_headers(auth.Principal(8, "admin", 3), "secret-a")
-    tampered = {auth.PRINCIPAL_HEADER: forged[auth.PRINCIPAL_HEADER], auth.SIGNATURE_HEADER: headers[auth.SIGNATURE_HEADER]}
+    tampered = {auth.PRINCIPAL_HEADER: forged[auth.PRINCIPAL_HEADER],
+                auth.SIGNATURE_HEADER: headers[auth.SIGNATURE_HEADER]}
     with pytest.raises(Unauthorized):
         auth.verify_principal(tampered, "secret-a")
     with pytest.raises(Unauthorized, match="gateway"):
