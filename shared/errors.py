@@ -14,6 +14,7 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, g, json
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         return problem_response(http_exception_problem(error))
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError):
+        log.error("database unavailable: %s", error.orig)
+        doc = problem(503, "The database is unavailable; retry shortly.", slug="database-unavailable")
+        return problem_response(doc, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -191,3 +191,14 @@ def test_dashboard_degrades_to_partial_answers(client, shop):
     assert set(body) == {"kpis", "alerts", "jobs", "models"}
     for part in body["alerts"].values():
         assert isinstance(part, dict)
+
+
+def test_database_down_is_a_503_not_a_traceback(settings, tmp_path):
+    from dataclasses import replace
+
+    from services.allinone import create_app
+
+    down = create_app(replace(settings, database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none")).test_client()
+    reply = down.get("/v1/jobs", headers={"Authorization": "Bearer sm_anything"})
+    assert reply.status_code == 503 and reply.get_json()["type"].endswith("database-unavailable")
+    assert reply.headers["Retry-After"] == "5"

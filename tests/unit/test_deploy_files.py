@@ -1,0 +1,39 @@
+"""docker-compose.yml and the gunicorn config agree with the code they run."""
+
+from pathlib import Path
+
+import yaml
+
+from shared.celery_app import QUEUES
+from shared.cli import SERVE_TARGETS
+from shared.config import DOMAIN_SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+
+def test_one_container_per_service_and_only_the_gateway_is_published():
+    served = {name: spec["command"] for name, spec in COMPOSE.items() if spec.get("command", [None])[:2] ==
+              ["shopmind", "serve"]}
+    assert set(served) == {"gateway", *DOMAIN_SERVICES}
+    for name, command in served.items():
+        assert command[2] == name and command[2] in SERVE_TARGETS
+        assert COMPOSE[name]["healthcheck"]["test"][-1].endswith("/healthz")
+    assert [name for name, spec in COMPOSE.items() if spec.get("ports")] == ["gateway"]
+
+
+def test_workers_cover_every_queue_and_migrate_runs_first():
+    queues = set()
+    for spec in COMPOSE.values():
+        command = spec.get("command", [])
+        if command[:2] == ["shopmind", "worker"]:
+            queues |= set(command[command.index("--queues") + 1].split(","))
+    assert queues == set(QUEUES)
+    assert COMPOSE["migrate"]["command"] == ["shopmind", "migrate"]
+    assert COMPOSE["gateway"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_gateway_knows_every_service_url():
+    env = COMPOSE["gateway"]["environment"]
+    for name in DOMAIN_SERVICES:
+        assert env[f"SHOPMIND_{name.upper()}_URL"] == f"http://{name}:8000"
