@@ -46,7 +46,7 @@ def create_app(config: Mapping | Settings | None = None, background: bool = Fals
         from shared import jobs
         from shared.platform_tasks import start_embedded_webhook_loop
 
-        recovered = jobs.embedded_runner().recover_unfinished(settings.database_url)
+        recovered = jobs.embedded_runner().recover_unfinished(settings)
         if recovered:
             log.info("re-running %d unfinished jobs from a previous run", recovered)
         start_embedded_webhook_loop(settings)

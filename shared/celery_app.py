@@ -7,6 +7,7 @@ no broker is used: :mod:`shared.jobs` runs the same task objects on an in-proces
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import logging
 
@@ -28,6 +29,8 @@ VISIBILITY_TIMEOUT_S = 6 * 3600
 
 celery = Celery("shopmind")
 _settings: Settings | None = None
+# Set by the embedded runner around each job, so several apps in one process (tests) stay apart.
+_job_settings: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("job_settings", default=None)
 
 
 def queue_for(task_name: str) -> str:
@@ -69,6 +72,10 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = ()) -> C
 
 
 def current_settings() -> Settings:
+    """This process's settings; a job run in-process sees the settings of the app that started it."""
+    override = _job_settings.get()
+    if override is not None:
+        return override
     if _settings is None:
         raise RuntimeError("shared.celery_app.configure(settings) was not called in this process")
     return _settings

@@ -25,11 +25,16 @@ class Settings:
     database_url: str
     redis_url: str | None
     artifact_dir: Path
+    upload_dir: Path
     admin_token: str
     internal_token: str
     # Requests per minute per API key; 0 turns rate limiting off.
     rate_limit_per_minute: int = 1200
-    max_body_bytes: int = 512 * 1024 * 1024
+    # Uploads (imports) may be large and are streamed to disk; JSON bodies are read into memory.
+    max_body_bytes: int = 4 * 1024**3
+    max_json_bytes: int = 10 * 1024**2
+    # An import may expand (gzip, xlsx) to at most this many bytes.
+    max_import_bytes: int = 16 * 1024**3
     # Distributed mode: base URL of each service (SHOPMIND_<NAME>_URL); empty = in-process.
     service_urls: Mapping[str, str] = field(default_factory=dict)
     service_timeout_s: float = 10.0
@@ -105,7 +110,10 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         admin_token=get("SHOPMIND_ADMIN_TOKEN") or _local_secret(data_dir, "admin_token"),
         internal_token=get("SHOPMIND_INTERNAL_TOKEN") or _local_secret(data_dir, "internal_token"),
         rate_limit_per_minute=int(get("SHOPMIND_RATE_LIMIT_PER_MINUTE", "1200")),
-        max_body_bytes=int(get("SHOPMIND_MAX_BODY_BYTES", str(512 * 1024 * 1024))),
+        max_body_bytes=int(get("SHOPMIND_MAX_BODY_BYTES", str(4 * 1024**3))),
+        max_json_bytes=int(get("SHOPMIND_MAX_JSON_BYTES", str(10 * 1024**2))),
+        max_import_bytes=int(get("SHOPMIND_MAX_IMPORT_BYTES", str(16 * 1024**3))),
+        upload_dir=Path(get("SHOPMIND_UPLOAD_DIR") or data_dir / "uploads").resolve(),
         service_urls=service_urls,
         service_timeout_s=float(get("SHOPMIND_SERVICE_TIMEOUT_S", "10")),
         aggregate_budget_s=float(get("SHOPMIND_AGGREGATE_BUDGET_S", "3")),

@@ -15,7 +15,7 @@ import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, g, json
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -131,7 +131,7 @@ def http_exception_problem(error: HTTPException) -> dict[str, Any]:
             detail = "The request has invalid fields: " + ", ".join(sorted(errors)) + "."
     elif data.get("message"):
         detail = data["message"]
-    if error.code == 413:
+    if error.code == 413 and detail == RequestEntityTooLarge.description:
         detail = "The request body is larger than this server accepts (SHOPMIND_MAX_BODY_BYTES)."
     return problem(error.code or 500, detail, errors=errors or data.get("errors"))
 

@@ -58,7 +58,7 @@ def is_transient(exc: BaseException) -> bool:
 
 # --- starting and reading jobs ----------------------------------------------------------
 
-def start(session: Session, shop_id: int, kind: str, params: dict | None = None,
+def start(session: Session, settings: Settings, shop_id: int, kind: str, params: dict | None = None,
           reuse_unfinished: bool = False) -> Job:
     """Create the job row, commit it, then dispatch it. With ``reuse_unfinished``, a queued or
     running job of the same kind for this shop is returned instead of starting a second one."""
@@ -72,14 +72,13 @@ def start(session: Session, shop_id: int, kind: str, params: dict | None = None,
     job = Job(shop_id=shop_id, kind=kind, params=params or {}, status="queued", progress=0.0, attempts=0)
     session.add(job)
     session.commit()  # the worker must find the row before it gets the message
-    dispatch(kind, job.id)
+    dispatch(settings, kind, job.id)
     return job
 
 
-def dispatch(kind: str, job_id: str) -> None:
-    settings = celery_app.current_settings()
+def dispatch(settings: Settings, kind: str, job_id: str) -> None:
     if settings.embedded:
-        embedded_runner().submit(kind, job_id)
+        embedded_runner().submit(kind, job_id, settings)
     else:
         celery_app.celery.send_task(kind, args=[job_id], queue=celery_app.queue_for(kind))
 
@@ -227,29 +226,32 @@ class EmbeddedRunner:
     def __init__(self, max_workers: int = 2):
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="shopmind-job")
 
-    def submit(self, kind: str, job_id: str) -> None:
-        self._pool.submit(self._run, kind, job_id)
+    def submit(self, kind: str, job_id: str, settings: Settings) -> None:
+        self._pool.submit(self._run, kind, job_id, settings)
 
     @staticmethod
-    def _run(kind: str, job_id: str) -> None:
-        task = celery_app.celery.tasks.get(kind)
-        if task is None:
-            _fail_unknown_task(kind, job_id)
-            return
+    def _run(kind: str, job_id: str, settings: Settings) -> None:
+        token = celery_app._job_settings.set(settings)
         try:
+            task = celery_app.celery.tasks.get(kind)
+            if task is None:
+                _fail_unknown_task(kind, job_id)
+                return
             # apply() runs the task here, through the same code path (and retries) as a worker.
             task.apply(args=[job_id], throw=False)
         except Exception:  # never let a job kill the runner thread
             log.exception("embedded job %s crashed", job_id)
+        finally:
+            celery_app._job_settings.reset(token)
 
-    def recover_unfinished(self, database_url: str) -> int:
+    def recover_unfinished(self, settings: Settings) -> int:
         """Re-run jobs a previous process left queued or running (tasks are idempotent)."""
-        with session_scope(ALL_SHOPS, database_url) as session:
+        with session_scope(ALL_SHOPS, settings.database_url) as session:
             rows = session.execute(
                 select(Job.id, Job.kind).where(Job.status.in_(("queued", "running")))
             ).all()
         for job_id, kind in rows:
-            self.submit(kind, job_id)
+            self.submit(kind, job_id, settings)
         return len(rows)
 
 

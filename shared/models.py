@@ -264,3 +264,18 @@ class CompetitorPrice(Base, ShopOwned):
     competitor: Mapped[str] = mapped_column(String(200), primary_key=True)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     price: Mapped[Decimal] = mapped_column(Money)
+
+
+class ImportRejection(Base, ShopOwned):
+    """A row an import refused: where it was, which column, the raw value and why."""
+
+    __tablename__ = "import_rejections"
+    __table_args__ = (Index("ix_import_rejections_job", "shop_id", "job_id", "row_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    job_id: Mapped[str] = mapped_column(String(32))
+    row_number: Mapped[int] = mapped_column(Integer)
+    column: Mapped[str] = mapped_column(String(200))
+    raw_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)

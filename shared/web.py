@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_smorest import Blueprint as ApiBlueprint
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared import db
 from shared.auth import current_shop_id, set_current_principal, verify_principal
@@ -84,6 +85,17 @@ def new_api(app: Flask, title: str, serve_spec: bool = True) -> Api:
     return Api(app)
 
 
+def limit_json_bodies(app: Flask, settings: Settings) -> None:
+    """JSON bodies are read into memory, so they get a far smaller cap than streamed uploads."""
+
+    @app.before_request
+    def _refuse_large_json():
+        length = request.content_length
+        if length and length > settings.max_json_bytes and request.mimetype != "multipart/form-data":
+            raise RequestEntityTooLarge(
+                f"a JSON body may be at most {settings.max_json_bytes:,} bytes; send files as multipart uploads")
+
+
 health = Blueprint("health", __name__)
 
 
@@ -105,6 +117,7 @@ def create_service_app(
     app = Flask(f"shopmind.{name}")
     app.config.update(SETTINGS=settings, SERVICE_NAME=name, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     init_request_ids(app)
+    limit_json_bodies(app, settings)
     db.init_app(app)
     api = new_api(app, f"shopmind {name}")
     register_error_handlers(app)
@@ -133,7 +146,8 @@ def _internal_blueprint(train_task: str | None) -> Blueprint:
 
         if train_task is None:
             raise Conflict(f"the {current_app.config['SERVICE_NAME']} service has no model to train yet")
-        job = jobs.start(db.request_session(), current_shop_id(), train_task, params=request.get_json(silent=True))
+        job = jobs.start(db.request_session(), current_app.config["SETTINGS"], current_shop_id(), train_task,
+                         params=request.get_json(silent=True), reuse_unfinished=True)
         return jsonify(job=jobs.job_to_dict(job)), 202
 
     return internal

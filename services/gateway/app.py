@@ -10,7 +10,7 @@ from services.gateway import aggregate, api, openapi, proxy, security
 from shared import celery_app, db
 from shared.config import DOMAIN_SERVICES, Settings
 from shared.errors import problem, problem_response, register_error_handlers
-from shared.web import configure_logging, health, init_request_ids, new_api, resolve_settings
+from shared.web import configure_logging, health, init_request_ids, limit_json_bodies, new_api, resolve_settings
 
 
 def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[str, Flask] | None = None) -> Flask:
@@ -22,6 +22,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     app.config.update(SETTINGS=settings, SERVICE_NAME="gateway", MAX_CONTENT_LENGTH=settings.max_body_bytes,
                       EXPECTED_SERVICES=DOMAIN_SERVICES)
     init_request_ids(app)
+    limit_json_bodies(app, settings)
     db.init_app(app)
     celery_app.configure(settings)
     smorest = new_api(app, "shopmind", serve_spec=False)  # openapi.py serves the merged document

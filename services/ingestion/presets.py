@@ -1,6 +1,19 @@
-"""What can be imported: the canonical fields of each entity (DATA.md) and the named presets."""
+"""What can be imported, and how a file's columns become canonical fields.
+
+A *preset* says how to read one kind of export: the Tmall 订单报表 and 宝贝报表, the Taobao
+UserBehavior log, or ``generic`` (columns named after the fields, in English or Chinese).
+``auto`` picks one from the header and says how sure it is. A user ``mapping``
+(``{"source column": "field"}``) overrides whatever the preset decided.
+
+Pure: no Flask, no SQL. The result is a :class:`ColumnPlan` the cleaner applies to rows.
+"""
 
 from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from shared.errors import InvalidInput
 
 # entity -> (required fields, optional fields), in DATA.md's order.
 ENTITY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -23,3 +36,246 @@ PRESETS: dict[str, str] = {
     "tmall_order_items": "Tmall/Taobao 宝贝报表: one row per order line",
     "taobao_user_behavior": "Tianchi UserBehavior log: user_id,item_id,category_id,behavior_type,timestamp, no header",
 }
+PRESET_ENTITY = {"tmall_orders": "orders", "tmall_order_items": "order_items", "taobao_user_behavior": "events"}
+
+# Names a column may carry for each field (compared after normalise_name). A field only matches
+# within an entity that has it, so "价格" is products.price or order_items.unit_price as fits.
+FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "order_id": ("order_id", "order no", "order number", "orderid", "invoiceno", "invoice", "订单编号", "订单号",
+                 "主订单编号", "订单id", "子订单编号"),
+    "item_id": ("item_id", "itemid", "product_id", "productid", "goods_id", "stockcode", "stock code", "商品id",
+                "商品编号", "宝贝id", "商家编码", "商品编码", "货号", "商品货号"),
+    "user_id": ("user_id", "userid", "customer_id", "customerid", "customer", "buyer", "buyer_id", "buyer_nick",
+                "nick", "买家会员名", "买家昵称", "会员名", "用户id", "用户", "客户id", "买家id", "买家"),
+    "title": ("title", "product_name", "item_name", "name", "description", "标题", "宝贝标题", "商品标题",
+              "商品名称", "宝贝名称"),
+    "category": ("category", "category_name", "cat", "类目", "品类", "分类", "商品类目", "宝贝类目", "类目名称"),
+    "brand": ("brand", "品牌"),
+    "price": ("price", "list_price", "sale_price", "售价", "价格", "一口价", "标价", "销售价", "竞品价格", "竞品售价"),
+    "unit_price": ("unit_price", "unitprice", "price", "价格", "单价", "成交价", "商品价格", "商品单价"),
+    "cost": ("cost", "unit_cost", "cost_price", "成本", "成本价", "进价", "采购价"),
+    "status": ("status", "order_status", "订单状态", "状态", "交易状态", "商品状态", "宝贝状态"),
+    "created_at": ("created_at", "created", "create_time", "order_time", "order_date", "invoicedate", "创建时间",
+                   "订单创建时间", "下单时间", "上架时间", "评价时间", "评论时间"),
+    "attributes": ("attributes", "attrs", "properties", "属性", "商品属性"),
+    "province": ("province", "state", "省", "省份", "收货省份"),
+    "city": ("city", "城市", "市", "收货城市"),
+    "gender": ("gender", "sex", "性别"),
+    "age_band": ("age_band", "age", "age_group", "年龄段", "年龄"),
+    "registered_at": ("registered_at", "register_time", "signup_date", "注册时间", "注册日期"),
+    "paid_at": ("paid_at", "pay_time", "payment_time", "付款时间", "订单付款时间", "支付时间"),
+    "total_amount": ("total_amount", "total", "order_amount", "总金额", "订单金额", "订单总金额"),
+    "paid_amount": ("paid_amount", "amount_paid", "payment", "paid", "买家实际支付金额", "实付金额", "实际支付金额",
+                    "实付款", "支付金额"),
+    "shipping_fee": ("shipping_fee", "shipping", "postage", "freight", "运费", "邮费", "买家应付邮费"),
+    "discount": ("discount", "discount_amount", "优惠", "优惠金额", "折扣金额", "店铺优惠"),
+    "channel": ("channel", "platform", "terminal", "渠道", "终端", "是否手机订单"),
+    "quantity": ("quantity", "qty", "count", "数量", "购买数量", "商品数量", "宝贝数量"),
+    "sku": ("sku", "sku_name", "sku_properties", "variant", "规格", "销售属性", "sku属性", "商品属性", "颜色分类"),
+    "type": ("type", "behavior_type", "behaviour_type", "behavior", "event", "event_type", "action", "行为",
+             "行为类型"),
+    "ts": ("ts", "timestamp", "time", "event_time", "datetime", "时间", "时间戳", "行为时间"),
+    "category_id": ("category_id", "categoryid", "cat_id", "类目id", "品类id", "分类id"),
+    "review_id": ("review_id", "comment_id", "评价id", "评论id"),
+    "rating": ("rating", "score", "stars", "star", "评分", "星级", "评价等级", "评价结果"),
+    "text": ("text", "review", "content", "comment", "review_text", "评价内容", "评论内容", "评价", "评论", "内容",
+             "初次评价"),
+    "date": ("date", "snapshot_date", "day", "日期", "库存日期"),
+    "on_hand": ("on_hand", "onhand", "stock", "inventory", "qty_on_hand", "库存", "可用库存", "现有库存",
+                "库存数量", "实际库存"),
+    "on_order": ("on_order", "onorder", "in_transit", "在途", "在途库存", "采购在途", "在途数量"),
+    "lead_time_days": ("lead_time_days", "lead_time", "leadtime", "交货期", "补货周期", "采购周期", "到货天数"),
+    "competitor": ("competitor", "competitor_name", "rival", "竞品", "竞品店铺", "竞争对手", "竞品名称"),
+    "observed_at": ("observed_at", "observed", "captured_at", "date", "time", "采集时间", "日期", "时间", "抓取时间"),
+}
+
+# Columns that hold personal data: never stored, reported as dropped. The address is read for
+# province and city first.
+PII_COLUMNS = frozenset((
+    "买家支付宝账号", "支付宝账号", "收货人姓名", "收货人", "姓名", "收货地址", "详细地址", "地址", "联系电话",
+    "联系手机", "手机", "手机号", "电话", "邮箱", "身份证", "身份证号", "买家留言", "订单备注", "备注", "物流单号",
+    "phone", "mobile", "telephone", "email", "address", "receiver", "receiver_name", "full_name", "id_card",
+))
+ADDRESS_COLUMNS = ("收货地址", "详细地址", "地址", "address")
+
+TMALL_ORDERS = {
+    "订单编号": "order_id", "买家会员名": "user_id", "总金额": "total_amount", "买家实际支付金额": "paid_amount",
+    "买家应付邮费": "shipping_fee", "订单状态": "status", "订单创建时间": "created_at", "订单付款时间": "paid_at",
+    "是否手机订单": "channel",
+}
+TMALL_ORDER_ITEMS = {
+    "订单编号": "order_id", "商家编码": "item_id", "外部系统编号": "item_id", "价格": "unit_price",
+    "购买数量": "quantity", "商品属性": "sku", "订单状态": "status",
+}
+USER_BEHAVIOR = {"col1": "user_id", "col2": "item_id", "col3": "category_id", "col4": "type", "col5": "ts"}
+# Columns that identify a preset in `auto` (beyond those it maps).
+SIGNATURES = {
+    "tmall_orders": (*TMALL_ORDERS, "买家支付宝账号", "收货地址", "宝贝总数量", "订单关闭原因", "宝贝标题"),
+    "tmall_order_items": (*TMALL_ORDER_ITEMS, "标题", "套餐信息"),
+}
+BEHAVIOR_TYPES = {"pv", "buy", "cart", "fav"}
+
+
+def normalise_name(name: str) -> str:
+    """Header names compare equal across case, width, spaces and separators: 'Order ID' == 'order_id'."""
+    text = unicodedata.normalize("NFKC", name).strip().lower()
+    return "".join(ch for ch in text if ch not in " _-.:()/（）")
+
+
+_SYNONYMS = {f: {normalise_name(s) for s in names} for f, names in FIELD_SYNONYMS.items()}
+_PII = {normalise_name(c) for c in PII_COLUMNS}
+_ADDRESS = {normalise_name(c) for c in ADDRESS_COLUMNS}
+
+
+def entity_fields(entity: str) -> tuple[str, ...]:
+    required, optional = ENTITY_FIELDS[entity]
+    return required + optional
+
+
+@dataclass
+class ColumnPlan:
+    """How each canonical field is read from the file's columns."""
+
+    entity: str
+    preset: str
+    confidence: float
+    reason: str
+    header: list[str]
+    # field -> column indexes; the first non-empty one wins (商家编码, else 外部系统编号)
+    fields: dict[str, list[int]] = field(default_factory=dict)
+    address_column: int | None = None
+    close_reason_column: int | None = None
+    dropped_pii: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def column_mapping(self) -> dict[str, str]:
+        mapping = {self.header[i]: f for f, cols in self.fields.items() for i in cols}
+        if self.address_column is not None:
+            mapping[self.header[self.address_column]] = "province, city (the rest of the address is dropped)"
+        if self.close_reason_column is not None:
+            mapping[self.header[self.close_reason_column]] = "status (退款 closes as refunded)"
+        return mapping
+
+    @property
+    def hashed(self) -> list[str]:
+        return [self.header[i] for i in self.fields.get("user_id", [])]
+
+    def report(self) -> dict:
+        return {"preset": self.preset, "preset_confidence": round(self.confidence, 2), "preset_reason": self.reason,
+                "column_mapping": self.column_mapping, "columns_ignored": self.ignored,
+                "columns_dropped_pii": self.dropped_pii, "columns_hashed": self.hashed}
+
+
+def looks_like_user_behavior(first_row: list[str]) -> bool:
+    """The headerless UserBehavior log: 5 fields, a behaviour word 4th, a unix time 5th."""
+    cells = [c.strip() for c in first_row]
+    return len(cells) == 5 and cells[3].lower() in BEHAVIOR_TYPES and cells[4].isdigit() and cells[0].isdigit()
+
+
+def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str, str] | None = None,
+                 headerless: bool = False) -> ColumnPlan:
+    """Decide which column feeds which field; raise a 422 that lists what was seen and what is needed."""
+    if entity not in ENTITY_FIELDS:
+        raise InvalidInput(f"unknown entity '{entity}'", errors={"entity": [f"one of {', '.join(ENTITY_FIELDS)}"]})
+    if preset not in PRESETS:
+        raise InvalidInput(f"unknown preset '{preset}'", errors={"preset": [f"one of {', '.join(PRESETS)}"]})
+    if preset == "auto":
+        preset, confidence, reason = detect_preset(entity, header, headerless)
+    else:
+        confidence, reason = 1.0, "chosen by the caller"
+    if PRESET_ENTITY.get(preset, entity) != entity:
+        raise InvalidInput(f"preset '{preset}' reads {PRESET_ENTITY[preset]}, not {entity}",
+                           errors={"preset": [f"use entity={PRESET_ENTITY[preset]} with this preset"]})
+    plan = ColumnPlan(entity, preset, confidence, reason, list(header))
+    names = [normalise_name(h) for h in header]
+    allowed = set(entity_fields(entity))
+
+    if preset == "tmall_orders":
+        _apply_named(plan, names, TMALL_ORDERS)
+    elif preset == "tmall_order_items":
+        _apply_named(plan, names, TMALL_ORDER_ITEMS)
+    elif preset == "taobao_user_behavior":
+        _apply_named(plan, names, USER_BEHAVIOR)
+    for index, name in enumerate(names):  # generic synonyms fill what the preset left open
+        if any(index in cols for cols in plan.fields.values()):
+            continue
+        for fld in entity_fields(entity):
+            if fld not in plan.fields and name in _SYNONYMS.get(fld, ()) and name not in _PII:
+                plan.fields[fld] = [index]
+                break
+    if mapping:
+        _apply_user_mapping(plan, mapping, allowed)
+    if entity == "orders":
+        if not {"province", "city"} & set(plan.fields):
+            plan.address_column = next((i for i, n in enumerate(names) if n in _ADDRESS), None)
+        plan.close_reason_column = next((i for i, n in enumerate(names) if n == normalise_name("订单关闭原因")), None)
+
+    used = {i for cols in plan.fields.values() for i in cols} | {plan.address_column, plan.close_reason_column}
+    for index, name in enumerate(names):
+        if index in used:
+            continue
+        (plan.dropped_pii if name in _PII else plan.ignored).append(header[index])
+    if plan.address_column is not None:
+        plan.dropped_pii.append(header[plan.address_column] + " (street part)")
+
+    missing = [f for f in ENTITY_FIELDS[entity][0] if f not in plan.fields]
+    if missing:
+        raise InvalidInput(
+            f"the file has no column for {', '.join(missing)} (required for {entity}); columns seen: "
+            f"{', '.join(header) or 'none'}. Name the columns after the fields, pick a preset, or pass "
+            'mapping={"your column": "field"}.',
+            errors={f: ["no column maps to this required field"] for f in missing},
+            columns_seen=list(header), fields_required=list(ENTITY_FIELDS[entity][0]),
+            fields_optional=list(ENTITY_FIELDS[entity][1]),
+        )
+    return plan
+
+
+def _apply_named(plan: ColumnPlan, names: list[str], named: dict[str, str]) -> None:
+    for source, fld in named.items():
+        key = normalise_name(source)
+        if key in names:
+            plan.fields.setdefault(fld, []).append(names.index(key))
+
+
+def _apply_user_mapping(plan: ColumnPlan, mapping: dict[str, str], allowed: set[str]) -> None:
+    by_name = {normalise_name(h): i for i, h in enumerate(plan.header)}
+    errors: dict[str, list[str]] = {}
+    for source, fld in mapping.items():
+        index = plan.header.index(source) if source in plan.header else by_name.get(normalise_name(source))
+        if index is None:
+            errors[source] = [f"no such column; the file has: {', '.join(plan.header)}"]
+        elif fld not in allowed:
+            errors[source] = [f"'{fld}' is not a field of {plan.entity}; fields: {', '.join(sorted(allowed))}"]
+        elif normalise_name(source) in _PII:
+            errors[source] = ["this column holds personal data and is never stored"]
+        else:
+            for cols in plan.fields.values():  # a column feeds one field only
+                if index in cols:
+                    cols.remove(index)
+            plan.fields = {f: cols for f, cols in plan.fields.items() if cols}
+            plan.fields[fld] = [index]
+    if errors:
+        raise InvalidInput("the mapping does not fit this file", errors=errors)
+    plan.reason += "; mapping applied"
+
+
+def detect_preset(entity: str, header: list[str], headerless: bool = False) -> tuple[str, float, str]:
+    """Pick the preset for ``auto``: (preset, confidence 0..1, why)."""
+    if headerless or looks_like_user_behavior(header):
+        return "taobao_user_behavior", 0.95, "no header; rows look like the UserBehavior log (5 fields, pv/buy/cart/fav)"
+    names = {normalise_name(h) for h in header}
+    scores = []
+    for preset, signature in SIGNATURES.items():
+        if PRESET_ENTITY[preset] != entity:
+            continue
+        keys = {normalise_name(c) for c in signature}
+        scores.append((len(names & keys) / len(keys), preset))
+    if scores:
+        score, preset = max(scores)
+        if score >= 0.5:
+            return preset, score, f"{round(score * 100)}% of the {preset} export's columns are present"
+    required = ENTITY_FIELDS[entity][0]
+    found = sum(1 for f in required if names & _SYNONYMS.get(f, set()))
+    return "generic", found / len(required), f"{found} of {len(required)} required fields found by column name"

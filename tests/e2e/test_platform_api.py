@@ -127,7 +127,7 @@ def test_tenant_isolation_through_every_id_route(client, shop, other_shop, setti
     from shared.db import session_scope
 
     with session_scope(shop.id, settings.database_url) as session:
-        job = jobs.start(session, shop.id, "tests.progress", {"steps": 1, "step_s": 0})
+        job = jobs.start(session, settings, shop.id, "tests.progress", {"steps": 1, "step_s": 0})
         model = artifacts.save_version(session, settings, shop.id, "recommendation", params={"k": 1})
         model_id = model.id
     hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["model_promoted"],

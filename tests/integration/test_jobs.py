@@ -8,7 +8,7 @@ from shared.db import session_scope
 
 def _start(settings, shop, kind, params=None):
     with session_scope(shop.id, settings.database_url) as session:
-        job = jobs.start(session, shop.id, kind, params or {})
+        job = jobs.start(session, settings, shop.id, kind, params or {})
     assert job.status == "queued" and job.progress == 0
     return job.id
 
@@ -61,7 +61,7 @@ def test_transient_errors_are_retried(client, shop, settings, tmp_path):
 def test_a_redelivered_task_changes_nothing(client, shop, settings):
     job_id = _start(settings, shop, "tests.progress", {"steps": 1, "step_s": 0})
     first = _poll(client, shop, job_id)[-1]
-    jobs.dispatch("tests.progress", job_id)  # as if the broker delivered the message again
+    jobs.dispatch(settings, "tests.progress", job_id)  # as if the broker delivered the message again
     time.sleep(1.0)
     again = client.get(f"/v1/jobs/{job_id}", headers=shop.headers()).get_json()
     assert again == first

@@ -1,0 +1,264 @@
+"""Loading cleaned rows: a temporary staging table, then one set-based upsert.
+
+Cleaned chunks go into a TEMP table on the import's own connection (``COPY`` on PostgreSQL,
+``executemany`` on SQLite); temp tables take no locks on the real tables, so the job can report
+progress while it stages. :meth:`StagingLoader.apply` then, in one transaction, drops in-file
+duplicates (last row wins), drops rows identical to what is stored (``rows_duplicate``: a
+re-import changes nothing), counts the rest as updates or inserts, and upserts them on the
+natural key (DATA.md) with a single ``INSERT ... SELECT ... ON CONFLICT``. SQL only: no Flask.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy.orm import Session
+
+from services.ingestion.cleaning import Rejection
+from shared.models import (
+    CompetitorPrice,
+    Customer,
+    Event,
+    ImportRejection,
+    Inventory,
+    Order,
+    OrderItem,
+    Product,
+    Review,
+)
+
+TABLES: dict[str, Table] = {
+    "products": Product.__table__, "customers": Customer.__table__, "orders": Order.__table__,
+    "order_items": OrderItem.__table__, "events": Event.__table__, "reviews": Review.__table__,
+    "inventory": Inventory.__table__, "competitor_prices": CompetitorPrice.__table__,
+}
+# Stored rejections per import; beyond this they are counted, not kept.
+MAX_STORED_REJECTIONS = 100_000
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+class StagingLoader:
+    """Stage cleaned frames for one entity and shop, then apply them at once."""
+
+    def __init__(self, connection: Connection, entity: str, shop_id: int):
+        self.connection = connection
+        self.entity = entity
+        self.shop_id = shop_id
+        self.table = TABLES[entity]
+        self.columns = [c.name for c in self.table.columns]
+        self.keys = [c.name for c in self.table.primary_key.columns]
+        self.is_pg = connection.dialect.name == "postgresql"
+        self.stage_name = f"stage_{entity}"
+        self._seq = 0
+        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self.stage_name}")
+        if self.is_pg:
+            self.connection.exec_driver_sql(
+                f"CREATE TEMP TABLE {self.stage_name} (LIKE {self.table.name} INCLUDING DEFAULTS, _seq bigint)")
+        else:
+            self.connection.exec_driver_sql(
+                f"CREATE TEMP TABLE {self.stage_name} AS SELECT * FROM main.{self.table.name} WHERE 0")
+            self.connection.exec_driver_sql(f"ALTER TABLE {self.stage_name} ADD COLUMN _seq INTEGER")
+
+    # -- staging ----------------------------------------------------------------------------
+
+    def stage(self, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        frame = frame.assign(shop_id=self.shop_id)
+        frame["_seq"] = np.arange(self._seq, self._seq + len(frame))
+        self._seq += len(frame)
+        columns = [*self.columns, "_seq"]
+        values = {c: _storable(frame[c], self.table.columns[c].type if c in self.table.columns else None,
+                               self.is_pg) for c in columns}
+        if self.is_pg:
+            buffer = io.StringIO()
+            pd.DataFrame(values).to_csv(buffer, header=False, index=False, na_rep="\\N")
+            buffer.seek(0)
+            cursor = self.connection.connection.dbapi_connection.cursor()
+            cursor.copy_expert(
+                f"COPY {self.stage_name} ({', '.join(map(_q, columns))}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                buffer)
+            cursor.close()
+        else:
+            rows = list(zip(*(values[c] for c in columns), strict=True))
+            placeholders = ", ".join("?" for _ in columns)
+            self.connection.connection.dbapi_connection.executemany(
+                f"INSERT INTO {self.stage_name} ({', '.join(map(_q, columns))}) VALUES ({placeholders})", rows)
+        return len(frame)
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def _scalar(self, sql: str):
+        return self.connection.exec_driver_sql(sql).scalar()
+
+    def dedupe(self) -> int:
+        """Keep the last row of each natural key in the file; return how many were dropped."""
+        keys = ", ".join(map(_q, self.keys))
+        result = self.connection.exec_driver_sql(
+            f"DELETE FROM {self.stage_name} WHERE _seq NOT IN "
+            f"(SELECT max(_seq) FROM {self.stage_name} GROUP BY {keys})")
+        return result.rowcount
+
+    def apply(self) -> dict[str, int]:
+        """Upsert what changed; the caller owns the transaction (nothing is committed here)."""
+        stage, table = self.stage_name, self.table.name
+        eq = " IS NOT DISTINCT FROM " if self.is_pg else " IS "
+        key_match = " AND ".join(f"t.{_q(k)} = {stage}.{_q(k)}" for k in self.keys)
+        others = [c for c in self.columns if c not in self.keys]
+        same = " AND ".join(f"t.{_q(c)}{eq}{stage}.{_q(c)}" for c in others) or "1 = 1"
+        unchanged = self.connection.exec_driver_sql(
+            f"DELETE FROM {stage} WHERE EXISTS (SELECT 1 FROM {table} t WHERE {key_match} AND {same})").rowcount
+        updated = self._scalar(
+            f"SELECT count(*) FROM {stage} WHERE EXISTS (SELECT 1 FROM {table} t WHERE {key_match})")
+        remaining = self._scalar(f"SELECT count(*) FROM {stage}")
+        columns = ", ".join(map(_q, self.columns))
+        conflict = (f"DO UPDATE SET {', '.join(f'{_q(c)} = excluded.{_q(c)}' for c in others)}"
+                    if others else "DO NOTHING")
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} WHERE true "
+            f"ON CONFLICT ({', '.join(map(_q, self.keys))}) {conflict}")
+        return {"inserted": remaining - updated, "updated": updated, "unchanged": unchanged}
+
+    def event_months(self) -> tuple[datetime | None, datetime | None]:
+        row = self.connection.exec_driver_sql(f"SELECT min(ts), max(ts) FROM {self.stage_name}").one()
+        return row[0], row[1]
+
+    def orphan_order_items(self, sample: int = 5) -> dict:
+        """order_items whose order is not (yet) imported: kept, but flagged."""
+        stage = self.stage_name
+        where = (f"NOT EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = {stage}.shop_id "
+                 f"AND o.order_id = {stage}.order_id)")
+        count = self._scalar(f"SELECT count(*) FROM {stage} WHERE {where}")
+        ids = [r[0] for r in self.connection.exec_driver_sql(
+            f"SELECT DISTINCT order_id FROM {stage} WHERE {where} LIMIT {sample}")]
+        return {"order_items_without_order": count, "example_order_ids": ids}
+
+    def quality(self) -> dict:
+        """Per field: null rate, distinct count, range; plus outliers. Read from the staged rows."""
+        stage = self.stage_name
+        fields = [c for c in self.columns if c != "shop_id"]
+        parts = ["count(*)"]
+        for c in fields:
+            parts += [f"count({_q(c)})", f"count(DISTINCT {_q(c)})" if c != "attributes" else "0"]
+            ranged = _is_ranged(self.table.columns[c].type)
+            parts += [f"min({_q(c)})", f"max({_q(c)})"] if ranged else ["NULL", "NULL"]
+        row = self.connection.exec_driver_sql(f"SELECT {', '.join(parts)} FROM {stage}").one()
+        total = row[0]
+        report: dict = {"rows": total, "fields": {}}
+        for i, c in enumerate(fields):
+            non_null, distinct, low, high = row[1 + 4 * i: 5 + 4 * i]
+            entry = {"null_rate": round(1 - non_null / total, 4) if total else 0.0, "distinct": distinct}
+            if low is not None:
+                entry["min"], entry["max"] = _jsonable(low), _jsonable(high)
+            report["fields"][c] = entry
+        report["outliers"] = self._outliers()
+        return report
+
+    def _outliers(self) -> dict:
+        stage = self.stage_name
+        outliers = {}
+        if "quantity" in self.columns:
+            outliers["negative_quantity"] = self._scalar(f"SELECT count(*) FROM {stage} WHERE quantity < 0")
+        price = next((c for c in ("unit_price", "price") if c in self.columns), None)
+        if price and "item_id" in self.columns:
+            prices = pd.read_sql_query(text(f"SELECT item_id, {price} AS price FROM {stage}"), self.connection)
+            if not prices.empty:
+                median = prices.groupby("item_id")["price"].transform("median")
+                outliers["price_over_100x_item_median"] = int((prices["price"] > 100 * median).sum())
+        return outliers
+
+    def close(self) -> None:
+        self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self.stage_name}")
+
+
+def _is_ranged(column_type) -> bool:
+    return column_type.__class__.__name__ in ("Numeric", "UTCDateTime", "Date", "Integer", "SmallInteger")
+
+
+def _jsonable(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    return float(value)
+
+
+def _storable(series: pd.Series, column_type, is_pg: bool) -> list:
+    """Values as the database takes them through COPY (PostgreSQL) or the sqlite3 driver."""
+    kind = column_type.__class__.__name__ if column_type is not None else ""
+    if kind == "UTCDateTime":
+        fmt = "%Y-%m-%d %H:%M:%S.%f+00:00" if is_pg else _SQLITE_DATETIME
+        return series.dt.strftime(fmt).where(series.notna(), None).tolist()
+    if kind == "Date":
+        return [v.isoformat() if isinstance(v, date) else None for v in series]
+    if kind == "JSON":
+        return [json.dumps(v) if v is not None else None for v in series]
+    if kind in ("Integer", "SmallInteger"):
+        return [None if pd.isna(v) else int(v) for v in series]
+    if kind == "Numeric":
+        return [None if pd.isna(v) else float(v) for v in series]
+    return series.where(series.notna(), None).tolist()
+
+
+def ensure_event_partitions(connection: Connection, start: datetime | None, end: datetime | None) -> list[str]:
+    """Create the monthly partitions of ``events`` that [start, end] needs (PostgreSQL only)."""
+    if connection.dialect.name != "postgresql" or start is None:
+        return []
+    created = []
+    month = date(start.year, start.month, 1)
+    last = date(end.year, end.month, 1)
+    while month <= last:
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        name = f"events_p{month:%Y_%m}"
+        exists = connection.exec_driver_sql("SELECT to_regclass(%(n)s)", {"n": name}).scalar()
+        if exists is None:
+            connection.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF events "
+                f"FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')")
+            created.append(name)
+        month = following
+    return created
+
+
+def save_rejections(session: Session, shop_id: int, job_id: str, rejections: Iterable[Rejection],
+                    already: int) -> int:
+    """Keep rejected rows for the report (up to MAX_STORED_REJECTIONS per import)."""
+    room = max(0, MAX_STORED_REJECTIONS - already)
+    rows = [{"shop_id": shop_id, "job_id": job_id, "row_number": r.row, "column": r.column[:200],
+             "raw_value": r.value, "reason": r.reason} for r in list(rejections)[:room]]
+    if rows:
+        session.execute(insert(ImportRejection), rows)
+    return len(rows)
+
+
+def rejection_report(session: Session, job_id: str) -> Iterator[str]:
+    """The rejections of one import as CSV lines; cells that a spreadsheet would run as a
+    formula (=, +, -, @) are prefixed with ' so opening the report never executes anything."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "column", "value", "reason"])
+    yield "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 Chinese text correctly
+    query = (select(ImportRejection.row_number, ImportRejection.column, ImportRejection.raw_value,
+                    ImportRejection.reason)
+             .where(ImportRejection.job_id == job_id).order_by(ImportRejection.row_number, ImportRejection.id))
+    for row in session.execute(query).yield_per(5000):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([row[0], *(_defuse(v) for v in row[1:])])
+        yield buffer.getvalue()
+
+
+def _defuse(value: str | None) -> str:
+    value = value or ""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,1061 @@
+"""Turn an uploaded file into rows of strings, streamed in chunks.
+
+The upload is already on disk. :class:`TableReader` finds out what the file is from its content
+(never its name): CSV/TSV, JSON Lines or an Excel workbook, optionally gzip-compressed; for text,
+its encoding (UTF-8, UTF-8 with BOM, GB18030/GBK) and delimiter. It then yields the rows as
+``list[str]`` in chunks, reading the file as a stream so memory stays flat whatever its size.
+
+Cleaning (ids, amounts, dates, status words) is the caller's job: cells come out as read. Every
+problem with the file itself raises :class:`ImportFileError` (422, or 413 for a decompression
+bomb) with a message a shop owner can act on and, where known, the row it happened on.
+
+Pure module: no Flask, no SQL, no configuration reads.
+
+Examples
+--------
+>>> with TableReader("orders.csv.gz") as reader:  # doctest: +SKIP
+...     print(reader.info.encoding, reader.header)
+...     for chunk in reader.chunks():
+...         load(chunk.rows, chunk.row_numbers)
+...         report_progress(chunk.bytes_read / reader.info.size_bytes)
+...     skipped = reader.ragged_rows()
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import math
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from itertools import islice
+from operator import itemgetter
+from typing import Any
+
+from shared.errors import ShopmindError
+
+SAMPLE_BYTES = 1024 * 1024
+"""How much decompressed text is decoded up front to detect the encoding and format."""
+BINARY_SNIFF_BYTES = 64 * 1024
+"""How much of a supposed text file is checked for binary content."""
+BINARY_CONTROL_RATIO = 0.10
+"""Share of control bytes (other than tab, newlines, form feed) above which text is binary."""
+READ_BUFFER_BYTES = 256 * 1024
+TEXT_CHUNK_CHARS = 128 * 1024
+DELIMITERS = (",", "\t", ";", "|")
+"""Candidate CSV delimiters, in order of preference when the header line is ambiguous."""
+JSONL_HEADER_SCAN_ROWS = 10_000
+"""JSON Lines: the header is the union of the keys of this many first non-blank lines."""
+MAX_RAGGED_RECORDED = 100_000
+"""At most this many ragged rows are kept with their row numbers (all are counted)."""
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 32), 127])
+_JSON_ARRAY_START = re.compile(r"\[\s*\{")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+# Undecodable bytes become this lone surrogate while we look for the row that holds them; no
+# decoder produces a lone surrogate from valid input, so it cannot be mistaken for real text.
+_UNDECODABLE = "\ud800"
+_MARK_ERRORS = "shopmind.mark-undecodable"
+codecs.register_error(_MARK_ERRORS, lambda exc: (_UNDECODABLE, exc.end))
+
+
+class ImportFileError(ShopmindError):
+    """The uploaded file cannot be read as a table; the message says why and what to do.
+
+    Parameters
+    ----------
+    detail : str
+        What is wrong, written for the person who uploaded the file.
+    row : int, optional
+        The row (as the person sees it in the source) where it went wrong; carried in the
+        problem document as ``row`` when given.
+    status : int
+        422 (default), or 413 for a file that expands beyond the allowed size (slug
+        ``import-too-large``).
+    errors : dict, optional
+        Field errors, as for any :class:`ShopmindError`.
+    """
+
+    status = 422
+    slug = "bad-import-file"
+
+    def __init__(self, detail: str, row: int | None = None, status: int = 422,
+                 errors: dict[str, list[str]] | None = None):
+        extra = {} if row is None else {"row": row}
+        super().__init__(detail, errors=errors, **extra)
+        self.row = row
+        self.status = status
+        if status == 413:
+            self.slug = "import-too-large"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the file turned out to be.
+
+    Attributes
+    ----------
+    format : str
+        ``"csv"``, ``"xlsx"`` or ``"jsonl"``.
+    compression : str or None
+        ``"gzip"`` or None.
+    encoding : str or None
+        Python codec name used for text (``"utf-8"``, ``"utf-8-sig"``, ``"gb18030"``, ``"utf-16"``
+        or the normalised name the caller forced); None for xlsx.
+    encoding_detected : bool
+        True when the encoding was detected, False when the caller forced it (and for xlsx).
+    sheet : str or None
+        The worksheet read (xlsx only).
+    size_bytes : int
+        Size of the file on disk (compressed size for gzip).
+    delimiter : str or None
+        The CSV delimiter used; None for other formats.
+    """
+
+    format: str
+    compression: str | None
+    encoding: str | None
+    encoding_detected: bool
+    sheet: str | None
+    size_bytes: int
+    delimiter: str | None = None
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of the source.
+
+    Attributes
+    ----------
+    rows : list of list of str
+        Each row has exactly ``len(reader.header)`` cells.
+    row_numbers : list of int
+        For each row, the number a person sees in the source: for CSV and XLSX the header is
+        row 1 (so the first data row is 2; without a header the first row is 1), counting every
+        record (a quoted multi-line field is one row) and blank rows; for JSON Lines the line
+        number.
+    bytes_read : int
+        Bytes consumed from the file on disk so far (compressed bytes for gzip). Reads run ahead
+        of the rows by up to a few hundred KB, so for a small file every chunk may report the
+        whole size; ``bytes_read / info.size_bytes`` is a progress fraction.
+    """
+
+    rows: list[list[str]]
+    row_numbers: list[int]
+    bytes_read: int
+
+
+def gzip_declared_size(path: str | os.PathLike) -> int | None:
+    """The uncompressed size a gzip file declares in its trailer (ISIZE, modulo 2**32).
+
+    Cheap (reads 4 bytes) so an API can refuse an obvious bomb before queuing an import. The
+    value is only what the file claims: the last member's size modulo 2**32, possibly forged;
+    :class:`TableReader` still counts the real bytes while reading.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file on disk.
+
+    Returns
+    -------
+    int or None
+        The declared size, or None when the file is not gzip (or too short to be one).
+    """
+    with open(path, "rb") as file:
+        if file.read(2) != GZIP_MAGIC:
+            return None
+        file.seek(0, os.SEEK_END)
+        if file.tell() < 18:  # 10-byte header + 8-byte trailer
+            return None
+        file.seek(-4, os.SEEK_END)
+        return int.from_bytes(file.read(4), "little")
+
+
+class TableReader:
+    """Reads an uploaded CSV, JSON Lines or XLSX file (optionally gzipped) as rows of strings.
+
+    Detection and the header happen in the constructor, so a file that cannot be read fails
+    there, before any row is loaded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The uploaded file on disk.
+    encoding : str, optional
+        Force the text encoding (CSV/JSON Lines) instead of detecting it.
+    sheet : str, optional
+        XLSX: the worksheet to read (default: the first one).
+    has_header : bool
+        CSV/XLSX: whether the first non-empty row is a header. Without one, the header is
+        ``["col1", ..., "colN"]`` from the width of the first row and every row is data.
+        Ignored for JSON Lines (the keys are the header).
+    max_decompressed_bytes : int
+        Gzip: stop with a 413 once the decompressed stream exceeds this; XLSX: refuse a
+        workbook whose members declare more than this in total.
+    max_field_chars : int
+        A field longer than this is an error (422) naming the row. Note: Python's
+        ``csv.field_size_limit`` is process-wide; it is set from this value while reading.
+
+    Attributes
+    ----------
+    info : SourceInfo
+        What the file is.
+    header : list of str
+        Column names, stripped of whitespace and BOM, trailing empty names dropped.
+
+    Raises
+    ------
+    ImportFileError
+        The file is empty, binary, of an unknown encoding, a zip that is not a workbook, a
+        decompression bomb (413), a corrupt workbook, or names a sheet that does not exist.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, encoding: str | None = None, sheet: str | None = None,
+                 has_header: bool = True, max_decompressed_bytes: int = 4 * 1024**3,
+                 max_field_chars: int = 1_000_000):
+        self._path = os.fspath(path)
+        self._encoding = encoding
+        self._sheet = sheet
+        self._has_header = has_header
+        self._max_bytes = max_decompressed_bytes
+        self._max_field_chars = max_field_chars
+        self._ragged = _RaggedLog(MAX_RAGGED_RECORDED)
+        self._source: _Source | None = None
+        self._started = False
+        csv.field_size_limit(max_field_chars)
+        try:
+            self.info, self._source = self._open()
+        except BaseException:
+            self.close()
+            raise
+        self.header: list[str] = self._source.header
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def chunks(self, chunk_rows: int = 50_000) -> Iterator[Chunk]:
+        """Yield the data rows in chunks of at most ``chunk_rows`` rows.
+
+        Rows dropped for a wrong field count (see :meth:`ragged_rows`) and blank rows leave a
+        chunk short; chunks are never empty. A file with a header and no data yields nothing.
+        The reader can be iterated once; it closes its file when the iteration ends.
+
+        Parameters
+        ----------
+        chunk_rows : int
+            Maximum rows per chunk.
+
+        Yields
+        ------
+        Chunk
+
+        Raises
+        ------
+        ImportFileError
+            Undecodable bytes, an over-long field, corrupt gzip or workbook data, or (413) a
+            gzip stream expanding beyond ``max_decompressed_bytes``, with the row when known.
+        """
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be at least 1")
+        if self._started:
+            raise RuntimeError("chunks() can be iterated once; open a new TableReader to read again")
+        self._started = True
+        return self._iter_chunks(chunk_rows)
+
+    def ragged_rows(self) -> list[tuple[int, int]]:
+        """Rows not yielded because their field count did not fit the header.
+
+        Returns
+        -------
+        list of (int, int)
+            ``(row_number, field_count)`` in file order, for rows with more non-empty fields
+            than the header or fewer fields than it; JSON Lines lines that are not a JSON
+            object appear as ``(line_number, 0)``. Only the first
+            :data:`MAX_RAGGED_RECORDED` are kept; :attr:`ragged_count` counts all.
+        """
+        return list(self._ragged.rows)
+
+    @property
+    def ragged_count(self) -> int:
+        """How many rows were dropped as ragged so far (not capped)."""
+        return self._ragged.count
+
+    def ignored_keys(self) -> dict[str, int]:
+        """JSON Lines: keys first seen after the header scan, with the line where each first appeared.
+
+        The header is the union of the keys of the first :data:`JSONL_HEADER_SCAN_ROWS`
+        non-blank lines (first-seen order); values of keys that first appear later are not
+        read. Empty for other formats.
+        """
+        return dict(getattr(self._source, "ignored_keys", {}))
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._source is not None:
+            self._source.close()
+
+    def __enter__(self) -> TableReader:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- detection ----------------------------------------------------------------------------
+
+    def _open(self) -> tuple[SourceInfo, _Source]:
+        size = os.path.getsize(self._path)
+        if size == 0:
+            raise ImportFileError("the file is empty")
+        with open(self._path, "rb") as file:
+            magic = file.read(8)
+        if magic.startswith(ZIP_MAGIC):
+            return self._open_xlsx(size)
+        _refuse_known_binary(magic, compressed=False)
+        compression = "gzip" if magic.startswith(GZIP_MAGIC) else None
+        return self._open_text(size, compression)
+
+    def _open_xlsx(self, size: int) -> tuple[SourceInfo, _Source]:
+        _check_workbook_archive(self._path, self._max_bytes)
+        source = _XlsxSource(self._path, sheet=self._sheet, has_header=self._has_header, ragged=self._ragged,
+                             size=size)
+        info = SourceInfo("xlsx", None, None, False, source.sheet, size)
+        return info, source
+
+    def _open_text(self, size: int, compression: str | None) -> tuple[SourceInfo, _Source]:
+        def open_bytes() -> _ByteStream:
+            return _ByteStream(self._path, compression, self._max_bytes)
+
+        sample, at_eof = _read_sample(open_bytes)
+        if not sample:
+            raise ImportFileError("the file is empty")
+        if compression:
+            _refuse_known_binary(sample, compressed=True)
+        encoding, detected = self._choose_encoding(sample, at_eof)
+        text = codecs.getincrementaldecoder(encoding)(_MARK_ERRORS).decode(sample, final=at_eof)
+        if _is_wide(encoding) and "\x00" in text:
+            raise ImportFileError(f"this is not a text file (binary content at byte {2 * text.index(chr(0)) + 2})")
+        content = text.lstrip("\ufeff").strip()
+        if not content and at_eof:
+            raise ImportFileError("the file is empty")
+        fmt = _text_format(content)
+        delimiter = _sniff_delimiter(text) if fmt == "csv" else None
+        options = dict(open_bytes=open_bytes, encoding=encoding, max_field_chars=self._max_field_chars,
+                       ragged=self._ragged)
+        if _UNDECODABLE in text:  # only possible with a forced encoding: detection decodes the sample
+            self._raise_wrong_encoding(sample, at_eof, encoding, fmt, delimiter, options)
+        if fmt == "jsonl":
+            source: _Source = _JsonlSource(**options)
+        else:
+            source = _CsvSource(**options, delimiter=delimiter, has_header=self._has_header)
+        info = SourceInfo(fmt, compression, encoding, detected, None, size, delimiter)
+        return info, source
+
+    def _choose_encoding(self, sample: bytes, at_eof: bool) -> tuple[str, bool]:
+        if self._encoding is None:
+            encoding = _bom_encoding(sample)
+            if not (encoding and _is_wide(encoding)):
+                _refuse_binary(sample)
+            encoding = encoding or _detect_encoding(sample, at_eof)
+            if encoding is None:
+                raise ImportFileError("cannot tell the text encoding; pass encoding= (the file is neither "
+                                      "UTF-8 nor GB18030/GBK text)")
+            return encoding, True
+        encoding = _codec_name(self._encoding)
+        if encoding == "utf-8" and sample.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"  # same encoding; keeps the BOM out of the first cell
+        if not _is_wide(encoding):
+            _refuse_binary(sample)
+        return encoding, False
+
+    def _raise_wrong_encoding(self, sample: bytes, at_eof: bool, encoding: str, fmt: str,
+                              delimiter: str | None, options: dict) -> None:
+        try:
+            codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=at_eof)
+            byte = None
+        except UnicodeDecodeError as exc:
+            byte = exc.start
+        locate = _first_undecodable_line if fmt == "jsonl" else _first_undecodable_record
+        row = locate(options["open_bytes"], encoding, delimiter)
+        where = ", ".join(part for part in (f"row {row}" if row else "", f"byte {byte}" if byte is not None else "")
+                          if part)
+        suggestion = _detect_encoding(sample, at_eof) if not sample.startswith(codecs.BOM_UTF8) else "utf-8-sig"
+        if suggestion and suggestion != encoding:
+            hint = f"it looks like {suggestion}: pass encoding='{suggestion}' or leave encoding unset"
+        else:
+            hint = "it does not look like UTF-8 or GB18030 either"
+        raise ImportFileError(f"the file is not valid {encoding} text ({where}); {hint}", row=row)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _iter_chunks(self, chunk_rows: int) -> Iterator[Chunk]:
+        source = self._source
+        try:
+            for rows, numbers in source.batches(chunk_rows):
+                if rows:
+                    yield Chunk(rows, numbers, source.bytes_read())
+        finally:
+            source.close()
+
+
+# -- detection helpers ----------------------------------------------------------------------------
+
+
+def _read_sample(open_bytes: Callable[[], _ByteStream]) -> tuple[bytes, bool]:
+    """The first :data:`SAMPLE_BYTES` decompressed bytes, and whether that is the whole file."""
+    stream = open_bytes()
+    try:
+        with _gzip_errors():
+            data = stream.buffer.read(SAMPLE_BYTES + 1)
+    finally:
+        stream.close()
+    return data[:SAMPLE_BYTES], len(data) <= SAMPLE_BYTES
+
+
+def _refuse_known_binary(head: bytes, *, compressed: bool) -> None:
+    """Name the binary formats people upload by mistake instead of saying "binary"."""
+    if head.startswith(OLE2_MAGIC):
+        raise ImportFileError("this is an old Excel 97-2003 (.xls) or other OLE2 file; save it as .xlsx or CSV "
+                              "and upload that")
+    if compressed and head.startswith(ZIP_MAGIC):
+        raise ImportFileError("this is a gzip-compressed zip file; upload the .xlsx (or the file inside the "
+                              "zip) without gzip")
+
+
+def _refuse_binary(sample: bytes) -> None:
+    offset = _binary_offset(sample)
+    if offset is not None:
+        raise ImportFileError(f"this is not a text file (binary content at byte {offset})")
+
+
+def _binary_offset(sample: bytes) -> int | None:
+    """Offset of the first NUL byte, or of the first control byte when control bytes abound."""
+    head = sample[:BINARY_SNIFF_BYTES]
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        return nul
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls > len(head) * BINARY_CONTROL_RATIO:
+        return _BINARY_BYTES.search(head).start()
+    return None
+
+
+def _bom_encoding(sample: bytes) -> str | None:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text" export
+    return None
+
+
+def _detect_encoding(sample: bytes, at_eof: bool) -> str | None:
+    """``utf-8-sig`` / ``utf-16`` by BOM, else the first of UTF-8, GB18030 the sample decodes as."""
+    bom = _bom_encoding(sample)
+    if bom:
+        return bom
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            # final=False when the sample was cut: a multi-byte character split at the cut is fine
+            codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=at_eof)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return None
+
+
+def _codec_name(encoding: str) -> str:
+    """Normalised codec name; 422 for an unknown name or a codec that is not a text encoding."""
+    try:
+        name = codecs.lookup(encoding).name
+        io.TextIOWrapper(io.BytesIO(), encoding=name)  # refuses bytes-to-bytes codecs such as base64
+    except LookupError:
+        raise ImportFileError(f"unknown text encoding {encoding!r}; try utf-8 or gb18030") from None
+    return name
+
+
+def _is_wide(encoding: str) -> bool:
+    """Encodings whose text legitimately contains NUL bytes."""
+    return encoding.startswith(("utf-16", "utf-32"))
+
+
+def _text_format(content: str) -> str:
+    if content.startswith("{"):
+        return "jsonl"
+    if _JSON_ARRAY_START.match(content):
+        raise ImportFileError("this looks like a JSON array, not JSON Lines: write one JSON object per line")
+    return "csv"
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter among :data:`DELIMITERS` that splits the first non-blank line into most fields."""
+    line = next((line for line in _LINE_BREAK.split(text) if line.strip()), "")
+    best, best_fields = DELIMITERS[0], 1
+    for delimiter in DELIMITERS:
+        try:
+            fields = len(next(csv.reader([line], delimiter=delimiter), []))
+        except csv.Error:
+            continue
+        if fields > best_fields:
+            best, best_fields = delimiter, fields
+    return best
+
+
+def _check_workbook_archive(path: str, max_bytes: int) -> None:
+    """A zip is read as XLSX only if it holds ``xl/workbook.xml``, within the size limit."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(f"not a readable Excel workbook: {exc}") from None
+    names = {member.filename for member in members}
+    if "xl/workbook.xml" not in names:
+        if "xl/workbook.bin" in names:
+            hint = " (.xlsb is not supported; save it as .xlsx)"
+        else:
+            hint = "; unzip it and upload the file inside"
+        raise ImportFileError(f"a zip file but not an Excel workbook{hint}")
+    declared = sum(member.file_size for member in members)
+    if declared > max_bytes:
+        raise ImportFileError(f"the file expands to more than {max_bytes} bytes when decompressed "
+                              f"(the workbook declares {declared})", status=413)
+
+
+# -- byte streams ---------------------------------------------------------------------------------
+
+
+class _LimitedReader(io.RawIOBase):
+    """Counts the bytes read from ``inner`` and raises 413 past ``limit``."""
+
+    def __init__(self, inner: io.BufferedIOBase, limit: int):
+        self._inner = inner
+        self._limit = limit
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._inner.readinto(buffer)
+        self.total += count
+        if self.total > self._limit:
+            raise ImportFileError(f"the file expands to more than {self._limit} bytes when decompressed",
+                                  status=413)
+        return count
+
+
+class _ByteStream:
+    """The decompressed bytes of a file (``buffer``), and the position on disk for progress."""
+
+    def __init__(self, path: str, compression: str | None, limit: int):
+        self._raw = open(path, "rb", buffering=0)
+        self._gzip = None
+        if compression == "gzip":
+            self._gzip = gzip.GzipFile(fileobj=self._raw, mode="rb")
+            inner: io.RawIOBase = _LimitedReader(self._gzip, limit)
+        else:
+            inner = self._raw
+        self.buffer = io.BufferedReader(inner, buffer_size=READ_BUFFER_BYTES)
+
+    def text(self, encoding: str, errors: str = "strict") -> io.TextIOWrapper:
+        """The stream as text, newlines untranslated (as the csv module needs)."""
+        stream = io.TextIOWrapper(self.buffer, encoding=encoding, errors=errors, newline="")
+        stream._CHUNK_SIZE = TEXT_CHUNK_CHARS  # fewer, larger decode calls
+        return stream
+
+    def position(self) -> int:
+        return 0 if self._raw.closed else self._raw.tell()
+
+    def close(self) -> None:
+        self.buffer.close()
+        if self._gzip is not None:
+            self._gzip.close()
+        self._raw.close()
+
+
+class _gzip_errors:  # noqa: N801 - used as a context manager, reads like one
+    """Turn corrupt or truncated gzip data into a 422."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+        if kind is not None and issubclass(kind, (gzip.BadGzipFile, EOFError, zlib.error)):
+            raise ImportFileError(f"the gzip data is corrupt or truncated: {exc}") from None
+        return False
+
+
+def _first_undecodable_record(open_bytes: Callable[[], _ByteStream], encoding: str,
+                              delimiter: str | None) -> int | None:
+    """Row number (1-based, every record counted) of the first CSV record with undecodable bytes.
+
+    Used only after a decode error: the text layer decodes ahead of the parser, so the row being
+    parsed when the error surfaced is not the row that holds the bad bytes.
+    """
+    stream = open_bytes()
+    try:
+        reader = csv.reader(stream.text(encoding, _MARK_ERRORS), delimiter=delimiter or ",")
+        for number, row in enumerate(reader, 1):
+            if _UNDECODABLE in "".join(row):
+                return number
+    except (csv.Error, ImportFileError, UnicodeError, OSError, EOFError, zlib.error):
+        return None
+    finally:
+        stream.close()
+    return None
+
+
+def _first_undecodable_line(open_bytes: Callable[[], _ByteStream], encoding: str,
+                            delimiter: str | None = None) -> int | None:
+    """Line number of the first line with undecodable bytes (JSON Lines)."""
+    stream = open_bytes()
+    try:
+        for number, line in enumerate(stream.text(encoding, _MARK_ERRORS), 1):
+            if _UNDECODABLE in line:
+                return number
+    except (ImportFileError, UnicodeError, OSError, EOFError, zlib.error):
+        return None
+    finally:
+        stream.close()
+    return None
+
+
+class _RaggedLog:
+    def __init__(self, cap: int):
+        self.rows: list[tuple[int, int]] = []
+        self.count = 0
+        self._cap = cap
+
+    def add(self, row_number: int, field_count: int) -> None:
+        self.count += 1
+        if len(self.rows) < self._cap:
+            self.rows.append((row_number, field_count))
+
+
+def _header_names(cells: Iterable[str]) -> list[str]:
+    """Header cells stripped of whitespace and a BOM, trailing empty names dropped."""
+    names = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise ImportFileError("the header row has no column names", row=None)
+    return names
+
+
+def _generic_header(width: int) -> list[str]:
+    return [f"col{index}" for index in range(1, width + 1)]
+
+
+# -- sources --------------------------------------------------------------------------------------
+
+
+class _Source:
+    """One format's reader: ``header``, ``batches(n)`` of (rows, row_numbers), progress, close."""
+
+    header: list[str]
+
+    def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
+        raise NotImplementedError
+
+    def bytes_read(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class _CsvSource(_Source):
+    """Delimited text through the C ``csv`` reader; rows are passed on as the reader builds them."""
+
+    def __init__(self, *, open_bytes: Callable[[], _ByteStream], encoding: str, delimiter: str,
+                 has_header: bool, max_field_chars: int, ragged: _RaggedLog):
+        self._open_bytes = open_bytes
+        self._encoding = encoding
+        self._delimiter = delimiter
+        self._max_field_chars = max_field_chars
+        self._ragged = ragged
+        self._bytes = open_bytes()
+        try:
+            self._reader = csv.reader(self._bytes.text(encoding), delimiter=delimiter)
+            self._records = 0  # records taken from the csv reader so far, blank ones included
+            first = self._first_nonempty_row()
+            if has_header:
+                self.header = _header_names(first)
+                self._pending: list[list[str]] = []
+            else:
+                self.header = _generic_header(len(first))
+                self._pending = [first]  # the first row is data: it goes out with the first batch
+        except BaseException:
+            self.close()
+            raise
+        self._width = len(self.header)
+        self._slice_data = itemgetter(slice(0, self._width))
+        self._slice_extra = itemgetter(slice(self._width, None))
+
+    def _first_nonempty_row(self) -> list[str]:
+        while True:
+            batch = self._read(1)
+            if not batch:
+                raise ImportFileError("the file is empty (no row has a value)")
+            if any(batch[0]):
+                return batch[0]
+
+    def _read(self, size: int) -> list[list[str]]:
+        """Up to ``size`` records from the csv reader, with read errors turned into ImportFileError."""
+        rows: list[list[str]] = []
+        csv.field_size_limit(self._max_field_chars)
+        try:
+            with _gzip_errors():
+                rows.extend(islice(self._reader, size))  # keeps the rows read before an error
+        except csv.Error as exc:
+            raise self._csv_error(exc, self._records + len(rows) + 1) from None
+        except UnicodeDecodeError:
+            near = self._records + len(rows) + 1
+            row = _first_undecodable_record(self._open_bytes, self._encoding, self._delimiter)
+            where = f"row {row}" if row else f"at or after row {near}"
+            raise ImportFileError(f"{where}: the text is not valid {self._encoding}; the file may mix encodings "
+                                  "(pass encoding= to choose one)", row=row or near) from None
+        self._records += len(rows)
+        return rows
+
+    def _csv_error(self, exc: csv.Error, row: int) -> ImportFileError:
+        if "field larger than field limit" in str(exc):
+            return ImportFileError(f"row {row}: a field is longer than {self._max_field_chars} characters "
+                                   "(an unbalanced quote can swallow the rest of the file)", row=row)
+        return ImportFileError(f"row {row}: {exc}", row=row)
+
+    def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
+        while True:
+            first_number = self._records + 1 - len(self._pending)
+            rows = self._pending + self._read(size - len(self._pending))
+            self._pending = []
+            if not rows:
+                return
+            yield self._fit(rows, first_number)
+            if len(rows) < size:
+                return
+
+    def _fit(self, rows: list[list[str]], first_number: int) -> tuple[list[list[str]], list[int]]:
+        """Keep rows of the header's width (trimming empty extra cells); log the ragged ones."""
+        width = self._width
+        lengths = set(map(len, rows))
+        if lengths == {width} and all(map(any, rows)):  # the common case: no per-row Python work
+            return rows, list(range(first_number, first_number + len(rows)))
+        if len(lengths) == 1 and width < lengths.pop() and not any(map(any, map(self._slice_extra, rows))):
+            trimmed = list(map(self._slice_data, rows))  # trailing delimiter on every line
+            if all(map(any, trimmed)):
+                return trimmed, list(range(first_number, first_number + len(rows)))
+        kept: list[list[str]] = []
+        numbers: list[int] = []
+        for number, row in enumerate(rows, first_number):
+            count = len(row)
+            if count != width:
+                if count > width and not any(row[width:]):
+                    row = row[:width]
+                elif not any(row):
+                    continue  # blank line
+                else:
+                    self._ragged.add(number, count)
+                    continue
+            if any(row):
+                kept.append(row)
+                numbers.append(number)
+        return kept, numbers
+
+    def bytes_read(self) -> int:
+        return self._bytes.position()
+
+    def close(self) -> None:
+        self._bytes.close()
+
+
+class _JsonNumber(str):
+    """A JSON number kept as its source text (no float rounding, no int-to-float)."""
+
+
+_JSON_DECODER = json.JSONDecoder(parse_int=_JsonNumber, parse_float=_JsonNumber, parse_constant=_JsonNumber)
+_NOT_AN_OBJECT = object()
+
+
+class _JsonlSource(_Source):
+    """One JSON object per line; the header is the keys of the first lines (see ``ignored_keys``)."""
+
+    def __init__(self, *, open_bytes: Callable[[], _ByteStream], encoding: str, max_field_chars: int,
+                 ragged: _RaggedLog):
+        self._open_bytes = open_bytes
+        self._encoding = encoding
+        self._max_field_chars = max_field_chars
+        self._ragged = ragged
+        self.ignored_keys: dict[str, int] = {}
+        self._bytes = open_bytes()
+        try:
+            self._lines = enumerate(self._bytes.text(encoding), 1)
+            self._last_line = 0
+            self._scanned = self._scan_header()
+        except BaseException:
+            self.close()
+            raise
+        self._keys = frozenset(self.header)
+
+    def _scan_header(self) -> list[tuple[int, Any]]:
+        scanned = list(islice(self._records(), JSONL_HEADER_SCAN_ROWS))
+        keys: dict[str, None] = {}
+        for _, value in scanned:
+            if isinstance(value, dict):
+                keys.update(dict.fromkeys(value))
+        if not keys:
+            raise ImportFileError(f"no JSON object with keys in the first {len(scanned)} non-blank lines")
+        self.header = list(keys)
+        return scanned
+
+    def _records(self) -> Iterator[tuple[int, Any]]:
+        """(line number, parsed object or _NOT_AN_OBJECT) for each non-blank line."""
+        try:
+            with _gzip_errors():
+                for number, line in self._lines:
+                    self._last_line = number
+                    if not line.strip():
+                        continue
+                    try:
+                        value = _JSON_DECODER.decode(line)
+                    except ValueError:
+                        value = _NOT_AN_OBJECT
+                    yield number, value
+        except UnicodeDecodeError:
+            line = _first_undecodable_line(self._open_bytes, self._encoding)
+            near = self._last_line + 1
+            where = f"line {line}" if line else f"at or after line {near}"
+            raise ImportFileError(f"{where}: the text is not valid {self._encoding}; the file may mix encodings "
+                                  "(pass encoding= to choose one)", row=line or near) from None
+
+    def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
+        records = self._records()
+        scanned, self._scanned = self._scanned, []
+        pending = iter(scanned)
+        while True:
+            batch = list(islice(pending, size))
+            if len(batch) < size:
+                batch += islice(records, size - len(batch))
+            if not batch:
+                return
+            yield self._rows(batch)
+            if len(batch) < size:
+                return
+
+    def _rows(self, batch: list[tuple[int, Any]]) -> tuple[list[list[str]], list[int]]:
+        header, keys = self.header, self._keys
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        for number, value in batch:
+            if not isinstance(value, dict):
+                self._ragged.add(number, 0)
+                continue
+            if not keys.issuperset(value):
+                for key in value.keys() - keys:
+                    self.ignored_keys.setdefault(key, number)
+            row = [_json_cell(value.get(key)) for key in header]
+            if any(len(cell) > self._max_field_chars for cell in row):
+                raise ImportFileError(f"row {number}: a field is longer than {self._max_field_chars} characters",
+                                      row=number)
+            rows.append(row)
+            numbers.append(number)
+        return rows, numbers
+
+    def bytes_read(self) -> int:
+        return self._bytes.position()
+
+    def close(self) -> None:
+        self._bytes.close()
+
+
+def _json_cell(value: Any) -> str:
+    """A JSON value as a cell: strings as is, numbers as written, null as "", nested as JSON text."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is _JsonNumber:
+        return str.__str__(value)
+    if value is None:
+        return ""
+    if kind is bool:
+        return "true" if value else "false"
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)``, but numbers exactly as they were written."""
+    if isinstance(value, dict):
+        items = (f"{json.dumps(key, ensure_ascii=False)}: {_json_text(item)}" for key, item in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_json_text, value)) + "]"
+    if type(value) is _JsonNumber:
+        return str.__str__(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+class _XlsxSource(_Source):
+    """A worksheet read with openpyxl in read-only mode, row by row."""
+
+    def __init__(self, path: str, *, sheet: str | None, has_header: bool, ragged: _RaggedLog, size: int):
+        from openpyxl import load_workbook  # heavy import, only for workbooks
+
+        self._ragged = ragged
+        self._size = size
+        self._done = False
+        self._book = None
+        self._file = open(path, "rb")
+        try:
+            with _workbook_errors():
+                self._book = load_workbook(self._file, read_only=True, data_only=True)
+                worksheet = self._worksheet(sheet)
+                worksheet.reset_dimensions()  # stored dimensions are often wrong; read every cell
+                self.sheet = worksheet.title
+                self._values = worksheet.iter_rows(values_only=True)
+            self._records = 0
+            first = self._first_nonempty_row()
+            if has_header:
+                self.header = _header_names(first)
+                self._pending: list[list[str]] = []
+            else:
+                self.header = _generic_header(len(first))
+                self._pending = [first]  # the first row is data: it goes out with the first batch
+        except BaseException:
+            self.close()
+            raise
+        self._width = len(self.header)
+
+    def _worksheet(self, sheet: str | None) -> Any:
+        book = self._book
+        if sheet is None:
+            if not book.worksheets:
+                raise ImportFileError("the workbook has no worksheet")
+            return book.worksheets[0]
+        if sheet not in book.sheetnames:
+            names = ", ".join(repr(name) for name in book.sheetnames)
+            raise ImportFileError(f"there is no sheet named {sheet!r}; the workbook has: {names}")
+        worksheet = book[sheet]
+        if not hasattr(worksheet, "iter_rows"):
+            raise ImportFileError(f"sheet {sheet!r} is a chart, not a worksheet")
+        return worksheet
+
+    def _first_nonempty_row(self) -> list[str]:
+        while True:
+            batch = self._read(1)
+            if not batch:
+                raise ImportFileError(f"the file is empty (sheet {self.sheet!r} has no rows)")
+            if any(batch[0]):
+                return batch[0]
+
+    def _read(self, size: int) -> list[list[str]]:
+        with _workbook_errors():
+            values = list(islice(self._values, size))
+        self._records += len(values)
+        if len(values) < size:
+            self._done = True
+        return [[cell if type(cell) is str else _cell_text(cell) for cell in row] for row in values]
+
+    def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
+        while True:
+            first_number = self._records + 1 - len(self._pending)
+            rows = self._pending + self._read(size - len(self._pending))
+            self._pending = []
+            if not rows:
+                return
+            yield self._fit(rows, first_number)
+            if len(rows) < size:
+                return
+
+    def _fit(self, rows: list[list[str]], first_number: int) -> tuple[list[list[str]], list[int]]:
+        """Pad short rows (empty cells are not stored), drop blank rows, log non-empty overflow."""
+        width = self._width
+        kept: list[list[str]] = []
+        numbers: list[int] = []
+        for number, row in enumerate(rows, first_number):
+            count = len(row)
+            if count < width:
+                row.extend([""] * (width - count))
+            elif count > width:
+                if any(row[width:]):
+                    self._ragged.add(number, count)
+                    continue
+                del row[width:]
+            if any(row):
+                kept.append(row)
+                numbers.append(number)
+        return kept, numbers
+
+    def bytes_read(self) -> int:
+        if self._done or self._file.closed:
+            return self._size
+        return min(self._file.tell(), self._size)
+
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
+        self._file.close()
+
+
+class _workbook_errors:  # noqa: N801 - used as a context manager, reads like one
+    """openpyxl raises a grab bag of exceptions for damaged files; report them as one 422."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+        if kind is not None and issubclass(kind, Exception) and not issubclass(kind, ImportFileError):
+            raise ImportFileError(f"not a readable Excel workbook: {type(exc).__name__}: {exc}") from None
+        return False
+
+
+def _cell_text(value: Any) -> str:
+    """An XLSX cell value as text (strings are handled by the caller)."""
+    if value is None:
+        return ""
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return _float_text(value)
+    if kind is datetime:
+        if value.hour == value.minute == value.second == value.microsecond == 0 and value.tzinfo is None:
+            return value.strftime("%Y-%m-%d")  # a date cell: openpyxl returns dates as midnight datetimes
+        return value.isoformat(sep=" ", timespec="seconds")
+    if kind is date:
+        return value.isoformat()
+    if kind is time:
+        return value.isoformat(timespec="seconds")
+    if kind is timedelta:
+        return str(value)
+    return str(value)
+
+
+def _float_text(value: float) -> str:
+    """Integral floats below 1e15 as integers; others as the shortest round-trip text.
+
+    From 1e15 up a float cannot hold every digit of a 16+ digit id, so it is written in
+    scientific notation (``2.389012345678901e+15``), which the caller recognises as a ruined id.
+    """
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(value)
+    if math.isfinite(value) and abs(value) >= 1e15 and "e" not in text:
+        for digits in range(17):
+            scientific = f"{value:.{digits}e}"
+            if float(scientific) == value:
+                return scientific
+    return text
