@@ -23,6 +23,7 @@ QUEUES = ("platform", *DOMAIN_SERVICES)
 # Listed explicitly (not discovered) so a reader sees every module that defines tasks.
 TASK_MODULES = [
     "shared.platform_tasks",
+    "services.ingestion.tasks",
 ]
 # Above the longest training run: Redis redelivers unacknowledged tasks older than this.
 VISIBILITY_TIMEOUT_S = 6 * 3600

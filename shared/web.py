@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_smorest import Blueprint as ApiBlueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from shared import db
+from shared import celery_app, db
 from shared.auth import current_shop_id, set_current_principal, verify_principal
 from shared.config import Settings, load_settings
 from shared.errors import Api, register_error_handlers
@@ -119,6 +119,7 @@ def create_service_app(
     init_request_ids(app)
     limit_json_bodies(app, settings)
     db.init_app(app)
+    celery_app.configure(settings)  # so the service can start jobs (send_task or the embedded runner)
     api = new_api(app, f"shopmind {name}")
     register_error_handlers(app)
     app.register_blueprint(health)

@@ -1,12 +1,107 @@
 """HTTP routes of the ingestion service (API.md, "Ingestion")."""
 
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.ingestion import loader
 from services.ingestion.presets import ENTITY_FIELDS, PRESETS
-from services.ingestion.schemas import ImportFormatsSchema
+from services.ingestion.reader import ImportFileError, gzip_declared_size
+from services.ingestion.schemas import EventBatchSchema, EventsAcceptedSchema, ImportArgsSchema, ImportFormatsSchema
+from services.ingestion.tasks import open_source
+from shared import jobs
+from shared.auth import current_shop_id
+from shared.db import request_session
+from shared.errors import InvalidInput, NotFound
+from shared.schemas import JobEnvelopeSchema
 
 blp = Blueprint("ingestion", __name__, url_prefix="/v1", description="Imports and real-time events")
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.response(202, JobEnvelopeSchema)
+    @blp.alt_response(200, schema=JobEnvelopeSchema, description="the import finished within ?wait=")
+    def post(self, args):
+        """Import a shop export (multipart field `file`) as a job.
+
+        CSV (UTF-8, UTF-8 with BOM, GBK, GB18030), XLSX or JSON Lines, optionally gzipped. The file
+        is checked before the job is queued: an unreadable file or one whose columns fit no preset
+        is refused at once (422, listing the columns seen and the fields needed).
+        """
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidInput("send the file as multipart/form-data field 'file'", errors={"file": ["missing"]})
+        upload.stream.flush()
+        path = Path(upload.stream.name)
+        for name, other in request.files.items(multi=True):  # only `file` is read; drop the rest
+            if other is not upload and hasattr(other.stream, "name"):
+                Path(other.stream.name).unlink(missing_ok=True)
+        params = {**args, "path": str(path), "filename": upload.filename, "mapping": _mapping_field()}
+        try:
+            _preflight(path, params)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        job = jobs.start(request_session(), _settings(), current_shop_id(), "ingestion.import", params)
+        if args["wait"]:
+            job = jobs.wait(current_shop_id(), job.id, args["wait"], _settings().database_url)
+            if job.status in jobs.FINISHED:
+                return {"job": jobs.job_to_dict(job)}, 200
+        return {"job": jobs.job_to_dict(job)}
+
+
+def _mapping_field() -> dict | None:
+    raw = request.form.get("mapping")
+    if not raw:
+        return None
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        raise InvalidInput('mapping is not valid JSON; send {"source column": "field"}',
+                           errors={"mapping": ["invalid JSON"]}) from None
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in mapping.items()):
+        raise InvalidInput('mapping must be an object of {"source column": "field"}',
+                           errors={"mapping": ["not an object of strings"]})
+    return mapping
+
+
+def _preflight(path: Path, params: dict) -> None:
+    """Refuse what can be refused before queuing: empty, unreadable, a bomb, no usable columns."""
+    settings = _settings()
+    if path.stat().st_size == 0:
+        raise InvalidInput("the file is empty", errors={"file": ["empty"]})
+    declared = gzip_declared_size(path)
+    if declared is not None and declared > settings.max_import_bytes:
+        raise ImportFileError(f"the file expands to more than {settings.max_import_bytes:,} bytes when "
+                              "decompressed (SHOPMIND_MAX_IMPORT_BYTES)", status=413)
+    reader, _plan = open_source(path, params, settings.max_import_bytes)
+    reader.close()
+
+
+@blp.route("/imports/<job_id>/rejections.csv")
+class ImportRejections(MethodView):
+    @blp.response(200, content_type="text/csv")
+    def get(self, job_id):
+        """Download the rows an import rejected, with row number, column, raw value and reason."""
+        session = request_session()
+        job = loader.get_import_job(session, job_id)
+        if job is None:
+            raise NotFound(f"no import {job_id} in this shop")
+        lines = loader.rejection_report(session, job_id)
+        return Response(stream_with_context(lines), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="rejections-{job_id}.csv"'})
 
 
 @blp.route("/imports/presets")
@@ -19,3 +114,17 @@ class ImportFormats(MethodView):
                          for name, (req, opt) in ENTITY_FIELDS.items()],
             "presets": [{"preset": name, "description": text} for name, text in PRESETS.items()],
         }
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.arguments(EventBatchSchema)
+    @blp.response(202, EventsAcceptedSchema)
+    def post(self, args):
+        """Record behaviour events from a front end (client keys may call this).
+
+        The recommender takes them into account for that user without a retrain.
+        """
+        accepted, duplicates = loader.record_events(request_session(), _settings(), current_shop_id(), args["events"])
+        return {"accepted": accepted, "duplicates": duplicates}
+

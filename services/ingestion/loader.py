@@ -19,20 +19,28 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from services.ingestion.cleaning import Rejection
+from services.ingestion.cleaning import Rejection, clean_datetime
+from shared.config import Settings
+from shared.errors import InvalidInput
 from shared.models import (
     CompetitorPrice,
     Customer,
     Event,
     ImportRejection,
     Inventory,
+    Job,
     Order,
     OrderItem,
     Product,
     Review,
+    Shop,
 )
+from shared.privacy import pseudonymise_many
+from shared.signals import USER_ACTIVITY, publish
 
 TABLES: dict[str, Table] = {
     "products": Product.__table__, "customers": Customer.__table__, "orders": Order.__table__,
@@ -109,6 +117,17 @@ class StagingLoader:
             f"DELETE FROM {self.stage_name} WHERE _seq NOT IN "
             f"(SELECT max(_seq) FROM {self.stage_name} GROUP BY {keys})")
         return result.rowcount
+
+    def lock_for_write(self) -> None:
+        """SQLite: end the reading snapshot and take the write lock before applying.
+
+        In WAL mode a transaction that has read cannot start writing once another connection
+        (a progress update, say) has committed; it fails at once with "database is locked".
+        Starting the applying transaction with a write waits for the lock instead.
+        """
+        if not self.is_pg:
+            self.connection.commit()
+            self.connection.exec_driver_sql(f"DELETE FROM main.{self.table.name} WHERE 0")
 
     def apply(self) -> dict[str, int]:
         """Upsert what changed; the caller owns the transaction (nothing is committed here)."""
@@ -225,7 +244,7 @@ def ensure_event_partitions(connection: Connection, start: datetime | None, end:
         if exists is None:
             connection.exec_driver_sql(
                 f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF events "
-                f"FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')")
+                f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') TO ('{following.isoformat()} 00:00:00+00')")
             created.append(name)
         month = following
     return created
@@ -262,3 +281,34 @@ def rejection_report(session: Session, job_id: str) -> Iterator[str]:
 def _defuse(value: str | None) -> str:
     value = value or ""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def get_import_job(session: Session, job_id: str) -> Job | None:
+    job = session.get(Job, job_id)
+    return job if job is not None and job.kind == "ingestion.import" else None
+
+
+def record_events(session: Session, settings: Settings, shop_id: int, events: list[dict]) -> tuple[int, int]:
+    """Append real-time events (already validated by the schema); returns (accepted, duplicates).
+
+    User ids are pseudonymised exactly as imports do, so live events join imported history.
+    Commits, then tells the recommender which users just acted.
+    """
+    shop = session.get(Shop, shop_id)
+    frame = pd.DataFrame(events)
+    stamps, reasons = clean_datetime(frame["ts"].astype(str).where(frame["ts"].notna(), ""), shop.timezone)
+    if reasons.notna().any():
+        bad = {f"events.{i}.ts": [reason] for i, reason in reasons.dropna().items()}
+        raise InvalidInput("some events have a time this API cannot read", errors=bad)
+    now = pd.Timestamp.now(tz="UTC")
+    stamps = stamps.where(stamps.notna(), now)
+    users = pseudonymise_many(shop.user_id_salt, frame["user_id"])
+    rows = [{"shop_id": shop_id, "user_id": users[u], "item_id": i, "type": t, "ts": ts.to_pydatetime(),
+             "category_id": c} for u, i, t, ts, c in zip(frame["user_id"], frame["item_id"], frame["type"], stamps,
+                                                          frame.get("category_id", [None] * len(frame)), strict=True)]
+    ensure_event_partitions(session.connection(), stamps.min(), stamps.max())
+    dialect_insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    inserted = session.execute(dialect_insert(Event).on_conflict_do_nothing().returning(Event.ts), rows).all()
+    session.commit()
+    publish(settings, USER_ACTIVITY, {"shop_id": shop_id, "user_ids": sorted(set(users.values()))})
+    return len(rows), len(rows) - len(inserted)

@@ -170,7 +170,7 @@ class ColumnPlan:
 def looks_like_user_behavior(first_row: list[str]) -> bool:
     """The headerless UserBehavior log: 5 fields, a behaviour word 4th, a unix time 5th."""
     cells = [c.strip() for c in first_row]
-    return len(cells) == 5 and cells[3].lower() in BEHAVIOR_TYPES and cells[4].isdigit() and cells[0].isdigit()
+    return len(cells) == 5 and cells[3].lower() in BEHAVIOR_TYPES and cells[4].isdigit() and bool(cells[0])
 
 
 def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str, str] | None = None,
@@ -264,7 +264,8 @@ def _apply_user_mapping(plan: ColumnPlan, mapping: dict[str, str], allowed: set[
 def detect_preset(entity: str, header: list[str], headerless: bool = False) -> tuple[str, float, str]:
     """Pick the preset for ``auto``: (preset, confidence 0..1, why)."""
     if headerless or looks_like_user_behavior(header):
-        return "taobao_user_behavior", 0.95, "no header; rows look like the UserBehavior log (5 fields, pv/buy/cart/fav)"
+        return ("taobao_user_behavior", 0.95,
+                "no header; rows look like the UserBehavior log (5 fields, pv/buy/cart/fav)")
     names = {normalise_name(h) for h in header}
     scores = []
     for preset, signature in SIGNATURES.items():

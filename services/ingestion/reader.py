@@ -34,6 +34,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
@@ -353,10 +354,10 @@ class TableReader:
             raise ImportFileError("the file is empty")
         fmt = _text_format(content)
         delimiter = _sniff_delimiter(text) if fmt == "csv" else None
+        if _UNDECODABLE in text:  # only possible with a forced encoding: detection decodes the sample
+            raise _wrong_encoding_error(sample, at_eof, encoding, fmt, delimiter, open_bytes)
         options = dict(open_bytes=open_bytes, encoding=encoding, max_field_chars=self._max_field_chars,
                        ragged=self._ragged)
-        if _UNDECODABLE in text:  # only possible with a forced encoding: detection decodes the sample
-            self._raise_wrong_encoding(sample, at_eof, encoding, fmt, delimiter, options)
         if fmt == "jsonl":
             source: _Source = _JsonlSource(**options)
         else:
@@ -380,24 +381,6 @@ class TableReader:
         if not _is_wide(encoding):
             _refuse_binary(sample)
         return encoding, False
-
-    def _raise_wrong_encoding(self, sample: bytes, at_eof: bool, encoding: str, fmt: str,
-                              delimiter: str | None, options: dict) -> None:
-        try:
-            codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=at_eof)
-            byte = None
-        except UnicodeDecodeError as exc:
-            byte = exc.start
-        locate = _first_undecodable_line if fmt == "jsonl" else _first_undecodable_record
-        row = locate(options["open_bytes"], encoding, delimiter)
-        where = ", ".join(part for part in (f"row {row}" if row else "", f"byte {byte}" if byte is not None else "")
-                          if part)
-        suggestion = _detect_encoding(sample, at_eof) if not sample.startswith(codecs.BOM_UTF8) else "utf-8-sig"
-        if suggestion and suggestion != encoding:
-            hint = f"it looks like {suggestion}: pass encoding='{suggestion}' or leave encoding unset"
-        else:
-            hint = "it does not look like UTF-8 or GB18030 either"
-        raise ImportFileError(f"the file is not valid {encoding} text ({where}); {hint}", row=row)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -474,6 +457,26 @@ def _detect_encoding(sample: bytes, at_eof: bool) -> str | None:
             continue
         return encoding
     return None
+
+
+def _wrong_encoding_error(sample: bytes, at_eof: bool, encoding: str, fmt: str, delimiter: str | None,
+                          open_bytes: Callable[[], _ByteStream]) -> ImportFileError:
+    """422 for a forced encoding the file does not decode with: where it fails, what it looks like instead."""
+    try:
+        codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=at_eof)
+        where = []
+    except UnicodeDecodeError as exc:
+        where = [f"byte {exc.start}"]
+    locate = _first_undecodable_line if fmt == "jsonl" else _first_undecodable_record
+    row = locate(open_bytes, encoding, delimiter)
+    if row:
+        where.insert(0, f"row {row}")
+    suggestion = _detect_encoding(sample, at_eof)
+    if suggestion and suggestion != encoding:
+        hint = f"it looks like {suggestion}: pass encoding='{suggestion}' or leave encoding unset"
+    else:
+        hint = "it does not look like UTF-8 or GB18030 either"
+    return ImportFileError(f"the file is not valid {encoding} text ({', '.join(where)}); {hint}", row=row)
 
 
 def _codec_name(encoding: str) -> str:
@@ -585,16 +588,13 @@ class _ByteStream:
         self._raw.close()
 
 
-class _gzip_errors:  # noqa: N801 - used as a context manager, reads like one
+@contextmanager
+def _gzip_errors() -> Iterator[None]:
     """Turn corrupt or truncated gzip data into a 422."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
-        if kind is not None and issubclass(kind, (gzip.BadGzipFile, EOFError, zlib.error)):
-            raise ImportFileError(f"the gzip data is corrupt or truncated: {exc}") from None
-        return False
+    try:
+        yield
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ImportFileError(f"the gzip data is corrupt or truncated: {exc}") from None
 
 
 def _first_undecodable_record(open_bytes: Callable[[], _ByteStream], encoding: str,
@@ -1008,16 +1008,15 @@ class _XlsxSource(_Source):
         self._file.close()
 
 
-class _workbook_errors:  # noqa: N801 - used as a context manager, reads like one
+@contextmanager
+def _workbook_errors() -> Iterator[None]:
     """openpyxl raises a grab bag of exceptions for damaged files; report them as one 422."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
-        if kind is not None and issubclass(kind, Exception) and not issubclass(kind, ImportFileError):
-            raise ImportFileError(f"not a readable Excel workbook: {type(exc).__name__}: {exc}") from None
-        return False
+    try:
+        yield
+    except ImportFileError:
+        raise
+    except Exception as exc:  # zipfile, XML, KeyError, ValueError...: all mean "damaged"
+        raise ImportFileError(f"not a readable Excel workbook: {type(exc).__name__}: {exc}") from None
 
 
 def _cell_text(value: Any) -> str:

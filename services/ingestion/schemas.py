@@ -1,6 +1,33 @@
 """Request and response schemas of the ingestion service."""
 
+import zoneinfo
+
 import marshmallow as ma
+
+from services.ingestion.presets import ENTITY_FIELDS, PRESETS
+from shared.jobs import MAX_WAIT_S
+from shared.models import EVENT_TYPES
+from shared.schemas import StrictSchema
+
+
+def _timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ma.ValidationError(f"unknown time zone '{name}'; use an IANA name such as Asia/Shanghai") from None
+
+
+class ImportArgsSchema(ma.Schema):
+    entity = ma.fields.String(required=True, validate=ma.validate.OneOf(list(ENTITY_FIELDS)))
+    preset = ma.fields.String(load_default="auto", validate=ma.validate.OneOf(list(PRESETS)))
+    mode = ma.fields.String(load_default="strict", validate=ma.validate.OneOf(["strict", "lenient"]),
+                            metadata={"description": "strict: one bad row and nothing is written; "
+                                                     "lenient: good rows load, bad rows go to the report"})
+    encoding = ma.fields.String(load_default=None, metadata={"description": "override detection, e.g. gbk"})
+    sheet = ma.fields.String(load_default=None, metadata={"description": "XLSX sheet (default: the first)"})
+    timezone = ma.fields.String(load_default=None, validate=_timezone,
+                                metadata={"description": "for times without an offset (default: the shop's)"})
+    wait = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0, max=MAX_WAIT_S))
 
 
 class EntityFieldsSchema(ma.Schema):
@@ -17,3 +44,23 @@ class PresetSchema(ma.Schema):
 class ImportFormatsSchema(ma.Schema):
     entities = ma.fields.List(ma.fields.Nested(EntityFieldsSchema))
     presets = ma.fields.List(ma.fields.Nested(PresetSchema))
+
+
+class EventSchema(StrictSchema):
+    user_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
+                               metadata={"description": "the shop's own user id (stored pseudonymised)"})
+    item_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(EVENT_TYPES))
+    ts = ma.fields.Raw(load_default=None, allow_none=True,
+                       metadata={"description": "ISO time (shop time zone if no offset) or unix s/ms; default now"})
+    category_id = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=64))
+
+
+class EventBatchSchema(StrictSchema):
+    events = ma.fields.List(ma.fields.Nested(EventSchema), required=True,
+                            validate=ma.validate.Length(min=1, max=1000))
+
+
+class EventsAcceptedSchema(ma.Schema):
+    accepted = ma.fields.Integer()
+    duplicates = ma.fields.Integer(metadata={"description": "events already recorded (same user, item, type, time)"})

@@ -96,9 +96,10 @@ def test_gb18030_only_characters_are_read(tmp_path):
 
 
 def test_utf8_multibyte_character_cut_by_the_sample_is_still_utf8(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader_module, "SAMPLE_BYTES", 10)
-    path = write(tmp_path / "cut.csv", "名称,价\n中文名字,1\n")  # byte 10 falls inside 字's 3 bytes
-    assert "名称,价\n中文名字".encode()[:10].decode("utf-8", "ignore") != "名称,价\n中文名字"
+    monkeypatch.setattr(reader_module, "SAMPLE_BYTES", 12)
+    path = write(tmp_path / "cut.csv", "名称,价\n中文名字,1\n")
+    with pytest.raises(UnicodeDecodeError):  # the 12-byte sample ends inside 中
+        path.read_bytes()[:12].decode("utf-8")
 
     reader, rows, _ = read_all(path)
 
@@ -193,15 +194,14 @@ def test_undecodable_text_is_refused_when_no_encoding_fits(tmp_path):
 
 @pytest.mark.parametrize("delimiter", ["\t", ";", "|", ","])
 def test_delimiter_is_sniffed_from_the_header(tmp_path, delimiter):
-    text = delimiter.join(["item_id", "title", "price"]) + "\n" + delimiter.join(["1", "a, b; c", "9.9"]) + "\n"
-    if delimiter == ",":
-        text = 'item_id,title,price\n1,"a, b; c",9.9\n'
-    path = write(tmp_path / "items.txt", text)
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter).writerows([["item_id", "title", "price"], ["1", "a, b; c|d\te", "9.9"]])
+    path = write(tmp_path / "items.txt", out.getvalue())
 
     reader, rows, _ = read_all(path)
 
     assert reader.info.delimiter == delimiter
-    assert rows == [["1", "a, b; c", "9.9"]]
+    assert rows == [["1", "a, b; c|d\te", "9.9"]]
 
 
 def test_header_cells_are_stripped_and_trailing_empty_columns_dropped(tmp_path):
@@ -213,6 +213,26 @@ def test_header_cells_are_stripped_and_trailing_empty_columns_dropped(tmp_path):
     assert rows == [["1", "2", "3"], ["4", "5", ""], ["6", "7", "8"]]
     assert numbers == [2, 3, 4]
     assert reader.ragged_rows() == []
+
+
+def test_a_second_bom_is_stripped_from_the_header(tmp_path):
+    # Excel re-saving a UTF-8 file can leave a second BOM that the codec does not remove.
+    path = write(tmp_path / "bom2.csv", b"\xef\xbb\xbf\xef\xbb\xbf id, \xe9\x87\x91\xe9\xa2\x9d \n1,2\n")
+
+    reader, rows, _ = read_all(path)
+
+    assert reader.info.encoding == "utf-8-sig"
+    assert reader.header == ["id", "金额"]
+    assert rows == [["1", "2"]]
+
+
+def test_old_mac_line_endings(tmp_path):
+    path = write(tmp_path / "mac.csv", "a,b\r1,\"x\ry\"\r2,3\r")
+
+    _, rows, numbers = read_all(path)
+
+    assert rows == [["1", "x\ry"], ["2", "3"]]
+    assert numbers == [2, 3]
 
 
 def test_trailing_comma_on_every_line(tmp_path):
@@ -234,6 +254,16 @@ def test_ragged_rows_are_dropped_and_recorded_with_their_row_numbers(tmp_path):
     assert numbers == [2, 5, 8]  # blank line 6 and the all-empty row 7 are skipped, still counted
     assert reader.ragged_rows() == [(3, 2), (4, 4), (9, 5)]
     assert reader.ragged_count == 3
+
+
+def test_all_empty_rows_of_the_right_width_are_skipped(tmp_path):
+    path = write(tmp_path / "e.csv", "a,b\n1,2\n,\n3,4\n")
+
+    reader, rows, numbers = read_all(path)
+
+    assert rows == [["1", "2"], ["3", "4"]]
+    assert numbers == [2, 4]
+    assert reader.ragged_rows() == []
 
 
 def test_repeated_header_rows_come_through_as_data(tmp_path):
@@ -309,7 +339,7 @@ def test_bytes_read_increases_through_a_large_file(tmp_path, compressed):
         progress = [chunk.bytes_read for chunk in reader.chunks(chunk_rows=5_000)]
 
     assert len(progress) == 12
-    assert all(later > earlier for earlier, later in zip(progress, progress[1:]))
+    assert all(later > earlier for earlier, later in zip(progress, progress[1:], strict=False))
     assert progress[0] < reader.info.size_bytes / 2
     assert progress[-1] == reader.info.size_bytes
 
@@ -445,6 +475,17 @@ def test_json_array_is_refused_with_a_hint(tmp_path):
 
 # -- XLSX -----------------------------------------------------------------------------------------
 
+def patch_zip_member(path: Path, member: str, old: str, new: str) -> None:
+    """Rewrite one member of a zip (openpyxl writes integral floats without a decimal point)."""
+    with zipfile.ZipFile(path) as archive:
+        contents = {info.filename: archive.read(info) for info in archive.infolist()}
+    assert old.encode() in contents[member]
+    contents[member] = contents[member].replace(old.encode(), new.encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+
+
 def make_workbook(path: Path) -> Path:
     book = openpyxl.Workbook()
     first = book.active
@@ -453,12 +494,15 @@ def make_workbook(path: Path) -> Path:
     second = book.create_sheet("订单")
     second.append([" 订单编号", "下单日期", "付款时间", "数量", "单价", "旧编号", "是否手机订单", None, None])
     second.append([2389012345678901, dt.date(2024, 11, 11), dt.datetime(2024, 11, 11, 0, 1, 2), 3, 59.9,
-                   2.389012345678901e15, True])
-    second.append(["2389012345678902", None, dt.datetime(2024, 11, 12, 8, 0, 0), 2.0, 1e-7, 2389e12, False])
+                   111111, True])
+    second.append(["2389012345678902", None, dt.datetime(2024, 11, 12, 8, 0, 0), 2.0, 1e-7, 222222, False])
     second.cell(row=5, column=1, value="A-1")  # row 4 left blank
     second.cell(row=6, column=1, value="A-2")
     second.cell(row=6, column=12, value="stray")  # a value under no header
     book.save(path)
+    # ids that went through Excel as numbers, stored the way a float is: 2.389012345678901E+15
+    patch_zip_member(path, "xl/worksheets/sheet2.xml", "<v>111111</v>", "<v>2.389012345678901E+15</v>")
+    patch_zip_member(path, "xl/worksheets/sheet2.xml", "<v>222222</v>", "<v>2389000000000000.0</v>")
     return path
 
 
@@ -478,6 +522,16 @@ def test_xlsx_named_sheet_is_read_with_cells_as_text(tmp_path):
     ]
     assert numbers == [2, 3, 5]
     assert reader.ragged_rows() == [(6, 12)]
+
+
+def test_xlsx_with_wrong_stored_dimensions_is_read_whole(tmp_path):
+    path = make_workbook(tmp_path / "orders.xlsx")
+    patch_zip_member(path, "xl/worksheets/sheet2.xml", '<dimension ref="A1:L6"', '<dimension ref="A1:A1"')
+
+    reader, rows, _ = read_all(path, sheet="订单")
+
+    assert len(reader.header) == 7
+    assert rows[0][:2] == ["2389012345678901", "2024-11-11"]
 
 
 def test_xlsx_first_sheet_by_default(tmp_path):
@@ -553,7 +607,8 @@ def test_cell_values_become_text(value, text):
 
 def test_json_lines_values_nested_and_bad_lines(tmp_path):
     lines = [
-        '{"order_id": 2389012345678901, "amount": 1299.00, "paid": true, "note": null, "tags": {"颜色": "红", "n": 1.50}}',
+        '{"order_id": 2389012345678901, "amount": 1299.00, "paid": true, "note": null, '
+        '"tags": {"颜色": "红", "n": 1.50}}',
         "",
         "[1, 2]",
         "not json at all",

@@ -1,0 +1,153 @@
+"""The import job: read the uploaded file, clean it chunk by chunk, stage it, apply it at once.
+
+``ingestion.import`` takes only the job id; its params name the saved upload and the options.
+Nothing reaches the real tables until every row has been read and cleaned: in ``strict`` mode a
+single rejected row means nothing is written at all; in ``lenient`` mode the good rows are
+applied in one transaction and the rejected ones are kept for the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from services.ingestion import loader
+from services.ingestion.cleaning import Rejection, clean_chunk, extract
+from services.ingestion.presets import PRESET_ENTITY, ColumnPlan, looks_like_user_behavior, plan_columns
+from services.ingestion.reader import TableReader
+from shared import webhooks
+from shared.db import get_engine
+from shared.errors import InvalidInput
+from shared.jobs import JobContext, is_transient, job_task
+from shared.models import Shop
+
+log = logging.getLogger(__name__)
+CHUNK_ROWS = 50_000
+SHOWN_REJECTIONS = 100
+
+
+def open_source(path: Path, params: dict, max_import_bytes: int) -> tuple[TableReader, ColumnPlan]:
+    """Open the file and plan its columns; the API runs this too, to refuse a bad file at once."""
+    options = {"encoding": params.get("encoding"), "sheet": params.get("sheet"),
+               "max_decompressed_bytes": max_import_bytes}
+    reader = TableReader(path, **options)
+    headerless = PRESET_ENTITY.get(params["preset"]) == "events" and params["preset"] != "generic" and (
+        params["preset"] == "taobao_user_behavior" or looks_like_user_behavior(reader.header))
+    if params["preset"] == "auto":
+        headerless = looks_like_user_behavior(reader.header)
+    if headerless:
+        reader.close()
+        reader = TableReader(path, has_header=False, **options)
+    try:
+        plan = plan_columns(params["entity"], params["preset"], reader.header, params.get("mapping"), headerless)
+    except Exception:
+        reader.close()
+        raise
+    return reader, plan
+
+
+def report_url(job_id: str) -> str:
+    return f"/v1/imports/{job_id}/rejections.csv"
+
+
+@job_task("ingestion.import")
+def import_file(ctx: JobContext) -> dict:
+    """Import one uploaded file (see the module docstring)."""
+    path = Path(ctx.params["path"])
+    try:
+        result = _import(ctx, path)
+    except Exception as exc:
+        if not is_transient(exc):  # a retry needs the file; a final failure does not
+            path.unlink(missing_ok=True)
+        raise
+    path.unlink(missing_ok=True)
+    return result
+
+
+def _import(ctx: JobContext, path: Path) -> dict:
+    params = ctx.params
+    if not path.exists():
+        raise InvalidInput("the uploaded file is no longer on the server; upload it again")
+    with ctx.session() as session:
+        shop = session.get(Shop, ctx.shop_id)
+        salt, timezone = shop.user_id_salt, params.get("timezone") or shop.timezone
+    reader, plan = open_source(path, params, ctx.settings.max_import_bytes)
+    header_key = [h.strip() for h in reader.header]
+    totals = {"rows_total": 0, "rows_rejected": 0, "header_rows_skipped": 0}
+    shown: list[Rejection] = []
+    stored = 0
+    ctx.progress(0.0, f"reading {reader.info.format} ({reader.info.encoding or 'binary'})", force=True)
+    with reader, get_engine(ctx.settings.database_url).connect() as connection:
+        staging = loader.StagingLoader(connection, plan.entity, ctx.shop_id)
+        for chunk in reader.chunks(CHUNK_ROWS):
+            rows, numbers = [], []
+            for row, number in zip(chunk.rows, chunk.row_numbers, strict=True):
+                if plan.preset != "taobao_user_behavior" and [c.strip() for c in row] == header_key:
+                    totals["header_rows_skipped"] += 1  # concatenated exports repeat their header
+                    continue
+                rows.append(row)
+                numbers.append(number)
+            totals["rows_total"] += len(rows)
+            cleaned = clean_chunk(plan, extract(plan, rows, numbers), timezone, salt)
+            staging.stage(cleaned.frame)
+            totals["rows_rejected"] += cleaned.rows_rejected
+            stored += _keep_rejections(ctx, cleaned.rejections, stored, shown)
+            ctx.progress(0.85 * chunk.bytes_read / max(reader.info.size_bytes, 1),
+                         f"{totals['rows_total']:,} rows read, {totals['rows_rejected']:,} rejected")
+        ragged = [Rejection(row, "(whole row)", "", f"the row has {count} fields; the header has "
+                            f"{len(reader.header)}") for row, count in reader.ragged_rows()]
+        totals["rows_total"] += len(ragged)
+        totals["rows_rejected"] += len(ragged)
+        stored += _keep_rejections(ctx, ragged, stored, shown)
+        shown.sort(key=lambda r: r.row)
+        summary = {**plan.report(), "entity": plan.entity, "format": reader.info.format,
+                   "encoding": reader.info.encoding, "mode": params["mode"], "filename": params.get("filename"),
+                   "report_url": report_url(ctx.job_id),
+                   "rejections": [r.__dict__ for r in shown[:SHOWN_REJECTIONS]], **totals}
+        if reader.ignored_keys():
+            summary["jsonl_keys_ignored"] = reader.ignored_keys()
+
+        if params["mode"] == "strict" and totals["rows_rejected"]:
+            connection.rollback()
+            raise InvalidInput(
+                f"{totals['rows_rejected']:,} of {totals['rows_total']:,} rows were rejected, so nothing was "
+                f"written (strict mode). Fix them, or import with mode=lenient; every reason is in the report.",
+                errors={f"row {r.row}": [f"{r.column}: {r.reason}"] for r in shown[:20]},
+                report_url=report_url(ctx.job_id), rows_rejected=totals["rows_rejected"])
+
+        ctx.progress(0.87, "checking duplicates and quality", force=True)
+        duplicates_in_file = staging.dedupe()
+        summary["quality"] = staging.quality()
+        if plan.entity == "order_items":
+            summary["referential"] = staging.orphan_order_items()
+        if plan.entity == "events":
+            start, end = staging.event_months()
+            with get_engine(ctx.settings.database_url).begin() as ddl:
+                loader.ensure_event_partitions(ddl, start, end)
+        ctx.progress(0.92, "writing", force=True)  # the last progress write before the lock
+        staging.lock_for_write()
+        counts = staging.apply()
+        staging.close()
+        connection.commit()
+    summary.update(rows_loaded=counts["inserted"], rows_updated=counts["updated"],
+                   rows_duplicate=duplicates_in_file + counts["unchanged"])
+    summary["quality"]["duplicates"] = {"in_file": duplicates_in_file, "already_stored": counts["unchanged"]}
+    if summary["rows_loaded"] == 0 and summary["rows_updated"] == 0 and summary["rows_duplicate"]:
+        summary["note"] = "every row was already stored exactly like this; nothing changed"
+    with ctx.session() as session:
+        webhooks.emit(session, ctx.shop_id, "import_finished",
+                      {"job_id": ctx.job_id, "entity": plan.entity,
+                       **{k: summary[k] for k in ("rows_total", "rows_loaded", "rows_updated", "rows_duplicate",
+                                                  "rows_rejected")}})
+    log.info("import %s: %s", ctx.job_id, {k: v for k, v in summary.items() if k.startswith("rows_")})
+    return summary
+
+
+def _keep_rejections(ctx: JobContext, rejections: list[Rejection], stored: int, shown: list[Rejection]) -> int:
+    if not rejections:
+        return 0
+    room = SHOWN_REJECTIONS - len(shown)
+    if room > 0:
+        shown.extend(rejections[:room])
+    with ctx.session() as session:
+        return loader.save_rejections(session, ctx.shop_id, ctx.job_id, rejections, stored)
