@@ -7,7 +7,6 @@ requests here: STACK-NOTES.md). The gateway and all-in-one wait on other service
 
 import os
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "sync"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import webhooks
@@ -35,6 +36,7 @@ from shared.errors import Conflict, NotFound, ShopmindError
 from shared.models import ModelVersion
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 ARRAYS_FILE = "arrays.npz"
 MANIFEST_FILE = "manifest.json"
 
@@ -77,10 +79,16 @@ def save_version(
     version = (session.scalar(
         select(func.max(ModelVersion.version)).where(ModelVersion.service == service)
     ) or 0) + 1
-    relative = Path(f"shop-{shop_id}") / service / f"v{version}"
+    # Claim the version's folder atomically; a concurrent run that got the same number moves on.
+    (settings.artifact_dir / f"shop-{shop_id}" / service).mkdir(parents=True, exist_ok=True)
+    while True:
+        relative = Path(f"shop-{shop_id}") / service / f"v{version}"
+        try:
+            (settings.artifact_dir / relative).mkdir()
+            break
+        except FileExistsError:
+            version += 1
     final_dir = settings.artifact_dir / relative
-    tmp_dir = final_dir.with_name(final_dir.name + f".tmp-{time.time_ns()}")
-    tmp_dir.mkdir(parents=True)
     blobs: dict[str, bytes] = dict(files or {})
     if arrays:
         buffer = io.BytesIO()
@@ -89,13 +97,11 @@ def save_version(
     blobs["params.json"] = json.dumps(params or {}, sort_keys=True, ensure_ascii=False).encode()
     manifest = {}
     for name, data in blobs.items():
-        (tmp_dir / name).write_bytes(data)
+        (final_dir / name).write_bytes(data)
         manifest[name] = _sha256(data)
     manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
-    (tmp_dir / MANIFEST_FILE).write_bytes(manifest_bytes)
-    if final_dir.exists():  # a previous attempt of the same (rolled back) version
-        shutil.rmtree(final_dir)
-    tmp_dir.rename(final_dir)  # atomic: readers never see a partly written version
+    # Written last; nobody loads a version before its row (added below) is committed.
+    (final_dir / MANIFEST_FILE).write_bytes(manifest_bytes)
     row = ModelVersion(
         shop_id=shop_id, service=service, version=version, status="ready", params=params or {},
         metrics=metrics or {}, data_window=data_window or {}, artifact_path=str(relative),
@@ -134,6 +140,7 @@ def load_artifact(row: ModelVersion, settings: Settings) -> Artifact:
 def active_version(session: Session, service: str) -> ModelVersion | None:
     return session.scalars(
         select(ModelVersion).where(ModelVersion.service == service, ModelVersion.status == "active")
+        .order_by(ModelVersion.promoted_at.desc())
     ).first()
 
 
@@ -148,7 +155,10 @@ def promote(session: Session, row: ModelVersion) -> ModelVersion:
         current.status = "retired"
         session.flush()
     row.status, row.promoted_at = "active", utcnow()
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # uq_model_versions_one_active: a concurrent promotion won
+        raise Conflict(f"another version of {row.service} was promoted at the same moment; retry") from None
     webhooks.emit(session, row.shop_id, "model_promoted",
                   {"service": row.service, "version": row.version, "model_id": row.id,
                    "previous_version": current.version if current else None})
@@ -184,10 +194,10 @@ def rollback(session: Session, service: str) -> ModelVersion:
 def promote_if_better(session: Session, row: ModelVersion, metric: str, higher_is_better: bool) -> bool:
     """Promote ``row`` when its offline ``metric`` is no worse than the active version's."""
     current = active_version(session, row.service)
-    if current is not None and metric in (current.metrics or {}) and metric in (row.metrics or {}):
-        new, old = row.metrics[metric], current.metrics[metric]
-        if (new < old) if higher_is_better else (new > old):
-            return False
+    if current is not None and metric in (current.metrics or {}):
+        new, old = (row.metrics or {}).get(metric), current.metrics[metric]
+        if new is None or ((new < old) if higher_is_better else (new > old)):
+            return False  # no evaluation, or a worse one, never replaces a measured model
     promote(session, row)
     return True
 
@@ -241,8 +251,16 @@ class ActiveModelCache(Generic[T]):
             elif entry is not None and entry.loaded is not None and entry.loaded.version_id == row.id:
                 loaded = entry.loaded
             else:
-                artifact = load_artifact(row, settings)
-                loaded = LoadedModel(row.id, row.version, self.build(artifact), dict(row.metrics or {}))
+                try:
+                    artifact = load_artifact(row, settings)
+                    loaded = LoadedModel(row.id, row.version, self.build(artifact), dict(row.metrics or {}))
+                except Exception:
+                    if entry is None or entry.loaded is None:
+                        raise
+                    # Keep serving the model we have rather than failing requests; retry later.
+                    log.exception("cannot load %s v%s for shop %s; still serving v%s", self.service,
+                                  row.version, shop_id, entry.loaded.version)
+                    loaded = entry.loaded
             self._entries[shop_id] = _Entry(loaded, time.monotonic())  # the atomic swap
             return loaded
 

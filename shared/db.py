@@ -97,7 +97,7 @@ def get_engine(database_url: str) -> Engine:
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 engine = create_engine(
-                    database_url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
+                    database_url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
                 )
             _engines[database_url] = engine
             _session_factories[database_url] = sessionmaker(engine, expire_on_commit=False)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from shared import celery_app
 from shared.config import Settings
 from shared.db import ALL_SHOPS, new_session, session_scope, utcnow
-from shared.errors import ShopmindError, problem
+from shared.errors import ServiceUnavailable, ShopmindError, problem
 from shared.models import Job
 from shared.web import request_id_var
 
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 FINISHED = ("succeeded", "failed")
 MAX_RETRIES = 5
+MAX_ATTEMPTS = MAX_RETRIES + 3
 MAX_WAIT_S = 120
 
 
@@ -72,7 +73,13 @@ def start(session: Session, settings: Settings, shop_id: int, kind: str, params:
     job = Job(shop_id=shop_id, kind=kind, params=params or {}, status="queued", progress=0.0, attempts=0)
     session.add(job)
     session.commit()  # the worker must find the row before it gets the message
-    dispatch(settings, kind, job.id)
+    try:
+        dispatch(settings, kind, job.id)
+    except Exception as exc:  # broker down: the job must not sit "queued" forever
+        job.status, job.finished_at = "failed", utcnow()
+        job.error = problem(503, f"the job could not be queued: {type(exc).__name__}: {exc}")
+        session.commit()
+        raise ServiceUnavailable(f"the job queue is unavailable ({type(exc).__name__}); retry shortly") from exc
     return job
 
 
@@ -174,6 +181,12 @@ def run_job(task, job_id: str, fn: Callable[[JobContext], dict | None]) -> None:
             if job.status in FINISHED:
                 log.info("job %s already %s; nothing to do", job_id, job.status)
                 return
+            if (job.attempts or 0) >= MAX_ATTEMPTS:
+                # Redelivered again and again: the worker running it keeps dying (out of memory?).
+                job.status, job.finished_at = "failed", utcnow()
+                job.error = problem(500, f"the job was started {job.attempts} times without finishing; "
+                                         "the worker running it was lost each time", slug="job-lost")
+                return
             job.status, job.started_at = "running", job.started_at or utcnow()
             job.attempts = (job.attempts or 0) + 1
             ctx = JobContext(job_id, job.shop_id, job.kind, dict(job.params or {}), settings)
@@ -194,6 +207,8 @@ def run_job(task, job_id: str, fn: Callable[[JobContext], dict | None]) -> None:
                 log.warning("job %s hit a transient error (%s); retry %d in %.0fs", job_id, exc, retries + 1,
                             countdown)
                 _set_status(ctx, "queued", f"retrying after a transient error: {exc}")
+                if task.request.is_eager:  # in-process runner: Celery ignores countdown there
+                    time.sleep(min(countdown, 30))
                 raise task.retry(exc=exc, countdown=countdown) from exc
             _finish(ctx, "failed", error=problem(503, f"gave up after {retries} retries: {exc}"))
             return

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -98,6 +99,8 @@ class ModelVersion(Base, ShopOwned):
     __table_args__ = (
         UniqueConstraint("shop_id", "service", "version", name="uq_model_versions_version"),
         Index("ix_model_versions_active", "shop_id", "service", "status"),
+        Index("uq_model_versions_one_active", "shop_id", "service", unique=True,
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -57,6 +57,8 @@ def run_gunicorn(target: str, host: str, port: int, workers: int | None = None) 
         from shared.config import load_settings
 
         if load_settings().embedded:
-            # One process: the in-process job runner and SQLite want a single writer process.
+            # One process: the in-process job runner and SQLite want a single writer process, and
+            # recycling it would stall serving while a job finishes.
             options["workers"] = 1
+            options["max_requests"] = 0
     _Gunicorn(target, options).run()

@@ -7,6 +7,7 @@ subscriber next reads the rows.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import defaultdict
@@ -24,7 +25,7 @@ def publish(settings: Settings, channel: str, message: dict) -> None:
         import redis
 
         try:
-            redis.Redis.from_url(settings.redis_url, socket_timeout=0.5).publish(channel, json.dumps(message))
+            _redis(settings.redis_url).publish(channel, json.dumps(message))
         except redis.RedisError as exc:  # the rows are stored; the signal is only a hint
             log.warning("could not publish on %s: %s", channel, exc)
         return
@@ -33,6 +34,13 @@ def publish(settings: Settings, channel: str, message: dict) -> None:
             callback(message)
         except Exception:
             log.exception("subscriber of %s failed", channel)
+
+
+@functools.cache
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def subscribe_local(channel: str, callback: Callable[[dict], None]) -> None:

@@ -63,7 +63,7 @@ def emit(session: Session, shop_id: int, event: str, payload: dict) -> int:
     """Queue ``event`` for every active subscription of the shop that wants it; returns how many."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    hooks = session.scalars(select(Webhook).where(Webhook.active.is_(True))).all()
+    hooks = session.scalars(select(Webhook).where(Webhook.shop_id == shop_id, Webhook.active.is_(True))).all()
     count = 0
     for hook in hooks:
         if event in hook.events or "*" in hook.events:
@@ -150,7 +150,7 @@ def resolve_target(url: str, settings: Settings) -> Target:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UnsafeTarget(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
-    allowed = parts.hostname in settings.webhook_allow_hosts
+    allowed = parts.hostname.lower() in {h.lower() for h in settings.webhook_allow_hosts}
     for *_rest, sockaddr in infos:
         ip = ipaddress.ip_address(sockaddr[0])
         if getattr(ip, "ipv4_mapped", None):

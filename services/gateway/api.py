@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -108,8 +110,9 @@ class Retrain(MethodView):
         """Retrain the shop's models now (one job per service)."""
         started, skipped = aggregate.retrain(args["models"], current_principal())
         if wait_args["wait"]:
-            finished = [jobs.wait(current_shop_id(), j["id"], wait_args["wait"], _settings().database_url)
-                        for j in started]
+            deadline = time.monotonic() + wait_args["wait"]  # one budget for all jobs, not one each
+            finished = [jobs.wait(current_shop_id(), j["id"], max(0.0, deadline - time.monotonic()),
+                                  _settings().database_url) for j in started]
             started = [jobs.job_to_dict(j) for j in finished]
             if all(j["status"] in jobs.FINISHED for j in started):
                 return {"jobs": started, "skipped": skipped}, 200

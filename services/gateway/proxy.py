@@ -76,12 +76,14 @@ class ServiceClient:
         """Pass the current request on, unchanged but for auth, and stream the answer back."""
         headers = self._signed_headers(principal)
         if self.app is not None:
-            environ = {k: v for k, v in request.environ.items() if k not in ("HTTP_AUTHORIZATION", "werkzeug.request")}
+            environ = {k: v for k, v in request.environ.items()
+                       if k not in ("HTTP_AUTHORIZATION", "werkzeug.request", "HTTP_X_REQUEST_ID")}
             for name, value in headers.items():
                 environ["HTTP_" + name.upper().replace("-", "_")] = value
             app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=False)
             return Response(app_iter, status=status, headers=response_headers)
-        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        ours = {name.lower() for name in headers}
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | ours}
         forwarded.update(headers)
         upstream = self._http.build_request(
             request.method, request.path, params=request.query_string.decode("latin-1") or None,

@@ -68,6 +68,9 @@ def init_app(app: Flask, settings: Settings) -> None:
             return
         principal = keys.lookup(token)
         if principal is None:
+            # Each unknown key costs a lookup: a client guessing keys is slowed down per address.
+            if limiter is not None and (wait := limiter.hit(f"badkey:{request.remote_addr}")) is not None:
+                raise TooManyRequests(f"too many requests with unknown API keys; retry in {wait}s", retry_after=wait)
             raise Unauthorized("the API key is unknown or revoked")
         check_role(principal, request.method, request.path)
         if limiter is not None:

@@ -44,7 +44,7 @@ class Imports(MethodView):
             raise InvalidInput("send the file as multipart/form-data field 'file'", errors={"file": ["missing"]})
         upload.stream.flush()
         path = Path(upload.stream.name)
-        for name, other in request.files.items(multi=True):  # only `file` is read; drop the rest
+        for _field, other in request.files.items(multi=True):  # only `file` is read; drop the rest
             if other is not upload and hasattr(other.stream, "name"):
                 Path(other.stream.name).unlink(missing_ok=True)
         params = {**args, "path": str(path), "filename": upload.filename, "mapping": _mapping_field()}

@@ -866,7 +866,7 @@ class _JsonlSource(_Source):
                 for key in value.keys() - keys:
                     self.ignored_keys.setdefault(key, number)
             row = [_json_cell(value.get(key)) for key in header]
-            if any(len(cell) > self._max_field_chars for cell in row):
+            if max(map(len, row)) > self._max_field_chars:
                 raise ImportFileError(f"row {number}: a field is longer than {self._max_field_chars} characters",
                                       row=number)
             rows.append(row)
