@@ -103,7 +103,7 @@ def clean_money(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     reasons = pd.Series(None, index=values.index, dtype=object)
     reasons[(text != "") & numbers.isna()] = "not an amount of money"
     reasons[numbers < 0] = "a negative amount"
-    return numbers.round(2), reasons
+    return numbers, reasons  # the database's NUMERIC(14,2) rounds half away from zero
 
 
 def clean_int(values: pd.Series, minimum: int | None = None) -> tuple[pd.Series, pd.Series]:

@@ -94,10 +94,10 @@ def _import(ctx: JobContext, path: Path) -> dict:
             stored += _keep_rejections(ctx, cleaned.rejections, stored, shown)
             ctx.progress(0.85 * chunk.bytes_read / max(reader.info.size_bytes, 1),
                          f"{totals['rows_total']:,} rows read, {totals['rows_rejected']:,} rejected")
-        ragged = [Rejection(row, "(whole row)", "", f"the row has {count} fields; the header has "
-                            f"{len(reader.header)}") for row, count in reader.ragged_rows()]
-        totals["rows_total"] += len(ragged)
-        totals["rows_rejected"] += len(ragged)
+        ragged = [Rejection(row, "(whole row)", "", _ragged_reason(count, len(reader.header)))
+                  for row, count in reader.ragged_rows()]
+        totals["rows_total"] += reader.ragged_count  # the list above is capped; the count is not
+        totals["rows_rejected"] += reader.ragged_count
         stored += _keep_rejections(ctx, ragged, stored, shown)
         shown.sort(key=lambda r: r.row)
         summary = {**plan.report(), "entity": plan.entity, "format": reader.info.format,
@@ -141,6 +141,12 @@ def _import(ctx: JobContext, path: Path) -> dict:
                                                   "rows_rejected")}})
     log.info("import %s: %s", ctx.job_id, {k: v for k, v in summary.items() if k.startswith("rows_")})
     return summary
+
+
+def _ragged_reason(fields: int, expected: int) -> str:
+    if fields == 0:
+        return "the line is not a JSON object"
+    return f"the row has {fields} fields; the header has {expected}"
 
 
 def _keep_rejections(ctx: JobContext, rejections: list[Rejection], stored: int, shown: list[Rejection]) -> int:
