@@ -10,6 +10,7 @@ a forgotten filter is an error, not a leak.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeDecorator
 
 from shared.config import Settings, load_settings, normalise_database_url
@@ -136,11 +138,20 @@ def session_scope(shop_id: int | str | None, database_url: str | None = None) ->
 
 # --- tenancy, enforced for every session ------------------------------------------------
 
+@functools.cache
+def _shop_owned_classes() -> dict:
+    """table -> mapped class, for every shop-owned model."""
+    return {m.local_table: m.class_ for m in Base.registry.mappers if issubclass(m.class_, ShopOwned)}
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_queries_by_shop(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    owned = [m.class_ for m in state.all_mappers if issubclass(m.class_, ShopOwned)]
+    # Every table the statement reads or writes, including subqueries and select_from():
+    # looking only at the selected entities would miss select(func.count()).select_from(Order).
+    owned_by_table = _shop_owned_classes()
+    owned = {owned_by_table[t] for t in find_tables(state.statement, include_crud=True) if t in owned_by_table}
     if not owned:
         return
     tenant = state.session.info.get("tenant")

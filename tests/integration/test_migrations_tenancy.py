@@ -98,3 +98,20 @@ def test_a_session_without_a_shop_refuses_shop_rows(settings):
     with pytest.raises(TenantScopeError):
         with session_scope(None, settings.database_url) as s:
             s.scalars(select(m.Product)).all()
+
+
+def test_aggregates_and_subqueries_are_scoped_too(settings):
+    """Regression: select(func.count()).select_from(Model) selects no entity, yet must be scoped."""
+    from sqlalchemy import func
+
+    a, b = _two_shops_with_products(settings.database_url)
+    with session_scope(a, settings.database_url) as s:
+        assert s.scalar(select(func.count()).select_from(m.Product)) == 1
+        assert s.scalar(select(func.max(m.Product.item_id))) == "1"
+        inner = select(m.Product.item_id).scalar_subquery()
+        assert s.scalars(select(m.Product.title).where(m.Product.item_id.in_(inner))).all() == ["A的商品"]
+    with session_scope(b, settings.database_url) as s:
+        assert s.scalar(select(func.count()).select_from(m.Product)) == 2
+    with pytest.raises(TenantScopeError):
+        with session_scope(None, settings.database_url) as s:
+            s.scalar(select(func.count()).select_from(m.Product))
