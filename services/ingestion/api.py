@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -95,12 +95,11 @@ class ImportRejections(MethodView):
     @blp.response(200, content_type="text/csv")
     def get(self, job_id):
         """Download the rows an import rejected, with row number, column, raw value and reason."""
-        session = request_session()
-        job = loader.get_import_job(session, job_id)
-        if job is None:
+        if loader.get_import_job(request_session(), job_id) is None:
             raise NotFound(f"no import {job_id} in this shop")
-        lines = loader.rejection_report(session, job_id)
-        return Response(stream_with_context(lines), mimetype="text/csv",
+        # The generator opens its own session: it runs after this request's context is gone.
+        lines = loader.rejection_report(_settings().database_url, current_shop_id(), job_id)
+        return Response(lines, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="rejections-{job_id}.csv"'})
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.ingestion.cleaning import Rejection, clean_datetime
 from shared.config import Settings
+from shared.db import session_scope
 from shared.errors import InvalidInput
 from shared.models import (
     CompetitorPrice,
@@ -217,6 +218,8 @@ def _storable(series: pd.Series, column_type, is_pg: bool) -> list:
     """Values as the database takes them through COPY (PostgreSQL) or the sqlite3 driver."""
     kind = column_type.__class__.__name__ if column_type is not None else ""
     if kind == "UTCDateTime":
+        if not pd.api.types.is_datetime64_any_dtype(series):  # a field the file did not have
+            return [None] * len(series)
         fmt = "%Y-%m-%d %H:%M:%S.%f+00:00" if is_pg else _SQLITE_DATETIME
         return series.dt.strftime(fmt).where(series.notna(), None).tolist()
     if kind == "Date":
@@ -261,7 +264,7 @@ def save_rejections(session: Session, shop_id: int, job_id: str, rejections: Ite
     return len(rows)
 
 
-def rejection_report(session: Session, job_id: str) -> Iterator[str]:
+def rejection_report(database_url: str, shop_id: int, job_id: str) -> Iterator[str]:
     """The rejections of one import as CSV lines; cells that a spreadsheet would run as a
     formula (=, +, -, @) are prefixed with ' so opening the report never executes anything."""
     buffer = io.StringIO()
@@ -271,11 +274,12 @@ def rejection_report(session: Session, job_id: str) -> Iterator[str]:
     query = (select(ImportRejection.row_number, ImportRejection.column, ImportRejection.raw_value,
                     ImportRejection.reason)
              .where(ImportRejection.job_id == job_id).order_by(ImportRejection.row_number, ImportRejection.id))
-    for row in session.execute(query).yield_per(5000):
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([row[0], *(_defuse(v) for v in row[1:])])
-        yield buffer.getvalue()
+    with session_scope(shop_id, database_url) as session:
+        for row in session.execute(query).yield_per(5000):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow([row[0], *(_defuse(v) for v in row[1:])])
+            yield buffer.getvalue()
 
 
 def _defuse(value: str | None) -> str:

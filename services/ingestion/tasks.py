@@ -122,6 +122,9 @@ def _import(ctx: JobContext, path: Path) -> dict:
             summary["referential"] = staging.orphan_order_items()
         if plan.entity == "events":
             start, end = staging.event_months()
+            # Staging holds a lock on events (CREATE TEMP TABLE ... LIKE events); release it, or the
+            # partition DDL on the other connection would wait for this one forever. Temp rows stay.
+            connection.commit()
             with get_engine(ctx.settings.database_url).begin() as ddl:
                 loader.ensure_event_partitions(ddl, start, end)
         ctx.progress(0.92, "writing", force=True)  # the last progress write before the lock

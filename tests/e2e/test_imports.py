@@ -110,7 +110,7 @@ def test_report_and_stored_text_are_safe_from_formula_injection(client, shop, se
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
 @pytest.mark.parametrize("gzipped", [False, True])
 def test_encodings_and_gzip(client, shop, settings, tmp_path, encoding, gzipped):
-    data = csv_bytes(["商品ID", "标题", "类目", "价格"], [["9001", "羊毛针织衫女 秋冬", "女装", "¥299.00"]], encoding)
+    data = csv_bytes(["商品ID", "标题", "类目", "价格"], [["9001", "羊毛针织衫女 秋冬", "女装", "￥299.00"]], encoding)
     path = write(tmp_path / "p.csv.gz", data, gzipped=gzipped)
     result = _ok(*import_file(client, shop.headers(), path, "products"))
     assert result["rows_loaded"] == 1
