@@ -88,11 +88,11 @@ class StagingLoader:
         frame["_seq"] = np.arange(self._seq, self._seq + len(frame))
         self._seq += len(frame)
         columns = [*self.columns, "_seq"]
-        values = {c: _storable(frame[c], self.table.columns[c].type if c in self.table.columns else None,
-                               self.is_pg) for c in columns}
+        values = pd.DataFrame({c: _storable(frame[c], self.table.columns[c].type if c in self.table.columns else None,
+                                            self.is_pg) for c in columns})
         if self.is_pg:
             buffer = io.StringIO()
-            pd.DataFrame(values).to_csv(buffer, header=False, index=False, na_rep="\\N")
+            values.to_csv(buffer, header=False, index=False, na_rep="\\N")
             buffer.seek(0)
             cursor = self.connection.connection.dbapi_connection.cursor()
             cursor.copy_expert(
@@ -100,7 +100,8 @@ class StagingLoader:
                 buffer)
             cursor.close()
         else:
-            rows = list(zip(*(values[c] for c in columns), strict=True))
+            rows = list(zip(*(values[c].astype(object).where(values[c].notna(), None).tolist() for c in columns),
+                            strict=True))
             placeholders = ", ".join("?" for _ in columns)
             self.connection.connection.dbapi_connection.executemany(
                 f"INSERT INTO {self.stage_name} ({', '.join(map(_q, columns))}) VALUES ({placeholders})", rows)
@@ -214,23 +215,25 @@ def _jsonable(value):
     return float(value)
 
 
-def _storable(series: pd.Series, column_type, is_pg: bool) -> list:
-    """Values as the database takes them through COPY (PostgreSQL) or the sqlite3 driver."""
+def _storable(series: pd.Series, column_type, is_pg: bool) -> pd.Series:
+    """A column as the database takes it: COPY text for PostgreSQL, driver values for SQLite."""
     kind = column_type.__class__.__name__ if column_type is not None else ""
     if kind == "UTCDateTime":
         if not pd.api.types.is_datetime64_any_dtype(series):  # a field the file did not have
-            return [None] * len(series)
-        fmt = "%Y-%m-%d %H:%M:%S.%f+00:00" if is_pg else _SQLITE_DATETIME
-        return series.dt.strftime(fmt).where(series.notna(), None).tolist()
+            return pd.Series([None] * len(series), index=series.index, dtype=object)
+        naive = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        text = np.datetime_as_string(naive, unit="us")  # vectorised, unlike strftime
+        text = np.char.add(text, "+00:00") if is_pg else np.char.replace(text, "T", " ")
+        return pd.Series(text, index=series.index, dtype=object).where(series.notna().to_numpy(), None)
     if kind == "Date":
-        return [v.isoformat() if isinstance(v, date) else None for v in series]
+        return series.map(lambda v: v.isoformat() if isinstance(v, date) else None)
     if kind == "JSON":
-        return [json.dumps(v) if v is not None else None for v in series]
+        return series.map(lambda v: json.dumps(v) if v is not None else None)
     if kind in ("Integer", "SmallInteger"):
-        return [None if pd.isna(v) else int(v) for v in series]
+        return pd.array(series, dtype="Int64") if is_pg else series.astype(object).where(series.notna(), None)
     if kind == "Numeric":
-        return [None if pd.isna(v) else float(v) for v in series]
-    return series.where(series.notna(), None).tolist()
+        return pd.to_numeric(series) if is_pg else series.astype(object).where(series.notna(), None)
+    return series
 
 
 def ensure_event_partitions(connection: Connection, start: datetime | None, end: datetime | None) -> list[str]:

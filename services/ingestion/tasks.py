@@ -9,6 +9,7 @@ applied in one transaction and the rejected ones are kept for the report.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from services.ingestion import loader
@@ -77,6 +78,7 @@ def _import(ctx: JobContext, path: Path) -> dict:
     shown: list[Rejection] = []
     stored = 0
     ctx.progress(0.0, f"reading {reader.info.format} ({reader.info.encoding or 'binary'})", force=True)
+    timings = Timings()
     with reader, get_engine(ctx.settings.database_url).connect() as connection:
         staging = loader.StagingLoader(connection, plan.entity, ctx.shop_id)
         for chunk in reader.chunks(CHUNK_ROWS):
@@ -88,8 +90,11 @@ def _import(ctx: JobContext, path: Path) -> dict:
                 rows.append(row)
                 numbers.append(number)
             totals["rows_total"] += len(rows)
+            timings.lap("read")
             cleaned = clean_chunk(plan, extract(plan, rows, numbers), timezone, salt)
+            timings.lap("clean")
             staging.stage(cleaned.frame)
+            timings.lap("stage")
             totals["rows_rejected"] += cleaned.rows_rejected
             stored += _keep_rejections(ctx, cleaned.rejections, stored, shown)
             ctx.progress(0.85 * chunk.bytes_read / max(reader.info.size_bytes, 1),
@@ -117,7 +122,9 @@ def _import(ctx: JobContext, path: Path) -> dict:
 
         ctx.progress(0.87, "checking duplicates and quality", force=True)
         duplicates_in_file = staging.dedupe()
+        timings.lap("dedupe")
         summary["quality"] = staging.quality()
+        timings.lap("quality")
         if plan.entity == "order_items":
             summary["referential"] = staging.orphan_order_items()
         if plan.entity == "events":
@@ -129,11 +136,14 @@ def _import(ctx: JobContext, path: Path) -> dict:
                 loader.ensure_event_partitions(ddl, start, end)
         ctx.progress(0.92, "writing", force=True)  # the last progress write before the lock
         staging.lock_for_write()
+        timings.lap("partitions")
         counts = staging.apply()
         staging.close()
         connection.commit()
+        timings.lap("apply")
     summary.update(rows_loaded=counts["inserted"], rows_updated=counts["updated"],
                    rows_duplicate=duplicates_in_file + counts["unchanged"])
+    summary["timings_s"] = timings.report()
     summary["quality"]["duplicates"] = {"in_file": duplicates_in_file, "already_stored": counts["unchanged"]}
     if summary["rows_loaded"] == 0 and summary["rows_updated"] == 0 and summary["rows_duplicate"]:
         summary["note"] = "every row was already stored exactly like this; nothing changed"
@@ -144,6 +154,22 @@ def _import(ctx: JobContext, path: Path) -> dict:
                                                   "rows_rejected")}})
     log.info("import %s: %s", ctx.job_id, {k: v for k, v in summary.items() if k.startswith("rows_")})
     return summary
+
+
+class Timings:
+    """Seconds spent per phase, reported with the job (where an import spends its time)."""
+
+    def __init__(self):
+        self._last = time.perf_counter()
+        self._spent: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self._spent[phase] = self._spent.get(phase, 0.0) + now - self._last
+        self._last = now
+
+    def report(self) -> dict[str, float]:
+        return {phase: round(seconds, 3) for phase, seconds in self._spent.items()}
 
 
 def _ragged_reason(fields: int, expected: int) -> str:
