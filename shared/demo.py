@@ -69,8 +69,13 @@ def _describe(step: str, reply) -> str:
     if reply.status_code >= 400:
         return f"{step}: {reply.status_code} {body.get('detail', '')}"
     job = body.get("job")
+    if job and job["status"] == "succeeded" and "rows_total" in (job["result"] or {}):
+        r = job["result"]
+        return (f"{step}: {r['rows_total']:,} rows ({r['preset']}): {r['rows_loaded']:,} loaded, "
+                f"{r['rows_updated']:,} updated, {r['rows_duplicate']:,} duplicate, {r['rows_rejected']:,} rejected")
     if job:
-        return f"{step}: {job['status']} {json.dumps(job.get('result') or job.get('error'), ensure_ascii=False)[:200]}"
+        outcome = (job.get("error") or {}).get("detail") or job["status"]
+        return f"{step}: {job['status']} {outcome}"
     return f"{step}: " + ", ".join(f"{j['kind']} {j['status']}" for j in body.get("jobs", []))
 
 

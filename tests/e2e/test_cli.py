@@ -47,3 +47,25 @@ def test_generate_demo_data_writes_the_export_files(tmp_path):
     assert result.exit_code == 0, result.output
     written = {p.name for p in (tmp_path / "demo").iterdir()}
     assert {"订单报表.csv", "宝贝报表.csv", "user_behavior.csv", "products.csv", "ground_truth.json"} <= written
+
+
+def test_demo_prepares_a_working_shop_without_serving(tmp_path, monkeypatch):
+    """What `make demo` does before it serves: migrate, generate, import through the API, train."""
+    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert "orders: " in result.output and " rejected" in result.output and "failed" not in result.output
+    keys = json.loads((tmp_path / "demo_keys.json").read_text())["keys"]
+    assert set(keys) == {"admin", "analyst", "client"}
+
+    from services.allinone import create_app
+
+    client = create_app().test_client()
+    dashboard = client.get("/v1/dashboard", headers={"Authorization": f"Bearer {keys['analyst']}"}).get_json()
+    assert dashboard["kpis"]["current"]["orders"] > 0
+    # A second run reuses the shop, the keys and the files.
+    again = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
+    assert again.exit_code == 0 and "already in" in again.output
+    assert json.loads((tmp_path / "demo_keys.json").read_text())["keys"] == keys
