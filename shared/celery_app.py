@@ -24,6 +24,7 @@ QUEUES = ("platform", *DOMAIN_SERVICES)
 TASK_MODULES = [
     "shared.platform_tasks",
     "services.ingestion.tasks",
+    "services.recommendation.tasks",
 ]
 # Above the longest training run: Redis redelivers unacknowledged tasks older than this.
 VISIBILITY_TIMEOUT_S = 6 * 3600

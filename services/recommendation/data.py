@@ -1,0 +1,64 @@
+"""SQL of the recommendation service: interactions, baskets, catalogue, a user's recent events.
+
+Functions take the session (scoped to the shop) and return DataFrames; nothing commits here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.models import SALES_STATUSES, Event, Order, OrderItem, Product
+
+INTERACTION_COLUMNS = ["user_id", "item_id", "type", "ts"]
+
+
+def _frame(session: Session, query, columns: list[str]) -> pd.DataFrame:
+    rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def load_interactions(session: Session) -> pd.DataFrame:
+    """Behaviour events plus paid order lines as ``buy`` (a buy logged both ways counts once)."""
+    events = _frame(session, select(Event.user_id, Event.item_id, Event.type, Event.ts), INTERACTION_COLUMNS)
+    lines = _frame(session, select(Order.user_id, OrderItem.item_id, Order.created_at)
+                   .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
+                   .where(Order.status.in_(SALES_STATUSES), Order.user_id.is_not(None)),
+                   ["user_id", "item_id", "ts"])
+    lines["type"] = "buy"
+    frame = pd.concat([events, lines[INTERACTION_COLUMNS]], ignore_index=True)
+    if frame.empty:
+        return frame
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame.drop_duplicates(["user_id", "item_id", "type", "ts"], ignore_index=True)
+
+
+def load_baskets(session: Session) -> pd.DataFrame:
+    """The item lines of each paid order, for "bought together"."""
+    return _frame(session, select(OrderItem.order_id, OrderItem.item_id)
+                  .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
+                  .where(Order.status.in_(SALES_STATUSES)), ["basket_id", "item_id"])
+
+
+def load_catalogue(session: Session, interactions: pd.DataFrame) -> pd.DataFrame:
+    """Products, plus items seen only in behaviour logs (their category id as the category)."""
+    products = _frame(session, select(Product.item_id, Product.title, Product.category),
+                      ["item_id", "title", "category"])
+    if "category_id" in interactions:
+        extra = interactions.loc[~interactions["item_id"].isin(products["item_id"]), ["item_id", "category_id"]]
+        extra = extra.dropna().drop_duplicates("item_id").rename(columns={"category_id": "category"})
+        products = pd.concat([products, extra.assign(title="")], ignore_index=True)
+    return products
+
+
+def load_event_categories(session: Session) -> pd.DataFrame:
+    return _frame(session, select(Event.item_id, Event.category_id).distinct(), ["item_id", "category_id"])
+
+
+def recent_events(session: Session, user_id: str, since: datetime, limit: int = 500) -> pd.DataFrame:
+    """What the user did after the model's data ended (real-time feedback), newest first."""
+    return _frame(session, select(Event.item_id, Event.type).where(Event.user_id == user_id, Event.ts > since)
+                  .order_by(Event.ts.desc()).limit(limit), ["item_id", "type"])

@@ -1,0 +1,314 @@
+"""The trained recommender a serving process holds per shop: every model plus the catalogue.
+
+:func:`train` builds it from interaction rows, order baskets and the catalogue;
+:class:`Recommender` answers the five questions of the API (for a user, similar, bought
+together, popular, for an anonymous session), each item with a ``reason`` derived from the model
+that picked it, and says when it had to fall back. Pure: no Flask, no SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from services.recommendation.model import (
+    DEFAULT_PARAMS,
+    POPULAR_DAYS,
+    ALSModel,
+    build_interactions,
+    co_purchase_lift,
+    item_neighbours,
+    popularity,
+    title_tokens,
+    user_row,
+)
+
+TYPE_CODE = {"pv": 0, "fav": 1, "cart": 2, "buy": 3}
+TYPE_VERB = {0: "浏览了", 1: "收藏了", 2: "加购了", 3: "购买了"}
+
+
+@dataclass
+class Pick:
+    item_id: str
+    score: float
+    reason: str
+
+
+@dataclass
+class Answer:
+    items: list[Pick]
+    fallback: str | None = None
+    message: str | None = None
+
+
+def _csr_arrays(name: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {f"{name}_data": matrix.data, f"{name}_indices": matrix.indices, f"{name}_indptr": matrix.indptr,
+            f"{name}_shape": np.array(matrix.shape)}
+
+
+def _csr_from(name: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    return sp.csr_matrix((arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
+                         shape=tuple(arrays[f"{name}_shape"]))
+
+
+def train(interactions: pd.DataFrame, baskets: pd.DataFrame, catalogue: pd.DataFrame,
+          params: dict | None = None, as_of: pd.Timestamp | None = None) -> Recommender:
+    """Fit every model on all the data given.
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        user_id, item_id, type (pv/fav/cart/buy), ts (UTC). Order lines come in as ``buy``.
+    baskets : DataFrame
+        basket_id, item_id: the lines of each paid order (for "bought together").
+    catalogue : DataFrame
+        item_id, title, category: products, including ones nobody has touched yet.
+    """
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    as_of = as_of if as_of is not None else interactions["ts"].max()
+    base = build_interactions(interactions, as_of, params)
+    # One item space for every model: interacted items plus the rest of the catalogue.
+    extra = np.setdiff1d(catalogue["item_id"].astype(str).to_numpy(), base.item_ids)
+    item_ids = np.concatenate([base.item_ids, extra])
+    matrix = sp.csr_matrix((base.matrix.data, base.matrix.indices, base.matrix.indptr),
+                           shape=(len(base.user_ids), len(item_ids)))
+    types = _strongest_types(interactions, base.user_index, {t: i for i, t in enumerate(item_ids.tolist())}, matrix)
+    als = ALSModel(**{k: params[k] for k in ("factors", "regularization", "alpha", "iterations", "random_state")})
+    als.fit(matrix)
+    item_index = {t: i for i, t in enumerate(item_ids.tolist())}
+    meta = catalogue.reindex(columns=["item_id", "title", "category"])
+    meta = meta.assign(item_id=meta["item_id"].astype(str)).drop_duplicates("item_id").set_index("item_id")
+    meta = meta.reindex(item_ids)
+    titles = meta["title"].fillna("").astype(str).to_numpy()
+    categories = meta["category"].fillna("").astype(str).to_numpy()
+    return Recommender(
+        params=params, as_of=as_of, user_ids=base.user_ids, item_ids=item_ids, matrix=matrix, types=types,
+        als=als, neighbours=item_neighbours(matrix, params["neighbours"]),
+        together=co_purchase_lift(baskets, item_index, k=params["neighbours"]),
+        popular=popularity(interactions, item_index, as_of, params["weights"]),
+        titles=titles, categories=categories, tokens=_token_matrix(titles),
+    )
+
+
+def _strongest_types(frame: pd.DataFrame, user_index: dict, item_index: dict,
+                     matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Per (user, item) the strongest interaction type, to word reasons ("因为您购买了 X")."""
+    codes = frame["type"].map(TYPE_CODE)
+    strongest = (pd.DataFrame({"u": frame["user_id"].map(user_index), "i": frame["item_id"].map(item_index),
+                               "t": codes}).dropna().groupby(["u", "i"])["t"].max().reset_index())
+    return sp.csr_matrix((strongest["t"].to_numpy(dtype=np.int8) + 1,
+                          (strongest["u"].to_numpy(dtype=np.int64), strongest["i"].to_numpy(dtype=np.int64))),
+                         shape=matrix.shape)
+
+
+def _token_matrix(titles: np.ndarray) -> sp.csr_matrix:
+    """items × title words (binary), for content similarity of items without behaviour."""
+    tokens = title_tokens(titles.tolist())
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for row, words in enumerate(tokens):
+        for word in words:
+            rows.append(row)
+            cols.append(vocabulary.setdefault(word, len(vocabulary)))
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                         shape=(len(titles), max(len(vocabulary), 1)))
+
+
+class Recommender:
+    """Everything needed to answer recommendation requests for one shop, from memory."""
+
+    def __init__(self, *, params, as_of, user_ids, item_ids, matrix, types, als, neighbours, together, popular,
+                 titles, categories, tokens):
+        self.params, self.as_of = params, pd.Timestamp(as_of)
+        self.user_ids, self.item_ids = np.asarray(user_ids), np.asarray(item_ids)
+        self.matrix, self.types, self.als = matrix.tocsr(), types.tocsr(), als
+        self.neighbours, self.together, self.popular_daily = neighbours.tocsr(), together.tocsr(), popular.tocsr()
+        self.titles, self.categories, self.tokens = np.asarray(titles), np.asarray(categories), tokens.tocsr()
+        self.user_index = {u: i for i, u in enumerate(self.user_ids.tolist())}
+        self.item_index = {t: i for i, t in enumerate(self.item_ids.tolist())}
+        self.category_items = pd.Series(np.arange(len(self.item_ids))).groupby(self.categories).apply(
+            lambda s: s.to_numpy()).to_dict()
+
+    # -- artifact format ------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"user_ids": self.user_ids.astype(str), "item_ids": self.item_ids.astype(str),
+                  "titles": self.titles.astype(str), "categories": self.categories.astype(str),
+                  "user_factors": self.als.user_factors, "item_factors": self.als.item_factors,
+                  "as_of": np.array([self.as_of.value], dtype=np.int64)}
+        for name, matrix in (("matrix", self.matrix), ("types", self.types), ("neighbours", self.neighbours),
+                             ("together", self.together), ("popular", self.popular_daily), ("tokens", self.tokens)):
+            arrays.update(_csr_arrays(name, matrix))
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict) -> Recommender:
+        als = ALSModel.from_factors(arrays["user_factors"], arrays["item_factors"], params)
+        return cls(params=params, as_of=pd.Timestamp(int(arrays["as_of"][0]), tz="UTC"),
+                   user_ids=arrays["user_ids"], item_ids=arrays["item_ids"], titles=arrays["titles"],
+                   categories=arrays["categories"], als=als,
+                   **{name: _csr_from(name, arrays) for name in ("matrix", "types", "neighbours", "together",
+                                                                  "popular", "tokens")})
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _title(self, item: int) -> str:
+        title = self.titles[item]
+        return f"「{title[:24]}」" if title else f"商品 {self.item_ids[item]}"
+
+    def _category_filter(self, category: str | None) -> np.ndarray | None:
+        if not category:
+            return None
+        return self.category_items.get(category, np.array([], dtype=np.int64))
+
+    def _picks(self, items, scores, reasons) -> list[Pick]:
+        return [Pick(str(self.item_ids[i]), round(float(s), 6), r) for i, s, r in zip(items, scores, reasons,
+                                                                                      strict=True)]
+
+    def categories_known(self) -> set[str]:
+        return {c for c in self.category_items if c}
+
+    # -- the five questions -----------------------------------------------------------------
+
+    def for_user(self, user_id: str | None, recent: pd.DataFrame, n: int = 10, category: str | None = None,
+                 exclude_seen: bool = True) -> Answer:
+        """Personal picks; ``recent`` (item_id, type) are events since training (real-time feedback)."""
+        weights: dict[int, float] = {}
+        strongest: dict[int, int] = {}
+        known = self.user_index.get(user_id) if user_id is not None else None
+        if known is not None:
+            start, end = self.matrix.indptr[known], self.matrix.indptr[known + 1]
+            weights = dict(zip(self.matrix.indices[start:end].tolist(), self.matrix.data[start:end].tolist(),
+                               strict=True))
+            strongest = dict(zip(self.types.indices[self.types.indptr[known]:self.types.indptr[known + 1]].tolist(),
+                                 (self.types.data[self.types.indptr[known]:self.types.indptr[known + 1]] - 1).tolist(),
+                                 strict=True))
+        just_bought = set()
+        for item_id, kind in zip(recent.get("item_id", []), recent.get("type", []), strict=True):
+            item = self.item_index.get(str(item_id))
+            if item is None:
+                continue
+            weights[item] = weights.get(item, 0.0) + self.params["weights"].get(kind, 0.0)
+            strongest[item] = max(strongest.get(item, 0), TYPE_CODE.get(kind, 0))
+            if kind == "buy":
+                just_bought.add(item)
+        candidates = self._category_filter(category)
+        if not weights:
+            return self._popular_fallback(n, category, "category_popular" if category else "popular")
+        seen = np.fromiter(weights.keys(), dtype=np.int64)
+        exclude = seen if exclude_seen else np.fromiter(just_bought, dtype=np.int64)
+        row = user_row(weights, len(self.item_ids))
+        items, scores = self.als.recommend(row, n, exclude=exclude, candidates=candidates)
+        if len(items) == 0:
+            return self._popular_fallback(n, category, "category_popular" if category else "popular")
+        reasons = []
+        for because in self.als.explain(row, items):
+            if because is None:
+                reasons.append("与您的兴趣相符 (matches your interests)")
+            else:
+                reasons.append(f"因为您{TYPE_VERB[strongest.get(because, 0)]}{self._title(because)}")
+        return Answer(self._picks(items, scores, reasons))
+
+    def similar(self, item_id: str, n: int = 10) -> Answer:
+        item = self.item_index.get(str(item_id))
+        if item is not None:
+            start, end = self.neighbours.indptr[item], self.neighbours.indptr[item + 1]
+            if end > start:
+                order = np.argsort(-self.neighbours.data[start:end])[:n]
+                items = self.neighbours.indices[start:end][order]
+                scores = self.neighbours.data[start:end][order]
+                reason = f"与{self._title(item)}常被同一批顾客浏览和购买 (similar to it)"
+                return Answer(self._picks(items, scores, [reason] * len(items)))
+        return self._content_similar(item, n)
+
+    def bought_together(self, item_id: str, n: int = 10) -> Answer:
+        item = self.item_index.get(str(item_id))
+        if item is not None:
+            start, end = self.together.indptr[item], self.together.indptr[item + 1]
+            if end > start:
+                order = np.argsort(-self.together.data[start:end])[:n]
+                items = self.together.indices[start:end][order]
+                scores = self.together.data[start:end][order]
+                reason = f"常与{self._title(item)}一起购买 (often bought together)"
+                return Answer(self._picks(items, scores, [reason] * len(items)))
+        answer = self.similar(item_id, n)
+        answer.fallback = answer.fallback or "similar"
+        answer.message = "no co-purchases recorded for this item yet; similar items instead"
+        return answer
+
+    def popular(self, n: int = 10, category: str | None = None, window_days: int = 7) -> Answer:
+        window = max(1, min(int(window_days), POPULAR_DAYS))
+        counts = np.asarray(self.popular_daily[:, -window:].sum(axis=1)).ravel()
+        candidates = self._category_filter(category)
+        if candidates is not None:
+            mask = np.zeros(len(counts), dtype=bool)
+            mask[candidates] = True
+            counts = np.where(mask, counts, 0.0)
+        order = np.argsort(-counts, kind="stable")[:n]
+        order = order[counts[order] > 0]
+        picks = []
+        scope = category or "全店"
+        for rank, item in enumerate(order, start=1):
+            own = f"（{self.categories[item]}）" if not category and self.categories[item] else ""
+            picks.append(Pick(str(self.item_ids[item]), round(float(counts[item]), 4),
+                              f"近{window}天{scope}热销第{rank}{own} (top seller in {scope})"))
+        message = None if picks else "no interactions in this window yet"
+        return Answer(picks, message=message)
+
+    def session(self, item_ids: list[str], n: int = 10) -> Answer:
+        """For an anonymous visitor: neighbours of what they just viewed, the latest counting most."""
+        known = [self.item_index[i] for i in map(str, item_ids) if i in self.item_index]
+        if not known:
+            answer = self.popular(n)
+            answer.fallback = "popular"
+            return answer
+        scores = np.zeros(len(self.item_ids), dtype=np.float32)
+        best_source = np.full(len(self.item_ids), -1, dtype=np.int64)
+        best_contribution = np.zeros(len(self.item_ids), dtype=np.float32)
+        for age, item in enumerate(reversed(known)):
+            start, end = self.neighbours.indptr[item], self.neighbours.indptr[item + 1]
+            cols = self.neighbours.indices[start:end]
+            contribution = self.neighbours.data[start:end] * (0.8 ** age)
+            scores[cols] += contribution
+            better = contribution > best_contribution[cols]
+            best_source[cols[better]] = item
+            best_contribution[cols[better]] = contribution[better]
+        scores[known] = 0
+        order = np.argsort(-scores)[:n]
+        order = order[scores[order] > 0]
+        if len(order) == 0:
+            answer = self._content_similar(known[-1], n)
+            return answer
+        reasons = [f"因为您刚看过{self._title(best_source[i])} (because you viewed it)" for i in order]
+        return Answer(self._picks(order, scores[order], reasons))
+
+    # -- fallbacks ----------------------------------------------------------------------------
+
+    def _popular_fallback(self, n: int, category: str | None, fallback: str) -> Answer:
+        answer = self.popular(n, category, window_days=30)
+        if not answer.items and category:
+            answer = self.popular(n, None, window_days=30)
+            fallback = "popular"
+        answer.fallback = fallback
+        return answer
+
+    def _content_similar(self, item: int | None, n: int) -> Answer:
+        """Items nobody has interacted with yet: same category and shared title words."""
+        if item is None:
+            answer = self.popular(n, window_days=30)
+            answer.fallback = "popular"
+            answer.message = "this item is not in the catalogue or behaviour data yet"
+            return answer
+        overlap = np.asarray((self.tokens @ self.tokens[item].T).todense()).ravel()
+        same_category = (self.categories == self.categories[item]) & (self.categories[item] != "")
+        scores = overlap + 2.0 * same_category
+        scores[item] = 0
+        order = np.argsort(-scores, kind="stable")[:n]
+        order = order[scores[order] > 0]
+        where = self.categories[item]
+        reasons = [f"与{self._title(item)}同属{where}、标题相近 (same category, similar title)" if same_category[i]
+                   else f"与{self._title(item)}标题相近 (similar title)" for i in order]
+        return Answer(self._picks(order, scores[order], reasons), fallback="content")
