@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,8 +138,12 @@ class ALSModel:
 
     def fit(self, matrix: sp.csr_matrix) -> ALSModel:
         """Fit on a users × items confidence matrix; raises :class:`ModelFitError` on NaN factors."""
-        _single_threaded_blas()
-        self._als.fit(matrix, show_progress=False)
+        from implicit.recommender_base import ModelFitError as ImplicitFitError
+
+        try:
+            self._als.fit(matrix, show_progress=False)
+        except ImplicitFitError as exc:
+            raise ModelFitError(f"ALS did not converge ({exc}); lower alpha or raise regularization") from exc
         for name in ("user_factors", "item_factors"):
             if not np.isfinite(getattr(self._als, name)).all():
                 raise ModelFitError(f"ALS produced non-finite {name}; lower alpha or raise regularization")
@@ -206,7 +211,9 @@ def item_neighbours(matrix: sp.csr_matrix, k: int = 50) -> sp.csr_matrix:
 
     _single_threaded_blas()
     model = CosineRecommender(K=k + 1, num_threads=1)
-    model.fit(matrix, show_progress=False)
+    with warnings.catch_warnings():  # implicit converts its own transposed matrix and warns about it
+        warnings.simplefilter("ignore", category=UserWarning)
+        model.fit(matrix, show_progress=False)
     similarity = model.similarity.tocsr()
     similarity.setdiag(0)
     similarity.eliminate_zeros()
