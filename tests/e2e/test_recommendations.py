@@ -38,7 +38,8 @@ def test_training_job_evaluates_against_baselines_and_promotes(demo):
         assert 0 <= metrics[name] <= 1, name
     assert set(metrics["baselines"]) >= {"popularity", "item_knn", "split"}
     models = demo["client"].get("/v1/models?service=recommendation", headers=demo["shop"].headers()).get_json()
-    assert models["items"][0]["status"] == "active" and models["items"][0]["metrics"]["recall@20"] == metrics["recall@20"]
+    newest = models["items"][0]
+    assert newest["status"] == "active" and newest["metrics"]["recall@20"] == metrics["recall@20"]
 
 
 def test_personal_recommendations_with_reasons(demo):
@@ -59,7 +60,8 @@ def test_unknown_users_and_items_fall_back_never_404(demo):
     assert stranger["fallback"] == "popular" and len(stranger["items"]) == 5
     category = client.get("/v1/recommendations/users/never-seen-anyone?category=女装", headers=h).get_json()
     assert category["fallback"] == "category_popular"
-    for path in ("/v1/recommendations/items/no-such-item/similar", "/v1/recommendations/items/no-such-item/bought-together"):
+    for route in ("similar", "bought-together"):
+        path = f"/v1/recommendations/items/no-such-item/{route}"
         reply = client.get(path, headers=h)
         assert reply.status_code == 200 and reply.get_json()["fallback"] in ("popular", "similar", "content")
 

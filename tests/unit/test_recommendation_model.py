@@ -135,8 +135,8 @@ def test_recommender_round_trips_through_its_arrays():
 @pytest.fixture(scope="module")
 def trained():
     frame = two_tribes()
-    catalogue = pd.concat([catalogue_for(frame),
-                           pd.DataFrame({"item_id": ["new-dress"], "title": ["商品a-item1 新款"], "category": ["女装"]})])
+    cold = pd.DataFrame({"item_id": ["new-dress"], "title": ["商品a-item1 新款"], "category": ["女装"]})
+    catalogue = pd.concat([catalogue_for(frame), cold])
     return train(frame, pd.DataFrame(columns=["basket_id", "item_id"]), catalogue,
                  {"factors": 4, "alpha": 5.0, "regularization": 0.1})
 
