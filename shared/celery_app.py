@@ -12,6 +12,7 @@ import importlib
 import logging
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import task_postrun, worker_process_init
 
 from shared import db
@@ -61,16 +62,24 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = ()) -> C
         task_routes=(_route,),
         task_default_queue="platform",
         worker_hijack_root_logger=False,
-        beat_schedule={
-            "deliver-webhooks": {"task": "platform.deliver_webhooks", "schedule": 10.0,
-                                 "options": {"expires": 30}},
-        },
+        beat_schedule=_beat_schedule(settings),
         timezone="UTC",
     )
     celery.set_default()
     for module in (*TASK_MODULES, *extra_task_modules):
         importlib.import_module(module)
     return celery
+
+
+def _beat_schedule(settings: Settings) -> dict:
+    schedule = {"deliver-webhooks": {"task": "platform.deliver_webhooks", "schedule": 10.0,
+                                     "options": {"expires": 30}}}
+    if settings.nightly_retrain_utc.lower() != "off":
+        hour, minute = (int(part) for part in settings.nightly_retrain_utc.split(":"))
+        schedule["nightly-retrain"] = {"task": "platform.nightly_retrain",
+                                       "schedule": crontab(hour=hour, minute=minute),
+                                       "options": {"expires": 3600}}
+    return schedule
 
 
 def current_settings() -> Settings:

@@ -46,6 +46,8 @@ class Settings:
     # How often serving code checks whether a newer model version was promoted.
     model_check_interval_s: float = 2.0
     log_level: str = "INFO"
+    # Nightly retrain of every model, "HH:MM" in UTC (default 03:00 in Shanghai); "off" disables it.
+    nightly_retrain_utc: str = "19:00"
 
     @property
     def embedded(self) -> bool:
@@ -122,4 +124,5 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         webhook_timeout_s=float(get("SHOPMIND_WEBHOOK_TIMEOUT_S", "5")),
         model_check_interval_s=float(get("SHOPMIND_MODEL_CHECK_INTERVAL_S", "2")),
         log_level=get("SHOPMIND_LOG_LEVEL", "INFO") or "INFO",
+        nightly_retrain_utc=get("SHOPMIND_NIGHTLY_RETRAIN_UTC", "19:00") or "19:00",
     )

@@ -7,9 +7,12 @@ import threading
 
 from celery import shared_task
 
-from shared import celery_app, webhooks
+from sqlalchemy import exists, select
+
+from shared import celery_app, jobs, webhooks
 from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope
+from shared.models import Event, Order, Shop
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,31 @@ def deliver_webhooks_once(settings: Settings) -> int:
 def deliver_webhooks() -> int:
     """Send due webhook deliveries (scheduled every 10 s by beat)."""
     return deliver_webhooks_once(celery_app.current_settings())
+
+
+TRAINABLE = ("recommendation", "forecasting", "sentiment", "pricing", "insights")
+
+
+def start_nightly_retrain(settings: Settings) -> list[str]:
+    """Start each service's training job for every shop that has data (idempotent per shop)."""
+    kinds = [f"{service}.train" for service in TRAINABLE if f"{service}.train" in celery_app.celery.tasks]
+    started = []
+    with session_scope(ALL_SHOPS, settings.database_url) as session:
+        shop_ids = session.scalars(select(Shop.id).where(
+            exists().where(Event.shop_id == Shop.id) | exists().where(Order.shop_id == Shop.id))).all()
+    for shop_id in shop_ids:
+        with session_scope(shop_id, settings.database_url) as session:
+            for kind in kinds:
+                started.append(jobs.start(session, settings, shop_id, kind, {"trigger": "nightly"},
+                                          reuse_unfinished=True).id)
+    log.info("nightly retrain: %d jobs for %d shops", len(started), len(shop_ids))
+    return started
+
+
+@shared_task(name="platform.nightly_retrain", ignore_result=True)
+def nightly_retrain() -> int:
+    """Retrain every shop's models (scheduled by beat at SHOPMIND_NIGHTLY_RETRAIN_UTC)."""
+    return len(start_nightly_retrain(celery_app.current_settings()))
 
 
 def start_embedded_webhook_loop(settings: Settings, interval_s: float = 5.0) -> threading.Thread:

@@ -89,3 +89,37 @@ def test_job_list_filters_and_pages(client, shop, settings):
     assert [j["id"] for j in only_failed] == [failed]
     bad = client.get("/v1/jobs?cursor=%%%", headers=shop.headers())
     assert bad.status_code == 422
+
+
+def test_nightly_retrain_starts_a_job_per_trainable_service_for_shops_with_data(client, shop, other_shop, settings):
+    from datetime import UTC, datetime
+
+    from shared.models import Event
+    from shared.platform_tasks import start_nightly_retrain
+
+    with session_scope(shop.id, settings.database_url) as session:
+        session.add(Event(user_id="u1", item_id="i1", type="pv", ts=datetime(2024, 1, 1, tzinfo=UTC)))
+    started = start_nightly_retrain(settings)
+    mine = client.get("/v1/jobs?kind=recommendation.train", headers=shop.headers()).get_json()["items"]
+    assert {j["id"] for j in mine} & set(started)
+    assert mine[0]["params"] == {"trigger": "nightly"}
+    assert client.get("/v1/jobs", headers=other_shop.headers()).get_json()["items"] == []  # no data, no job
+
+
+def test_beat_schedule_has_the_nightly_retrain(settings):
+    from dataclasses import replace
+
+    from shared import celery_app
+
+    schedule = celery_app._beat_schedule(replace(settings, nightly_retrain_utc="19:30"))
+    assert schedule["nightly-retrain"]["task"] == "platform.nightly_retrain"
+    assert "nightly-retrain" not in celery_app._beat_schedule(replace(settings, nightly_retrain_utc="off"))
+
+
+def test_an_unfinished_job_of_the_same_kind_is_reused(shop, settings):
+    with session_scope(shop.id, settings.database_url) as session:
+        first = jobs.start(session, settings, shop.id, "tests.progress", {"steps": 2, "step_s": 0.5},
+                           reuse_unfinished=True)
+        second = jobs.start(session, settings, shop.id, "tests.progress", {"steps": 2, "step_s": 0.5},
+                            reuse_unfinished=True)
+    assert first.id == second.id
