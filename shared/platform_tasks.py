@@ -6,7 +6,6 @@ import logging
 import threading
 
 from celery import shared_task
-
 from sqlalchemy import exists, select
 
 from shared import celery_app, jobs, webhooks
