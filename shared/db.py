@@ -20,6 +20,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker, with_loader_criteria
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeDecorator
 
@@ -146,22 +147,45 @@ def _shop_owned_classes() -> dict:
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_queries_by_shop(state: ORMExecuteState) -> None:
-    if not (state.is_select or state.is_update or state.is_delete):
+    tenant = state.session.info.get("tenant")
+    if tenant == ALL_SHOPS:
+        return
+    statement = state.statement
+    if isinstance(statement, TextClause):
+        if isinstance(tenant, int) and not state.execution_options.get("tenant_checked"):
+            raise TenantScopeError("raw SQL on a shop's session: filter by shop_id yourself and pass "
+                                   "execution_options(tenant_checked=True)")
         return
     # Every table the statement reads or writes, including subqueries and select_from():
     # looking only at the selected entities would miss select(func.count()).select_from(Order).
     owned_by_table = _shop_owned_classes()
-    owned = {owned_by_table[t] for t in find_tables(state.statement, include_crud=True) if t in owned_by_table}
+    owned = {owned_by_table[t] for t in find_tables(statement, include_crud=True) if t in owned_by_table}
     if not owned:
         return
-    tenant = state.session.info.get("tenant")
-    if tenant == ALL_SHOPS:
-        return
     if tenant is None:
-        raise TenantScopeError("query on shop-owned rows from a session without a shop")
-    state.statement = state.statement.options(
-        *(with_loader_criteria(cls, cls.shop_id == tenant, include_aliases=True) for cls in owned)
-    )
+        raise TenantScopeError("statement on shop-owned rows from a session without a shop")
+    if not state.is_orm_statement and not state.execution_options.get("tenant_checked"):
+        raise TenantScopeError("Core statement on shop-owned tables: use the mapped class so it is scoped")
+    if state.is_insert:
+        _check_inserted_shop(state, tenant)
+        return
+    if state.is_update and "shop_id" in {getattr(k, "key", k) for k in getattr(statement, "_values", None) or {}}:
+        raise TenantScopeError("an UPDATE may not change shop_id")
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = statement.options(
+            *(with_loader_criteria(cls, cls.shop_id == tenant, include_aliases=True) for cls in owned)
+        )
+
+
+def _check_inserted_shop(state: ORMExecuteState, tenant: int) -> None:
+    """Every inserted row (values() or executemany parameters) must belong to the session's shop."""
+    rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+    values = {getattr(k, "key", k): v for k, v in (getattr(state.statement, "_values", None) or {}).items()}
+    for row in rows:
+        shop = row.get("shop_id", values.get("shop_id"))
+        shop = getattr(shop, "value", shop)  # a bound parameter from .values()
+        if shop != tenant:
+            raise TenantScopeError(f"insert of a row for shop {shop} from shop {tenant}'s session")
 
 
 @event.listens_for(Session, "before_flush")

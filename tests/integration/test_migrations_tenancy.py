@@ -115,3 +115,29 @@ def test_aggregates_and_subqueries_are_scoped_too(settings):
     with pytest.raises(TenantScopeError):
         with session_scope(None, settings.database_url) as s:
             s.scalar(select(func.count()).select_from(m.Product))
+
+
+def test_writes_through_statements_cannot_cross_shops(settings):
+    """Regression (review): bulk inserts, upserts and UPDATE ... SET shop_id went around the scope."""
+    from sqlalchemy import insert, text
+
+    a, b = _two_shops_with_products(settings.database_url)
+    with pytest.raises(TenantScopeError, match="insert of a row for shop"):
+        with session_scope(b, settings.database_url) as s:
+            s.execute(insert(m.Product), [{"shop_id": a, "item_id": "evil"}])
+    with pytest.raises(TenantScopeError, match="insert of a row for shop"):
+        with session_scope(b, settings.database_url) as s:
+            s.execute(insert(m.Product).values(shop_id=a, item_id="evil2"))
+    with pytest.raises(TenantScopeError, match="may not change shop_id"):
+        with session_scope(b, settings.database_url) as s:
+            s.execute(update(m.Product).values(shop_id=a))
+    with pytest.raises(TenantScopeError, match="Core statement"):
+        with session_scope(b, settings.database_url) as s:
+            s.execute(select(m.Product.__table__)).all()
+    with pytest.raises(TenantScopeError, match="raw SQL"):
+        with session_scope(b, settings.database_url) as s:
+            s.execute(text("SELECT * FROM products")).all()
+    with session_scope(b, settings.database_url) as s:  # the shop's own rows are fine
+        s.execute(insert(m.Product), [{"shop_id": b, "item_id": "mine"}])
+    with session_scope(a, settings.database_url) as s:
+        assert s.get(m.Product, (a, "evil")) is None and s.get(m.Product, (a, "evil2")) is None
