@@ -154,11 +154,9 @@ def promote(session: Session, row: ModelVersion) -> ModelVersion:
     if current is not None:
         current.status = "retired"
         session.flush()
+    service = row.service
     row.status, row.promoted_at = "active", utcnow()
-    try:
-        session.flush()
-    except IntegrityError:  # uq_model_versions_one_active: a concurrent promotion won
-        raise Conflict(f"another version of {row.service} was promoted at the same moment; retry") from None
+    _flush_or_conflict(session, service)
     webhooks.emit(session, row.shop_id, "model_promoted",
                   {"service": row.service, "version": row.version, "model_id": row.id,
                    "previous_version": current.version if current else None})
@@ -184,11 +182,19 @@ def rollback(session: Session, service: str) -> ModelVersion:
     current.promoted_at = None
     session.flush()
     previous.status, previous.promoted_at = "active", utcnow()
-    session.flush()
+    _flush_or_conflict(session, service)
     webhooks.emit(session, previous.shop_id, "model_promoted",
                   {"service": service, "version": previous.version, "model_id": previous.id,
                    "previous_version": current.version, "rollback": True})
     return previous
+
+
+def _flush_or_conflict(session: Session, service: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:  # uq_model_versions_one_active: a concurrent promotion or rollback won
+        session.rollback()
+        raise Conflict(f"another version of {service} was made active at the same moment; retry") from None
 
 
 def promote_if_better(session: Session, row: ModelVersion, metric: str, higher_is_better: bool) -> bool:
@@ -240,29 +246,37 @@ class ActiveModelCache(Generic[T]):
         entry = self._entries.get(shop_id)
         if entry is not None and time.monotonic() - entry.checked_at < settings.model_check_interval_s:
             return entry.loaded
-        with self._lock_for(shop_id):
-            entry = self._entries.get(shop_id)
-            if entry is not None and time.monotonic() - entry.checked_at < settings.model_check_interval_s:
-                return entry.loaded
-            with session_scope(shop_id, settings.database_url) as session:
-                row = active_version(session, self.service)
-            if row is None:
-                loaded = None
-            elif entry is not None and entry.loaded is not None and entry.loaded.version_id == row.id:
+        lock = self._lock_for(shop_id)
+        if not lock.acquire(blocking=entry is None or entry.loaded is None):
+            return entry.loaded  # another thread is loading the new version; serve the current one
+        try:
+            return self._refresh(shop_id, settings)
+        finally:
+            lock.release()
+
+    def _refresh(self, shop_id: int, settings: Settings) -> LoadedModel[T] | None:
+        entry = self._entries.get(shop_id)
+        if entry is not None and time.monotonic() - entry.checked_at < settings.model_check_interval_s:
+            return entry.loaded
+        with session_scope(shop_id, settings.database_url) as session:
+            row = active_version(session, self.service)
+        if row is None:
+            loaded = None
+        elif entry is not None and entry.loaded is not None and entry.loaded.version_id == row.id:
+            loaded = entry.loaded
+        else:
+            try:
+                artifact = load_artifact(row, settings)
+                loaded = LoadedModel(row.id, row.version, self.build(artifact), dict(row.metrics or {}))
+            except Exception:
+                if entry is None or entry.loaded is None:
+                    raise
+                # Keep serving the model we have rather than failing requests; retry later.
+                log.exception("cannot load %s v%s for shop %s; still serving v%s", self.service,
+                              row.version, shop_id, entry.loaded.version)
                 loaded = entry.loaded
-            else:
-                try:
-                    artifact = load_artifact(row, settings)
-                    loaded = LoadedModel(row.id, row.version, self.build(artifact), dict(row.metrics or {}))
-                except Exception:
-                    if entry is None or entry.loaded is None:
-                        raise
-                    # Keep serving the model we have rather than failing requests; retry later.
-                    log.exception("cannot load %s v%s for shop %s; still serving v%s", self.service,
-                                  row.version, shop_id, entry.loaded.version)
-                    loaded = entry.loaded
-            self._entries[shop_id] = _Entry(loaded, time.monotonic())  # the atomic swap
-            return loaded
+        self._entries[shop_id] = _Entry(loaded, time.monotonic())  # the atomic swap
+        return loaded
 
     def _lock_for(self, shop_id: int) -> threading.Lock:
         with self._locks_guard:

@@ -88,14 +88,16 @@ def _sign(payload: bytes, token: str) -> str:
     return hmac.new(token.encode(), payload, hashlib.sha256).hexdigest()
 
 
-def principal_headers(principal: Principal, token: str) -> dict[str, str]:
-    body = dict(asdict(principal), ts=int(time.time()))
+def principal_headers(principal: Principal, token: str, method: str, path: str) -> dict[str, str]:
+    """Signed for one request (method and path), so a captured header cannot call another route."""
+    body = dict(asdict(principal), ts=int(time.time()), method=method.upper(), path=path)
     payload = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode())
     return {PRINCIPAL_HEADER: payload.decode(), SIGNATURE_HEADER: _sign(payload, token)}
 
 
-def verify_principal(headers, token: str) -> Principal:
-    """Read and check the gateway's signed header; raise 401 if missing, forged or stale."""
+def verify_principal(headers, token: str, method: str, path: str) -> Principal:
+    """Read and check the gateway's signed header; raise 401 if missing, forged, stale or for
+    another request."""
     payload = headers.get(PRINCIPAL_HEADER)
     signature = headers.get(SIGNATURE_HEADER)
     if not payload or not signature:
@@ -105,6 +107,8 @@ def verify_principal(headers, token: str) -> Principal:
     body = json.loads(base64.urlsafe_b64decode(payload.encode()))
     if abs(time.time() - body.pop("ts", 0)) > MAX_SIGNATURE_AGE_S:
         raise Unauthorized("the internal principal header has expired")
+    if (body.pop("method", None), body.pop("path", None)) != (method.upper(), path):
+        raise Unauthorized("the internal principal header was signed for another request")
     return Principal(**body)
 
 

@@ -41,12 +41,19 @@ def migrate() -> None:
 @click.option("--currency", default="CNY", show_default=True)
 def create_shop(name: str, timezone: str, currency: str) -> None:
     """Create a shop; print its id and an admin API key as JSON."""
+    import marshmallow
+
     from services.gateway.data import create_shop as create
+    from services.gateway.schemas import ShopCreateSchema
     from shared.db import ALL_SHOPS, session_scope
 
+    try:
+        args = ShopCreateSchema().load({"name": name, "timezone": timezone, "currency": currency})
+    except marshmallow.ValidationError as exc:
+        raise click.BadParameter("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.messages.items())) from None
     settings = load_settings()
     with session_scope(ALL_SHOPS, settings.database_url) as session:
-        shop, key, secret = create(session, name, timezone, currency)
+        shop, key, secret = create(session, args["name"], args["timezone"], args["currency"])
     click.echo(json.dumps({"shop": {"id": shop.id, "name": shop.name, "timezone": shop.timezone,
                                     "currency": shop.currency},
                            "api_key": {"id": key.id, "key": secret, "role": "admin"}}, ensure_ascii=False))

@@ -6,6 +6,7 @@ an ``overrides`` mapping instead of touching ``os.environ``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -74,17 +75,24 @@ def normalise_database_url(url: str) -> str:
 
 
 def _local_secret(data_dir: Path, name: str) -> str:
-    """A random secret persisted under the data dir, so restarts keep it (embedded mode only)."""
+    """A random secret persisted under the data dir, so restarts keep it (embedded mode only).
+
+    A lock file makes processes that start together (gunicorn workers) agree on one value.
+    """
     path = data_dir / "secrets.json"
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    if name not in stored:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        stored[name] = secrets.token_urlsafe(32)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored))
-        tmp.chmod(0o600)
-        tmp.replace(path)
-    return stored[name]
+    if path.exists() and name in (stored := json.loads(path.read_text() or "{}")):
+        return stored[name]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "secrets.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = json.loads(path.read_text() or "{}") if path.exists() else {}
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(32)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps(stored))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return stored[name]
 
 
 def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:

@@ -173,49 +173,67 @@ def run_job(task, job_id: str, fn: Callable[[JobContext], dict | None]) -> None:
     settings = celery_app.current_settings()
     token = request_id_var.set(f"job:{job_id[:12]}")
     try:
-        with session_scope(ALL_SHOPS, settings.database_url) as session:
-            job = session.get(Job, job_id)
-            if job is None:
-                log.warning("job %s does not exist; message dropped", job_id)
-                return
-            if job.status in FINISHED:
-                log.info("job %s already %s; nothing to do", job_id, job.status)
-                return
-            if (job.attempts or 0) >= MAX_ATTEMPTS:
-                # Redelivered again and again: the worker running it keeps dying (out of memory?).
-                job.status, job.finished_at = "failed", utcnow()
-                job.error = problem(500, f"the job was started {job.attempts} times without finishing; "
-                                         "the worker running it was lost each time", slug="job-lost")
-                return
-            job.status, job.started_at = "running", job.started_at or utcnow()
-            job.attempts = (job.attempts or 0) + 1
-            ctx = JobContext(job_id, job.shop_id, job.kind, dict(job.params or {}), settings)
-        log.info("job %s (%s) started", job_id, ctx.kind)
         try:
-            result = fn(ctx) or {}
-        except ShopmindError as exc:
-            _finish(ctx, "failed", error=exc.to_problem())
-            return
+            ctx = _claim(job_id, settings)
         except Exception as exc:
-            if not is_transient(exc):
-                log.exception("job %s failed", job_id)
-                _finish(ctx, "failed", error=problem(500, f"{type(exc).__name__}: {exc}", slug="job-failed"))
-                return
-            retries = task.request.retries or 0
-            if retries < task.max_retries:
-                countdown = min(300, 5 * 2**retries) * (0.5 + random.random())
-                log.warning("job %s hit a transient error (%s); retry %d in %.0fs", job_id, exc, retries + 1,
-                            countdown)
-                _set_status(ctx, "queued", f"retrying after a transient error: {exc}")
-                if task.request.is_eager:  # in-process runner: Celery ignores countdown there
-                    time.sleep(min(countdown, 30))
-                raise task.retry(exc=exc, countdown=countdown) from exc
-            _finish(ctx, "failed", error=problem(503, f"gave up after {retries} retries: {exc}"))
+            if not is_transient(exc) or (task.request.retries or 0) >= task.max_retries:
+                raise
+            # The database blinked before the job even started: try again later, nothing was done.
+            raise task.retry(exc=exc, countdown=min(60, 5 * 2 ** (task.request.retries or 0))) from exc
+        if ctx is None:
             return
-        _finish(ctx, "succeeded", result=result)
-        log.info("job %s succeeded", job_id)
+        log.info("job %s (%s) started", job_id, ctx.kind)
+        _execute(task, ctx, fn)
     finally:
         request_id_var.reset(token)
+
+
+def _claim(job_id: str, settings: Settings) -> JobContext | None:
+    """Mark the job running and return its context; None if there is nothing (left) to do."""
+    with session_scope(ALL_SHOPS, settings.database_url) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            log.warning("job %s does not exist; message dropped", job_id)
+            return None
+        if job.status in FINISHED:
+            log.info("job %s already %s; nothing to do", job_id, job.status)
+            return None
+        if (job.attempts or 0) >= MAX_ATTEMPTS:
+            # Redelivered again and again: the worker running it keeps dying (out of memory?).
+            job.status, job.finished_at = "failed", utcnow()
+            job.error = problem(500, f"the job was started {job.attempts} times without finishing; "
+                                     "the worker running it was lost each time", slug="job-lost")
+            return None
+        job.status, job.started_at = "running", job.started_at or utcnow()
+        job.attempts = (job.attempts or 0) + 1
+        return JobContext(job_id, job.shop_id, job.kind, dict(job.params or {}), settings)
+
+
+def _execute(task, ctx: JobContext, fn: Callable[[JobContext], dict | None]) -> None:
+    """Run the job function; record success, a domain failure, or retry a transient one."""
+    try:
+        result = fn(ctx) or {}
+    except ShopmindError as exc:
+        _finish(ctx, "failed", error=exc.to_problem())
+        return
+    except Exception as exc:
+        if not is_transient(exc):
+            log.exception("job %s failed", ctx.job_id)
+            _finish(ctx, "failed", error=problem(500, f"{type(exc).__name__}: {exc}", slug="job-failed"))
+            return
+        retries = task.request.retries or 0
+        if retries < task.max_retries:
+            countdown = min(300, 5 * 2**retries) * (0.5 + random.random())
+            log.warning("job %s hit a transient error (%s); retry %d in %.0fs", ctx.job_id, exc, retries + 1,
+                        countdown)
+            _set_status(ctx, "queued", f"retrying after a transient error: {exc}")
+            if task.request.is_eager:  # in-process runner: Celery ignores countdown there
+                time.sleep(min(countdown, 30))
+            raise task.retry(exc=exc, countdown=countdown) from exc
+        _finish(ctx, "failed", error=problem(503, f"gave up after {retries} retries: {exc}"))
+        return
+    _finish(ctx, "succeeded", result=result)
+    log.info("job %s succeeded", ctx.job_id)
 
 
 def _set_status(ctx: JobContext, status: str, message: str) -> None:

@@ -58,11 +58,15 @@ def encode_cursor(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
 
-def decode_cursor(cursor: str) -> list:
+def decode_cursor(cursor: str, *types: type) -> list:
+    """The values of a cursor this API made; anything else (wrong shape or types) is a 422."""
+    invalid = InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]})
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):
-        raise InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]}) from None
-    if not isinstance(values, list):
-        raise InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]})
+        raise invalid from None
+    if not isinstance(values, list) or len(values) != len(types):
+        raise invalid
+    if not all(isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True)):
+        raise invalid
     return values

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_smorest import Blueprint as ApiBlueprint
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from shared import celery_app, db
 from shared.auth import current_shop_id, set_current_principal, verify_principal
@@ -90,10 +90,24 @@ def limit_json_bodies(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def _refuse_large_json():
+        if request.mimetype == "multipart/form-data":
+            return
         length = request.content_length
-        if length and length > settings.max_json_bytes and request.mimetype != "multipart/form-data":
+        if length and length > settings.max_json_bytes:
             raise RequestEntityTooLarge(
                 f"a JSON body may be at most {settings.max_json_bytes:,} bytes; send files as multipart uploads")
+        if "\x00" in request.path or b"%00" in request.query_string:
+            raise BadRequest("NUL characters are not allowed in paths or queries")
+        if request.endpoint == "proxy.forward":
+            return  # the gateway passes proxied bodies on unread; the service that reads them checks them
+        limit = min(settings.max_json_bytes, settings.max_body_bytes)
+        # A chunked body has no Content-Length to check up front: read one byte past the limit.
+        request.max_content_length = limit + 1
+        body = request.get_data()
+        if len(body) > limit:
+            raise RequestEntityTooLarge(f"a JSON body may be at most {limit:,} bytes")
+        if b"\\u0000" in body:
+            raise BadRequest("NUL characters are not allowed in JSON strings")
 
 
 health = Blueprint("health", __name__)
@@ -128,7 +142,8 @@ def create_service_app(
     def _require_gateway_signature():
         if request.path in _PUBLIC_PATHS:
             return
-        set_current_principal(verify_principal(request.headers, settings.internal_token))
+        set_current_principal(verify_principal(request.headers, settings.internal_token, request.method,
+                                               request.path))
 
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

@@ -129,40 +129,52 @@ class Outcome:
     permanent: bool = False
 
 
+# IPv6 ranges that embed or translate to IPv4 (or are deprecated) and so can reach private hosts.
+_TRANSLATING = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96",
+                                                   "fec0::/10")]
+
+
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     # is_global excludes private, loopback, link-local, reserved, unspecified and shared ranges.
+    if ip.version == 6 and any(ip in network for network in _TRANSLATING):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
 def resolve_target(url: str, settings: Settings) -> Target:
     """Resolve ``url`` to one IP we are willing to connect to, or raise :class:`UnsafeTarget`."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        hostname = parts.hostname.encode("idna").decode() if parts.hostname else None
+    except (ValueError, UnicodeError) as exc:
+        raise UnsafeTarget(f"not a usable URL: {exc}") from None
     if parts.scheme not in ("https", "http"):
         raise UnsafeTarget("webhook URLs must start with https://")
     if parts.scheme == "http" and not settings.webhook_allow_http:
         raise UnsafeTarget("webhook URLs must use https (plain http is disabled on this server)")
-    if not parts.hostname:
+    if not hostname:
         raise UnsafeTarget("webhook URL has no host")
     if parts.username or parts.password:
         raise UnsafeTarget("webhook URLs must not carry credentials")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UnsafeTarget(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
-    allowed = parts.hostname.lower() in {h.lower() for h in settings.webhook_allow_hosts}
+        raise UnsafeTarget(f"cannot resolve {hostname}: {exc.strerror}") from None
+    allowed = hostname.lower() in {h.lower() for h in settings.webhook_allow_hosts}
     for *_rest, sockaddr in infos:
         ip = ipaddress.ip_address(sockaddr[0])
         if getattr(ip, "ipv4_mapped", None):
             ip = ip.ipv4_mapped
         if not allowed and not _is_public(ip):
             raise UnsafeTarget(
-                f"{parts.hostname} resolves to {ip}, a private or special address; "
+                f"{hostname} resolves to {ip}, a private or special address; "
                 "add the host to SHOPMIND_WEBHOOK_ALLOW_HOSTS to allow it"
             )
     ip = str(ipaddress.ip_address(infos[0][4][0]))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(parts.scheme, parts.hostname, port, path, ip)
+    return Target(parts.scheme, hostname, port, path, ip)
 
 
 def send_signed(url: str, body: bytes, secret: str, event: str, delivery_id: int,

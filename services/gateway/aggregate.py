@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from flask import copy_current_request_context, current_app
 from flask.views import MethodView
@@ -23,12 +24,13 @@ from shared.errors import Conflict, NotFound, ShopmindError
 from shared.models import Product
 
 blp = Blueprint("aggregates", __name__, url_prefix="/v1", description="Answers assembled from several services")
-_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="shopmind-fanout")
+_pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="shopmind-fanout")
 
 
-def _call_part(service: str, path: str, principal: Principal) -> Any:
+def _call_part(service: str, path: str, principal: Principal, budget_s: float) -> Any:
     try:
-        reply = registry().get(service).call("GET", path, principal)
+        # The HTTP timeout is the budget, so a slow service frees its thread when the answer is due.
+        reply = registry().get(service).call("GET", path, principal, timeout_s=budget_s)
     except ShopmindError as exc:
         return {"error": exc.to_problem()}
     if reply.status != 200:
@@ -40,7 +42,7 @@ def _call_part(service: str, path: str, principal: Principal) -> Any:
 def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: float) -> dict[str, Any]:
     """Call ``{name: (service, path)}`` concurrently; late or failed parts become errors."""
     futures = {
-        name: _pool.submit(copy_current_request_context(_call_part), service, path, principal)
+        name: _pool.submit(copy_current_request_context(_call_part), service, path, principal, budget_s)
         for name, (service, path) in parts.items()
     }
     wait(futures.values(), timeout=budget_s)
@@ -49,6 +51,7 @@ def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: f
         if future.done():
             answer[name] = future.result()
         else:
+            future.cancel()  # not started yet: never run it
             answer[name] = {"error": {"status": 504, "detail": f"no answer within {budget_s:.1f}s"}}
     return answer
 
@@ -74,7 +77,7 @@ def retrain(models: list[str], principal: Principal) -> tuple[list[dict], list[d
     return started, skipped
 
 
-@blp.route("/items/<item_id>/overview")
+@blp.route("/items/<path:item_id>/overview")
 class ItemOverview(MethodView):
     @blp.response(200)
     def get(self, item_id):
@@ -82,12 +85,13 @@ class ItemOverview(MethodView):
         product = request_session().get(Product, (current_principal().shop_id, item_id))
         if product is None:
             raise NotFound(f"no product {item_id} in this shop's catalogue")
+        path_id, query_id = quote(item_id, safe=""), urlencode({"item_id": item_id})
         parts = fan_out({
-            "forecast": ("forecasting", f"/v1/forecasts/items/{item_id}?horizon=14"),
-            "stock": ("forecasting", f"/v1/replenishment?item_id={item_id}"),
-            "sentiment": ("sentiment", f"/v1/sentiment/items/{item_id}"),
-            "pricing": ("pricing", f"/v1/pricing/items/{item_id}"),
-            "similar": ("recommendation", f"/v1/recommendations/items/{item_id}/similar?n=5"),
+            "forecast": ("forecasting", f"/v1/forecasts/items/{path_id}?horizon=14"),
+            "stock": ("forecasting", f"/v1/replenishment?{query_id}"),
+            "sentiment": ("sentiment", f"/v1/sentiment/items/{path_id}"),
+            "pricing": ("pricing", f"/v1/pricing/items/{path_id}"),
+            "similar": ("recommendation", f"/v1/recommendations/items/{path_id}/similar?n=5"),
         }, current_principal(), current_app.config["SETTINGS"].aggregate_budget_s)
         return {"item_id": item_id, "product": data.describe_product(product), **parts}
 

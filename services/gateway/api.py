@@ -67,7 +67,7 @@ class Keys(MethodView):
         return {"id": key.id, "key": secret, "role": key.role}
 
 
-@blp.route("/keys/<int:key_id>")
+@blp.route("/keys/<int(max=2147483647):key_id>")
 class KeyById(MethodView):
     @blp.response(204)
     def delete(self, key_id):
@@ -129,7 +129,7 @@ class Models(MethodView):
         return {"items": [artifacts.describe(r) for r in rows], "next_cursor": cursor}
 
 
-@blp.route("/models/<int:model_id>/promote")
+@blp.route("/models/<int(max=2147483647):model_id>/promote")
 class PromoteModel(MethodView):
     @blp.response(200, ModelVersionSchema)
     def post(self, model_id):
@@ -169,7 +169,7 @@ class Webhooks(MethodView):
         return hook
 
 
-@blp.route("/webhooks/<int:webhook_id>")
+@blp.route("/webhooks/<int(max=2147483647):webhook_id>")
 class WebhookById(MethodView):
     @blp.response(204)
     def delete(self, webhook_id):
@@ -179,7 +179,7 @@ class WebhookById(MethodView):
         session.commit()
 
 
-@blp.route("/webhooks/<int:webhook_id>/deliveries")
+@blp.route("/webhooks/<int(max=2147483647):webhook_id>/deliveries")
 class WebhookDeliveries(MethodView):
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, DeliveryPageSchema)

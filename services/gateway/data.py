@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.auth import generate_api_key, hash_api_key
 from shared.db import utcnow
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.models import (
     SALES_STATUSES,
     ApiKey,
@@ -72,8 +72,12 @@ def list_jobs(session: Session, status: str | None, kind: str | None, limit: int
     if kind:
         query = query.where(Job.kind == kind)
     if cursor:
-        created_at, job_id = decode_cursor(cursor)
-        query = query.where(tuple_(Job.created_at, Job.id) < (datetime.fromisoformat(created_at), job_id))
+        created_at, job_id = decode_cursor(cursor, str, str)
+        try:
+            moment = datetime.fromisoformat(created_at)
+        except ValueError:
+            raise InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]}) from None
+        query = query.where(tuple_(Job.created_at, Job.id) < (moment, job_id))
     rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
@@ -88,7 +92,7 @@ def list_models(session: Session, service: str | None, limit: int,
     if service:
         query = query.where(ModelVersion.service == service)
     if cursor:
-        query = query.where(ModelVersion.id < decode_cursor(cursor)[0])
+        query = query.where(ModelVersion.id < decode_cursor(cursor, int)[0])
     rows = list(session.scalars(query.order_by(ModelVersion.id.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
@@ -127,7 +131,7 @@ def list_deliveries(session: Session, webhook_id: int, limit: int,
     get_webhook(session, webhook_id)
     query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
     if cursor:
-        query = query.where(WebhookDelivery.id < decode_cursor(cursor)[0])
+        query = query.where(WebhookDelivery.id < decode_cursor(cursor, int)[0])
     rows = list(session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:

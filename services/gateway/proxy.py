@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -66,15 +67,15 @@ class ServiceClient:
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             )
 
-    def _signed_headers(self, principal: Principal | None) -> dict[str, str]:
+    def _signed_headers(self, principal: Principal | None, method: str, path: str) -> dict[str, str]:
         headers = {"X-Request-ID": g.get("request_id", "")}
         if principal is not None:
-            headers.update(principal_headers(principal, self.settings.internal_token))
+            headers.update(principal_headers(principal, self.settings.internal_token, method, path))
         return headers
 
     def forward(self, principal: Principal) -> Response:
         """Pass the current request on, unchanged but for auth, and stream the answer back."""
-        headers = self._signed_headers(principal)
+        headers = self._signed_headers(principal, request.method, request.path)
         if self.app is not None:
             environ = {k: v for k, v in request.environ.items()
                        if k not in ("HTTP_AUTHORIZATION", "werkzeug.request", "HTTP_X_REQUEST_ID")}
@@ -83,11 +84,16 @@ class ServiceClient:
             app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=False)
             return Response(app_iter, status=status, headers=response_headers)
         ours = {name.lower() for name in headers}
-        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | ours}
+        named = {h.strip().lower() for h in request.headers.get("Connection", "").split(",")}
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | ours | named}
         forwarded.update(headers)
+        has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
         upstream = self._http.build_request(
-            request.method, request.path, params=request.query_string.decode("latin-1") or None,
-            headers=forwarded, content=_body_chunks() if request.content_length != 0 else None,
+            request.method, _raw_path(), params=request.query_string.decode("latin-1") or None,
+            headers=forwarded, content=_body_chunks() if has_body else None,
+            # ?wait= may legitimately hold the call open for up to 120 s
+            timeout=httpx.Timeout(max(self.settings.service_timeout_s, _wait_seconds() + 5 if _wait_seconds() else 0),
+                                  connect=2.0),
         )
         try:
             reply = self._http.send(upstream, stream=True)
@@ -104,8 +110,12 @@ class ServiceClient:
 
     def call(self, method: str, path: str, principal: Principal | None, json_body: Any = None,
              timeout_s: float | None = None) -> ServiceReply:
-        """A JSON call made by the gateway itself (aggregates, retrain fan-out, health)."""
-        headers = self._signed_headers(principal)
+        """A JSON call made by the gateway itself (aggregates, retrain fan-out, health).
+
+        ``path`` is already URL-encoded and may carry a query string; the signature covers the
+        decoded path, as the service will see it.
+        """
+        headers = self._signed_headers(principal, method, unquote(path.split("?", 1)[0]))
         if self.app is not None:
             builder = EnvironBuilder(path=path, method=method, headers=headers, json=json_body)
             try:
@@ -122,6 +132,21 @@ class ServiceClient:
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"the {self.name} service is unavailable ({type(exc).__name__})") from None
         return ServiceReply(reply.status_code, _json_or_text(reply.content))
+
+
+def _raw_path() -> str:
+    """The path as the client sent it: request.path is decoded, so a%3Fb would become "a?b"."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw.split("?", 1)[0]
+    return quote(request.path, safe="/:@!$&'()*+,;=-._~")
+
+
+def _wait_seconds() -> float:
+    try:
+        return min(float(request.args.get("wait", 0) or 0), 120.0)
+    except ValueError:
+        return 0.0
 
 
 def _body_chunks(chunk_size: int = 64 * 1024):

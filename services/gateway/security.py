@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shared.auth import Principal, check_role, hash_api_key, set_current_principal
 from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope
-from shared.errors import TooManyRequests, Unauthorized
+from shared.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.models import ApiKey
 from shared.ratelimit import rate_limiter
 
@@ -63,6 +63,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         token = _bearer_token()
         if (request.method, request.path) in PLATFORM_ROUTES:
             if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+                if keys.lookup(token) is not None:  # a valid key, just not allowed to do this
+                    raise Forbidden("creating shops needs the platform token, not a shop's API key")
                 raise Unauthorized("creating shops needs the platform token (SHOPMIND_ADMIN_TOKEN)")
             set_current_principal(Principal(None, "platform"))
             return

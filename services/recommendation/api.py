@@ -59,7 +59,7 @@ def _check_category(model: Recommender, category: str | None) -> None:
                            errors={"category": [f"known categories: {', '.join(known[:50])}"]})
 
 
-@blp.route("/recommendations/users/<user_id>")
+@blp.route("/recommendations/users/<path:user_id>")
 class ForUser(MethodView):
     @blp.arguments(UserArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
@@ -76,7 +76,7 @@ class ForUser(MethodView):
         return _respond(answer, loaded, user_id=user_id)
 
 
-@blp.route("/recommendations/items/<item_id>/similar")
+@blp.route("/recommendations/items/<path:item_id>/similar")
 class Similar(MethodView):
     @blp.arguments(ItemArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
@@ -88,7 +88,7 @@ class Similar(MethodView):
         return _respond(loaded.model.similar(item_id, args["n"]), loaded, item_id=item_id)
 
 
-@blp.route("/recommendations/items/<item_id>/bought-together")
+@blp.route("/recommendations/items/<path:item_id>/bought-together")
 class BoughtTogether(MethodView):
     @blp.arguments(ItemArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)

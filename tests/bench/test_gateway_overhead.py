@@ -59,7 +59,7 @@ def test_gateway_overhead(tmp_path):
     service = _serve("ingestion", service_port, env)
     gateway = _serve("gateway", gateway_port, {**env, "SHOPMIND_INGESTION_URL": f"http://127.0.0.1:{service_port}"})
     try:
-        signed = principal_headers(Principal(1, "admin", 1), "bench-internal")
+        signed = principal_headers(Principal(1, "admin", 1), "bench-internal", "GET", PATH)
         run_load(service_port, PATH, signed, seconds=1)  # warm up both
         run_load(gateway_port, PATH, {"Authorization": f"Bearer {key}"}, seconds=1)
         direct = run_load(service_port, PATH, signed)

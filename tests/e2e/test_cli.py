@@ -69,3 +69,11 @@ def test_demo_prepares_a_working_shop_without_serving(tmp_path, monkeypatch):
     again = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
     assert again.exit_code == 0 and "already in" in again.output
     assert json.loads((tmp_path / "demo_keys.json").read_text())["keys"] == keys
+
+
+def test_create_shop_validates_like_the_api(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    CliRunner().invoke(main, ["migrate"])
+    result = CliRunner().invoke(main, ["create-shop", "x", "--timezone", "Not/AZone", "--currency", "dollars"])
+    assert result.exit_code != 0 and "timezone" in result.output and "currency" in result.output

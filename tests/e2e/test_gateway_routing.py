@@ -98,3 +98,24 @@ def test_overview_parts_fail_independently(settings, client):
         assert gateway.get("/v1/items/nope/overview", headers=shop.headers()).status_code == 404
     finally:
         slow.stop()
+
+
+@pytest.fixture
+def recommendation_url(settings):
+    from services.recommendation.app import create_app as create_recommendation
+
+    server = make_server("127.0.0.1", 0, create_recommendation(settings), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("user_id", ["a?b=c", "a#b", "a b", "小红薯/2024", "tb_8f3k2"])
+def test_ids_with_reserved_characters_reach_the_service_intact(settings, recommendation_url, user_id):
+    """Regression (review): the decoded path was forwarded, so a%3Fb arrived as user "a"."""
+    from urllib.parse import quote
+
+    gateway = _gateway(settings, recommendation=recommendation_url)
+    shop = make_shop(gateway)
+    reply = gateway.get(f"/v1/recommendations/users/{quote(user_id, safe='')}", headers=shop.headers("client"))
+    assert reply.status_code == 200 and reply.get_json()["user_id"] == user_id

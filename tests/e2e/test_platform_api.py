@@ -1,5 +1,7 @@
 """Platform routes through the gateway: shops, keys, roles, tenancy, errors, limits, docs."""
 
+import io
+
 import pytest
 
 from tests.conftest import PLATFORM_TOKEN, make_shop
@@ -14,9 +16,9 @@ def test_create_shop_needs_the_platform_token(client):
     created = reply.get_json()
     assert created["shop"]["name"] == "新店" and created["shop"]["timezone"] == "Asia/Shanghai"
     assert created["api_key"]["role"] == "admin" and created["api_key"]["key"].startswith("sm_")
-    # A shop's key is not the platform token.
+    # A shop's key is not the platform token: a valid key without that right is a 403.
     shop_key = {"Authorization": f"Bearer {created['api_key']['key']}"}
-    assert client.post("/v1/shops", json=body, headers=shop_key).status_code == 401
+    assert client.post("/v1/shops", json=body, headers=shop_key).status_code == 403
 
 
 def test_create_shop_rejects_bad_fields_with_names(client):
@@ -202,3 +204,47 @@ def test_database_down_is_a_503_not_a_traceback(settings, tmp_path):
     reply = down.get("/v1/jobs", headers={"Authorization": "Bearer sm_anything"})
     assert reply.status_code == 503 and reply.get_json()["type"].endswith("database-unavailable")
     assert reply.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/jobs?cursor=W10=", "/v1/jobs?cursor=WzFd", "/v1/jobs?cursor=WyJ4IiwiMSJd", "/v1/jobs?cursor=WzEsMl0=",
+    "/v1/jobs?cursor=WyJ4Il0=", "/v1/models?cursor=W10=", "/v1/models?cursor=W251bGxd", "/v1/models?cursor=W1tdXQ==",
+])
+def test_crafted_cursors_are_422_not_500(client, shop, path):
+    """Regression (review): cursors of the wrong shape reached the SQL and failed with a 500."""
+    reply = client.get(path, headers=shop.headers())
+    assert reply.status_code == 422 and "cursor" in reply.get_json()["errors"]
+
+
+@pytest.mark.parametrize("method,path", [
+    ("DELETE", "/v1/keys/99999999999999999999"), ("POST", "/v1/models/99999999999999999999/promote"),
+    ("GET", "/v1/webhooks/99999999999999999999/deliveries"),
+])
+def test_huge_ids_are_not_found_not_500(client, shop, method, path):
+    assert client.open(path, method=method, headers=shop.headers()).status_code in (404, 405)
+
+
+def test_nul_characters_are_refused(client, shop):
+    assert client.get("/v1/jobs?kind=%00", headers=shop.headers()).status_code == 400
+    reply = client.post("/v1/keys", data='{"role": "admin\\u0000"}', content_type="application/json",
+                        headers=shop.headers())
+    assert reply.status_code == 400 and "NUL" in reply.get_json()["detail"]
+
+
+def test_chunked_json_is_capped_too(settings):
+    from dataclasses import replace
+
+    from services.allinone import create_app
+
+    small = create_app(replace(settings, max_json_bytes=1000)).test_client()
+    shop = make_shop(small)
+    body = '{"role": "admin", "pad": "' + "x" * 5000 + '"}'
+    reply = small.post("/v1/keys", input_stream=io.BytesIO(body.encode()),
+                       headers={**shop.headers(), "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})  # as gunicorn sets for chunked bodies
+    assert reply.status_code == 413
+
+
+def test_a_shop_key_on_the_platform_route_is_403(client, shop):
+    reply = client.post("/v1/shops", json={"name": "x"}, headers=shop.headers())
+    assert reply.status_code == 403 and "platform token" in reply.get_json()["detail"]

@@ -56,24 +56,29 @@ def test_check_role_refuses_lower_roles():
 
 def test_signed_principal_round_trip_and_forgery():
     principal = auth.Principal(7, "analyst", 3)
-    headers = auth.principal_headers(principal, "secret-a")
-    assert auth.verify_principal(headers, "secret-a") == principal
+    headers = auth.principal_headers(principal, "secret-a", "GET", "/v1/jobs")
+    assert auth.verify_principal(headers, "secret-a", "GET", "/v1/jobs") == principal
     with pytest.raises(Unauthorized, match="signature"):
-        auth.verify_principal(headers, "secret-b")
-    forged = auth.principal_headers(auth.Principal(8, "admin", 3), "secret-a")
+        auth.verify_principal(headers, "secret-b", "GET", "/v1/jobs")
+    forged = auth.principal_headers(auth.Principal(8, "admin", 3), "secret-a", "GET", "/v1/jobs")
     tampered = {auth.PRINCIPAL_HEADER: forged[auth.PRINCIPAL_HEADER],
                 auth.SIGNATURE_HEADER: headers[auth.SIGNATURE_HEADER]}
     with pytest.raises(Unauthorized):
-        auth.verify_principal(tampered, "secret-a")
+        auth.verify_principal(tampered, "secret-a", "GET", "/v1/jobs")
     with pytest.raises(Unauthorized, match="gateway"):
-        auth.verify_principal({}, "secret-a")
+        auth.verify_principal({}, "secret-a", "GET", "/v1/jobs")
+    # A header captured from one request cannot be replayed against another route or method.
+    with pytest.raises(Unauthorized, match="another request"):
+        auth.verify_principal(headers, "secret-a", "POST", "/v1/jobs")
+    with pytest.raises(Unauthorized, match="another request"):
+        auth.verify_principal(headers, "secret-a", "GET", "/v1/keys")
 
 
 def test_stale_signature_is_refused(monkeypatch):
-    headers = auth.principal_headers(auth.Principal(1, "admin", 1), "k")
+    headers = auth.principal_headers(auth.Principal(1, "admin", 1), "k", "GET", "/v1/jobs")
     monkeypatch.setattr(time, "time", lambda: 10**10)
     with pytest.raises(Unauthorized, match="expired"):
-        auth.verify_principal(headers, "k")
+        auth.verify_principal(headers, "k", "GET", "/v1/jobs")
 
 
 def test_api_keys_are_random_and_hashed():

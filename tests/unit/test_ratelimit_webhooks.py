@@ -71,3 +71,17 @@ def test_backoff_grows_and_is_capped():
     waits = [webhooks.backoff(n).total_seconds() for n in range(1, 12)]
     assert waits[0] < 40 and waits[3] > waits[1] > waits[0]
     assert max(waits) <= 3600 * 1.2
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "::a9fe:a9fe", "fec0::1"])
+def test_ipv6_forms_that_reach_private_ipv4_are_refused(strict_settings, monkeypatch, address):
+    monkeypatch.setattr(socket, "getaddrinfo",
+                        lambda *a, **k: [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 443, 0, 0))])
+    with pytest.raises(webhooks.UnsafeTarget, match="private or special"):
+        webhooks.resolve_target("https://hooks.example.com/x", strict_settings)
+
+
+@pytest.mark.parametrize("url", ["https://example.com:99999/", "https://" + "ü" * 60 + ".com/"])
+def test_unusable_urls_are_refused_not_crashed(strict_settings, url):
+    with pytest.raises(webhooks.UnsafeTarget):
+        webhooks.resolve_target(url, strict_settings)

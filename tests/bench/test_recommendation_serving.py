@@ -1,0 +1,219 @@
+"""Serving `GET /v1/recommendations/users/{id}` for a 100k users x 100k items shop, through the gateway.
+
+Run alone with `.venv/bin/python -m pytest tests/bench/test_recommendation_serving.py -q -s -p no:cacheprovider`.
+Needs PostgreSQL (DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test; skips without it).
+
+A synthetic shop (rec_data.synthetic_shop: power-law item popularity, users clustered on
+categories, ~1.5M events, Taobao type mix) is trained in-process with
+``services.recommendation.recommender.train``, saved with ``shared.artifacts.save_version`` and
+promoted in a throwaway database (migrated with ``shared.migrate.upgrade``; the shop made with
+``python -m shared.cli create-shop``, whose salt pseudonymises the buyer ids as an import would).
+The events themselves are not loaded into the database: the per-request ``recent_events``
+query runs against an empty ``events`` table (an index probe that finds nothing).
+
+Then ``shopmind serve all-in-one`` (gunicorn, infra/gunicorn.conf.py) serves it. With Redis
+reachable (REDIS_URL, else redis://127.0.0.1:6379/0) it runs as in production, 2 gthread
+workers with the Redis rate limiter; without Redis it is the embedded single worker. Rate
+limiting is on with a limit never reached, as in test_gateway_overhead.py. Load: 4 keep-alive
+client processes (rec_load.py) on the same 2 cores, 1-2 s warm-up, then in one run: the trivial
+`GET /v1/imports/presets` for 5 s, personal recommendations over 4,000 different real user ids
+for 5 s, then the same paths paced at half the measured recommendation rate for 10 s.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.bench.rec_data import ROOT, pseudonymised, synthetic_shop, throwaway_database, train_inputs
+from tests.bench.rec_load import run_paths
+from tests.bench.rec_timing import Stages, pipeline_targets
+
+TRIVIAL = "/v1/imports/presets"
+USERS, ITEMS, EVENTS = 100_000, 100_000, 1_500_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
+        return url
+    except Exception:
+        return None
+
+
+def _workers(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return sorted(int(p) for p in out)
+
+
+def _status_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _rss(pids: list[int]) -> dict[int, float]:
+    return {pid: _status_mb(pid, "VmRSS") for pid in pids}
+
+
+def _dir_mb(path: Path) -> float:
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 1)
+
+
+@pytest.mark.bench
+def test_recommendation_serving(tmp_path):
+    url, drop = throwaway_database()
+    url_s = url.render_as_string(hide_password=False)
+    redis_url = _redis_url()
+    env = {**os.environ, "DATABASE_URL": url_s, "SHOPMIND_DATA_DIR": str(tmp_path),
+           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
+           "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "",
+           "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"}
+    env.pop("ARTIFACT_DIR", None)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    server = None
+    try:
+        from shared.config import load_settings
+        from shared.db import session_scope
+        from shared.migrate import upgrade
+        from shared.models import Shop
+
+        upgrade(url_s)
+        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-rec"],
+                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        shop_id, key = created["shop"]["id"], created["api_key"]["key"]
+        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
+                                                      "SHOPMIND_INTERNAL_TOKEN")})
+        with session_scope(shop_id, url_s) as session:
+            salt = session.get(Shop, shop_id).user_id_salt
+
+        started = time.perf_counter()
+        shop = pseudonymised(synthetic_shop(USERS, ITEMS, EVENTS, seed=42), salt)
+        interactions, baskets, catalogue = train_inputs(shop)
+        generate_s = time.perf_counter() - started
+
+        from services.recommendation.recommender import train
+        from shared import artifacts
+
+        stages = Stages()
+        with stages.watching(pipeline_targets()), stages.stage("train"):
+            model = train(interactions, baskets, catalogue)
+        with stages.stage("to_arrays"):
+            arrays = model.to_arrays()
+        with stages.stage("save_version_promote"), session_scope(shop_id, url_s) as session:
+            row = artifacts.save_version(session, settings, shop_id, "recommendation", arrays=arrays,
+                                         params=json.loads(json.dumps(model.params)), metrics={},
+                                         data_window={"interactions": int(len(interactions))})
+            artifacts.promote(session, row)
+            artifact_dir, version = settings.artifact_dir / row.artifact_path, row.version
+        array_mb = {k: round(v.nbytes / 1e6, 1) for k, v in sorted(arrays.items(), key=lambda kv: -kv[1].nbytes)
+                    if v.nbytes >= 1e6}
+        n_model_users, n_model_items, nnz = len(model.user_ids), len(model.item_ids), int(model.matrix.nnz)
+        n_interactions = len(interactions)
+        del model, arrays
+
+        # A spread of real buyers: raw ids as the shop's front end sends them.
+        rng = np.random.default_rng(7)
+        raw_ids = sorted(shop["user_map"])
+        picked = rng.choice(len(raw_ids), 4000, replace=False)
+        paths = [f"/v1/recommendations/users/{raw_ids[i]}" for i in picked]
+        headers = {"Authorization": f"Bearer {key}"}
+        del shop, interactions, baskets, catalogue
+
+        port = _free_port()
+        log = open(tmp_path / "server.log", "wb")
+        server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port),
+                                   "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
+            time.sleep(0.2)
+        time.sleep(1.0)  # let every worker finish booting
+        workers = _workers(server.pid)
+        rss_idle = _rss(workers)
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+            assert client.get(TRIVIAL).status_code == 200
+            rss_before = _rss(workers)
+            first_started = time.perf_counter()
+            first = client.get(paths[0])
+            first_s = time.perf_counter() - first_started
+            rss_after = _rss(workers)
+            assert first.status_code == 200, first.text
+            body = first.json()
+            assert body["model_version"] == version and body["fallback"] is None and len(body["items"]) == 10
+            sample = [client.get(p).json() for p in paths[1:21]]
+        grew = {pid: round(rss_after[pid] - rss_before[pid], 1) for pid in workers}
+        loader = max(grew, key=grew.get)
+
+        warm_rec = run_paths(port, paths, headers, seconds=2)  # both workers load the model
+        warm_trivial = run_paths(port, [TRIVIAL], headers, seconds=1)
+        workers_before = _workers(server.pid)
+        rss_warm = _rss(workers_before)
+        trivial = run_paths(port, [TRIVIAL], headers, seconds=5)
+        rec = run_paths(port, paths, headers, seconds=5)
+        half = run_paths(port, paths, headers, seconds=10, rate=rec["rps"] / 2)
+        workers_after = _workers(server.pid)
+        rss_end = _rss(workers_after)
+        peak = {pid: _status_mb(pid, "VmHWM") for pid in workers_after}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        drop()
+
+    report = {
+        "data": {"users": USERS, "items": ITEMS, "events_generated": EVENTS, "interactions": n_interactions,
+                 "model_users": n_model_users, "model_items": n_model_items, "matrix_nnz": nnz,
+                 "generate_s": round(generate_s, 1)},
+        "server": {"target": "all-in-one", "workers": len(workers), "worker_class": "gthread",
+                   "threads": int(os.environ.get("GUNICORN_THREADS", "8")),
+                   "redis_rate_limiter": bool(redis_url), "client_processes": 4},
+        "train_s": round(stages.seconds["train"], 1),
+        "train_stages_s": {k: v for k, v in stages.rounded().items() if k.startswith("train.")},
+        "to_arrays_s": round(stages.seconds["to_arrays"], 2),
+        "save_version_promote_s": round(stages.seconds["save_version_promote"], 2),
+        "artifact_mb_on_disk": _dir_mb(artifact_dir),
+        "artifact_arrays_mb": array_mb,
+        "first_request_s": round(first_s, 2),
+        "memory_mb": {"worker_rss_idle": rss_idle, "worker_rss_before_first_request": rss_before,
+                      "worker_rss_after_first_request": rss_after, "model_load_growth_mb": grew[loader],
+                      "worker_rss_after_warmup": rss_warm, "worker_rss_end": rss_end, "worker_peak_vmhwm": peak},
+        "worker_pids_changed_during_runs": workers_before != workers_after,
+        "sample_answers": {"fallbacks": sorted({str(s["fallback"]) for s in sample}),
+                           "items_per_answer": sorted({len(s["items"]) for s in sample}),
+                           "first_reason": body["items"][0]["reason"]},
+        "warmup": {"recommendations": warm_rec, "trivial": warm_trivial},
+        "trivial_presets": trivial,
+        "recommendations_users": rec,
+        "recommendations_half_load": half,
+        "ratio_rps_recommendations_vs_trivial": round(rec["rps"] / trivial["rps"], 3),
+        "targets": {"ratio_rps": 0.5, "p99_ms_at_half_load": 25},
+    }
+    print("\n" + json.dumps({"recommendation_serving": report}, indent=2, ensure_ascii=False))
+    assert trivial["requests"] > 0 and rec["requests"] > 0 and half["requests"] > 0
+    assert rec["failures"] == 0 and half["failures"] == 0
