@@ -10,7 +10,7 @@ import os
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "sync"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "180"))  # above the 120 s maximum of ?wait=
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so a slow leak never becomes an outage.

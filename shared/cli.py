@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-import click
+# Before numpy loads: implicit and xgboost run their own threads, and OpenBLAS threads on top of
+# them oversubscribe the cores (STACK-NOTES.md). Serving answers one request per thread anyway.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import click  # noqa: E402
 
 from shared.config import DOMAIN_SERVICES, load_settings
 

@@ -8,6 +8,9 @@ With them (CI), the suite creates its own PostgreSQL database on that server, ru
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `shopmind` sets it for every process
+
 import subprocess
 import sys
 import time

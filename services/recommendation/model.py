@@ -212,7 +212,7 @@ def item_neighbours(matrix: sp.csr_matrix, k: int = 50) -> sp.csr_matrix:
     _single_threaded_blas()
     model = CosineRecommender(K=k + 1, num_threads=1)
     with warnings.catch_warnings():  # implicit converts its own transposed matrix and warns about it
-        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore")
         model.fit(matrix, show_progress=False)
     similarity = model.similarity.tocsr()
     similarity.setdiag(0)
