@@ -26,6 +26,7 @@ TASK_MODULES = [
     "shared.platform_tasks",
     "services.ingestion.tasks",
     "services.recommendation.tasks",
+    "services.forecasting.tasks",
 ]
 # Above the longest training run: Redis redelivers unacknowledged tasks older than this.
 VISIBILITY_TIMEOUT_S = 6 * 3600
