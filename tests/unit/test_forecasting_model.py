@@ -1,0 +1,130 @@
+"""Forecasting on synthetic shops whose demand pattern is known."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from services.forecasting import calendar as cal
+from services.forecasting import model as m
+from services.forecasting.forecasts import Forecasts, expected
+from services.forecasting.replenish import plan_item
+
+FAST = {"n_rounds": 60, "max_depth": 4, "origin_step": 14, "nthread": 1}
+WEEKLY = np.array([0.7, 0.8, 0.9, 1.0, 1.1, 1.6, 1.9])  # Monday first
+
+
+def synthetic(days=260, items=24, seed=1, end="2026-11-20"):
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(end=end, periods=days, freq="D")
+    rows = []
+    for i in range(items):
+        level = rng.uniform(0.5, 8)
+        lam = level * WEEKLY[dates.dayofweek] * np.where((dates.month == 11) & (dates.day == 11), 5.0, 1.0)
+        units = rng.poisson(lam)
+        rows += [(f"i{i}", d, u, u * 100.0) for d, u in zip(dates, units, strict=True) if u > 0]
+    lines = pd.DataFrame(rows, columns=["item_id", "date", "units", "revenue"])
+    catalogue = pd.DataFrame({"item_id": [f"i{i}" for i in range(items)], "category": ["女装" if i % 2 else "数码"
+                                                                                        for i in range(items)]})
+    return lines, catalogue
+
+
+def test_festival_calendar():
+    days = cal.festival_days(2026)
+    assert days["double11"][1] == date(2026, 11, 11) and days["spring_festival"][1] == date(2026, 2, 17)
+    features = cal.calendar_features(pd.DatetimeIndex(["2026-11-08", "2026-11-11", "2026-07-15"]))
+    assert features["fest_double11"].tolist() == [1, 1, 0]
+    assert features["days_to_festival"].tolist()[:2] == [3, 0]
+    assert features["dow"].tolist()[1] == 2  # a Wednesday
+
+
+def test_history_marks_stockouts_as_censored_not_zero():
+    lines = pd.DataFrame({"item_id": ["a", "a"], "date": pd.to_datetime(["2026-01-01", "2026-01-04"]),
+                          "units": [2.0, 1.0], "revenue": [20.0, 9.0]})
+    stock = pd.DataFrame({"item_id": ["a", "a"], "date": pd.to_datetime(["2026-01-02", "2026-01-03"]),
+                          "on_hand": [0, 5]})
+    history = m.build_history(lines, stock, pd.DataFrame({"item_id": ["a", "b"], "category": ["x", "y"]}))
+    assert np.isnan(history.units[0, 1]) and history.units[0, 2] == 0  # day 2 censored, day 3 a true zero
+    assert history.item_ids.tolist() == ["a", "b"] and np.nansum(history.units[1]) == 0
+    assert history.price[0, 3] == pytest.approx(9.0) and history.price[0, 2] == pytest.approx(10.0)
+
+
+def test_origin_features_never_look_past_the_origin():
+    lines, catalogue = synthetic(days=120)
+    history = m.build_history(lines, pd.DataFrame(columns=["item_id", "date", "on_hand"]), catalogue)
+    before = m.origin_features(history, 80)
+    history.units[:, 81:] = 999.0  # change the future
+    assert np.allclose(np.nan_to_num(before), np.nan_to_num(m.origin_features(history, 80)))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    lines, catalogue = synthetic()
+    history = m.build_history(lines, pd.DataFrame(columns=["item_id", "date", "on_hand"]), catalogue)
+    return history, m.QuantileForecaster(FAST).fit(history)
+
+
+def test_quantiles_are_ordered_and_learn_the_weekly_pattern(fitted):
+    history, model = fitted
+    quantiles = model.predict(history, history.days - 1, 14)
+    assert (quantiles[:, :, 0] <= quantiles[:, :, 1]).all() and (quantiles[:, :, 1] <= quantiles[:, :, 2]).all()
+    days = pd.DatetimeIndex([history.date(history.days - 1 + h) for h in range(1, 15)])
+    weekend = quantiles[:, days.dayofweek >= 5, 1].mean()
+    early_week = quantiles[:, days.dayofweek <= 1, 1].mean()
+    assert weekend > 1.5 * early_week
+
+
+def test_backtest_beats_seasonal_naive_and_covers(fitted):
+    history, _ = fitted
+    report = m.backtest(history, FAST, cutoffs=2)
+    overall = report["overall"]
+    assert overall["model"]["wape"] < overall["seasonal_naive"]["wape"]
+    assert 0.6 <= overall["model"]["coverage"] <= 0.97
+    assert set(report["horizons"]) == {"1", "7", "14", "28"} and len(report["cutoffs"]) == 2
+
+
+def test_too_little_history_is_refused():
+    lines, catalogue = synthetic(days=40)
+    history = m.build_history(lines, pd.DataFrame(columns=["item_id", "date", "on_hand"]), catalogue)
+    with pytest.raises(m.NotEnoughHistory):
+        m.backtest(history, FAST)
+
+
+def test_bundle_round_trip_explains_and_zero_for_never_sold(fitted):
+    history, model = fitted
+    history.item_ids = np.append(history.item_ids, "new")
+    history.categories = np.append(history.categories, "女装")
+    for name in ("units", "price"):
+        setattr(history, name, np.vstack([getattr(history, name), np.full((1, history.days), np.nan)]))
+    history.stockout = np.vstack([history.stockout, np.zeros((1, history.days), dtype=bool)])
+    bundle = Forecasts.from_history(model, history, {"overall": {}})
+    arrays, files, params = bundle.to_artifact()
+    again = Forecasts.from_artifact(arrays, files, params)
+    answer = again.item("i3", 7)
+    assert len(answer["points"]) == 7 and answer["points"][0]["date"] == "2026-11-21"
+    assert answer["explanation"] and all("text" in e for e in answer["explanation"])
+    assert answer == bundle.item("i3", 7)
+    fresh = again.item("new", 5)
+    assert all(p["p50"] == 0 for p in fresh["points"]) and "no sales yet" in fresh["note"]
+    outlook = again.categories_outlook(28)
+    assert {c["category"] for c in outlook} == {"女装", "数码"}
+
+
+def test_replenishment_math():
+    p50 = np.full(30, 10.0)
+    plan = plan_item("a", p50 - 5, p50, p50 + 5, on_hand=50, on_order=0, lead_time_days=7, service_level=0.95,
+                     as_of=date(2026, 11, 20), pack_size=12)
+    assert plan.forecast_over_lead_time == pytest.approx(70.0)
+    sigma = 10 / 2.5631 * np.sqrt(7)
+    assert plan.safety_stock == pytest.approx(1.6449 * sigma, rel=1e-3)
+    assert plan.reorder_qty % 12 == 0 and plan.reorder_qty >= 70 + plan.safety_stock - 50
+    assert plan.stockout_date == "2026-11-26" and plan.risk == "high"  # 50 units last 5 days < 7-day lead
+    calm = plan_item("b", p50 * 0, p50 * 0 + 1, p50 * 0 + 2, on_hand=500, on_order=0, lead_time_days=7,
+                     service_level=0.95, as_of=date(2026, 11, 20))
+    assert calm.risk == "low" and calm.reorder_qty == 0 and calm.stockout_date is None
+
+
+def test_expected_value_sits_above_the_median_of_skewed_counts():
+    quantiles = np.array([[[0.0, 1.0, 5.0]]])
+    assert expected(quantiles)[0, 0] == pytest.approx(1.9)
