@@ -49,21 +49,16 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, int(len(ordered) * q) - 1))]
 
 
-def run_paths(port: int, paths: list[str], headers: dict, seconds: float = 5.0, connections: int = 4,
-              rate: float | None = None) -> dict:
-    """Requests/s and latency percentiles (ms) for GETs of ``paths``; non-200 answers are counted."""
-    interval = connections / rate if rate else 0.0
-    slices = [paths[i::connections] or paths for i in range(connections)]
-    with multiprocessing.get_context("spawn").Pool(connections) as pool:
-        results = pool.map(_worker, [("127.0.0.1", port, s, headers, seconds, interval) for s in slices])
-    latencies = sorted(x for r, _ in results for x in r)
-    failures = [x for _, f in results for x in f]
+def summarise(latencies: list[float], failures: int, seconds: float, rate: float | None = None) -> dict:
+    """Requests/s and latency percentiles (ms) of one run, or of several runs pooled."""
+    latencies = sorted(latencies)
     count = len(latencies)
     if count == 0:
-        return {"requests": 0, "failures": len(failures), "failure_statuses": sorted(set(failures))}
+        return {"requests": 0, "failures": failures}
     return {
         "requests": count,
-        "failures": len(failures),
+        "failures": failures,
+        "seconds": seconds,
         "rps": round(count / seconds, 1),
         "offered_rps": round(rate, 1) if rate else None,
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
@@ -71,3 +66,21 @@ def run_paths(port: int, paths: list[str], headers: dict, seconds: float = 5.0, 
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2),
     }
+
+
+def run_paths(port: int, paths: list[str], headers: dict, seconds: float = 5.0, connections: int = 4,
+              rate: float | None = None, raw: bool = False) -> dict:
+    """GET ``paths`` for ``seconds``; non-200 answers are counted as failures, not timed.
+    With ``raw`` the sorted latencies (s) come back too, under ``latencies_s``, for pooling."""
+    interval = connections / rate if rate else 0.0
+    slices = [paths[i::connections] or paths for i in range(connections)]
+    with multiprocessing.get_context("spawn").Pool(connections) as pool:
+        results = pool.map(_worker, [("127.0.0.1", port, s, headers, seconds, interval) for s in slices])
+    latencies = sorted(x for r, _ in results for x in r)
+    failures = [x for _, f in results for x in f]
+    summary = summarise(latencies, len(failures), seconds, rate)
+    if failures:
+        summary["failure_statuses"] = sorted(set(failures))
+    if raw:
+        summary["latencies_s"] = latencies
+    return summary

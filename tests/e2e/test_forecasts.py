@@ -78,7 +78,8 @@ def test_a_shop_without_enough_history_gets_a_clear_409(client, tmp_path):
     assert client.get("/v1/forecasts/items/a", headers=shop.headers()).status_code == 409
     orders = write(tmp_path / "o.csv", csv_bytes(["order_id", "created_at", "status"],
                                                   [["1", "2026-11-01 10:00:00", "paid"]]))
-    lines = write(tmp_path / "l.csv", csv_bytes(["order_id", "item_id", "quantity", "unit_price"], [["1", "a", "1", "9"]]))
+    lines = write(tmp_path / "l.csv", csv_bytes(["order_id", "item_id", "quantity", "unit_price"],
+                                                 [["1", "a", "1", "9"]]))
     import_file(client, shop.headers(), orders, "orders")
     import_file(client, shop.headers(), lines, "order_items")
     reply = client.post("/v1/admin/retrain?wait=60", json={"models": ["forecasting"]}, headers=shop.headers())
