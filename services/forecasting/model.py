@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 
 HORIZON_MAX = 90
 QUANTILES = (0.1, 0.5, 0.9)
-TRAIN_HORIZONS = (*range(1, 15), 21, 28, 35, 42, 56, 70, 90)
+TRAIN_HORIZONS = (*range(1, 8), 10, 14, 21, 28, 42, 63, 90)
 DEFAULT_PARAMS = {"max_depth": 5, "learning_rate": 0.1, "n_rounds": 150, "min_child_weight": 5.0,
-                  "subsample": 0.8, "colsample_bytree": 0.9, "max_bin": 64, "origin_step": 7, "seed": 42,
-                  "nthread": 2}
+                  "subsample": 0.8, "colsample_bytree": 0.9, "max_bin": 64, "origin_step": 14, "seed": 42,
+                  "nthread": 2, "max_rows": 200_000}
 MIN_HISTORY_DAYS = 56  # 8 weeks
 
 
@@ -210,6 +210,9 @@ class QuantileForecaster:
         last_origin = last_target - 1 if last_origin is None else last_origin
         X, y, _level, names = training_rows(history, last_origin, self.params["origin_step"],
                                             last_target=last_target)
+        if len(y) > self.params["max_rows"]:  # bounded training time on big catalogues
+            keep = np.random.default_rng(self.params["seed"]).choice(len(y), self.params["max_rows"], replace=False)
+            X, y = X[keep], y[keep]
         self.feature_names = names
         data = xgb.DMatrix(X, label=y, feature_names=names)
         booster_params = {
