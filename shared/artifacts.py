@@ -123,7 +123,10 @@ def load_artifact(row: ModelVersion, settings: Settings) -> Artifact:
         raise ArtifactCorrupt(f"manifest checksum of {row.service} v{row.version} does not match")
     files: dict[str, bytes] = {}
     for name, digest in json.loads(manifest_bytes).items():
-        data = (directory / name).read_bytes()
+        try:
+            data = (directory / name).read_bytes()
+        except FileNotFoundError:
+            raise ArtifactCorrupt(f"{name} of {row.service} v{row.version} is missing") from None
         if _sha256(data) != digest:
             raise ArtifactCorrupt(f"{name} of {row.service} v{row.version} is corrupt (checksum mismatch)")
         files[name] = data

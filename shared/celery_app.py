@@ -53,7 +53,9 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = ()) -> C
     celery.conf.update(
         broker_url=settings.redis_url or "memory://",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        # A Redis that accepts connections but never answers must not hang a request that starts a job.
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S, "socket_timeout": 5,
+                                  "socket_connect_timeout": 5},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,  # results live in the jobs table
@@ -75,8 +77,12 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = ()) -> C
 def _beat_schedule(settings: Settings) -> dict:
     schedule = {"deliver-webhooks": {"task": "platform.deliver_webhooks", "schedule": 10.0,
                                      "options": {"expires": 30}}}
-    if settings.nightly_retrain_utc.lower() != "off":
-        hour, minute = (int(part) for part in settings.nightly_retrain_utc.split(":"))
+    when = settings.nightly_retrain_utc.strip().lower()
+    if when != "off":
+        try:
+            hour, minute = (int(part) for part in when.split(":"))
+        except ValueError:
+            raise ValueError(f"SHOPMIND_NIGHTLY_RETRAIN_UTC must be HH:MM or off, not {when!r}") from None
         schedule["nightly-retrain"] = {"task": "platform.nightly_retrain",
                                        "schedule": crontab(hour=hour, minute=minute),
                                        "options": {"expires": 3600}}

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
@@ -64,8 +65,10 @@ def start(session: Session, settings: Settings, shop_id: int, kind: str, params:
     """Create the job row, commit it, then dispatch it. With ``reuse_unfinished``, a queued or
     running job of the same kind for this shop is returned instead of starting a second one."""
     if reuse_unfinished:
+        # Only recent ones: a job whose message was lost must not block every later start.
+        recent = utcnow() - timedelta(seconds=celery_app.VISIBILITY_TIMEOUT_S)
         running = session.scalars(
-            select(Job).where(Job.kind == kind, Job.status.in_(("queued", "running")))
+            select(Job).where(Job.kind == kind, Job.status.in_(("queued", "running")), Job.created_at > recent)
             .order_by(Job.created_at.desc()).limit(1)
         ).first()
         if running is not None:

@@ -38,10 +38,13 @@ def start_nightly_retrain(settings: Settings) -> list[str]:
         shop_ids = session.scalars(select(Shop.id).where(
             exists().where(Event.shop_id == Shop.id) | exists().where(Order.shop_id == Shop.id))).all()
     for shop_id in shop_ids:
-        with session_scope(shop_id, settings.database_url) as session:
-            for kind in kinds:
-                started.append(jobs.start(session, settings, shop_id, kind, {"trigger": "nightly"},
-                                          reuse_unfinished=True).id)
+        try:
+            with session_scope(shop_id, settings.database_url) as session:
+                for kind in kinds:
+                    started.append(jobs.start(session, settings, shop_id, kind, {"trigger": "nightly"},
+                                              reuse_unfinished=True).id)
+        except Exception:  # one shop's trouble must not cost the others their retrain
+            log.exception("nightly retrain of shop %s could not start", shop_id)
     log.info("nightly retrain: %d jobs for %d shops", len(started), len(shop_ids))
     return started
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import runpy
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def run_gunicorn(target: str, host: str, port: int, workers: int | None = None) 
         options["workers"] = workers
     if target in THREADED:
         options["worker_class"] = "gthread"
+        options["threads"] = int(os.environ.get("GUNICORN_THREADS", "8"))
     if target == "all-in-one":
         from shared.config import load_settings
 

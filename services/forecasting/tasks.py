@@ -68,7 +68,11 @@ def train_forecaster(ctx: JobContext) -> dict:
         row = artifacts.save_version(session, ctx.settings, ctx.shop_id, SERVICE, arrays=arrays, files=files,
                                      params=model_params, metrics=metrics, data_window=window, job_id=ctx.job_id)
         beats_naive = "wape" in metrics and metrics["wape"] < metrics.get("seasonal_naive_wape", float("inf"))
-        if not beats_naive:
+        if "skipped" in report:  # too short to backtest: the first version still serves, later ones must measure
+            promoted = artifacts.promote_if_better(session, row, "wape", higher_is_better=False)
+            reason = ("promoted without a backtest (history too short to hold out 28 days)" if promoted
+                      else "not promoted: no backtest, and the active version has one")
+        elif not beats_naive:
             promoted, reason = False, "not promoted: its backtest WAPE does not beat seasonal-naive"
         else:
             promoted = artifacts.promote_if_better(session, row, "wape", higher_is_better=False)

@@ -20,7 +20,7 @@ from services.gateway.proxy import registry
 from services.gateway.schemas import TRAINABLE
 from shared.auth import Principal, current_principal
 from shared.db import get_engine, request_session
-from shared.errors import Conflict, NotFound, ShopmindError
+from shared.errors import Conflict, NotFound, ServiceUnavailable, ShopmindError
 from shared.models import Product
 
 blp = Blueprint("aggregates", __name__, url_prefix="/v1", description="Answers assembled from several services")
@@ -64,13 +64,16 @@ def retrain(models: list[str], principal: Principal) -> tuple[list[dict], list[d
         try:
             reply = registry().get(service).call("POST", "/internal/retrain", principal, json_body={})
         except ShopmindError as exc:
-            skipped.append({"service": service, "reason": exc.detail})
+            skipped.append({"service": service, "reason": exc.detail, "status": exc.status})
             continue
         if reply.status == 202:
             started.append(reply.body["job"])
         else:
             reason = reply.body.get("detail") if isinstance(reply.body, dict) else f"HTTP {reply.status}"
-            skipped.append({"service": service, "reason": reason})
+            skipped.append({"service": service, "reason": reason, "status": reply.status})
+    if not started and any(s.get("status", 503) >= 500 for s in skipped):
+        raise ServiceUnavailable("no model was retrained: " + "; ".join(f"{s['service']}: {s['reason']}"
+                                                                       for s in skipped))
     if not started:
         raise Conflict("no model was retrained: " + "; ".join(f"{s['service']}: {s['reason']}" for s in skipped),
                        errors={s["service"]: [s["reason"]] for s in skipped})

@@ -53,7 +53,11 @@ class Imports(MethodView):
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        job = jobs.start(request_session(), _settings(), current_shop_id(), "ingestion.import", params)
+        try:
+            job = jobs.start(request_session(), _settings(), current_shop_id(), "ingestion.import", params)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         if args["wait"]:
             job = jobs.wait(current_shop_id(), job.id, args["wait"], _settings().database_url)
             if job.status in jobs.FINISHED:

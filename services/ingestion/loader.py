@@ -50,6 +50,7 @@ TABLES: dict[str, Table] = {
 }
 # Stored rejections per import; beyond this they are counted, not kept.
 MAX_STORED_REJECTIONS = 100_000
+LIVE_EVENT_DAYS = 90
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -309,6 +310,13 @@ def record_events(session: Session, settings: Settings, shop_id: int, events: li
         raise InvalidInput("some events have a time this API cannot read", errors=bad)
     now = pd.Timestamp.now(tz="UTC")
     stamps = stamps.where(stamps.notna(), now)
+    # Live events are recent by nature; this also keeps a public client key from creating
+    # partitions for arbitrary months. History goes through POST /v1/imports.
+    outside = (stamps < now - pd.Timedelta(days=LIVE_EVENT_DAYS)) | (stamps > now + pd.Timedelta(days=1))
+    if outside.any():
+        raise InvalidInput(f"live events must be from the last {LIVE_EVENT_DAYS} days; import older history with "
+                           "POST /v1/imports", errors={f"events.{i}.ts": ["outside the live window"]
+                                                       for i in outside[outside].index})
     users = pseudonymise_many(shop.user_id_salt, frame["user_id"])
     rows = [{"shop_id": shop_id, "user_id": users[u], "item_id": i, "type": t, "ts": ts.to_pydatetime(),
              "category_id": c} for u, i, t, ts, c in zip(frame["user_id"], frame["item_id"], frame["type"], stamps,

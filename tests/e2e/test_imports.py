@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 
 import openpyxl
@@ -278,7 +279,7 @@ def test_a_database_outage_during_an_import_is_retried(client, shop, settings, t
 
 def test_events_endpoint_for_front_ends(client, shop, settings):
     body = {"events": [{"user_id": "小红薯2024", "item_id": "9001", "type": "pv"},
-                       {"user_id": "小红薯2024", "item_id": "9001", "type": "cart", "ts": "2026-11-20 10:00:00"}]}
+                       {"user_id": "小红薯2024", "item_id": "9001", "type": "cart", "ts": int(time.time()) - 60}]}
     reply = client.post("/v1/events", json=body, headers=shop.headers("client"))
     assert reply.status_code == 202 and reply.get_json() == {"accepted": 2, "duplicates": 0}
     again = client.post("/v1/events", json={"events": body["events"][1:]}, headers=shop.headers("client"))
@@ -292,6 +293,9 @@ def test_events_endpoint_for_front_ends(client, shop, settings):
     too_many = client.post("/v1/events", json={"events": [{"user_id": "u", "item_id": "i", "type": "pv"}] * 1001},
                            headers=shop.headers("client"))
     assert too_many.status_code == 422
+    ancient = client.post("/v1/events", json={"events": [{"user_id": "u", "item_id": "i", "type": "pv",
+                                                          "ts": "1995-01-01 00:00:00"}]}, headers=shop.headers("client"))
+    assert ancient.status_code == 422 and "live window" in str(ancient.get_json()["errors"])
     bad_time = client.post("/v1/events", json={"events": [{"user_id": "u", "item_id": "i", "type": "pv",
                                                            "ts": "someday"}]}, headers=shop.headers("client"))
     assert bad_time.status_code == 422 and "events.0.ts" in bad_time.get_json()["errors"]
