@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+import zoneinfo
 
 import marshmallow as ma
 
 from shared.errors import InvalidInput
 from shared.jobs import MAX_WAIT_S
+
+
+def validate_timezone(name: str) -> None:
+    """An IANA time zone name, as shops and imports give them."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ma.ValidationError(f"unknown time zone '{name}'; use an IANA name such as Asia/Shanghai") from None
 
 
 class StrictSchema(ma.Schema):

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 import marshmallow as ma
 
 from shared.config import DOMAIN_SERVICES
 from shared.models import JOB_STATUSES, ROLES
-from shared.schemas import JobSchema, PageArgsSchema, StrictSchema, page_schema
+from shared.schemas import JobSchema, PageArgsSchema, StrictSchema, page_schema, validate_timezone
 from shared.webhooks import EVENTS
 
 TRAINABLE = ["recommendation", "forecasting", "sentiment", "pricing", "insights"]
 
 
-def _valid_timezone(name: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ma.ValidationError(f"unknown time zone '{name}'; use an IANA name such as Asia/Shanghai") from None
-
-
 class ShopCreateSchema(StrictSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    timezone = ma.fields.String(load_default="Asia/Shanghai", validate=_valid_timezone)
+    timezone = ma.fields.String(load_default="Asia/Shanghai", validate=validate_timezone)
     currency = ma.fields.String(load_default="CNY", validate=ma.validate.Regexp(
         r"^[A-Z]{3}$", error="currency is a 3-letter ISO 4217 code such as CNY"))
 

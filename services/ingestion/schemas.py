@@ -1,20 +1,11 @@
 """Request and response schemas of the ingestion service."""
 
-import zoneinfo
-
 import marshmallow as ma
 
 from services.ingestion.presets import ENTITY_FIELDS, PRESETS
 from shared.jobs import MAX_WAIT_S
 from shared.models import EVENT_TYPES
-from shared.schemas import StrictSchema
-
-
-def _timezone(name: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ma.ValidationError(f"unknown time zone '{name}'; use an IANA name such as Asia/Shanghai") from None
+from shared.schemas import StrictSchema, validate_timezone
 
 
 class ImportArgsSchema(ma.Schema):
@@ -25,7 +16,7 @@ class ImportArgsSchema(ma.Schema):
                                                      "lenient: good rows load, bad rows go to the report"})
     encoding = ma.fields.String(load_default=None, metadata={"description": "override detection, e.g. gbk"})
     sheet = ma.fields.String(load_default=None, metadata={"description": "XLSX sheet (default: the first)"})
-    timezone = ma.fields.String(load_default=None, validate=_timezone,
+    timezone = ma.fields.String(load_default=None, validate=validate_timezone,
                                 metadata={"description": "for times without an offset (default: the shop's)"})
     wait = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0, max=MAX_WAIT_S))
 
