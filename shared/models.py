@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,6 +38,12 @@ JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 MODEL_STATUSES = ("training", "ready", "active", "retired", "failed")
 ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "closed", "refunded")
 SALES_STATUSES = ("paid", "shipped", "completed")
+
+
+def is_sale(status):
+    """SQL condition: the order counts as a sale. Exports without a status column (invoice
+    files that list only what was sold) count as sales; closed and refunded orders never do."""
+    return or_(status.in_(SALES_STATUSES), status.is_(None))
 EVENT_TYPES = ("pv", "fav", "cart", "buy")
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.models import SALES_STATUSES, Inventory, Order, OrderItem, Product, Shop
+from shared.models import Inventory, Order, OrderItem, Product, Shop, is_sale
 
 
 def shop_timezone(session: Session, shop_id: int) -> str:
@@ -23,7 +23,7 @@ def daily_lines(session: Session, timezone: str) -> pd.DataFrame:
         select(OrderItem.item_id, Order.created_at, OrderItem.quantity,
                func.coalesce(OrderItem.paid_amount, OrderItem.unit_price * OrderItem.quantity))
         .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
-        .where(Order.status.in_(SALES_STATUSES), OrderItem.quantity > 0)
+        .where(is_sale(Order.status), OrderItem.quantity > 0)
     ).all()
     frame = pd.DataFrame(rows, columns=["item_id", "created_at", "units", "revenue"])
     if frame.empty:

@@ -150,7 +150,9 @@ def design_matrix(origin_block: np.ndarray, target_block: pd.DataFrame) -> np.nd
     level = origin_block[:, ORIGIN_FEATURES.index("level")][:, None]
     # Levels in units and as multiples of the item's own level, so one model fits all scales.
     scaled = origin_block[:, :10] / level
-    return np.column_stack([origin_block, scaled, target_block.to_numpy(dtype=float)])
+    matrix = np.column_stack([origin_block, scaled, target_block.to_numpy(dtype=float)])
+    # Free items (price 0) make price ratios infinite: treat them as unknown, which xgboost handles.
+    return np.where(np.isfinite(matrix), matrix, np.nan)
 
 
 def feature_names(target_columns: list[str]) -> list[str]:

@@ -12,7 +12,6 @@ from shared.auth import generate_api_key, hash_api_key
 from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound
 from shared.models import (
-    SALES_STATUSES,
     ApiKey,
     Job,
     ModelVersion,
@@ -21,6 +20,7 @@ from shared.models import (
     Shop,
     Webhook,
     WebhookDelivery,
+    is_sale,
 )
 from shared.schemas import decode_cursor, encode_cursor
 
@@ -172,7 +172,7 @@ def _sales_between(session: Session, start: datetime, end: datetime) -> dict:
     row = session.execute(
         select(func.coalesce(func.sum(Order.paid_amount), 0), func.count(Order.order_id),
                func.count(func.distinct(Order.user_id)))
-        .where(Order.status.in_(SALES_STATUSES), Order.created_at > start, Order.created_at <= end)
+        .where(is_sale(Order.status), Order.created_at > start, Order.created_at <= end)
     ).one()
     revenue, orders, buyers = float(row[0]), int(row[1]), int(row[2])
     return {"revenue": round(revenue, 2), "orders": orders, "buyers": buyers,

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import SALES_STATUSES, Event, Order, OrderItem, Product
+from shared.models import Event, Order, OrderItem, Product, is_sale
 
 INTERACTION_COLUMNS = ["user_id", "item_id", "type", "ts"]
 
@@ -26,7 +26,7 @@ def load_interactions(session: Session) -> pd.DataFrame:
     events = _frame(session, select(Event.user_id, Event.item_id, Event.type, Event.ts), INTERACTION_COLUMNS)
     lines = _frame(session, select(Order.user_id, OrderItem.item_id, Order.created_at)
                    .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
-                   .where(Order.status.in_(SALES_STATUSES), Order.user_id.is_not(None)),
+                   .where(is_sale(Order.status), Order.user_id.is_not(None)),
                    ["user_id", "item_id", "ts"])
     lines["type"] = "buy"
     frame = pd.concat([events, lines[INTERACTION_COLUMNS]], ignore_index=True)
@@ -40,7 +40,7 @@ def load_baskets(session: Session) -> pd.DataFrame:
     """The item lines of each paid order, for "bought together"."""
     return _frame(session, select(OrderItem.order_id, OrderItem.item_id)
                   .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
-                  .where(Order.status.in_(SALES_STATUSES)), ["basket_id", "item_id"])
+                  .where(is_sale(Order.status)), ["basket_id", "item_id"])
 
 
 def load_catalogue(session: Session, interactions: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,268 @@
+"""Forecasting speed: training on 10,000 item series × 730 days, and one item's forecast through the gateway.
+
+Run alone with `.venv/bin/python -m pytest tests/bench/test_forecasting_speed.py -q -s -p no:cacheprovider`.
+The serving half needs PostgreSQL (DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test)
+and skips without it; the training half runs anyway.
+
+Training: a synthetic ``History`` built directly (tests/bench/fc_data.synthetic_history: Poisson
+demand with a weekly pattern, festival uplift, log-normal levels, launches, 1% stock-out days),
+then, each timed on its own with the machine's 1-minute load below 1.0 first (waiting up to 5
+minutes; the load measured is reported): ``QuantileForecaster().fit(history)`` (with the time
+in ``training_rows`` and the peak memory it reaches), ``backtest(history, cutoffs=3,
+horizon=28)``, and ``Forecasts.from_history`` (the 90-day forecast of every item). The model
+parameters are DEFAULT_PARAMS (nthread 2).
+
+Serving: the bundle (``Forecasts.to_artifact()``) saved with ``shared.artifacts.save_version``
+and promoted as the forecasting version of a shop made with ``python -m shared.cli create-shop``
+in a throwaway database (``shared.migrate.upgrade``), then ``python -m shared.cli serve
+all-in-one`` on it (with Redis reachable at REDIS_URL, else redis://127.0.0.1:6379/0, as in
+production: 2 gthread workers and the Redis rate limiter; without Redis the embedded single
+worker). `GET /v1/forecasts/items/{id}?horizon=28` over 2,000 different item ids with an API key,
+from 4 keep-alive client processes on the same 2 cores (tests/bench/fc_load.py): first unpaced
+for 10 s (capacity), then paced at half that rate for 15 s (latency at a load it can carry).
+FC_BENCH_ITEMS (default 10000) and FC_BENCH_QUIET_WAIT_S (default 300) exist only to try the
+benchmark out quickly.
+Also in-process: ``Forecasts.item`` for 300 items (and its ``explain`` part) on the bundle as a
+worker loads it. Artifact size on disk and the workers' resident memory are reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.bench.fc_data import ROOT, recording_backtest, synthetic_history, throwaway_database, wait_for_quiet
+from tests.bench.fc_load import run_paths
+
+N_ITEMS = int(os.environ.get("FC_BENCH_ITEMS", "10000"))  # smaller only to try the benchmark out
+N_DAYS = 730
+SERVED_ITEMS = min(2_000, N_ITEMS)
+QUIET_WAIT_S = float(os.environ.get("FC_BENCH_QUIET_WAIT_S", "300"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
+        return url
+    except Exception:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return sorted(int(p) for p in out)
+
+
+def _status_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _self_peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _ms(values: list[float]) -> dict:
+    q = np.quantile(np.asarray(values) * 1000, [0.5, 0.99])
+    return {"p50_ms": round(float(q[0]), 2), "p99_ms": round(float(q[1]), 2)}
+
+
+def _train(history) -> dict:
+    from services.forecasting.forecasts import Forecasts
+    from services.forecasting.model import DEFAULT_PARAMS, QuantileForecaster, backtest
+
+    out: dict = {"params": DEFAULT_PARAMS}
+    rss_before = _self_peak_mb()
+    out["load_before_fit"] = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
+    with recording_backtest() as record:
+        started = time.perf_counter()
+        model = QuantileForecaster().fit(history)
+        fit_s = time.perf_counter() - started
+    out["fit"] = {"seconds": round(fit_s, 1), "training_rows_s": round(record["training_rows_s"][0], 1),
+                  "xgboost_train_and_rest_s": round(fit_s - record["training_rows_s"][0], 1),
+                  "process_peak_rss_mb_before": rss_before, "process_peak_rss_mb_after": _self_peak_mb()}
+    out["load_after_fit_1min"] = round(os.getloadavg()[0], 2)
+
+    out["load_before_backtest"] = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
+    with recording_backtest() as record:
+        started = time.perf_counter()
+        report = backtest(history, cutoffs=3, horizon=28)
+        backtest_s = time.perf_counter() - started
+    out["backtest"] = {"seconds": round(backtest_s, 1), "cutoffs": report["cutoffs"],
+                       "fits_s": [round(x, 1) for x in record["fit_s"]],
+                       "training_rows_s": [round(x, 1) for x in record["training_rows_s"]],
+                       "predicts_s": [round(x, 2) for x in record["predict_s"]],
+                       "overall_wape": {k: round(v["wape"], 3) for k, v in report["overall"].items()},
+                       "overall_coverage": round(report["overall"]["model"]["coverage"], 3)}
+    out["load_after_backtest_1min"] = round(os.getloadavg()[0], 2)
+
+    out["load_before_from_history"] = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
+    started = time.perf_counter()
+    forecasts = Forecasts.from_history(model, history, report)
+    out["from_history_s"] = round(time.perf_counter() - started, 1)
+    out["load_after_from_history_1min"] = round(os.getloadavg()[0], 2)
+    out["process_peak_rss_mb"] = _self_peak_mb()
+    return out, forecasts
+
+
+@pytest.mark.bench
+def test_forecasting_speed(tmp_path):
+    started = time.perf_counter()
+    history = synthetic_history(N_ITEMS, N_DAYS, seed=42)
+    data = {"items": N_ITEMS, "days": N_DAYS, "generate_s": round(time.perf_counter() - started, 1),
+            "mean_units_per_item_day": round(float(np.nanmean(history.units)), 3),
+            "zero_share": round(float((np.nan_to_num(history.units, nan=1) == 0).mean()), 3),
+            "censored_share": round(float(np.isnan(history.units).mean()), 4),
+            "categories": int(len(set(history.categories.tolist())))}
+    training, forecasts = _train(history)
+    item_ids = history.item_ids.copy()
+    del history
+
+    arrays, files, params = forecasts.to_artifact()
+    report = {"data": data, "training": training, "machine": {"cpus": os.cpu_count()}}
+
+    print("\n" + json.dumps({"forecasting_training": report}, indent=2, ensure_ascii=False))
+    url, drop = throwaway_database()  # skips here without PostgreSQL, after the training figures
+    url_s = url.render_as_string(hide_password=False)
+    redis_url = _redis_url()
+    env = {**os.environ, "DATABASE_URL": url_s, "SHOPMIND_DATA_DIR": str(tmp_path),
+           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
+           "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "",
+           "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"}
+    env.pop("ARTIFACT_DIR", None)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    server = None
+    try:
+        from services.forecasting.forecasts import Forecasts
+        from shared import artifacts
+        from shared.config import load_settings
+        from shared.db import session_scope
+        from shared.migrate import upgrade
+
+        upgrade(url_s)
+        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-fc"],
+                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        shop_id, key = created["shop"]["id"], created["api_key"]["key"]
+        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
+                                                      "SHOPMIND_INTERNAL_TOKEN")})
+        overall = forecasts.backtest["overall"]
+        metrics = {"wape": overall["model"]["wape"], "coverage": overall["model"]["coverage"],
+                   "seasonal_naive_wape": overall["seasonal_naive"]["wape"]}
+        started = time.perf_counter()
+        with session_scope(shop_id, url_s) as session:
+            row = artifacts.save_version(session, settings, shop_id, "forecasting", arrays=arrays, files=files,
+                                         params=params, metrics=metrics,
+                                         data_window={"items": N_ITEMS, "days": N_DAYS})
+            artifacts.promote(session, row)
+            artifact_dir, version = settings.artifact_dir / row.artifact_path, row.version
+        save_s = time.perf_counter() - started
+        artifact_files = {p.name: round(p.stat().st_size / 1e6, 2) for p in sorted(artifact_dir.iterdir())}
+        array_mb = {k: round(v.nbytes / 1e6, 2) for k, v in arrays.items()}
+
+        # In process, on the bundle as a worker rebuilds it from the artifact.
+        artifact = artifacts.load_artifact(row, settings)
+        started = time.perf_counter()
+        served = Forecasts.from_artifact(artifact.arrays, artifact.files, artifact.params)
+        from_artifact_s = time.perf_counter() - started
+        rng = np.random.default_rng(7)
+        picked = [str(x) for x in rng.choice(item_ids, SERVED_ITEMS, replace=False)]
+        item_s, explain_s = [], []
+        for item_id in picked[:300]:
+            t0 = time.perf_counter()
+            served.item(item_id, 28)
+            item_s.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            served.explain(served.row(item_id), 28)
+            explain_s.append(time.perf_counter() - t0)
+        in_process = {"items": 300, "forecasts_item": _ms(item_s), "explain_part": _ms(explain_s),
+                      "from_artifact_s": round(from_artifact_s, 2)}
+        del served, artifact, forecasts, arrays
+
+        port = _free_port()
+        log = open(tmp_path / "server.log", "wb")
+        server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
+                                  cwd=ROOT, env=env, stdout=log, stderr=log)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
+            time.sleep(0.2)
+        time.sleep(1.0)
+        workers = _children(server.pid)
+        headers = {"Authorization": f"Bearer {key}"}
+        paths = [f"/v1/forecasts/items/{item_id}?horizon=28" for item_id in picked]
+        rss_idle = {pid: _status_mb(pid, "VmRSS") for pid in workers}
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+            t0 = time.perf_counter()
+            first = client.get(paths[0])
+            first_s = time.perf_counter() - t0
+            assert first.status_code == 200, first.text
+            body = first.json()
+            assert body["model_version"] == version and len(body["points"]) == 28
+            missing = client.get("/v1/forecasts/items/NO-SUCH-ITEM?horizon=28")
+        warm = run_paths(port, paths, headers, seconds=3)  # every worker loads the bundle
+        rss_warm = {pid: _status_mb(pid, "VmRSS") for pid in _children(server.pid)}
+
+        load_capacity = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
+        capacity = run_paths(port, paths, headers, seconds=10)
+        load_paced = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
+        paced = run_paths(port, paths, headers, seconds=15, rate=max(1.0, capacity["rps"] / 2))
+        load_end = round(os.getloadavg()[0], 2)
+        workers_end = _children(server.pid)
+        rss_end = {pid: _status_mb(pid, "VmRSS") for pid in workers_end}
+        peak = {pid: _status_mb(pid, "VmHWM") for pid in workers_end}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        drop()
+
+    report["serving"] = {
+        "server": {"target": "all-in-one", "workers": len(workers), "worker_class": "gthread",
+                   "redis_rate_limiter": bool(redis_url), "client_processes": 4},
+        "artifact": {"files_mb_on_disk": artifact_files, "total_mb_on_disk":
+                     round(sum(artifact_files.values()), 2), "arrays_mb_in_memory": array_mb,
+                     "save_version_and_promote_s": round(save_s, 2)},
+        "in_process": in_process,
+        "first_request_s_including_bundle_load": round(first_s, 2),
+        "unknown_item_status": missing.status_code,
+        "memory_mb": {"worker_rss_idle": rss_idle, "worker_rss_after_warmup": rss_warm,
+                      "worker_rss_end": rss_end, "worker_peak_vmhwm": peak},
+        "worker_pids_changed": sorted(workers) != sorted(workers_end),
+        "warmup": warm,
+        "capacity_unpaced": {**capacity, "load_before": load_capacity},
+        "paced_half_capacity": {**paced, "load_before": load_paced, "loadavg_1min_after": load_end},
+        "sample_answer": {"note": body["note"], "explanation": body["explanation"][:3], "total": body["total"]},
+    }
+    print("\n" + json.dumps({"forecasting_speed": report}, indent=2, ensure_ascii=False))
+    assert training["fit"]["seconds"] > 0 and training["backtest"]["seconds"] > 0
+    assert capacity["requests"] > 0 and paced["requests"] > 0
+    assert capacity["failures"] == 0 and paced["failures"] == 0
