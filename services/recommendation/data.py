@@ -58,7 +58,11 @@ def load_event_categories(session: Session) -> pd.DataFrame:
     return _frame(session, select(Event.item_id, Event.category_id).distinct(), ["item_id", "category_id"])
 
 
-def recent_events(session: Session, user_id: str, since: datetime, limit: int = 500) -> pd.DataFrame:
-    """What the user did after the model's data ended (real-time feedback), newest first."""
-    return _frame(session, select(Event.item_id, Event.type).where(Event.user_id == user_id, Event.ts > since)
-                  .order_by(Event.ts.desc()).limit(limit), ["item_id", "type"])
+def recent_events(session: Session, user_id: str, since: datetime, limit: int = 500) -> dict[str, list]:
+    """What the user did after the model's data ended (real-time feedback), newest first.
+
+    Plain lists, not a DataFrame: this runs on every recommendation request.
+    """
+    rows = session.execute(select(Event.item_id, Event.type).where(Event.user_id == user_id, Event.ts > since)
+                           .order_by(Event.ts.desc()).limit(limit)).all()
+    return {"item_id": [r[0] for r in rows], "type": [r[1] for r in rows]}

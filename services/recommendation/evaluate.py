@@ -20,6 +20,7 @@ from services.recommendation.model import (
 )
 
 MIN_TEST_USERS = 5
+MAX_TEST_USERS = 10_000  # a seeded sample beyond this: the metrics settle long before
 
 
 def time_split(frame: pd.DataFrame, holdout_days: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
@@ -60,11 +61,22 @@ def ranking_metrics(recommended: dict[int, np.ndarray], relevant: dict[int, set[
     }
 
 
+def _top_k(scores: np.ndarray, seen_rows, k: int) -> list[np.ndarray]:
+    """Per row of a users × items score block, the k best unseen items."""
+    for row, seen in enumerate(seen_rows):
+        scores[row, seen] = -np.inf
+    top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+    order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
+    ranked = np.take_along_axis(top, order, axis=1)
+    return [r[np.isfinite(scores[i, r]) & (scores[i, r] > -1e30)] for i, r in enumerate(ranked)]
+
+
 def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None = None,
-             k: int = 20) -> dict[str, dict[str, float]]:
+             k: int = 20, models: tuple[str, ...] = ("als", "popularity", "item_knn")) -> dict[str, dict[str, float]]:
     """Metrics of ALS, item-kNN and popularity on the same time-based split.
 
     Raises :class:`NotEnoughData` when fewer than MIN_TEST_USERS users return after the cut-off.
+    ``models`` limits what is scored (tuning needs ALS only).
     """
     params = {**DEFAULT_PARAMS, **(params or {})}
     train_frame, test_frame, cutoff = time_split(frame, holdout_days)
@@ -82,36 +94,43 @@ def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None
     if len(relevant) < MIN_TEST_USERS:
         raise NotEnoughData(f"only {len(relevant)} users came back after {cutoff:%Y-%m-%d} with new items; "
                             f"need {MIN_TEST_USERS} to evaluate")
+    if len(relevant) > MAX_TEST_USERS:
+        keep = np.random.default_rng(0).choice(np.fromiter(relevant, dtype=np.int64), MAX_TEST_USERS, replace=False)
+        relevant = {int(u): relevant[int(u)] for u in keep}
     users = np.fromiter(relevant, dtype=np.int64)
     n_items = matrix.shape[1]
 
     def seen(user: int) -> np.ndarray:
         return matrix.indices[matrix.indptr[user]:matrix.indptr[user + 1]]
 
+    def scored(block_scores) -> dict[int, np.ndarray]:
+        """Top-k lists for every test user, scored in blocks so memory stays bounded."""
+        lists: dict[int, np.ndarray] = {}
+        for start in range(0, len(users), 1000):
+            block = users[start:start + 1000]
+            ranked = _top_k(block_scores(block), [seen(u) for u in block], k)
+            lists.update(zip(block.tolist(), ranked, strict=True))
+        return lists
+
     results = {}
-    als = ALSModel(**{p: params[p] for p in ("factors", "regularization", "alpha", "iterations", "random_state")})
-    als.fit(matrix)
-    results["als"] = ranking_metrics({u: als.recommend_known(u, k, seen(u)) for u in users}, relevant, n_items)
+    if "als" in models:
+        als = ALSModel(**{p: params[p] for p in ("factors", "regularization", "alpha", "iterations", "random_state")})
+        als.fit(matrix)
+        results["als"] = ranking_metrics(scored(lambda b: als.user_factors[b] @ als.item_factors.T), relevant,
+                                         n_items)
+    if "popularity" in models:
+        item_scores = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float64)
+        results["popularity"] = ranking_metrics(scored(lambda b: np.tile(item_scores, (len(b), 1))), relevant,
+                                                n_items)
+    if "item_knn" in models:
+        neighbours = item_neighbours(matrix, params["neighbours"])
 
-    item_scores = np.asarray(matrix.sum(axis=0)).ravel()
-    popular_order = np.argsort(-item_scores)
+        def knn_scores(block):
+            scores = np.asarray((matrix[block] @ neighbours).todense(), dtype=np.float64)
+            scores[scores <= 0] = -np.inf
+            return scores
 
-    def top_popular(user: int) -> np.ndarray:
-        exclude = set(seen(user).tolist())
-        return np.array([i for i in popular_order[:k + len(exclude)] if i not in exclude][:k])
-
-    results["popularity"] = ranking_metrics({u: top_popular(u) for u in users}, relevant, n_items)
-
-    neighbours = item_neighbours(matrix, params["neighbours"])
-    knn_scores = matrix[users] @ neighbours  # users × items
-    knn = {}
-    for row, user in enumerate(users):
-        scores = np.asarray(knn_scores[row].todense()).ravel()
-        scores[seen(user)] = -np.inf
-        scores[scores <= 0] = -np.inf
-        top = np.argsort(-scores)[:k]
-        knn[user] = top[np.isfinite(scores[top])]
-    results["item_knn"] = ranking_metrics(knn, relevant, n_items)
+        results["item_knn"] = ranking_metrics(scored(knn_scores), relevant, n_items)
     results["split"] = {"cutoff": cutoff.isoformat(), "holdout_days": holdout_days, "test_users": len(relevant),
                         "train_interactions": int(matrix.nnz)}
     return results

@@ -174,9 +174,10 @@ class Recommender:
 
     # -- the five questions -----------------------------------------------------------------
 
-    def for_user(self, user_id: str | None, recent: pd.DataFrame, n: int = 10, category: str | None = None,
+    def for_user(self, user_id: str | None, recent, n: int = 10, category: str | None = None,
                  exclude_seen: bool = True) -> Answer:
-        """Personal picks; ``recent`` (item_id, type) are events since training (real-time feedback)."""
+        """Personal picks; ``recent`` maps item_id and type to lists of events since training
+        (real-time feedback; a DataFrame works too)."""
         weights: dict[int, float] = {}
         strongest: dict[int, int] = {}
         known = self.user_index.get(user_id) if user_id is not None else None
