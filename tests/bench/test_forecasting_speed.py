@@ -22,8 +22,9 @@ from 4 keep-alive client processes on the same 2 cores (tests/bench/fc_load.py):
 for 10 s (capacity), then paced at half that rate for 15 s (latency at a load it can carry).
 FC_BENCH_ITEMS (default 10000) and FC_BENCH_QUIET_WAIT_S (default 300) exist only to try the
 benchmark out quickly.
-Also in-process: ``Forecasts.item`` for 300 items (and its ``explain`` part) on the bundle as a
-worker loads it. Artifact size on disk and the workers' resident memory are reported.
+Also in-process: ``Forecasts.item`` for those 2,000 items (and its ``explain`` part for 300)
+on the bundle as a worker loads it; items whose answer raises there (a service bug, reported
+with examples and their HTTP status) are left out of the load. Artifact size on disk and the workers' resident memory are reported.
 """
 
 from __future__ import annotations
@@ -189,16 +190,24 @@ def test_forecasting_speed(tmp_path):
         from_artifact_s = time.perf_counter() - started
         rng = np.random.default_rng(7)
         picked = [str(x) for x in rng.choice(item_ids, SERVED_ITEMS, replace=False)]
-        item_s, explain_s = [], []
-        for item_id in picked[:300]:
+        item_s, explain_s, failing = [], [], {}
+        for item_id in picked:
             t0 = time.perf_counter()
-            served.item(item_id, 28)
+            try:
+                served.item(item_id, 28)
+            except Exception as exc:  # a service bug, reported below; these ids are left out of the load
+                failing[item_id] = f"{exc.__class__.__name__}: {exc}"
+                continue
             item_s.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            served.explain(served.row(item_id), 28)
-            explain_s.append(time.perf_counter() - t0)
-        in_process = {"items": 300, "forecasts_item": _ms(item_s), "explain_part": _ms(explain_s),
-                      "from_artifact_s": round(from_artifact_s, 2)}
+            if len(explain_s) < 300:
+                t0 = time.perf_counter()
+                served.explain(served.row(item_id), 28)
+                explain_s.append(time.perf_counter() - t0)
+        answered = [item_id for item_id in picked if item_id not in failing]
+        in_process = {"items_tried": len(picked), "items_answered": len(answered), "forecasts_item": _ms(item_s),
+                      "explain_part_300_items": _ms(explain_s), "from_artifact_s": round(from_artifact_s, 2),
+                      "items_failing": len(failing),
+                      "failing_examples": dict(list(failing.items())[:3])}
         del served, artifact, forecasts, arrays
 
         port = _free_port()
@@ -218,7 +227,7 @@ def test_forecasting_speed(tmp_path):
         time.sleep(1.0)
         workers = _children(server.pid)
         headers = {"Authorization": f"Bearer {key}"}
-        paths = [f"/v1/forecasts/items/{item_id}?horizon=28" for item_id in picked]
+        paths = [f"/v1/forecasts/items/{item_id}?horizon=28" for item_id in answered]
         rss_idle = {pid: _status_mb(pid, "VmRSS") for pid in workers}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             t0 = time.perf_counter()
@@ -228,6 +237,8 @@ def test_forecasting_speed(tmp_path):
             body = first.json()
             assert body["model_version"] == version and len(body["points"]) == 28
             missing = client.get("/v1/forecasts/items/NO-SUCH-ITEM?horizon=28")
+            failing_http = {item_id: client.get(f"/v1/forecasts/items/{item_id}?horizon=28").status_code
+                            for item_id in list(failing)[:3]}
         warm = run_paths(port, paths, headers, seconds=3)  # every worker loads the bundle
         rss_warm = {pid: _status_mb(pid, "VmRSS") for pid in _children(server.pid)}
 
@@ -254,6 +265,7 @@ def test_forecasting_speed(tmp_path):
         "in_process": in_process,
         "first_request_s_including_bundle_load": round(first_s, 2),
         "unknown_item_status": missing.status_code,
+        "failing_items_http_status": failing_http,
         "memory_mb": {"worker_rss_idle": rss_idle, "worker_rss_after_warmup": rss_warm,
                       "worker_rss_end": rss_end, "worker_peak_vmhwm": peak},
         "worker_pids_changed": sorted(workers) != sorted(workers_end),
