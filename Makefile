@@ -18,7 +18,8 @@ demo: $(STAMP)   ## venv, install, migrate, generate, import, train, serve on ht
 test: $(STAMP)   ## the test suite (real PostgreSQL/Redis/worker when DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m pytest tests --ignore=tests/bench -q
 
-bench: $(STAMP)  ## benchmarks; figures go to docs/benchmarks.md
+bench: $(STAMP)  ## benchmarks; figures go to docs/benchmarks.md (statsforecast is a bench-only dependency)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m pytest tests/bench -q -s -p no:cacheprovider
 
 lint: $(STAMP)

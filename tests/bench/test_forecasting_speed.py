@@ -24,7 +24,8 @@ FC_BENCH_ITEMS (default 10000) and FC_BENCH_QUIET_WAIT_S (default 300) exist onl
 benchmark out quickly.
 Also in-process: ``Forecasts.item`` for those 2,000 items (and its ``explain`` part for 300)
 on the bundle as a worker loads it; items whose answer raises there (a service bug, reported
-with examples and their HTTP status) are left out of the load. Artifact size on disk and the workers' resident memory are reported.
+with examples and their HTTP status) are left out of the load. Artifact size on disk and the
+workers' resident memory are reported.
 """
 
 from __future__ import annotations
