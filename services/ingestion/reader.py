@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import abc
 import codecs
 import csv
 import gzip
@@ -661,19 +662,22 @@ def _generic_header(width: int) -> list[str]:
 # -- sources --------------------------------------------------------------------------------------
 
 
-class _Source:
+class _Source(abc.ABC):
     """One format's reader: ``header``, ``batches(n)`` of (rows, row_numbers), progress, close."""
 
     header: list[str]
 
+    @abc.abstractmethod
     def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
-        raise NotImplementedError
+        """Rows of at most ``size`` with their source row numbers."""
 
+    @abc.abstractmethod
     def bytes_read(self) -> int:
-        raise NotImplementedError
+        """Compressed bytes consumed so far (for progress)."""
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the file."""
 
 
 class _CsvSource(_Source):
