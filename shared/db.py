@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker, with_loader_criteria
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
@@ -121,6 +123,12 @@ def new_session(shop_id: int | str | None, database_url: str | None = None) -> S
     session = _session_factories[url]()
     session.info["tenant"] = shop_id
     return session
+
+
+def upsert(session: Session, entity):
+    """``INSERT`` with ``on_conflict_do_update``/``_do_nothing`` for the session's database
+    (PostgreSQL and SQLite spell ``ON CONFLICT`` alike; plain ``insert`` has no such clause)."""
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(entity)
 
 
 @contextmanager

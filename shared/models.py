@@ -289,3 +289,50 @@ class ImportRejection(Base, ShopOwned):
     column: Mapped[str] = mapped_column(String(200))
     raw_value: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+
+
+# --- derived rows written by the model services ----------------------------------------------
+
+class ReviewSentiment(Base, ShopOwned):
+    """The sentiment service's reading of one review (scored in batch jobs, so summaries are queries).
+
+    Deleted by ingestion when a review's text changes on re-import, so it is scored again."""
+
+    __tablename__ = "review_sentiment"
+    __table_args__ = (Index("ix_review_sentiment_item", "shop_id", "item_id", "created_at"),)
+
+    shop_id: Mapped[int] = _shop_fk()
+    review_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Copied from the review so per-item summaries and alerts read one table.
+    item_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    label: Mapped[str] = mapped_column(String(8))
+    score: Mapped[float] = mapped_column(Float)
+    # [{"aspect", "label", "clause"}] for the clauses that name an aspect.
+    aspects: Mapped[list] = mapped_column(JSONType, default=list)
+    model_version: Mapped[int] = mapped_column(Integer)
+
+
+class SentAlert(Base, ShopOwned):
+    """An alert already raised, so a webhook event goes out once per change, not on every run."""
+
+    __tablename__ = "sent_alerts"
+    __table_args__ = (UniqueConstraint("shop_id", "kind", "subject", "state", name="uq_sent_alerts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(64))  # e.g. the item id
+    state: Mapped[str] = mapped_column(String(200))  # what makes it a new alert, e.g. the window or price
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShopSetting(Base, ShopOwned):
+    """A shop's own configuration of a service (sentiment aspect terms, pricing guardrails, ...)."""
+
+    __tablename__ = "shop_settings"
+
+    shop_id: Mapped[int] = _shop_fk()
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

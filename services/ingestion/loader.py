@@ -19,13 +19,11 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.ingestion.cleaning import Rejection, clean_datetime
 from shared.config import Settings
-from shared.db import session_scope
+from shared.db import session_scope, upsert
 from shared.errors import InvalidInput
 from shared.models import (
     CompetitorPrice,
@@ -150,6 +148,11 @@ class StagingLoader:
         self.connection.exec_driver_sql(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} WHERE true "
             f"ON CONFLICT ({', '.join(map(_q, self.keys))}) {conflict}")
+        if self.entity == "reviews":  # a changed review must be scored again by the sentiment service
+            self.connection.execute(
+                text(f"DELETE FROM review_sentiment WHERE shop_id = :shop "
+                     f"AND review_id IN (SELECT review_id FROM {stage})"),
+                {"shop": self.shop_id})
         return {"inserted": remaining - updated, "updated": updated, "unchanged": unchanged}
 
     def event_months(self) -> tuple[datetime | None, datetime | None]:
@@ -322,8 +325,7 @@ def record_events(session: Session, settings: Settings, shop_id: int, events: li
              "category_id": c} for u, i, t, ts, c in zip(frame["user_id"], frame["item_id"], frame["type"], stamps,
                                                           frame.get("category_id", [None] * len(frame)), strict=True)]
     ensure_event_partitions(session.connection(), stamps.min(), stamps.max())
-    dialect_insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    inserted = session.execute(dialect_insert(Event).on_conflict_do_nothing().returning(Event.ts), rows).all()
+    inserted = session.execute(upsert(session, Event).on_conflict_do_nothing().returning(Event.ts), rows).all()
     session.commit()
     publish(settings, USER_ACTIVITY, {"shop_id": shop_id, "user_ids": sorted(set(users.values()))})
     return len(rows), len(rows) - len(inserted)

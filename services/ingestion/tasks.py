@@ -16,7 +16,7 @@ from services.ingestion import loader
 from services.ingestion.cleaning import Rejection, clean_chunk, extract
 from services.ingestion.presets import PRESET_ENTITY, ColumnPlan, looks_like_user_behavior, plan_columns
 from services.ingestion.reader import TableReader
-from shared import webhooks
+from shared import jobs, webhooks
 from shared.db import get_engine
 from shared.errors import InvalidInput
 from shared.jobs import JobContext, is_transient, job_task
@@ -25,6 +25,8 @@ from shared.models import Shop
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 50_000
 SHOWN_REJECTIONS = 100
+# Derived data another service keeps per entity: its job runs after an import that changed rows.
+FOLLOW_UP = {"reviews": "sentiment.score"}
 
 
 def open_source(path: Path, params: dict, max_import_bytes: int) -> tuple[TableReader, ColumnPlan]:
@@ -152,8 +154,21 @@ def _import(ctx: JobContext, path: Path) -> dict:
                       {"job_id": ctx.job_id, "entity": plan.entity,
                        **{k: summary[k] for k in ("rows_total", "rows_loaded", "rows_updated", "rows_duplicate",
                                                   "rows_rejected")}})
+    if (summary["rows_loaded"] or summary["rows_updated"]) and plan.entity in FOLLOW_UP:
+        summary["follow_up_jobs"] = _start_follow_up(ctx, FOLLOW_UP[plan.entity])
     log.info("import %s: %s", ctx.job_id, {k: v for k, v in summary.items() if k.startswith("rows_")})
     return summary
+
+
+def _start_follow_up(ctx: JobContext, kind: str) -> list[dict]:
+    """Start the job that keeps derived data current (the import itself stands either way)."""
+    try:
+        with ctx.session() as session:
+            job = jobs.start(session, ctx.settings, ctx.shop_id, kind, {"trigger": f"import {ctx.job_id}"})
+            return [{"kind": kind, "id": job.id}]
+    except Exception as exc:  # the queue being down must not undo a finished import
+        log.warning("import %s: could not start %s: %s", ctx.job_id, kind, exc)
+        return [{"kind": kind, "error": f"not started ({type(exc).__name__}); it runs with the next retrain"}]
 
 
 class Timings:

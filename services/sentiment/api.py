@@ -1,5 +1,161 @@
-"""HTTP routes of the sentiment service (API.md)."""
+"""HTTP routes of the sentiment service (API.md, "Sentiment")."""
 
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+from flask import current_app
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.sentiment import data, tasks
+from services.sentiment.alerts import AlertRules
+from services.sentiment.analysis import ReviewReader
+from services.sentiment.aspects import Lexicon
+from services.sentiment.model import SentimentClassifier
+from services.sentiment.schemas import (
+    AlertsArgsSchema,
+    AlertsSchema,
+    AnalyzeResultSchema,
+    AnalyzeSchema,
+    ItemSentimentSchema,
+    LexiconSchema,
+    TrendArgsSchema,
+)
+from shared import jobs
+from shared.artifacts import ActiveModelCache
+from shared.auth import current_shop_id
+from shared.db import request_session
+from shared.errors import NotFound
+from shared.schemas import JobEnvelopeSchema
+
 blp = Blueprint("sentiment", __name__, url_prefix="/v1", description="Review sentiment, complaints and alerts")
+MODELS: ActiveModelCache[SentimentClassifier] = ActiveModelCache(
+    "sentiment", lambda artifact: SentimentClassifier.from_artifact(artifact.arrays, artifact.params))
+EXAMPLES = 3
+EXAMPLE_CHARS = 200
+
+
+def _reader() -> tuple[ReviewReader, int]:
+    settings = current_app.config["SETTINGS"]
+    loaded = MODELS.get(current_shop_id(), settings)
+    classifier, version = (loaded.model, loaded.version) if loaded else (tasks.base_model(settings), 0)
+    lexicon = Lexicon().extended(data.lexicon_extension(request_session()))
+    return ReviewReader(classifier, lexicon), version
+
+
+@blp.route("/sentiment/analyze")
+class Analyze(MethodView):
+    @blp.arguments(AnalyzeSchema)
+    @blp.response(200, AnalyzeResultSchema)
+    def post(self, args):
+        """Label, calibrated P(positive) and per-aspect sentiment for up to 1,000 texts."""
+        reader, version = _reader()
+        return {"model_version": version, "results": reader.analyze(args["texts"])}
+
+
+@blp.route("/sentiment/items/<path:item_id>")
+class ItemSentiment(MethodView):
+    @blp.arguments(TrendArgsSchema, location="query")
+    @blp.response(200, ItemSentimentSchema)
+    def get(self, args, item_id):
+        """Positive rate, its weekly trend, and the complaints (and praise) behind it, by aspect."""
+        session = request_session()
+        if not data.item_known(session, item_id):
+            raise NotFound(f"item '{item_id}' has no reviews and is not in this shop's catalogue")
+        reviews = data.item_review_count(session, item_id)
+        scores = data.item_scores(session, item_id)
+        return item_summary(item_id, reviews, scores, data.shop_timezone(session, current_shop_id()), args["weeks"])
+
+
+def item_summary(item_id: str, reviews: int, scores: pd.DataFrame, timezone: str, weeks: int) -> dict:
+    answer = {"item_id": item_id, "reviews": reviews, "scored": len(scores), "positive_rate": None,
+              "labels": {"positive": 0, "negative": 0, "neutral": 0}, "trend": [], "top_complaints": [],
+              "top_praise": []}
+    if reviews == 0:
+        answer["note"] = "this item has no reviews yet"
+        return answer
+    if scores.empty:
+        answer["note"] = (f"none of its {reviews} reviews is scored yet: scoring runs after each review import "
+                          '(or POST /v1/admin/retrain {"models": ["sentiment"]})')
+        return answer
+    if len(scores) < reviews:
+        answer["note"] = f"{reviews - len(scores)} of its reviews are not scored yet (a scoring job will add them)"
+    labels = scores["label"].value_counts()
+    answer["labels"].update({k: int(v) for k, v in labels.items()})
+    answer["positive_rate"] = _positive_rate(scores["label"])
+    answer["trend"] = _weekly_trend(scores, timezone, weeks)
+    answer["top_complaints"] = _by_aspect(scores, "negative")
+    answer["top_praise"] = _by_aspect(scores, "positive")
+    return answer
+
+
+def _positive_rate(labels: pd.Series) -> float | None:
+    decided = labels[labels != "neutral"]
+    return round(float((decided == "positive").mean()), 4) if len(decided) else None
+
+
+def _weekly_trend(scores: pd.DataFrame, timezone: str, weeks: int) -> list[dict]:
+    dated = scores.dropna(subset=["created_at"])
+    if dated.empty:
+        return []
+    local = pd.to_datetime(dated["created_at"], utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
+    monday = (local.dt.normalize() - pd.to_timedelta(local.dt.dayofweek, unit="D"))
+    last = monday.max()
+    all_weeks = pd.date_range(end=last, periods=weeks, freq="7D")
+    trend = []
+    for week in all_weeks:
+        in_week = dated["label"][monday == week]
+        trend.append({"week": week.date().isoformat(), "reviews": int(len(in_week)),
+                      "positive_rate": _positive_rate(in_week)})
+    return trend
+
+
+def _by_aspect(scores: pd.DataFrame, label: str, limit: int = 5) -> list[dict]:
+    """Aspects named in clauses with ``label``: how many reviews, their share, recent examples."""
+    counts: Counter = Counter()
+    examples: dict[str, list[str]] = {}
+    ordered = scores.sort_values("created_at", ascending=False, na_position="last")
+    for aspects, text in zip(ordered["aspects"], ordered["text"], strict=True):
+        for aspect in dict.fromkeys(a["aspect"] for a in aspects or [] if a.get("label") == label):
+            counts[aspect] += 1
+            kept = examples.setdefault(aspect, [])
+            if len(kept) < EXAMPLES:
+                kept.append(text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + "…")
+    denominator = max(int((scores["label"] == label).sum()), 1)
+    return [{"aspect": aspect, "count": count, "share_of_negative_reviews" if label == "negative"
+             else "share_of_positive_reviews": round(count / denominator, 4), "examples": examples[aspect]}
+            for aspect, count in counts.most_common(limit)]
+
+
+@blp.route("/sentiment/alerts")
+class Alerts(MethodView):
+    @blp.arguments(AlertsArgsSchema, location="query")
+    @blp.response(200, AlertsSchema)
+    def get(self, args):
+        """Items whose share of negative reviews rose significantly, with the aspect driving it."""
+        rules = AlertRules(window_days=args["window_days"], baseline_days=args["baseline_days"],
+                           min_negative=args["min_negative"])
+        alerts, as_of = tasks.current_alerts(request_session(), current_shop_id(), rules)
+        return {"as_of": as_of, "rules": rules.__dict__, "alerts": alerts}
+
+
+@blp.route("/sentiment/aspects")
+class Aspects(MethodView):
+    @blp.response(200, LexiconSchema)
+    def get(self):
+        """The shop's extra aspect terms (the built-in lexicon is in docs/sentiment.md)."""
+        return {"aspects": data.lexicon_extension(request_session())}
+
+    @blp.arguments(LexiconSchema)
+    @blp.response(202, JobEnvelopeSchema)
+    def put(self, args):
+        """Replace the shop's extra aspect terms; every review is read again with them (a scoring job)."""
+        session = request_session()
+        data.save_lexicon_extension(session, current_shop_id(), args["aspects"])
+        session.commit()
+        # Stored scores stay until each is replaced, so summaries never go blank meanwhile.
+        job = jobs.start(session, current_app.config["SETTINGS"], current_shop_id(), "sentiment.score",
+                         params={"rescore_all": True})
+        return {"job": jobs.job_to_dict(job)}
