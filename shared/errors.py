@@ -108,12 +108,20 @@ class ProblemSchema(ma.Schema):
 
 
 def _flatten_validation_messages(messages: dict) -> dict[str, list[str]]:
-    """webargs groups messages by location ({"json": {...}}); callers want {field: [messages]}."""
+    """webargs groups messages by location ({"json": {...}}) and nests them for lists and nested
+    schemas ({"texts": {"1": [...]}}); callers want {"texts.1": [messages]}."""
     errors: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            errors[prefix] = value if isinstance(value, list) else [value]
+
     for location, by_field in messages.items():
         if isinstance(by_field, dict):
-            for field, msgs in by_field.items():
-                errors[str(field)] = msgs if isinstance(msgs, list) else [msgs]
+            walk("", by_field)
         else:
             errors[location] = by_field if isinstance(by_field, list) else [by_field]
     return errors

@@ -52,9 +52,9 @@ def save_scores(session: Session, rows: list[dict]) -> None:
     """Upsert scores (one statement per batch); the caller commits."""
     if not rows:
         return
-    insert = upsert(session, ReviewSentiment).values(rows)
+    insert = upsert(session, ReviewSentiment)
     updated = {c: insert.excluded[c] for c in ("item_id", "created_at", "label", "score", "aspects", "model_version")}
-    session.execute(insert.on_conflict_do_update(index_elements=["shop_id", "review_id"], set_=updated))
+    session.execute(insert.on_conflict_do_update(index_elements=["shop_id", "review_id"], set_=updated), rows)
 
 
 def item_known(session: Session, item_id: str) -> bool:
