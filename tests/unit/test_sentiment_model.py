@@ -11,7 +11,7 @@ from services.sentiment import base
 from services.sentiment.alerts import AlertRules, find_alerts
 from services.sentiment.analysis import MAX_CHARS, ReviewReader, normalise
 from services.sentiment.aspects import Lexicon, aspect_clauses, clauses
-from services.sentiment.model import SentimentClassifier, accuracy_and_macro_f1, hashed_ngrams, negated_snippets
+from services.sentiment.model import SentimentClassifier, accuracy_and_macro_f1, hashed_ngrams, prepare
 
 
 @pytest.fixture(scope="module")
@@ -46,24 +46,21 @@ def test_a_shop_extends_the_lexicon_and_adds_aspects():
 
 # --- features ----------------------------------------------------------------------------------
 
-def test_hashed_ngrams_count_every_ngram_once_and_never_across_pieces():
-    pieces, rows = ["好用好用", "不错", "好"], np.array([0, 1, 1])
-    matrix = hashed_ngrams(pieces, rows, 2, (1, 3), bits=18)
-    expected = [Counter(), Counter()]
-    for piece, row in zip(pieces, rows, strict=True):
-        for n in (1, 2, 3):
-            expected[row].update(piece[i:i + n] for i in range(len(piece) - n + 1))
-    for row in (0, 1):
-        assert matrix[row].sum() == sum(expected[row].values())
-        assert matrix[row].nnz == len(expected[row])  # no collisions at this size
-    # "错好" would only exist if the n-grams ran from piece 2 into piece 3
-    alone = hashed_ngrams(["错好"], np.array([0]), 1, (2, 2), bits=18)
-    assert (matrix[1].multiply(alone[0])).nnz == 0
+def test_hashed_ngrams_count_every_ngram_once_and_never_across_texts():
+    texts = ["好用好用", "不错", ""]
+    matrix = hashed_ngrams(texts, (1, 3), bits=18)
+    for row, text in enumerate(texts):
+        expected = Counter(text[i:i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1))
+        assert matrix[row].sum() == sum(expected.values())
+        assert matrix[row].nnz == len(expected)  # no collisions at this size
+    # "用不" would only exist if an n-gram ran from the first text into the second
+    across = hashed_ngrams(["用不"], (2, 2), bits=18)
+    assert matrix.multiply(across[0]).nnz == 0
+    assert hashed_ngrams(["好"], (1, 4), bits=18).nnz == 1
 
 
-def test_negation_snippets_stay_inside_their_clause():
-    assert negated_snippets("不好用，没有问题") == ["好用", "问题"]
-    assert negated_snippets("不，很好") == []
+def test_text_preparation_folds_width_case_and_repeats():
+    assert prepare("ＡＢＣ好好好好！！！") == "abc好好!!"
 
 
 # --- the classifier ------------------------------------------------------------------------------
