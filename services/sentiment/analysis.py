@@ -1,7 +1,9 @@
 """Reading reviews: a label, a calibrated P(positive) and per-aspect sentiment for each text.
 
-The classifier (``model.SentimentClassifier``) reads whole reviews and, in the same batch, each
-clause that names an aspect, so "质量还行但是物流太慢" yields 质量 positive and 物流 negative.
+The classifier (``model.SentimentClassifier``) reads whole reviews. Each clause that names an
+aspect gets its own reading, so "质量还行但是物流太慢" yields 质量 positive and 物流 negative: from
+its sentiment words and negations (``polarity``) when it has any, else from the classifier, which
+scores those clauses in the same batch as the reviews.
 Texts it cannot read get an honest answer instead of a confident guess: empty or emoji-only texts,
 and text with no Chinese at all (a short English word list, marked low confidence).
 """
@@ -17,6 +19,7 @@ import numpy as np
 
 from services.sentiment.aspects import Lexicon, aspect_clauses
 from services.sentiment.model import SentimentClassifier
+from services.sentiment.polarity import clause_polarity
 
 MAX_CHARS = 1000  # longer texts are scored on their first MAX_CHARS characters (and say so)
 NEUTRAL_CONFIDENCE = 0.65  # calibrated P(label) below this is "neutral": the model is unsure
@@ -68,16 +71,18 @@ class ReviewReader:
             to_score.append((i, text, aspect_clauses(text, self.lexicon)))
             if notes:
                 results[i] = {"note": "; ".join(notes)}
-        # One batch for whole texts and their aspect clauses: featurising is the cost, so do it once.
-        batch = [text for _i, text, _a in to_score] + [c for _i, _t, found in to_score for _a, c in found]
+        # One batch for whole texts and the aspect clauses without sentiment words.
+        unread = {c for _i, _t, found in to_score for _a, c in found if clause_polarity(c) == 0}
+        batch = [text for _i, text, _a in to_score] + sorted(unread)
         scores = self.classifier.predict_proba(batch) if batch else np.zeros(0)
-        clause_at = len(to_score)
+        clause_score = dict(zip(batch[len(to_score):], scores[len(to_score):], strict=True))
         for k, (i, _text, found) in enumerate(to_score):
             score = float(scores[k])
             aspects = []
             for aspect, clause in found:
-                aspects.append({"aspect": aspect, "label": self.label(float(scores[clause_at])), "clause": clause})
-                clause_at += 1
+                words = clause_polarity(clause)
+                label = ("positive" if words > 0 else "negative") if words else self.label(clause_score[clause])
+                aspects.append({"aspect": aspect, "label": label, "clause": clause})
             result = {"label": self.label(score), "score": round(score, 4), "aspects": aspects}
             if results[i]:
                 result.update(results[i])

@@ -20,9 +20,9 @@ DEFAULT_TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
              "坏了", "坏掉", "变形", "破洞", "起球", "接触不良", "粗糙", "精细", "做工精细"), ("东西", "产品")),
     "价格": (("价格", "性价比", "价钱", "价位", "便宜", "实惠", "划算", "降价", "贵", "优惠", "不值", "值这个价",
              "物超所值", "物美价廉"), ()),
-    "客服": (("客服", "售后", "卖家", "商家", "店家", "掌柜", "退换", "退货", "退款", "回复"),
+    "客服": (("客服", "售后", "卖家", "商家", "店家", "掌柜", "回复"),
            ("态度", "服务", "耐心")),
-    "包装": (("包装", "外包装", "盒子", "包装盒", "封口", "包裹", "箱子", "纸箱", "压坏", "破损"), ()),
+    "包装": (("包装", "外包装", "盒子", "包装盒", "封口", "包裹", "箱子", "纸箱", "压坏", "压坏了", "破损"), ()),
     "尺码": (("尺码", "尺寸", "码数", "大小", "偏大", "偏小", "合身", "太大", "太小", "号码", "大一码", "小一码",
              "版型"), ()),
     "颜色": (("颜色", "色差", "掉色", "褪色", "色泽", "染色", "发黄", "颜色正"), ()),
@@ -62,11 +62,20 @@ class Lexicon:
         return Lexicon(terms)
 
     def aspects_of(self, clause: str) -> list[str]:
-        """Aspects ``clause`` talks about: those with a specific term in it, else those with a generic one."""
-        specific = [a for a, (terms, _g) in self.terms.items() if any(t in clause for t in terms)]
-        if specific:
-            return specific
-        return [a for a, (_s, generic) in self.terms.items() if any(t in clause for t in generic)]
+        """Aspects ``clause`` talks about: those with a specific term in it, else those with a generic one.
+        A term inside a longer term of another aspect does not count ("压坏了" is 包装, not 坏了 质量)."""
+        specific = self._matches(clause, 0)
+        return specific or self._matches(clause, 1)
+
+    def _matches(self, clause: str, kind: int) -> list[str]:
+        spans = [(start, start + len(term), aspect) for aspect, terms in self.terms.items() for term in terms[kind]
+                 for start in _occurrences(clause, term)]
+        found = []
+        for start, end, aspect in spans:
+            inside_longer = any(a != aspect and s <= start and end <= e and e - s > end - start for s, e, a in spans)
+            if not inside_longer and aspect not in found:
+                found.append(aspect)
+        return [a for a in self.terms if a in found]
 
     def to_json(self) -> dict:
         return {a: [list(s), list(g)] for a, (s, g) in self.terms.items()}
@@ -74,6 +83,14 @@ class Lexicon:
     @classmethod
     def from_json(cls, data: dict) -> Lexicon:
         return cls({a: (tuple(s), tuple(g)) for a, (s, g) in data.items()})
+
+
+def _occurrences(text: str, term: str) -> list[int]:
+    starts, at = [], text.find(term)
+    while at >= 0:
+        starts.append(at)
+        at = text.find(term, at + 1)
+    return starts
 
 
 def aspect_clauses(text: str, lexicon: Lexicon) -> list[tuple[str, str]]:

@@ -183,3 +183,22 @@ def test_two_bad_reviews_page_nobody():
     assert find_alerts(frame) == []
     loose = find_alerts(frame, AlertRules(min_negative=2))
     assert [a["item_id"] for a in loose] == ["A"] and loose[0]["aspect"] == "物流"
+
+
+# --- clause polarity ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("clause", "expected"), [
+    ("包装没有破损", 1), ("物流不是很快", -1), ("一点都不贵", 1), ("没有任何异味", 1), ("尺码标准", 1),
+    ("不值这个价", -1), ("质量没得说", 1), ("大小不合适", -1), ("不推荐购买", -1), ("包装完好无损", 1),
+    ("用了没几天就变形了", -1),  # 没 qualifies 几天, not 变形: negation reaches two characters
+    ("快递一个星期才到", 0), ("等了好几天", 0),  # 快递 and 好几 are not praise
+])
+def test_clause_polarity_reads_words_and_negation(clause, expected):
+    from services.sentiment.polarity import clause_polarity
+
+    assert clause_polarity(clause) == expected
+
+
+def test_word_balance_is_learned_as_evidence_on_top_of_the_ngrams(default_model):
+    a, w, _b = default_model.calibration
+    assert a > 0 and w > 0  # held-out data, not a hand-set weight, decides how much words count
