@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from services.forecasting.calendar import FESTIVAL_NAMES, calendar_features
+from shared.calendar import FESTIVAL_NAMES, calendar_features
 
 log = logging.getLogger(__name__)
 

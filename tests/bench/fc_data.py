@@ -112,12 +112,12 @@ def synthetic_history(n_items: int = 10_000, days: int = 730, seed: int = 42, en
 
     Levels are log-normal (median 0.6 units/day, so most series are sparse and a few sell dozens
     a day), each item has its own weekly profile around a shared one, demand rises on the
-    campaign days of ``services.forecasting.calendar`` (double 11 ×3 at the peak, others ×1.5–2),
+    campaign days of ``shared.calendar`` (double 11 ×3 at the peak, others ×1.5–2),
     a mild trend, items launch at different days (zeros before), ~1% of days are stock-outs
     (censored, NaN), and prices wander around a base price with discounts on campaign days.
     """
-    from services.forecasting.calendar import calendar_features
     from services.forecasting.model import History
+    from shared.calendar import calendar_features
 
     rng = np.random.default_rng(seed)
     start = pd.Timestamp(end) - pd.Timedelta(days=days - 1)
