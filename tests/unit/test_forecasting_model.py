@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.forecasting import calendar as cal
 from services.forecasting import model as m
 from services.forecasting.forecasts import Forecasts, expected
 from services.forecasting.replenish import plan_item
+from shared import calendar as cal
 
 FAST = {"n_rounds": 60, "max_depth": 4, "origin_step": 14, "nthread": 1}
 WEEKLY = np.array([0.7, 0.8, 0.9, 1.0, 1.1, 1.6, 1.9])  # Monday first
