@@ -27,13 +27,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import urllib3
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import InvalidInput
-from shared.models import Webhook, WebhookDelivery
+from shared.models import SentAlert, Webhook, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,20 @@ def emit(session: Session, shop_id: int, event: str, payload: dict) -> int:
             ))
             count += 1
     return count
+
+
+def emit_once(session: Session, shop_id: int, event: str, subject: str, state: str, payload: dict,
+              covered_by: tuple[str, ...] = ()) -> bool:
+    """Emit ``event`` about ``subject`` (an item id, say) unless it was already emitted for ``state``
+    or any of ``covered_by``, so an alert goes out once per change, not on every run. Recorded in
+    ``sent_alerts`` even without subscribers (a later subscriber is not sent old alerts)."""
+    seen = session.scalar(select(func.count()).select_from(SentAlert).where(
+        SentAlert.kind == event, SentAlert.subject == subject, SentAlert.state.in_((state, *covered_by))))
+    if seen:
+        return False
+    emit(session, shop_id, event, payload)
+    session.add(SentAlert(shop_id=shop_id, kind=event, subject=subject, state=state))
+    return True
 
 
 def deliver_due(session: Session, settings: Settings, limit: int = 100) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import upsert
-from shared.models import Product, Review, ReviewSentiment, SentAlert, Shop, ShopSetting
+from shared.models import Product, Review, ReviewSentiment, Shop, ShopSetting
 
 
 def shop_timezone(session: Session, shop_id: int) -> str:
@@ -92,16 +92,6 @@ def recent_scores(session: Session, since: datetime | None) -> pd.DataFrame:
 
 def latest_review_time(session: Session) -> datetime | None:
     return session.scalar(select(func.max(ReviewSentiment.created_at)))
-
-
-def alert_already_sent(session: Session, kind: str, subject: str, states: list[str]) -> bool:
-    """Whether an alert of ``kind`` for ``subject`` was sent with any of ``states``."""
-    return session.scalar(select(func.count()).select_from(SentAlert).where(
-        SentAlert.kind == kind, SentAlert.subject == subject, SentAlert.state.in_(states))) > 0
-
-
-def record_alert(session: Session, shop_id: int, kind: str, subject: str, state: str) -> None:
-    session.add(SentAlert(shop_id=shop_id, kind=kind, subject=subject, state=state))
 
 
 LEXICON_SETTING = "sentiment.aspects"

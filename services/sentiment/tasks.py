@@ -194,12 +194,9 @@ def raise_alerts(ctx: JobContext) -> int:
         alerts, _as_of = current_alerts(session, ctx.shop_id, rules)
         for alert in alerts:
             end = pd.Timestamp(alert["window"]["to"]).date()
-            states = [(end - timedelta(days=k)).isoformat() for k in range(rules.window_days)]
-            if data.alert_already_sent(session, ALERT_KIND, alert["item_id"], states):
-                continue
-            webhooks.emit(session, ctx.shop_id, ALERT_KIND, alert)
-            data.record_alert(session, ctx.shop_id, ALERT_KIND, alert["item_id"], end.isoformat())
-            sent += 1
+            earlier = tuple((end - timedelta(days=k)).isoformat() for k in range(1, rules.window_days))
+            sent += webhooks.emit_once(session, ctx.shop_id, ALERT_KIND, alert["item_id"], end.isoformat(), alert,
+                                       covered_by=earlier)
         session.commit()
     if sent:
         log.info("shop %s: %d negative review spike alert(s) sent", ctx.shop_id, sent)
