@@ -28,6 +28,7 @@ TASK_MODULES = [
     "services.recommendation.tasks",
     "services.forecasting.tasks",
     "services.sentiment.tasks",
+    "services.pricing.tasks",
 ]
 # Above the longest training run: Redis redelivers unacknowledged tasks older than this.
 VISIBILITY_TIMEOUT_S = 6 * 3600

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 50_000
 SHOWN_REJECTIONS = 100
 # Derived data another service keeps per entity: its job runs after an import that changed rows.
-FOLLOW_UP = {"reviews": "sentiment.score"}
+FOLLOW_UP = {"reviews": "sentiment.score", "competitor_prices": "pricing.watch"}
 
 
 def open_source(path: Path, params: dict, max_import_bytes: int) -> tuple[TableReader, ColumnPlan]:

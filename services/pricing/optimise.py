@@ -1,0 +1,154 @@
+"""Price advice: the price that maximises expected profit under the measured demand curve, within
+guardrails, or "hold price" when the evidence cannot carry a change. Pure.
+
+Demand at price p: D(p) = D0 · (p / p0)^β, with D0 the item's recent daily units at its current
+price p0 and β ~ N(m, s²) the elasticity estimate. Expected units average over what β could be:
+E[(p/p0)^β] = exp(m·r + s²r²/2), r = log(p/p0), so an uncertain estimate never buys a bold move.
+Expected profit (p − cost)·E[D(p)] is maximised over a grid of candidate prices that pass the
+guardrails: at most ``max_step`` away from p0, a margin of at least ``min_margin`` over cost, not
+above the reference price (the highest competitor price, else the item's highest price of the
+last year) unless allowed, and ending the way shoppers expect (…9 / …8). Without a cost the
+advice maximises revenue and says so. The advice is held when the chance that the move pays
+(P(profit at p > profit at p0) under β's distribution) is below ``min_confidence`` or the
+expected gain is under ``min_gain``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    max_step: float = 0.10
+    min_margin: float = 0.10  # (price − cost) / price
+    allow_above_reference: bool = False
+    endings: tuple[int, ...] = (9, 8)  # last digit of the yuan (or of the jiao under ¥10)
+    min_confidence: float = 0.8
+    min_gain: float = 0.01  # expected profit (or revenue) change below this: not worth a change
+
+
+@dataclass(frozen=True)
+class ItemEconomics:
+    price: float  # current price p0
+    cost: float | None
+    daily_units: float  # D0, at p0
+    elasticity: float  # m
+    elasticity_sd: float  # s
+    reference: float | None  # a ceiling for the price
+
+
+def expected_units(e: ItemEconomics, price: float | np.ndarray) -> np.ndarray:
+    r = np.log(np.asarray(price, dtype=float) / e.price)
+    return e.daily_units * np.exp(e.elasticity * r + 0.5 * e.elasticity_sd ** 2 * r ** 2)
+
+
+def units_band(e: ItemEconomics, price: float, z: float = 1.645) -> tuple[float, float]:
+    """Expected daily units at ``price`` if β sits at the low / high end of its 90% interval."""
+    r = math.log(price / e.price)
+    ends = [e.daily_units * math.exp((e.elasticity + sign * z * e.elasticity_sd) * r) for sign in (-1, 1)]
+    return min(ends), max(ends)
+
+
+def nice_prices(low: float, high: float, endings: tuple[int, ...]) -> np.ndarray:
+    """Prices in [low, high] whose last yuan digit (under ¥10: last jiao digit) is one of ``endings``."""
+    if high <= 0:
+        return np.zeros(0)
+    step = 1.0 if high >= 10 else 0.1
+    start, stop = math.floor(low / step), math.ceil(high / step)
+    values = np.arange(start, stop + 1) * step
+    digits = np.round(values / step).astype(int) % 10
+    keep = np.isin(digits, endings) & (values >= low - 1e-9) & (values <= high + 1e-9) & (values > 0)
+    return np.round(values[keep], 2)
+
+
+def advise(e: ItemEconomics, rules: Guardrails = Guardrails()) -> dict:
+    """The suggestion for one item: price, range, expected units and change, confidence, reason."""
+    has_cost = e.cost is not None and e.cost > 0
+    low, high = e.price * (1 - rules.max_step), e.price * (1 + rules.max_step)
+    if has_cost:
+        low = max(low, e.cost / (1 - rules.min_margin))
+    capped = e.reference is not None and not rules.allow_above_reference
+    if capped:
+        high = min(high, max(e.reference, e.price))
+    grid = nice_prices(low, high, rules.endings) if low <= high else np.zeros(0)
+    candidates = np.unique(np.r_[grid, e.price])
+    unit_value = candidates - e.cost if has_cost else candidates
+    expected = unit_value * expected_units(e, candidates)
+    now = (e.price - e.cost if has_cost else e.price) * e.daily_units
+    best = int(np.argmax(expected))
+    price = float(candidates[best])
+    gain = float(expected[best] / now - 1) if now > 0 else 0.0
+    confidence = _chance_it_pays(e, price, has_cost)
+    objective = "profit" if has_cost else "revenue"
+    units = float(expected_units(e, price))
+    answer = {"price": round(price, 2), "current_price": round(e.price, 2), "objective": objective,
+              "range": [round(float(candidates.min()), 2), round(float(candidates.max()), 2)],
+              "expected_units": round(units, 3), "expected_units_now": round(e.daily_units, 3),
+              f"expected_{objective}_change_pct": round(100 * gain, 2), "confidence": round(confidence, 3),
+              "action": "hold"}
+    if has_cost:
+        answer["expected_profit_change_pct"] = round(100 * gain, 2)
+    else:
+        answer["expected_profit_change_pct"] = None
+        answer["note"] = "no cost for this item: the advice maximises revenue, not profit (import products.cost)"
+    if price == e.price or gain < rules.min_gain:
+        answer.update(price=round(e.price, 2), expected_units=round(e.daily_units, 3),
+                      reason=_hold_reason(e, gain, rules))
+        answer[f"expected_{objective}_change_pct"] = 0.0
+        if has_cost:
+            answer["expected_profit_change_pct"] = 0.0
+        return answer
+    if confidence < rules.min_confidence:
+        answer["reason"] = (f"建议维持原价：弹性估计 {e.elasticity:.2f}±{1.645 * e.elasticity_sd:.2f} 太不确定，"
+                            f"调到 ¥{price:.2f} 只有 {confidence:.0%} 的把握更{'赚钱' if has_cost else '增收'}")
+        answer.update(suggested_if_confident=round(price, 2), price=round(e.price, 2))
+        return answer
+    direction = "降价" if price < e.price else "涨价"
+    change = price / e.price - 1
+    answer["action"] = "lower" if price < e.price else "raise"
+    answer["reason"] = (f"{direction} {abs(change):.0%} 至 ¥{price:.2f}：需求弹性 {e.elasticity:.2f}，预计日销量 "
+                        f"{e.daily_units:.2f}→{units:.2f}，{'利润' if has_cost else '销售额'} {gain:+.1%}"
+                        f"（{confidence:.0%} 把握）")
+    return answer
+
+
+def _chance_it_pays(e: ItemEconomics, price: float, has_cost: bool) -> float:
+    """P(value at ``price`` > value at p0) with β ~ N(m, s²): value ratio = k·(p/p0)^β, k the unit-value
+    ratio, so it pays when β·r > −log k, a normal tail."""
+    if price == e.price:
+        return 0.5
+    r = math.log(price / e.price)
+    k = (price - e.cost) / (e.price - e.cost) if has_cost else price / e.price
+    if k <= 0:
+        return 0.0
+    threshold = -math.log(k) / r  # β above (r > 0) or below (r < 0) this pays
+    z = (threshold - e.elasticity) / max(e.elasticity_sd, 1e-9)
+    return float(1 - norm.cdf(z)) if r > 0 else float(norm.cdf(z))
+
+
+def _hold_reason(e: ItemEconomics, gain: float, rules: Guardrails) -> str:
+    if e.daily_units <= 0:
+        return "建议维持原价：近期没有销量，无法判断价格的影响"
+    return (f"建议维持原价：在 ±{rules.max_step:.0%} 与毛利率≥{rules.min_margin:.0%} 的范围内，"
+            f"没有能把{'利润' if e.cost else '销售额'}提高 {rules.min_gain:.0%} 以上的价格（弹性 {e.elasticity:.2f}）")
+
+
+def simulate(e: ItemEconomics, price: float, days: int = 28) -> dict:
+    """Units, revenue and profit at ``price`` over ``days``, with 90% bands from β's uncertainty."""
+    low, high = units_band(e, price)
+    units = float(expected_units(e, price))
+    margin = price - e.cost if e.cost is not None else None
+
+    def totals(daily: float) -> dict:
+        return {"units": round(daily * days, 2), "revenue": round(daily * days * price, 2),
+                "profit": round(daily * days * margin, 2) if margin is not None else None}
+
+    now = {"units": round(e.daily_units * days, 2), "revenue": round(e.daily_units * days * e.price, 2),
+           "profit": round(e.daily_units * days * (e.price - e.cost), 2) if e.cost is not None else None}
+    return {"price": round(price, 2), "current_price": round(e.price, 2), "days": days,
+            "expected": totals(units), "low": totals(low), "high": totals(high), "at_current_price": now}
