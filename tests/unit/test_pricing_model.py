@@ -23,7 +23,8 @@ def _panel(seed: int, observed_only: bool, n: int = 120, days: int = 500):
             day += length
     fixed = rng.random(n) < 0.1
     levels[fixed] = 1.0
-    units = rng.poisson(base[:, None] * np.exp(rng.normal(0, .3, days))[None, :] * levels ** beta[:, None]).astype(float)
+    day_effect = np.exp(rng.normal(0, .3, days))[None, :]
+    units = rng.poisson(base[:, None] * day_effect * levels ** beta[:, None]).astype(float)
     price = 100 * levels
     before = after = price
     if observed_only:
@@ -99,7 +100,8 @@ def test_competitor_view_index_and_undercuts():
                         "price": [80.0, 95.0, 99.0, 50.0],
                         "observed_at": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-02-01", "2026-02-01"])})
     view = item_view(100.0, obs[obs.item_id == "A"])
-    assert [c["price"] for c in view["competitors"]] == [95.0, 99.0] and view["price_index"] == pytest.approx(100 / 95, abs=1e-4)
+    assert [c["price"] for c in view["competitors"]] == [95.0, 99.0]
+    assert view["price_index"] == pytest.approx(100 / 95, abs=1e-4)
     ours = pd.Series({"A": 100.0, "B": 60.0})
     found = undercuts(ours, obs, share=0.05)
     assert [(u["item_id"], u["competitor"]) for u in found] == [("B", "x")]  # A's 80 is stale, 95 is only 5% below
