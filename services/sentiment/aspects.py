@@ -9,6 +9,7 @@ Shops add their own terms per aspect (or whole new aspects) with ``Lexicon.exten
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -64,18 +65,28 @@ class Lexicon:
     def aspects_of(self, clause: str) -> list[str]:
         """Aspects ``clause`` talks about: those with a specific term in it, else those with a generic one.
         A term inside a longer term of another aspect does not count ("压坏了" is 包装, not 坏了 质量)."""
-        specific = self._matches(clause, 0)
-        return specific or self._matches(clause, 1)
+        return self._matches(clause, 0) or self._matches(clause, 1)
 
     def _matches(self, clause: str, kind: int) -> list[str]:
-        spans = [(start, start + len(term), aspect) for aspect, terms in self.terms.items() for term in terms[kind]
-                 for start in _occurrences(clause, term)]
-        found = []
-        for start, end, aspect in spans:
-            inside_longer = any(a != aspect and s <= start and end <= e and e - s > end - start for s, e, a in spans)
-            if not inside_longer and aspect not in found:
-                found.append(aspect)
+        pattern, owner = self._patterns[kind]
+        if pattern is None:
+            return []
+        found = {aspect for match in pattern.finditer(clause) for aspect in owner[match.group()]}
         return [a for a in self.terms if a in found]
+
+    @functools.cached_property
+    def _patterns(self) -> tuple[tuple[re.Pattern | None, dict[str, list[str]]], ...]:
+        """Per kind (specific, generic): one alternation of every term, longest first, so a match is
+        leftmost-longest and a shorter term inside it is not matched; and which aspects own each term."""
+        compiled = []
+        for kind in (0, 1):
+            owner: dict[str, list[str]] = {}
+            for aspect, terms in self.terms.items():
+                for term in terms[kind]:
+                    owner.setdefault(term, []).append(aspect)
+            ordered = sorted(owner, key=len, reverse=True)
+            compiled.append((re.compile("|".join(map(re.escape, ordered))) if ordered else None, owner))
+        return tuple(compiled)
 
     def to_json(self) -> dict:
         return {a: [list(s), list(g)] for a, (s, g) in self.terms.items()}
@@ -83,14 +94,6 @@ class Lexicon:
     @classmethod
     def from_json(cls, data: dict) -> Lexicon:
         return cls({a: (tuple(s), tuple(g)) for a, (s, g) in data.items()})
-
-
-def _occurrences(text: str, term: str) -> list[int]:
-    starts, at = [], text.find(term)
-    while at >= 0:
-        starts.append(at)
-        at = text.find(term, at + 1)
-    return starts
 
 
 def aspect_clauses(text: str, lexicon: Lexicon) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.sentiment.model import SentimentClassifier
+from services.sentiment.model import MODEL_FORMAT, SentimentClassifier
 
 log = logging.getLogger(__name__)
 BASE_VERSION = 0  # the model_version stored with scores from the base model
@@ -68,18 +68,26 @@ def build(artifact_dir: Path) -> dict:
 
 
 def load(artifact_dir: Path) -> SentimentClassifier:
-    """The base model; built first (once, under a file lock shared by every process) if missing."""
+    """The base model; built first (once, under a file lock shared by every process) if it is missing
+    or was built by code of another model format."""
     target = base_dir(artifact_dir)
-    if not (target / "params.json").exists():
+    if not _current(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target.parent / ".sentiment.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
-            if not (target / "params.json").exists():
-                log.info("no base sentiment model at %s yet: building it (shopmind train-sentiment)", target)
+            if not _current(target):
+                log.info("no current base sentiment model at %s: building it (shopmind train-sentiment)", target)
                 build(artifact_dir)
     params = json.loads((target / "params.json").read_text())
     with np.load(target / "arrays.npz") as arrays:
         return SentimentClassifier.from_artifact(dict(arrays), params)
+
+
+def _current(target: Path) -> bool:
+    try:
+        return json.loads((target / "params.json").read_text()).get("format") == MODEL_FORMAT
+    except (FileNotFoundError, ValueError):
+        return False
 
 
 def _version(package: str) -> str:

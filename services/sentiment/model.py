@@ -32,6 +32,8 @@ from sklearn.model_selection import train_test_split
 from services.sentiment.aspects import clauses
 from services.sentiment.polarity import clause_polarity
 
+# Bumped whenever features or stored fields change: a stored model of another format is rebuilt.
+MODEL_FORMAT = 2
 _REPEAT = re.compile(r"(.)\1{2,}")
 _FNV_PRIME = np.uint64(0x100000001B3)
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
@@ -163,12 +165,15 @@ class SentimentClassifier:
     # -- storage -----------------------------------------------------------------------------
 
     def to_artifact(self) -> tuple[dict[str, np.ndarray], dict]:
-        params = {"features": asdict(self.features), "C": self.C, "intercept": self.intercept,
-                  "calibration": list(self.calibration)}
+        params = {"format": MODEL_FORMAT, "features": asdict(self.features), "C": self.C,
+                  "intercept": self.intercept, "calibration": list(self.calibration)}
         return {"coef": self.coef, "idf": self.idf}, params
 
     @classmethod
     def from_artifact(cls, arrays: dict[str, np.ndarray], params: dict) -> SentimentClassifier:
+        if params.get("format") != MODEL_FORMAT:
+            raise ValueError(f"sentiment model of format {params.get('format')}, this code reads {MODEL_FORMAT}: "
+                             "retrain it")
         f = params["features"]
         features = FeatureConfig(char_ngrams=tuple(f["char_ngrams"]), bits=f["bits"], min_df=f["min_df"])
         return cls(features=features, C=params["C"], coef=np.asarray(arrays["coef"], dtype=np.float32),
