@@ -1,0 +1,24 @@
+"""Request and response schemas of the insights service."""
+
+import marshmallow as ma
+
+from shared.schemas import StrictSchema
+
+
+class AskSchema(StrictSchema):
+    question = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000),
+                                metadata={"description": "a Chinese or English question, e.g. 本月热销商品排名"})
+    as_of = ma.fields.Date(load_default=None, metadata={"description": "the day relative times (本月, 上周) are "
+                                                                        "read against; default today, shop time"})
+
+
+class AnswerSchema(ma.Schema):
+    question = ma.fields.String()
+    interpretation = ma.fields.Dict(metadata={"description": "metric, dimension, time_range, top_n, sort, filters, "
+                                                             "comparison, shape: how the question was read"})
+    columns = ma.fields.List(ma.fields.String())
+    rows = ma.fields.List(ma.fields.Dict())
+    chart = ma.fields.Dict(allow_none=True, metadata={"description": "a Vega-Lite v5 spec with the data inline"})
+    summary = ma.fields.String()
+    change_pct = ma.fields.Float(allow_none=True)
+    route = ma.fields.Dict(metadata={"description": "for questions a model answers: its service and route"})
