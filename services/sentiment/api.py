@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 import pandas as pd
@@ -41,8 +42,17 @@ def _reader() -> tuple[ReviewReader, int]:
     settings = current_app.config["SETTINGS"]
     loaded = MODELS.get(current_shop_id(), settings)
     classifier, version = (loaded.model, loaded.version) if loaded else (tasks.base_model(settings), 0)
-    lexicon = Lexicon().extended(data.lexicon_extension(request_session()))
-    return ReviewReader(classifier, lexicon), version
+    return ReviewReader(classifier, _lexicon(_frozen(data.lexicon_extension(request_session())))), version
+
+
+def _frozen(extension: dict[str, list[str]]) -> tuple:
+    return tuple(sorted((aspect, tuple(words)) for aspect, words in extension.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _lexicon(extension: tuple) -> Lexicon:
+    """One lexicon (and its compiled term patterns) per distinct set of shop terms, not per request."""
+    return Lexicon().extended({aspect: list(words) for aspect, words in extension})
 
 
 @blp.route("/sentiment/analyze")
