@@ -29,6 +29,7 @@ TASK_MODULES = [
     "services.forecasting.tasks",
     "services.sentiment.tasks",
     "services.pricing.tasks",
+    "services.insights.tasks",
 ]
 # Above the longest training run: Redis redelivers unacknowledged tasks older than this.
 VISIBILITY_TIMEOUT_S = 6 * 3600

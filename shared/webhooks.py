@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 EVENTS = (
     "import_finished", "model_promoted", "stockout_risk", "negative_review_spike",
-    "competitor_undercut", "job_failed",
+    "competitor_undercut", "kpi_anomaly", "job_failed",
 )
 MAX_ATTEMPTS = 8
 SIGNATURE_HEADER = "X-Shopmind-Signature"

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
+import numpy as np
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.insights import tasks
 from services.insights.answer import NotAnswerable
 from services.insights.ask import ask
 from services.insights.nlq import Unreadable, suggestions
-from services.insights.schemas import AnswerSchema, AskSchema
+from services.insights.schemas import (
+    AnomaliesArgsSchema,
+    AnswerSchema,
+    AskSchema,
+    MembersArgsSchema,
+    SegmentsSchema,
+)
+from services.insights.segments import summary
+from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import current_shop_id
 from shared.db import request_session
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput, NotFound
 
 blp = Blueprint("insights", __name__, url_prefix="/v1", description="Questions, segments, anomalies and reports")
 
@@ -30,3 +44,68 @@ class Ask(MethodView):
                                suggestions=suggestions(question)) from None
         except NotAnswerable as exc:
             raise InvalidInput(str(exc), errors={"question": [str(exc)]}, suggestions=suggestions(question)) from None
+
+
+def _load_segments(artifact):
+    import pandas as pd
+
+    return {"customers": pd.DataFrame({k: np.asarray(v) for k, v in artifact.arrays.items()}),
+            "params": artifact.params}
+
+
+SEGMENTS: ActiveModelCache[dict] = ActiveModelCache("insights", _load_segments)
+
+
+def _segments() -> LoadedModel[dict]:
+    loaded = SEGMENTS.get(current_shop_id(), current_app.config["SETTINGS"])
+    if loaded is None:
+        raise Conflict('no segments computed for this shop yet: POST /v1/admin/retrain {"models": ["insights"]}')
+    return loaded
+
+
+@blp.route("/segments")
+class Segments(MethodView):
+    @blp.response(200, SegmentsSchema)
+    def get(self):
+        """RFM groups and behaviour clusters: sizes, revenue shares, averages, what to do with each."""
+        loaded = _segments()
+        customers, params = loaded.model["customers"], loaded.model["params"]
+        return {"model_version": loaded.version, "as_of": params["as_of"], "customers": int(len(customers)),
+                "rfm": summary(customers, "rfm_group"),
+                "clusters": {"k": params["k"], "silhouette": params["silhouette"],
+                             "groups": params["cluster_profiles"]}}
+
+
+@blp.route("/segments/<name>/customers")
+class SegmentMembers(MethodView):
+    @blp.arguments(MembersArgsSchema, location="query")
+    def get(self, args, name):
+        """Members of an RFM group or cluster (pseudonymous user ids), as JSON or CSV for coupon targeting."""
+        customers = _segments().model["customers"]
+        column = "cluster" if name.startswith("cluster_") else "rfm_group"
+        members = customers[customers[column] == name].sort_values("spend", ascending=False)
+        if members.empty:
+            known = sorted(set(customers["rfm_group"]) | set(customers["cluster"]))
+            raise NotFound(f"no segment '{name}'; segments: {', '.join(known)}")
+        fields = ["user_id", "rfm_group", "cluster", "recency_days", "orders", "spend", "r", "f", "m"]
+        if args["format"] == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(fields)
+            writer.writerows(members[fields].itertuples(index=False))
+            return Response(buffer.getvalue(), mimetype="text/csv",
+                            headers={"Content-Disposition": f"attachment; filename=segment-{len(members)}.csv"})
+        page = members.iloc[args["offset"]:args["offset"] + args["limit"]]
+        return {"segment": name, "total": int(len(members)),
+                "items": [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                          for row in page[fields].to_dict("records")]}
+
+
+@blp.route("/anomalies")
+class Anomalies(MethodView):
+    @blp.arguments(AnomaliesArgsSchema, location="query")
+    @blp.response(200)
+    def get(self, args):
+        """Days whose KPI broke the pattern (weekday rhythm removed, festivals expected), with drivers."""
+        return tasks.anomaly_report(request_session(), current_shop_id(), args["metric"], args["days"],
+                                    args["category"])

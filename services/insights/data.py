@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import distinct, func, select, text
 from sqlalchemy.orm import Session
 
-from shared.models import Customer, Event, Order, OrderItem, Product, Review, Shop
+from shared.models import Customer, Event, Order, OrderItem, Product, Review, Shop, is_sale
 
 ROW_LIMIT = 2_000_000
 STATEMENT_TIMEOUT_MS = 10_000
@@ -104,3 +104,29 @@ def catalogue(session: Session) -> pd.DataFrame:
 
 def latest_order_time(session: Session) -> datetime | None:
     return session.scalar(select(func.max(Order.created_at)))
+
+
+def buyer_orders(session: Session, end: datetime) -> pd.DataFrame:
+    """user_id, order_id, created_at, revenue of sale orders created before ``end`` (RFM input)."""
+    _bounded(session)
+    revenue = func.coalesce(func.sum(func.coalesce(OrderItem.paid_amount, OrderItem.unit_price * OrderItem.quantity)),
+                            Order.paid_amount, 0)
+    rows = session.execute(
+        select(Order.user_id, Order.order_id, Order.created_at, revenue)
+        .outerjoin(OrderItem, (OrderItem.shop_id == Order.shop_id) & (OrderItem.order_id == Order.order_id))
+        .where(Order.created_at < end, Order.user_id.is_not(None), is_sale(Order.status))
+        .group_by(Order.user_id, Order.order_id, Order.created_at, Order.paid_amount).limit(ROW_LIMIT)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["user_id", "order_id", "created_at", "revenue"])
+    frame["revenue"] = pd.to_numeric(frame["revenue"], errors="coerce").fillna(0.0)
+    return frame
+
+
+def behaviour_per_user(session: Session) -> pd.DataFrame:
+    """user_id with counts of pv, cart, fav events (k-means features)."""
+    _bounded(session)
+    rows = session.execute(select(Event.user_id, Event.type, func.count()).group_by(Event.user_id, Event.type)).all()
+    frame = pd.DataFrame(rows, columns=["user_id", "type", "count"])
+    if frame.empty:
+        return pd.DataFrame(columns=["user_id", "pv", "cart", "fav"])
+    return frame.pivot_table(index="user_id", columns="type", values="count", fill_value=0).reset_index()

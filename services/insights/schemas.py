@@ -22,3 +22,24 @@ class AnswerSchema(ma.Schema):
     summary = ma.fields.String()
     change_pct = ma.fields.Float(allow_none=True)
     route = ma.fields.Dict(metadata={"description": "for questions a model answers: its service and route"})
+
+
+class SegmentsSchema(ma.Schema):
+    model_version = ma.fields.Integer()
+    as_of = ma.fields.String()
+    customers = ma.fields.Integer()
+    rfm = ma.fields.List(ma.fields.Dict())
+    clusters = ma.fields.Dict()
+
+
+class MembersArgsSchema(ma.Schema):
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=10000))
+    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+
+
+class AnomaliesArgsSchema(ma.Schema):
+    metric = ma.fields.String(load_default="revenue",
+                              validate=ma.validate.OneOf(["revenue", "orders", "units", "refund_rate", "conversion"]))
+    days = ma.fields.Integer(load_default=90, validate=ma.validate.Range(min=7, max=730))
+    category = ma.fields.String(load_default=None)

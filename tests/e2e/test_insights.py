@@ -86,3 +86,43 @@ def test_unreadable_questions_are_422_with_suggestions(demo, question):
 def test_an_empty_time_range_answers_zero_and_says_so(demo):
     answer = _ask(demo, "2020年1月的销售额").get_json()
     assert answer["rows"][0]["value"] == 0 and "没有数据" in answer["summary"]
+
+
+@pytest.fixture(scope="module")
+def segmented(demo):
+    client, h = demo["client"], demo["shop"].headers()
+    reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["insights"]}, headers=h)
+    job = reply.get_json()["jobs"][0]
+    while job["status"] not in ("succeeded", "failed"):
+        job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=h).get_json()
+    assert job["status"] == "succeeded", job
+    return job
+
+
+def test_segments_cover_every_buyer_with_rfm_groups_and_clusters(demo, segmented):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    body = client.get("/v1/segments", headers=h).get_json()
+    lines = demo["lines"]
+    buyers = lines[lines["status"].isin(qs.SALE)]["user"].nunique()  # counted from the exports
+    assert body["customers"] == buyers
+    assert sum(g["customers"] for g in body["rfm"]) == buyers
+    assert abs(sum(g["revenue_share"] for g in body["rfm"]) - 1) < 0.01
+    assert {g["name"] for g in body["rfm"]} <= {"重要价值客户", "重要发展客户", "重要保持客户", "重要挽留客户",
+                                                "一般价值客户", "一般发展客户", "一般保持客户", "一般挽留客户"}
+    assert 2 <= body["clusters"]["k"] <= 8 and body["clusters"]["silhouette"] > 0
+    top = body["rfm"][0]["name"]
+    csv = client.get(f"/v1/segments/{top}/customers?format=csv", headers=h)
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    assert len(csv.data.decode().strip().splitlines()) == body["rfm"][0]["customers"] + 1
+    listed = client.get(f"/v1/segments/{top}/customers?limit=5", headers=h).get_json()
+    assert listed["total"] == body["rfm"][0]["customers"] and len(listed["items"]) == 5
+    assert client.get("/v1/segments/no-such-group/customers", headers=h).status_code == 404
+
+
+def test_anomalies_treat_festivals_as_expected(demo, segmented):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    body = client.get("/v1/anomalies?metric=revenue&days=120", headers=h).get_json()
+    assert body["to"] == "2026-11-20"
+    double11 = [a for a in body["anomalies"] if a["date"] == "2026-11-11"]
+    assert double11 and double11[0]["expected_festival"] == "双11" and double11[0]["direction"] == "up"
+    assert client.get("/v1/anomalies?metric=nonsense", headers=h).status_code == 422

@@ -1,0 +1,112 @@
+"""The insights job: customer segments (RFM + k-means) saved as a model version, and KPI anomaly alerts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from services.insights import anomalies, data
+from services.insights.answer import local_days
+from services.insights.segments import segment, summary
+from shared import artifacts, webhooks
+from shared.errors import Conflict
+from shared.jobs import JobContext, job_task
+
+log = logging.getLogger(__name__)
+SERVICE = "insights"
+ALERT_DAYS = 7  # anomalies of the last week alert; older ones are history
+ANOMALY_EVENT = "kpi_anomaly"
+MIN_BUYERS = 10
+
+
+@job_task("insights.train")
+def train_insights(ctx: JobContext) -> dict:
+    ctx.progress(0.05, "reading sale orders")
+    with ctx.session() as session:
+        timezone = data.shop_timezone(session, ctx.shop_id)
+        latest = data.latest_order_time(session)
+        if latest is None:
+            raise Conflict("segments need orders: import 订单报表 (orders) first")
+        orders = data.buyer_orders(session, latest + timedelta(seconds=1))
+        behaviour = data.behaviour_per_user(session)
+    if orders["user_id"].nunique() < MIN_BUYERS:
+        raise Conflict(f"segments need at least {MIN_BUYERS} buyers with sale orders; this shop has "
+                       f"{orders['user_id'].nunique()}")
+    orders["day"] = local_days(orders["created_at"], timezone)
+    as_of = orders["day"].max()
+    ctx.progress(0.3, f"scoring {orders['user_id'].nunique():,} buyers and clustering them")
+    result = segment(orders, behaviour, as_of)
+    c = result.customers
+    arrays = {"user_id": np.array(c["user_id"].tolist(), dtype=str), "recency_days": c["recency_days"].to_numpy(int),
+              "orders": c["orders"].to_numpy(int), "spend": c["spend"].to_numpy(float), "r": c["r"].to_numpy(int),
+              "f": c["f"].to_numpy(int), "m": c["m"].to_numpy(int),
+              "rfm_group": np.array(c["rfm_group"].tolist(), dtype=str),
+              "cluster": np.array(c["cluster"].tolist(), dtype=str)}  # no object arrays: artifacts load unpickled
+    params = {"as_of": result.as_of, "k": result.k, "silhouette": result.silhouette,
+              "cluster_profiles": result.cluster_profiles}
+    metrics = {"buyers": int(len(c)), "k": result.k, "silhouette": result.silhouette}
+    with ctx.session() as session:
+        row = artifacts.save_version(session, ctx.settings, ctx.shop_id, SERVICE, arrays=arrays, params=params,
+                                     metrics=metrics, job_id=ctx.job_id, data_window={"to": result.as_of})
+        artifacts.promote(session, row)
+        version = row.version
+    ctx.progress(0.8, "looking for KPI anomalies")
+    alerts = raise_anomaly_alerts(ctx, timezone)
+    return {"version": version, "promoted": True, "metrics": metrics, "rfm_groups": summary(c, "rfm_group"),
+            "clusters": result.cluster_profiles, "anomaly_alerts_sent": alerts}
+
+
+def anomaly_report(session, shop_id: int, metric: str, days: int, category: str | None = None) -> dict:
+    """Flagged days of ``metric`` over the shop's last ``days`` days (of a category, if given)."""
+    timezone = data.shop_timezone(session, shop_id)
+    latest = data.latest_order_time(session)
+    if latest is None:
+        return {"metric": metric, "days": [], "note": "no orders yet"}
+    last_day = latest.astimezone(ZoneInfo(timezone)).date()
+    first_day = last_day - timedelta(days=days + anomalies.WINDOW * 2)
+    zone = ZoneInfo(timezone)
+    start, end = datetime.combine(first_day, time(), zone), datetime.combine(last_day + timedelta(days=1), time(), zone)
+    lines = data.order_lines(session, start, end)
+    if category:
+        lines = lines[lines["category"] == category]
+    lines["day"] = local_days(lines["created_at"], timezone)
+    events = None
+    if metric == "conversion":
+        events = data.daily_events(session, start, end)
+        events["day"] = local_days(events["ts"], timezone)
+    span = pd.date_range(first_day, last_day, freq="D")
+    kpis = anomalies.daily_kpis(lines, events, span)
+    found = anomalies.detect(kpis[metric], metric)
+    recent = found[found.index > pd.Timestamp(last_day - timedelta(days=days))]
+    flagged = []
+    for day, row in recent[recent["anomaly"]].iterrows():
+        item = {"date": day.date().isoformat(), "value": _num(row["value"]), "expected": _num(row["expected"]),
+                "z": _num(row["z"]), "direction": row["direction"], "expected_festival": row["festival"]}
+        if metric in ("revenue", "orders") and not row["festival"]:
+            item["drivers"] = anomalies.drivers(lines, day, metric, row["direction"])
+        flagged.append(item)
+    return {"metric": metric, "scope": category or "shop", "from": span[-days].date().isoformat()
+            if days <= len(span) else span[0].date().isoformat(), "to": last_day.isoformat(),
+            "threshold_z": anomalies.THRESHOLD, "anomalies": flagged}
+
+
+def raise_anomaly_alerts(ctx: JobContext, timezone: str) -> int:
+    sent = 0
+    with ctx.session() as session:
+        for metric in ("revenue", "orders", "refund_rate"):
+            report = anomaly_report(session, ctx.shop_id, metric, ALERT_DAYS)
+            for item in report["anomalies"]:
+                if item["expected_festival"]:
+                    continue
+                sent += webhooks.emit_once(session, ctx.shop_id, ANOMALY_EVENT, metric, item["date"],
+                                           {"metric": metric, **item})
+        session.commit()
+    return sent
+
+
+def _num(value) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 4)
