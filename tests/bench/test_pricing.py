@@ -16,7 +16,7 @@ Run alone with `.venv/bin/python -m pytest tests/bench/test_pricing.py -q -s -p 
 3. UCI Online Retail (real, ../shared/data): the 400 best-selling StockCodes (fc_data.uci_lines),
    price = UnitPrice, category = StockCode[:2], no stock data: share of negative elasticities and
    their distribution.
-4. Speed: a synthetic panel of 10,000 items × 730 days (40 categories, Poisson demand, regime
+4. Speed: a synthetic panel of 10,000 items × 730 days (tests/support/prices.py: 40 categories, Poisson demand, regime
    prices seen only on sale days), timed: ``estimate``, ``DemandCurves.from_panel`` and ``advise``
    for every item.
 Targets (issue 7): median abs error ≤ 0.3, sign right ≥ 90%, coverage 80–95%, positive true uplift.
@@ -130,26 +130,12 @@ def _uci() -> dict:
 
 def _speed() -> dict:
     from services.pricing import tasks
-    from services.pricing.elasticity import DemandCurves, PricePanel, estimate
+    from services.pricing.elasticity import DemandCurves, estimate
     from services.pricing.optimise import Guardrails, advise
+    from tests.support.prices import synthetic_price_panel
 
-    rng = np.random.default_rng(0)
     n, days = 10_000, 730
-    beta = np.clip(rng.normal(-1.6, 0.5, n), -4, -0.2)
-    base = np.exp(rng.normal(np.log(0.5), 1.0, n))
-    levels = np.ones((n, days))
-    for i in range(n):
-        day = int(rng.integers(7, 45))
-        while day < days:
-            length = int(rng.integers(14, 57))
-            levels[i, day:day + length] = 1.0 if rng.random() < 0.3 else 1 + rng.choice([-1, 1]) * rng.uniform(.05, .25)
-            day += length
-    units = rng.poisson(base[:, None] * levels ** beta[:, None]).astype(float)
-    seen = pd.DataFrame(np.where(units > 0, 100 * levels, np.nan).T)
-    before, after = seen.ffill().bfill().to_numpy().T, seen.bfill().ffill().to_numpy().T
-    panel = PricePanel(np.array([f"SKU{i:05d}" for i in range(n)], dtype=object),
-                       np.array([f"cat{i % 40:02d}" for i in range(n)], dtype=object),
-                       pd.date_range("2024-11-21", periods=days), units, before, after, ~np.isnan(before))
+    panel, beta, _fixed = synthetic_price_panel(n, days, 40, seed=0)
     load = wait_for_quiet(max_wait_s=float(os.environ.get("BENCH_QUIET_WAIT_S", "300")))
     started = time.perf_counter()
     est = estimate(panel)

@@ -7,15 +7,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support.imports import csv_bytes, import_file, write
-
-
-def _wait(client, headers, job: dict, rounds: int = 3) -> dict:
-    for _ in range(rounds):
-        if job["status"] in ("succeeded", "failed"):
-            break
-        job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=headers).get_json()
-    return job
+from tests.support.imports import csv_bytes, import_file, wait_for_job, write
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +25,7 @@ def demo(app, tmp_path_factory):
     assert status == 200 and body["job"]["status"] == "succeeded", body
     [follow_up] = body["job"]["result"]["follow_up_jobs"]
     assert follow_up["kind"] == "sentiment.score"
-    scoring = _wait(client, shop.headers(), {"id": follow_up["id"], "status": "queued"})
+    scoring = wait_for_job(client, shop.headers(), {"id": follow_up["id"], "status": "queued"})
     assert scoring["status"] == "succeeded", scoring
     return {"client": client, "shop": shop, "truth": truth, "scoring": scoring, "hook": hook,
             "reviews": body["job"]["result"]["rows_loaded"], "dir": out}
@@ -97,7 +89,7 @@ def test_shop_aspect_terms_are_used_after_a_rescoring_job(demo):
     client, h = demo["client"], demo["shop"].headers()
     reply = client.put("/v1/sentiment/aspects", json={"aspects": {"售后": ["退货"]}}, headers=h)
     assert reply.status_code == 202, reply.get_json()
-    job = _wait(client, h, reply.get_json()["job"])
+    job = wait_for_job(client, h, reply.get_json()["job"])
     assert job["status"] == "succeeded" and job["result"]["reviews_scored"] == demo["reviews"]
     assert client.get("/v1/sentiment/aspects", headers=h).get_json() == {"aspects": {"售后": ["退货"]}}
     [result] = client.post("/v1/sentiment/analyze", json={"texts": ["申请退货了，很失望"]},
@@ -110,7 +102,7 @@ def test_retrain_refines_with_the_shops_ratings_and_keeps_it_only_if_better(demo
     client, h = demo["client"], demo["shop"].headers()
     reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["sentiment"]}, headers=h)
     assert reply.status_code in (200, 202), reply.get_json()
-    job = _wait(client, h, reply.get_json()["jobs"][0])
+    job = wait_for_job(client, h, reply.get_json()["jobs"][0])
     assert job["status"] == "succeeded", job
     result = job["result"]
     held_out = result["held_out"]
@@ -131,7 +123,7 @@ def test_a_shop_with_few_ratings_keeps_the_default_model(client, tmp_path):
     status, body = import_file(client, shop.headers(), path, "reviews", preset="generic", wait=60)
     assert status == 200 and body["job"]["status"] == "succeeded", body
     reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["sentiment"]}, headers=shop.headers())
-    job = _wait(client, shop.headers(), reply.get_json()["jobs"][0])
+    job = wait_for_job(client, shop.headers(), reply.get_json()["jobs"][0])
     assert job["status"] == "succeeded" and job["result"]["model"] == "default" and "50" in job["result"]["note"]
     summary = client.get("/v1/sentiment/items/A1", headers=shop.headers()).get_json()
     assert summary["scored"] == 20 and summary["positive_rate"] == pytest.approx(0.5)

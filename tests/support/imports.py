@@ -49,3 +49,12 @@ def import_file(client, headers, path: Path, entity: str, preset: str = "auto", 
         form["mapping"] = extra["mapping"]
     reply = client.post(f"/v1/imports?{query}", data=form, headers=headers, content_type="multipart/form-data")
     return reply.status_code, reply.get_json()
+
+
+def wait_for_job(client, headers, job: dict, rounds: int = 3) -> dict:
+    """Poll ``GET /v1/jobs/{id}?wait=120`` until the job finishes (or ``rounds`` polls pass)."""
+    for _ in range(rounds):
+        if job["status"] in ("succeeded", "failed"):
+            break
+        job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=headers).get_json()
+    return job

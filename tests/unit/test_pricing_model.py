@@ -5,41 +5,14 @@ import pandas as pd
 import pytest
 
 from services.pricing.competitors import category_index, item_view, undercuts
-from services.pricing.elasticity import PricePanel, estimate
+from services.pricing.elasticity import estimate
 from services.pricing.optimise import Guardrails, ItemEconomics, advise, nice_prices, simulate
-
-
-def _panel(seed: int, observed_only: bool, n: int = 120, days: int = 500):
-    """Poisson demand with day effects and regime prices; prices seen only on days with a sale if asked."""
-    rng = np.random.default_rng(seed)
-    beta = rng.normal(-1.6, 0.4, n)
-    base = np.exp(rng.normal(np.log(0.8), 0.7, n))
-    levels = np.ones((n, days))
-    for i in range(n):
-        day = int(rng.integers(7, 45))
-        while day < days:
-            length = int(rng.integers(14, 57))
-            levels[i, day:day + length] = 1.0 if rng.random() < 0.3 else 1 + rng.choice([-1, 1]) * rng.uniform(.05, .25)
-            day += length
-    fixed = rng.random(n) < 0.1
-    levels[fixed] = 1.0
-    day_effect = np.exp(rng.normal(0, .3, days))[None, :]
-    units = rng.poisson(base[:, None] * day_effect * levels ** beta[:, None]).astype(float)
-    price = 100 * levels
-    before = after = price
-    if observed_only:
-        seen = pd.DataFrame(np.where(units > 0, price, np.nan).T)
-        before, after = seen.ffill().bfill().to_numpy().T, seen.bfill().ffill().to_numpy().T
-    usable = ~np.isnan(before)
-    panel = PricePanel(np.array([f"i{i}" for i in range(n)], dtype=object),
-                       np.array([f"c{i % 4}" for i in range(n)], dtype=object),
-                       pd.date_range("2025-01-01", periods=days), units, before, after, usable)
-    return panel, beta, fixed
+from tests.support.prices import synthetic_price_panel
 
 
 @pytest.mark.parametrize("observed_only", [False, True])
 def test_elasticities_are_recovered_even_when_prices_are_seen_only_on_sale_days(observed_only):
-    panel, beta, fixed = _panel(1, observed_only)
+    panel, beta, fixed = synthetic_price_panel(120, 500, 4, seed=1, observed_only=observed_only, fixed_share=0.1)
     est = estimate(panel)
     measured = est.method == "pooled"
     assert measured.sum() >= 0.8 * (~fixed).sum()
