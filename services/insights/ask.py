@@ -4,6 +4,7 @@ answer (``answer``). The glue between them, as tasks.py is for jobs; no HTTP her
 from __future__ import annotations
 
 import re
+import time as time_module
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,18 @@ from services.insights.answer import (
 )
 from services.insights.nlq import METRIC_NAMES, TIME_DIMENSIONS, Interpretation, parse
 
+KNOWN_VALUES_TTL_S = 60.0
+_known: dict[int, tuple[float, dict]] = {}
+
+
+def _known_values(session: Session, shop_id: int) -> dict[str, list[str]]:
+    """The shop's filterable values, re-read at most once a minute (6 DISTINCT scans per question otherwise)."""
+    cached = _known.get(shop_id)
+    if cached is None or time_module.monotonic() - cached[0] > KNOWN_VALUES_TTL_S:
+        cached = (time_module.monotonic(), data.known_values(session))
+        _known[shop_id] = cached
+    return cached[1]
+
 
 def _utc_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(timezone)
@@ -37,11 +50,25 @@ def _utc_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datet
     return start, end
 
 
-def table_for(session: Session, interp: Interpretation, span: tuple[date, date], timezone: str) -> pd.DataFrame:
+class Rows:
+    """The rows one answer reads, fetched once per time range (a comparison and its driver reuse them)."""
+
+    def __init__(self, session: Session, timezone: str):
+        self.session, self.timezone = session, timezone
+        self._lines: dict[tuple[date, date], pd.DataFrame] = {}
+
+    def lines(self, span: tuple[date, date]) -> pd.DataFrame:
+        if span not in self._lines:
+            self._lines[span] = data.order_lines(self.session, *_utc_window(span, self.timezone))
+        return self._lines[span]
+
+
+def table_for(rows: Rows, interp: Interpretation, span: tuple[date, date]) -> pd.DataFrame:
+    session, timezone = rows.session, rows.timezone
     start, end = _utc_window(span, timezone)
     if interp.metric in ORDER_METRICS:
         catalogue = data.catalogue(session) if interp.dimension == "item" else None
-        return order_table(data.order_lines(session, start, end), interp, timezone, catalogue)
+        return order_table(rows.lines(span), interp, timezone, catalogue)
     if interp.metric in EVENT_METRICS:
         if interp.dimension in TIME_DIMENSIONS:
             return event_trend(data.daily_events(session, start, end), interp, timezone)
@@ -55,7 +82,7 @@ def table_for(session: Session, interp: Interpretation, span: tuple[date, date],
 def ask(session: Session, shop_id: int, question: str, as_of: date | None) -> dict:
     timezone = data.shop_timezone(session, shop_id)
     as_of = as_of or datetime.now(ZoneInfo(timezone)).date()
-    interp = parse(question, as_of, data.known_values(session))
+    interp = parse(question, as_of, _known_values(session, shop_id))
     english = not re.search(r"[\u4e00-\u9fff]", question)
     if interp.route:
         route = interp.route
@@ -64,11 +91,12 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None) -> di
         return {"question": question, "interpretation": interp.to_json(), "columns": [], "rows": [], "chart": None,
                 "summary": summary, "route": route}
     metric_title = ENGLISH_METRICS[interp.metric] if english else METRIC_NAMES[interp.metric]
-    table = shape_rows(table_for(session, interp, interp.time_range, timezone), interp)
+    rows_of = Rows(session, timezone)
+    table = shape_rows(table_for(rows_of, interp, interp.time_range), interp)
     notes = []
     if interp.shape == "comparison":
         current = float(table["value"].iloc[0])
-        previous_table = table_for(session, interp, interp.compare_range, timezone)
+        previous_table = table_for(rows_of, interp, interp.compare_range)
         previous = float(previous_table["value"].iloc[0])
         change = (current / previous - 1) if previous else None
         table = pd.DataFrame({"period": [span_text(interp.time_range), span_text(interp.compare_range)],
@@ -77,13 +105,13 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None) -> di
         columns = ["period", "value"]
         summary = _comparison_sentence(interp, metric_title, current, previous, change, english)
         if interp.metric in ("revenue", "units", "orders") and change is not None:
-            driver = _driver(session, interp, timezone)
+            driver = _driver(rows_of, interp)
             if driver:
                 summary += (f", mostly from {driver}" if english else f"，主要来自{driver}")
         return {"question": question, "interpretation": interp.to_json(), "columns": columns, "rows": rows,
                 "chart": chart(table, interp, metric_title), "summary": summary + ("." if english else "。"),
                 "change_pct": round(100 * change, 2) if change is not None else None}
-    if table.empty or (interp.shape == "total" and not _has_data(session, interp, timezone)):
+    if table.empty or (interp.metric in ORDER_METRICS and rows_of.lines(interp.time_range).empty):
         notes.append("no data in this time range" if english else "该时间段没有数据")
     columns = _columns(interp)
     rows = table[[c for c in columns if c in table.columns]].replace({np.nan: None}).to_dict("records")
@@ -92,13 +120,6 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None) -> di
         summary += ("; " if english else "；") + "; ".join(notes)
     return {"question": question, "interpretation": interp.to_json(), "columns": columns, "rows": rows,
             "chart": chart(table, interp, metric_title), "summary": summary + ("." if english else "。")}
-
-
-def _has_data(session: Session, interp: Interpretation, timezone: str) -> bool:
-    start, end = _utc_window(interp.time_range, timezone)
-    if interp.metric in ORDER_METRICS:
-        return not data.order_lines(session, start, end).empty
-    return True
 
 
 def _columns(interp: Interpretation) -> list[str]:
@@ -155,12 +176,12 @@ def _comparison_sentence(interp, metric_title, current, previous, change, englis
     return f"{span_text(interp.time_range)}{metric_title} {now_text}，{word} {change_text}（上期 {before_text}）"
 
 
-def _driver(session: Session, interp: Interpretation, timezone: str) -> str | None:
+def _driver(rows: Rows, interp: Interpretation) -> str | None:
     """The category whose change contributed most to the change of a summable metric."""
     by_category = Interpretation(metric=interp.metric, dimension="category", time_range=interp.time_range,
                                  shape="ranking", filters=interp.filters)
-    now = table_for(session, by_category, interp.time_range, timezone).set_index("key")["value"]
-    before = table_for(session, by_category, interp.compare_range, timezone).set_index("key")["value"]
+    now = table_for(rows, by_category, interp.time_range).set_index("key")["value"]
+    before = table_for(rows, by_category, interp.compare_range).set_index("key")["value"]
     delta = now.subtract(before, fill_value=0)
     if delta.empty or delta.abs().max() == 0:
         return None
