@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from services.insights.answer import returned_mask, sale_mask
 from shared.calendar import FESTIVAL_NAMES, calendar_features
 
 RATIO_METRICS = {"revenue", "orders", "units"}
@@ -24,13 +25,12 @@ THRESHOLD = 3.5
 
 def daily_kpis(lines: pd.DataFrame, events: pd.DataFrame | None, days: pd.DatetimeIndex) -> pd.DataFrame:
     """lines: order_id, status, day, item_id, quantity, revenue; events: user_id, type, day → one row per day."""
-    sale = lines["status"].isin(["paid", "shipped", "completed"]) | lines["status"].isna()
-    sold = lines[sale]
+    sold = lines[sale_mask(lines)]
     frame = pd.DataFrame(index=days)
     frame["revenue"] = sold.groupby("day")["revenue"].sum().reindex(days, fill_value=0.0)
     frame["orders"] = sold.groupby("day")["order_id"].nunique().reindex(days, fill_value=0).astype(float)
     frame["units"] = sold[sold["quantity"] > 0].groupby("day")["quantity"].sum().reindex(days, fill_value=0.0)
-    refunded = lines[lines["status"] == "refunded"].groupby("day")["order_id"].nunique().reindex(days, fill_value=0)
+    refunded = lines[returned_mask(lines)].groupby("day")["order_id"].nunique().reindex(days, fill_value=0)
     counted = refunded + frame["orders"]
     frame["refund_rate"] = (refunded / counted.where(counted > 0)).astype(float)
     if events is not None and not events.empty:
@@ -72,7 +72,7 @@ def drivers(lines: pd.DataFrame, day: pd.Timestamp, metric: str, direction: str,
             window: int = WINDOW) -> list[dict]:
     """The items whose value that day moved most from their own mean of the ``window`` days before."""
     column = "revenue" if metric == "revenue" else None
-    sold = lines[lines["status"].isin(["paid", "shipped", "completed"]) | lines["status"].isna()]
+    sold = lines[sale_mask(lines)]
     recent = sold[(sold["day"] >= day - pd.Timedelta(days=window)) & (sold["day"] < day)]
     today = sold[sold["day"] == day]
     if column:

@@ -1,7 +1,8 @@
 """From an interpretation and the rows it needs to the answer: table, Vega-Lite chart, one sentence. Pure.
 
-Metric definitions (docs/insights.md): sales are orders whose status is paid, shipped, completed
-or unknown (exports that list only sales); revenue = Σ line paid amount (else unit price ×
+Metric definitions (docs/insights.md): sales are orders whose status is paid, shipped, completed,
+or unknown with lines that net to a positive quantity (invoice exports; a negative net is a
+return or cancellation and counts as refunded); revenue = Σ line paid amount (else unit price ×
 quantity); units = Σ quantity > 0; orders = distinct sale orders; AOV = revenue ÷ orders;
 buyers = distinct buyers of sale orders; repeat rate = share of those buyers with 2+ sale orders
 in the range; refund rate = refunded ÷ (sale + refunded) orders; conversion = distinct buyers
@@ -47,10 +48,28 @@ def bucket(days: pd.Series, dimension: str) -> pd.Series:
     return days
 
 
+def sale_mask(lines: pd.DataFrame) -> pd.Series:
+    """Lines of sale orders. An order without a status (invoice exports) is a sale unless its lines
+    net to a negative quantity: then it is a cancellation or return (UCI's "C" invoices)."""
+    unknown = lines["status"].isna()
+    if not unknown.any():
+        return lines["status"].isin(SALE_STATUSES)
+    by_order = lines.groupby("order_id")["quantity"]
+    net, has_lines = by_order.transform("sum"), by_order.transform("count") > 0
+    return lines["status"].isin(SALE_STATUSES) | (unknown & (~has_lines | (net > 0)))
+
+
+def returned_mask(lines: pd.DataFrame) -> pd.Series:
+    """Lines of refunded orders, and of status-less orders whose lines net negative (returns)."""
+    if not lines["status"].isna().any():
+        return lines["status"] == "refunded"
+    net = lines.groupby("order_id")["quantity"].transform("sum")
+    return (lines["status"] == "refunded") | (lines["status"].isna() & (net < 0))
+
+
 def order_metric(lines: pd.DataFrame, metric: str) -> float:
     """One order metric over a set of order lines (see the module docstring)."""
-    sale = lines["status"].isin(SALE_STATUSES) | lines["status"].isna()
-    sold = lines[sale]
+    sold = lines[sale_mask(lines)]
     if metric == "revenue":
         return float(sold["revenue"].fillna(0).sum())
     if metric == "units":
@@ -66,7 +85,7 @@ def order_metric(lines: pd.DataFrame, metric: str) -> float:
         per_buyer = sold.groupby("user_id")["order_id"].nunique()
         return float((per_buyer >= 2).mean()) if len(per_buyer) else float("nan")
     if metric == "refund_rate":
-        refunded = lines.loc[lines["status"] == "refunded", "order_id"].nunique()
+        refunded = lines.loc[returned_mask(lines), "order_id"].nunique()
         counted = refunded + sold["order_id"].nunique()
         return float(refunded / counted) if counted else float("nan")
     raise NotAnswerable(f"unknown order metric {metric}")

@@ -67,9 +67,10 @@ def _quintile(values: pd.Series) -> pd.Series:
 def cluster(customers: pd.DataFrame, behaviour: pd.DataFrame | None, seed: int = 0) -> tuple[np.ndarray, int,
                                                                                              float | None]:
     """(cluster per customer, k, silhouette) by k-means on behaviour features, k by silhouette."""
-    features = pd.DataFrame({"recency": np.log1p(customers["recency_days"]), "orders": np.log1p(customers["orders"]),
-                             "spend": np.log1p(customers["spend"]),
-                             "aov": np.log1p(customers["spend"] / customers["orders"].clip(lower=1))})
+    spend = customers["spend"].clip(lower=0)
+    features = pd.DataFrame({"recency": np.log1p(customers["recency_days"].clip(lower=0)),
+                             "orders": np.log1p(customers["orders"]), "spend": np.log1p(spend),
+                             "aov": np.log1p(spend / customers["orders"].clip(lower=1))})
     if behaviour is not None and not behaviour.empty:
         joined = customers[["user_id"]].merge(behaviour, on="user_id", how="left").fillna(0)
         for column in ("pv", "cart", "fav"):

@@ -33,6 +33,7 @@ def train_insights(ctx: JobContext) -> dict:
             raise Conflict("segments need orders: import 订单报表 (orders) first")
         orders = data.buyer_orders(session, latest + timedelta(seconds=1))
         behaviour = data.behaviour_per_user(session)
+    orders = orders[orders["revenue"] > 0]  # a status-less order worth ≤ 0 is a return (UCI's "C" invoices)
     if orders["user_id"].nunique() < MIN_BUYERS:
         raise Conflict(f"segments need at least {MIN_BUYERS} buyers with sale orders; this shop has "
                        f"{orders['user_id'].nunique()}")
