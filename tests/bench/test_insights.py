@@ -106,6 +106,8 @@ def test_insights(tmp_path):
                 misses.append({"kind": case.kind, "language": case.language, "question": case.question,
                                "problem": problem})
         load = wait_for_quiet(max_wait_s=float(os.environ.get("BENCH_QUIET_WAIT_S", "300")))
+        conn.close()  # the server drops idle keep-alive connections while we waited: start a fresh one
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         latencies = []
         for i in range(600):
             started = time.perf_counter()

@@ -139,6 +139,8 @@ def _http(texts, tmp_path) -> dict:
         for i, body in enumerate(bodies):
             if i == 50:
                 load = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
+                conn.close()  # the server drops idle keep-alive connections while we waited
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             started = time.perf_counter()
             conn.request("POST", "/v1/sentiment/analyze", body=body, headers=headers)
             response = conn.getresponse()
