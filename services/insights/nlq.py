@@ -121,7 +121,8 @@ def _find(question: str, vocabulary: dict[str, tuple[str, ...]]) -> list[tuple[i
     hits = []
     for key, words in vocabulary.items():
         for word in words:
-            pattern = re.escape(word) if not word.isascii() else r"\b" + re.escape(word) + r"\b"
+            # ASCII words must stand alone; \b would not separate "gmv" from a Chinese character before it
+            pattern = re.escape(word) if not word.isascii() else r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])"
             hits += [(m.start(), key, word) for m in re.finditer(pattern, question)]
     return sorted(hits, key=lambda h: (h[0], -len(h[2])))
 
@@ -229,6 +230,8 @@ def _previous(span: tuple[date, date], how: str) -> tuple[date, date]:
         months = (end.year - start.year) * 12 + end.month - start.month + 1
         first = _shift_months(start, -months)
         return first, start - timedelta(days=1)
+    if start.weekday() == 0 and (end - start).days < 6:  # week to date: the same weekdays a week before
+        return start - timedelta(days=7), end - timedelta(days=7)
     if start.day == 1 and end.month == start.month and end.year == start.year:  # month to date
         first = _shift_months(start, -1)
         return first, min(_shift_months(end, -1), start - timedelta(days=1))
@@ -290,7 +293,7 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
                    r"week over week|wow", lowered):
         comparison = "previous_period"
 
-    top = (re.search(r"(?:前|top|bottom)\s*" + _NUMBER, lowered)
+    top = (re.search(r"(?:前|top|bottom|worst|best|lowest|highest)\s*" + _NUMBER, lowered)
            or re.search(r"最\S{0,3}?的\s*" + _NUMBER + r"\s*(?:个|名|款|家|位|种)", lowered)
            or re.search(r"(?<![\d.])(\d+)\s+(?:best|worst|top|most|least|highest|lowest|bottom)", lowered))
     top_n = chinese_number(top.group(1)) if top else None
@@ -338,6 +341,9 @@ def _filters(text: str, known: dict[str, list[str]]) -> dict[str, str]:
             if value.lower() in lowered or (len(short) >= 2 and short.lower() in lowered):
                 found[dimension] = value
                 break
+    city, province = found.get("city"), found.get("province")
+    if city and province and city.startswith(province.rstrip("省市")):  # 上海: the city says it all
+        del found["province"]
     return found
 
 
