@@ -111,14 +111,27 @@ def clean_id(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, reasons
 
 
+_OTHER_CURRENCY = re.compile(r"(US\$|HK\$|NT\$|\$|USD|HKD|TWD|EUR|€|GBP|£|JPY|円|美元|港币|港元|欧元|日元|英镑)",
+                             re.IGNORECASE)
+_PER_UNIT = re.compile(r"/\s*(斤|公斤|千克|kg|克|g|两|磅|lb|升|l|ml|米|m|盒|箱|包|打)\s*$", re.IGNORECASE)
+
+
 def clean_money(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """'¥1,299.00', '￥1,299.00', '1299元', full-width digits -> 1299.0; negatives are refused."""
+    """'¥1,299.00', '￥1,299.00', '1299元', full-width digits -> 1299.0 (yuan). Refused, with the
+    reason: negatives, amounts in another currency ('$12', '12 USD') and prices per weight or pack
+    ('12.5/斤'): they are not a per-item price in CNY, and guessing a rate would be silent damage."""
     text = normalise(values)
-    stripped = text.str.replace(r"[¥$,\s]|元|RMB|CNY|rmb|cny", "", regex=True)
+    currency = text.str.extract(_OTHER_CURRENCY, expand=False)
+    per_unit = text.str.extract(_PER_UNIT, expand=False)
+    stripped = text.str.replace(r"[¥,\s]|元|RMB|CNY|rmb|cny", "", regex=True)
     numbers = pd.to_numeric(stripped.where(stripped != ""), errors="coerce")
     reasons = pd.Series(None, index=values.index, dtype=object)
     reasons[(text != "") & numbers.isna()] = "not an amount of money"
     reasons[numbers < 0] = "a negative amount"
+    reasons[currency.notna()] = "an amount in another currency (" + currency[currency.notna()] + \
+        "); prices are kept in CNY: convert it first"
+    reasons[per_unit.notna()] = "a price per " + per_unit[per_unit.notna()] + ", not per item"
+    numbers = numbers.where(currency.isna() & per_unit.isna())
     return numbers, reasons  # the database's NUMERIC(14,2) rounds half away from zero
 
 

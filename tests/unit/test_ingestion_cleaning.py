@@ -218,3 +218,12 @@ def test_too_long_values_are_refused_not_cut():
     plan = _plan("products", ["item_id", "category"])
     result = c.clean_chunk(plan, c.extract(plan, [["1", "类" * 201]], [2]), "Asia/Shanghai", "s")
     assert result.rows_rejected == 1 and "longer than 200" in result.rejections[0].reason
+
+
+def test_money_in_another_currency_or_per_weight_is_refused_with_the_reason():
+    from services.ingestion.cleaning import clean_money
+
+    numbers, reasons = clean_money(pd.Series(["¥12.90", "$12.00", "12 USD", "HK$30", "12.5/斤", "30元/盒"]))
+    assert numbers.iloc[0] == 12.9 and numbers.iloc[1:].isna().all()
+    assert "another currency ($)" in reasons.iloc[1] and "USD" in reasons.iloc[2] and "HK$" in reasons.iloc[3]
+    assert "per 斤" in reasons.iloc[4] and "per 盒" in reasons.iloc[5]
