@@ -109,3 +109,15 @@ class Anomalies(MethodView):
         """Days whose KPI broke the pattern (weekday rhythm removed, festivals expected), with drivers."""
         return tasks.anomaly_report(request_session(), current_shop_id(), args["metric"], args["days"],
                                     args["category"])
+
+
+@blp.route("/reports/weekly")
+class WeeklyReport(MethodView):
+    @blp.response(200, content_type="text/html")
+    def get(self):
+        """A self-contained HTML page: KPIs and their change, top and falling items, segments,
+        anomalies, complaints and stock-out risks of the shop's last 7 days."""
+        loaded = SEGMENTS.get(current_shop_id(), current_app.config["SETTINGS"])
+        segments = summary(loaded.model["customers"], "rfm_group") if loaded else None
+        html = tasks.weekly_report(request_session(), current_shop_id(), segments)
+        return Response(html, mimetype="text/html")

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Float, cast, distinct, func, select, text
 from sqlalchemy.orm import Session
 
-from shared.models import Customer, Event, Order, OrderItem, Product, Review, Shop, is_sale
+from shared.models import Customer, Event, Inventory, Order, OrderItem, Product, Review, ReviewSentiment, Shop, is_sale
 
 ROW_LIMIT = 2_000_000
 STATEMENT_TIMEOUT_MS = 10_000
@@ -131,3 +131,20 @@ def behaviour_per_user(session: Session) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["user_id", "pv", "cart", "fav"])
     return frame.pivot_table(index="user_id", columns="type", values="count", fill_value=0).reset_index()
+
+
+def negative_reviews(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
+    """item_id, aspects of reviews scored negative by the sentiment service, created in [start, end)."""
+    rows = session.execute(select(ReviewSentiment.item_id, ReviewSentiment.aspects)
+                           .where(ReviewSentiment.label == "negative", ReviewSentiment.created_at >= start,
+                                  ReviewSentiment.created_at < end)).all()
+    return pd.DataFrame(rows, columns=["item_id", "aspects"])
+
+
+def latest_stock(session: Session) -> pd.DataFrame:
+    """item_id, on_hand of each item's most recent inventory snapshot."""
+    rows = session.execute(select(Inventory.item_id, Inventory.date, Inventory.on_hand)).all()
+    frame = pd.DataFrame(rows, columns=["item_id", "date", "on_hand"])
+    if frame.empty:
+        return frame
+    return frame.sort_values("date").groupby("item_id", as_index=False).last()[["item_id", "on_hand"]]

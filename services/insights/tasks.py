@@ -111,3 +111,69 @@ def raise_anomaly_alerts(ctx: JobContext, timezone: str) -> int:
 
 def _num(value) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), 4)
+
+
+def weekly_report(session, shop_id: int, segments: list[dict] | None) -> str:
+    """The HTML weekly report for the 7 days ending on the shop's latest order day."""
+    from collections import Counter
+
+    from services.insights.answer import format_value, order_metric, sale_mask
+    from services.insights.report import render
+    from shared.models import Shop
+
+    timezone = data.shop_timezone(session, shop_id)
+    latest = data.latest_order_time(session)
+    if latest is None:
+        raise Conflict("the weekly report needs orders: import 订单报表 first")
+    zone = ZoneInfo(timezone)
+    last_day = latest.astimezone(zone).date()
+    week_start = last_day - timedelta(days=6)
+    start = datetime.combine(week_start - timedelta(days=28), time(), zone)
+    end = datetime.combine(last_day + timedelta(days=1), time(), zone)
+    lines = data.order_lines(session, start, end)
+    lines["day"] = local_days(lines["created_at"], timezone)
+    this_week = lines[lines["day"] >= pd.Timestamp(week_start)]
+    last_week = lines[(lines["day"] >= pd.Timestamp(week_start - timedelta(days=7)))
+                      & (lines["day"] < pd.Timestamp(week_start))]
+    names = {"revenue": "销售额", "orders": "订单数", "aov": "客单价", "buyers": "买家数", "refund_rate": "退款率"}
+    kpis = []
+    for metric, name in names.items():
+        now, before = order_metric(this_week, metric), order_metric(last_week, metric)
+        kpis.append({"name": name, "now": now, "before": before, "text_now": format_value(metric, now),
+                     "text_before": format_value(metric, before)})
+    sold = lines[sale_mask(lines) & (lines["quantity"] > 0)]
+    days = pd.date_range(week_start, last_day, freq="D")
+    revenue = sold[sold["day"] >= pd.Timestamp(week_start)].groupby("day")["revenue"].sum().reindex(days, fill_value=0)
+    daily = [(d.date().isoformat(), float(v)) for d, v in revenue.items()]
+    units_now = sold[sold["day"] >= pd.Timestamp(week_start)].groupby("item_id")["quantity"].sum()
+    units_before = sold[(sold["day"] >= pd.Timestamp(week_start - timedelta(days=7)))
+                        & (sold["day"] < pd.Timestamp(week_start))].groupby("item_id")["quantity"].sum()
+    both = pd.DataFrame({"now": units_now, "before": units_before}).fillna(0)
+    titles = lines.dropna(subset=["title"]).drop_duplicates("item_id").set_index("item_id")["title"]
+    top = [{"title": titles.get(i, i), "now": r.now, "before": r.before}
+           for i, r in both.sort_values("now", ascending=False).head(5).iterrows()]
+    falling = [{"title": titles.get(i, i), "now": r.now, "before": r.before}
+               for i, r in both.assign(drop=both["before"] - both["now"]).sort_values("drop", ascending=False)
+               .head(5).iterrows() if r.before > r.now]
+    found = []
+    for metric in ("revenue", "orders"):
+        found += [{**a, "metric": names[metric]} for a in anomaly_report(session, shop_id, metric, 7)["anomalies"]]
+    negative = data.negative_reviews(session, datetime.combine(week_start, time(), zone), end)
+    complaints = []
+    for item_id, group in negative.groupby("item_id"):
+        aspects = Counter(a["aspect"] for row in group["aspects"] for a in (row or []) if a.get("label") == "negative")
+        complaints.append({"title": titles.get(item_id, item_id), "negative": int(len(group)),
+                           "aspect": aspects.most_common(1)[0][0] if aspects else None})
+    complaints = sorted(complaints, key=lambda c: -c["negative"])[:5]
+    stock = data.latest_stock(session)
+    daily_units = sold.groupby("item_id")["quantity"].sum() / 28 if not sold.empty else pd.Series(dtype=float)
+    risks = []
+    for row in stock.itertuples():
+        rate = float(daily_units.get(row.item_id, 0.0))
+        if rate > 0 and row.on_hand is not None and row.on_hand / rate < 7:
+            risks.append({"title": titles.get(row.item_id, row.item_id), "on_hand": int(row.on_hand),
+                          "daily": rate, "days_left": row.on_hand / rate})
+    risks = sorted(risks, key=lambda r: r["days_left"])[:10]
+    shop = session.get(Shop, shop_id).name
+    return render(shop, (week_start.isoformat(), last_day.isoformat()), kpis, daily, top, falling, segments, found,
+                  complaints, risks)

@@ -126,3 +126,16 @@ def test_anomalies_treat_festivals_as_expected(demo, segmented):
     double11 = [a for a in body["anomalies"] if a["date"] == "2026-11-11"]
     assert double11 and double11[0]["expected_festival"] == "双11" and double11[0]["direction"] == "up"
     assert client.get("/v1/anomalies?metric=nonsense", headers=h).status_code == 422
+
+
+def test_weekly_report_is_one_inert_html_page(demo, segmented):
+    reply = demo["client"].get("/v1/reports/weekly", headers=demo["shop"].headers("analyst"))
+    assert reply.status_code == 200 and reply.mimetype == "text/html"
+    page = reply.data.decode()
+    assert page.startswith("<!doctype html>") and "2026-11-14 至 2026-11-20" in page
+    for section in ("核心指标", "每日销售额", "热销商品", "下滑最多的商品", "客户分群", "异常", "差评", "断货风险"):
+        assert section in page
+    assert "<svg" in page and "<script" not in page and "重要价值客户" in page
+    lines = demo["lines"]
+    week = lines[(lines["day"] >= "2026-11-14") & (lines["day"] <= "2026-11-20") & lines["status"].isin(qs.SALE)]
+    assert f"¥{week['revenue'].sum():,.2f}" in page  # this week's revenue, computed from the exports
