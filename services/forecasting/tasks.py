@@ -11,7 +11,7 @@ from services.forecasting import data
 from services.forecasting.forecasts import Forecasts
 from services.forecasting.model import MIN_HISTORY_DAYS, NotEnoughHistory, QuantileForecaster, backtest, build_history
 from services.forecasting.replenish import plan_item
-from shared import artifacts, webhooks
+from shared import artifacts, sales, webhooks
 from shared.errors import Conflict
 from shared.jobs import JobContext, job_task
 
@@ -23,8 +23,8 @@ DEFAULT_LEAD_TIME_DAYS = 7
 def load_history(ctx: JobContext):
     with ctx.session() as session:
         timezone = data.shop_timezone(session, ctx.shop_id)
-        lines = data.daily_lines(session, timezone)
-        stock = data.stock_snapshots(session)
+        lines = sales.paid_lines(session, timezone)[["item_id", "date", "units", "revenue"]]
+        stock = sales.stock_snapshots(session)
         catalogue = data.catalogue(session)
     try:
         history = build_history(lines, stock, catalogue)

@@ -67,15 +67,6 @@ def _elasticity(curves: DemandCurves, k: int) -> dict:
     return answer
 
 
-def _with_gain(suggestion: dict, economics) -> dict:
-    if economics.cost is None or suggestion["expected_profit_change_pct"] is None:
-        suggestion["expected_profit_gain_per_day"] = None
-    else:
-        now = (economics.price - economics.cost) * economics.daily_units
-        suggestion["expected_profit_gain_per_day"] = round(now * suggestion["expected_profit_change_pct"] / 100, 2)
-    return suggestion
-
-
 @blp.route("/pricing/items/<path:item_id>")
 class ItemPricing(MethodView):
     @blp.response(200, ItemPricingSchema)
@@ -90,7 +81,7 @@ class ItemPricing(MethodView):
         view = competitors.item_view(economics.price, observations)
         return {"item_id": item_id, "model_version": loaded.version, "as_of": curves.as_of.date().isoformat(),
                 "current_price": round(economics.price, 2), "cost": cost, "elasticity": _elasticity(curves, k),
-                "suggestion": _with_gain(advise(economics, rules), economics), "reference_price":
+                "suggestion": advise(economics, rules), "reference_price":
                 round(economics.reference, 2) if economics.reference else None, **view}
 
 
@@ -104,28 +95,7 @@ class Suggestions(MethodView):
         curves = loaded.model
         session = request_session()
         rules = tasks.guardrails(data.rules(session))
-        catalogue = data.catalogue(session).set_index("item_id")
-        rivals = competitors.latest(data.competitor_prices(session))
-        rival_prices = rivals.groupby("item_id")["price"] if not rivals.empty else None
-        rows = []
-        for k, item_id in enumerate(curves.estimates.item_ids):
-            item_id = str(item_id)
-            product = catalogue.loc[item_id] if item_id in catalogue.index else None
-            price = float(product["price"]) if product is not None and pd.notna(product["price"]) else None
-            cost = float(product["cost"]) if product is not None and pd.notna(product["cost"]) else None
-            mine = rival_prices.get_group(item_id) if rival_prices is not None and item_id in rival_prices.groups \
-                else pd.Series(dtype=float)
-            economics = tasks.economics(curves, k, price, cost, mine)
-            if economics.daily_units <= 0:
-                continue
-            advice = _with_gain(advise(economics, rules), economics)
-            if args["action"] and (advice["action"] != args["action"] if args["action"] != "change"
-                                   else advice["action"] == "hold"):
-                continue
-            rows.append({"item_id": item_id, "elasticity": round(float(curves.estimates.value[k]), 3),
-                         "method": str(curves.estimates.method[k]), **advice})
-        key = {"expected_profit_gain": "expected_profit_gain_per_day"}.get(args["sort"], args["sort"])
-        rows.sort(key=lambda r: -(r.get(key) if r.get(key) is not None else float("-inf")))
+        rows = tasks.suggestions(session, curves, rules, args["action"], args["sort"])
         return {"model_version": loaded.version, "as_of": curves.as_of.date().isoformat(), "rules": rules.__dict__,
                 "items": rows[:args["limit"]]}
 

@@ -67,7 +67,16 @@ def nice_prices(low: float, high: float, endings: tuple[int, ...]) -> np.ndarray
 
 
 def advise(e: ItemEconomics, rules: Guardrails = Guardrails()) -> dict:
-    """The suggestion for one item: price, range, expected units and change, confidence, reason."""
+    """The suggestion for one item: price, range, expected units and change, confidence, reason, and
+    the expected profit gain in yuan per day (None without a cost)."""
+    answer = _advise(e, rules)
+    change = answer["expected_profit_change_pct"]
+    answer["expected_profit_gain_per_day"] = (None if e.cost is None or change is None else
+                                              round((e.price - e.cost) * e.daily_units * change / 100, 2))
+    return answer
+
+
+def _advise(e: ItemEconomics, rules: Guardrails) -> dict:
     has_cost = e.cost is not None and e.cost > 0
     low, high = e.price * (1 - rules.max_step), e.price * (1 + rules.max_step)
     if has_cost:

@@ -11,8 +11,8 @@ import pandas as pd
 
 from services.pricing import competitors, data
 from services.pricing.elasticity import DemandCurves, build_panel, estimate
-from services.pricing.optimise import Guardrails, ItemEconomics
-from shared import artifacts, webhooks
+from services.pricing.optimise import Guardrails, ItemEconomics, advise
+from shared import artifacts, sales, webhooks
 from shared.errors import Conflict
 from shared.jobs import JobContext, job_task
 
@@ -26,8 +26,9 @@ UNDERCUT_EVENT = "competitor_undercut"
 def train_pricing(ctx: JobContext) -> dict:
     ctx.progress(0.05, "reading priced order lines, stock and the catalogue")
     with ctx.session() as session:
-        lines = data.priced_lines(session, data.shop_timezone(session, ctx.shop_id))
-        stock, catalogue = data.stock(session), data.catalogue(session)
+        lines = sales.paid_lines(session, data.shop_timezone(session, ctx.shop_id))[["item_id", "date", "units",
+                                                                                     "price"]]
+        stock, catalogue = sales.stock_snapshots(session), data.catalogue(session)
     days = (lines["date"].max() - lines["date"].min()).days + 1 if not lines.empty else 0
     if days < MIN_DAYS:
         raise Conflict(f"price elasticity needs at least {MIN_DAYS} days (8 weeks) of paid orders with prices; this "
@@ -102,6 +103,33 @@ def economics(curves: DemandCurves, k: int, price: float | None, cost: float | N
         float(curves.top_price[k]) if np.isfinite(curves.top_price[k]) else None)
     return ItemEconomics(price=p0, cost=cost if cost and cost > 0 else None, daily_units=units,
                          elasticity=float(e.value[k]), elasticity_sd=float(e.sd[k]), reference=reference)
+
+
+def suggestions(session, curves: DemandCurves, rules: Guardrails, action: str | None, sort: str) -> list[dict]:
+    """Every selling item's advice at its current catalogue price and cost, filtered by ``action``
+    (raise/lower/hold, or "change" for anything but hold) and sorted by ``sort``, largest first."""
+    catalogue = data.catalogue(session).set_index("item_id")
+    rivals = competitors.latest(data.competitor_prices(session))
+    rival_prices = rivals.groupby("item_id")["price"] if not rivals.empty else None
+    rows = []
+    for k, item_id in enumerate(curves.estimates.item_ids):
+        item_id = str(item_id)
+        product = catalogue.loc[item_id] if item_id in catalogue.index else None
+        price = float(product["price"]) if product is not None and pd.notna(product["price"]) else None
+        cost = float(product["cost"]) if product is not None and pd.notna(product["cost"]) else None
+        mine = rival_prices.get_group(item_id) if rival_prices is not None and item_id in rival_prices.groups \
+            else pd.Series(dtype=float)
+        item = economics(curves, k, price, cost, mine)
+        if item.daily_units <= 0:
+            continue
+        advice = advise(item, rules)
+        if action and (advice["action"] == "hold" if action == "change" else advice["action"] != action):
+            continue
+        rows.append({"item_id": item_id, "elasticity": round(float(curves.estimates.value[k]), 3),
+                     "method": str(curves.estimates.method[k]), **advice})
+    key = {"expected_profit_gain": "expected_profit_gain_per_day"}.get(sort, sort)
+    rows.sort(key=lambda r: -(r.get(key) if r.get(key) is not None else float("-inf")))
+    return rows
 
 
 def guardrails(stored: dict) -> Guardrails:

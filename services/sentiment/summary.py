@@ -1,0 +1,71 @@
+"""An item's sentiment summary from its stored review scores: positive rate, weekly trend, and the
+aspects behind complaints and praise. Pure: the rows come from ``data.item_scores``."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+EXAMPLES = 3
+EXAMPLE_CHARS = 200
+
+
+def item_summary(item_id: str, reviews: int, scores: pd.DataFrame, timezone: str, weeks: int) -> dict:
+    answer = {"item_id": item_id, "reviews": reviews, "scored": len(scores), "positive_rate": None,
+              "labels": {"positive": 0, "negative": 0, "neutral": 0}, "trend": [], "top_complaints": [],
+              "top_praise": []}
+    if reviews == 0:
+        answer["note"] = "this item has no reviews yet"
+        return answer
+    if scores.empty:
+        answer["note"] = (f"none of its {reviews} reviews is scored yet: scoring runs after each review import "
+                          '(or POST /v1/admin/retrain {"models": ["sentiment"]})')
+        return answer
+    if len(scores) < reviews:
+        answer["note"] = f"{reviews - len(scores)} of its reviews are not scored yet (a scoring job will add them)"
+    labels = scores["label"].value_counts()
+    answer["labels"].update({k: int(v) for k, v in labels.items()})
+    answer["positive_rate"] = _positive_rate(scores["label"])
+    answer["trend"] = _weekly_trend(scores, timezone, weeks)
+    answer["top_complaints"] = _by_aspect(scores, "negative")
+    answer["top_praise"] = _by_aspect(scores, "positive")
+    return answer
+
+
+def _positive_rate(labels: pd.Series) -> float | None:
+    decided = labels[labels != "neutral"]
+    return round(float((decided == "positive").mean()), 4) if len(decided) else None
+
+
+def _weekly_trend(scores: pd.DataFrame, timezone: str, weeks: int) -> list[dict]:
+    dated = scores.dropna(subset=["created_at"])
+    if dated.empty:
+        return []
+    local = pd.to_datetime(dated["created_at"], utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
+    monday = (local.dt.normalize() - pd.to_timedelta(local.dt.dayofweek, unit="D"))
+    last = monday.max()
+    all_weeks = pd.date_range(end=last, periods=weeks, freq="7D")
+    trend = []
+    for week in all_weeks:
+        in_week = dated["label"][monday == week]
+        trend.append({"week": week.date().isoformat(), "reviews": int(len(in_week)),
+                      "positive_rate": _positive_rate(in_week)})
+    return trend
+
+
+def _by_aspect(scores: pd.DataFrame, label: str, limit: int = 5) -> list[dict]:
+    """Aspects named in clauses with ``label``: how many reviews, their share, recent examples."""
+    counts: Counter = Counter()
+    examples: dict[str, list[str]] = {}
+    ordered = scores.sort_values("created_at", ascending=False, na_position="last")
+    for aspects, text in zip(ordered["aspects"], ordered["text"], strict=True):
+        for aspect in dict.fromkeys(a["aspect"] for a in aspects or [] if a.get("label") == label):
+            counts[aspect] += 1
+            kept = examples.setdefault(aspect, [])
+            if len(kept) < EXAMPLES:
+                kept.append(text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + "…")
+    denominator = max(int((scores["label"] == label).sum()), 1)
+    return [{"aspect": aspect, "count": count, "share_of_negative_reviews" if label == "negative"
+             else "share_of_positive_reviews": round(count / denominator, 4), "examples": examples[aspect]}
+            for aspect, count in counts.most_common(limit)]
