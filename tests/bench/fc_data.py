@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
@@ -189,7 +187,7 @@ def recording_backtest():
         forecaster.fit, forecaster.predict, model_module.training_rows = original_fit, original_predict, original_rows
 
 
-# --- machine and database ---------------------------------------------------------------------
+# --- the machine ---------------------------------------------------------------------
 
 def wait_for_quiet(threshold: float = 1.0, max_wait_s: float = 300.0, poll_s: float = 10.0) -> dict:
     """Wait (up to ``max_wait_s``) until the 1-minute load average is below ``threshold``.
@@ -201,32 +199,3 @@ def wait_for_quiet(threshold: float = 1.0, max_wait_s: float = 300.0, poll_s: fl
             return {"loadavg_1_5_15": [round(x, 2) for x in load], "quiet": load[0] < threshold,
                     "waited_s": round(time.monotonic() - started)}
         time.sleep(poll_s)
-
-
-def throwaway_database():
-    """Create an empty PostgreSQL database (skip the test without PostgreSQL); (sqlalchemy URL, drop)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    if not server.startswith("postgresql"):
-        server = "postgresql://postgres@127.0.0.1:5432/test"
-    url = make_url(server).set(drivername="postgresql+psycopg2")
-    name = f"shopmind_fcbench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no PostgreSQL here
-        admin.dispose()
-        pytest.skip(f"needs PostgreSQL ({exc.__class__.__name__})")
-
-    def drop():
-        from shared.db import dispose_engines
-
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name), drop

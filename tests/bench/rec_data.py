@@ -8,14 +8,10 @@ train job sees. Read-only use of ``../shared/data``; nothing is copied into the 
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from shared.privacy import pseudonymise_many
 
@@ -146,35 +142,3 @@ def train_inputs(shop: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                                       on="item_id", how="left")
     baskets = shop["lines"].rename(columns={"order_id": "basket_id"})
     return interactions, baskets, shop["catalogue"]
-
-
-# --- a throwaway PostgreSQL database --------------------------------------------------------
-
-def server_url() -> str:
-    import os
-
-    return os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def throwaway_database():
-    """Create an empty database on the server (skip the test without PostgreSQL); returns
-    (sqlalchemy URL, drop function)."""
-    url = make_url(server_url()).set(drivername="postgresql+psycopg2")
-    name = f"shopmind_recbench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no PostgreSQL here
-        admin.dispose()
-        pytest.skip(f"needs PostgreSQL ({exc.__class__.__name__})")
-
-    def drop():
-        from shared.db import dispose_engines
-
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name), drop

@@ -18,7 +18,7 @@ in a throwaway database (``shared.migrate.upgrade``), then ``python -m shared.cl
 all-in-one`` on it (with Redis reachable at REDIS_URL, else redis://127.0.0.1:6379/0, as in
 production: 2 gthread workers and the Redis rate limiter; without Redis the embedded single
 worker). `GET /v1/forecasts/items/{id}?horizon=28` over 2,000 different item ids with an API key,
-from 4 keep-alive client processes on the same 2 cores (tests/bench/fc_load.py): first unpaced
+from 4 keep-alive client processes on the same 2 cores (tests/bench/rec_load.py): first unpaced
 for 10 s (capacity), then paced at half that rate for 15 s (latency at a load it can carry).
 FC_BENCH_ITEMS (default 10000) and FC_BENCH_QUIET_WAIT_S (default 300) exist only to try the
 benchmark out quickly.
@@ -33,52 +33,22 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.bench.fc_data import ROOT, recording_backtest, synthetic_history, throwaway_database, wait_for_quiet
-from tests.bench.fc_load import run_paths
+from tests.bench.fc_data import ROOT, recording_backtest, synthetic_history, wait_for_quiet
+from tests.bench.rec_load import run_paths
+from tests.bench.servers import child_pids, free_port, redis_url, status_mb, throwaway_database
 
 N_ITEMS = int(os.environ.get("FC_BENCH_ITEMS", "10000"))  # smaller only to try the benchmark out
 N_DAYS = 730
 SERVED_ITEMS = min(2_000, N_ITEMS)
 QUIET_WAIT_S = float(os.environ.get("FC_BENCH_QUIET_WAIT_S", "300"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
-        return url
-    except Exception:
-        return None
-
-
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return sorted(int(p) for p in out)
-
-
-def _status_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def _self_peak_mb() -> float:
@@ -147,15 +117,15 @@ def test_forecasting_speed(tmp_path):
     print("\n" + json.dumps({"forecasting_training": report}, indent=2, ensure_ascii=False))
     url, drop = throwaway_database()  # skips here without PostgreSQL, after the training figures
     url_s = url.render_as_string(hide_password=False)
-    redis_url = _redis_url()
+    redis = redis_url()
     env = {**os.environ, "DATABASE_URL": url_s, "SHOPMIND_DATA_DIR": str(tmp_path),
            "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
            "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "",
            "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"}
     env.pop("ARTIFACT_DIR", None)
     env.pop("REDIS_URL", None)
-    if redis_url:
-        env["REDIS_URL"] = redis_url
+    if redis:
+        env["REDIS_URL"] = redis
     server = None
     try:
         from services.forecasting.forecasts import Forecasts
@@ -211,7 +181,7 @@ def test_forecasting_speed(tmp_path):
                       "failing_examples": dict(list(failing.items())[:3])}
         del served, artifact, forecasts, arrays
 
-        port = _free_port()
+        port = free_port()
         log = open(tmp_path / "server.log", "wb")
         server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
                                   cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -226,10 +196,10 @@ def test_forecasting_speed(tmp_path):
             assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
             time.sleep(0.2)
         time.sleep(1.0)
-        workers = _children(server.pid)
+        workers = child_pids(server.pid)
         headers = {"Authorization": f"Bearer {key}"}
         paths = [f"/v1/forecasts/items/{item_id}?horizon=28" for item_id in answered]
-        rss_idle = {pid: _status_mb(pid, "VmRSS") for pid in workers}
+        rss_idle = {pid: status_mb(pid, "VmRSS") for pid in workers}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             t0 = time.perf_counter()
             first = client.get(paths[0])
@@ -241,16 +211,16 @@ def test_forecasting_speed(tmp_path):
             failing_http = {item_id: client.get(f"/v1/forecasts/items/{item_id}?horizon=28").status_code
                             for item_id in list(failing)[:3]}
         warm = run_paths(port, paths, headers, seconds=3)  # every worker loads the bundle
-        rss_warm = {pid: _status_mb(pid, "VmRSS") for pid in _children(server.pid)}
+        rss_warm = {pid: status_mb(pid, "VmRSS") for pid in child_pids(server.pid)}
 
         load_capacity = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
         capacity = run_paths(port, paths, headers, seconds=10)
         load_paced = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
         paced = run_paths(port, paths, headers, seconds=15, rate=max(1.0, capacity["rps"] / 2))
         load_end = round(os.getloadavg()[0], 2)
-        workers_end = _children(server.pid)
-        rss_end = {pid: _status_mb(pid, "VmRSS") for pid in workers_end}
-        peak = {pid: _status_mb(pid, "VmHWM") for pid in workers_end}
+        workers_end = child_pids(server.pid)
+        rss_end = {pid: status_mb(pid, "VmRSS") for pid in workers_end}
+        peak = {pid: status_mb(pid, "VmHWM") for pid in workers_end}
     finally:
         if server is not None:
             server.terminate()
@@ -259,7 +229,7 @@ def test_forecasting_speed(tmp_path):
 
     report["serving"] = {
         "server": {"target": "all-in-one", "workers": len(workers), "worker_class": "gthread",
-                   "redis_rate_limiter": bool(redis_url), "client_processes": 4},
+                   "redis_rate_limiter": bool(redis), "client_processes": 4},
         "artifact": {"files_mb_on_disk": artifact_files, "total_mb_on_disk":
                      round(sum(artifact_files.values()), 2), "arrays_mb_in_memory": array_mb,
                      "save_version_and_promote_s": round(save_s, 2)},

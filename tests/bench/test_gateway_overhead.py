@@ -6,7 +6,6 @@ the same run, so the ratio is meaningful on a noisy machine. Run with `make benc
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,13 @@ import pytest
 
 from shared.auth import Principal, principal_headers
 from tests.bench.load import run_load
+from tests.bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PATH = "/v1/imports/presets"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
 
 
 def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
@@ -55,7 +52,7 @@ def test_gateway_overhead(tmp_path):
     created = subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,
                              check=True, capture_output=True, text=True)
     key = json.loads(created.stdout)["api_key"]["key"]
-    service_port, gateway_port = _free_port(), _free_port()
+    service_port, gateway_port = free_port(), free_port()
     service = _serve("ingestion", service_port, env)
     gateway = _serve("gateway", gateway_port, {**env, "SHOPMIND_INGESTION_URL": f"http://127.0.0.1:{service_port}"})
     try:

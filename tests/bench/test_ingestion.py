@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.bench.test_gateway_overhead import ROOT, _free_port
+from tests.bench.servers import child_pids, free_port
+from tests.bench.test_gateway_overhead import ROOT
 
 DATA = ROOT.parent / "shared" / "data" / "taobao_userbehavior"
 SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -45,16 +46,14 @@ def _database():
 def _peak_rss_mb(pid: int) -> float:
     """Peak resident memory (VmHWM) of a process and its children (the gunicorn worker)."""
     peak = 0.0
-    for candidate in [pid, *_children(pid)]:
+    for candidate in [pid, *child_pids(pid)]:
         for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 peak = max(peak, int(line.split()[1]) / 1024)
     return round(peak, 1)
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out]
+
 
 
 def _import(base: str, key: str, path: Path) -> tuple[float, dict]:
@@ -102,7 +101,7 @@ def test_import_events_vs_psql_copy(tmp_path):
     subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     key = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,
                                     check=True, capture_output=True, text=True).stdout)["api_key"]["key"]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -28,15 +28,8 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import ROOT, wait_for_quiet
+from tests.bench.servers import free_port
 from tests.support import questions as qs
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(conn, method, path, headers, body=None):
@@ -61,7 +54,7 @@ def test_insights(tmp_path):
     created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-ask"], cwd=ROOT,
                                         env=env, check=True, capture_output=True, text=True).stdout)
     key = created["api_key"]["key"]
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=log)

@@ -29,7 +29,6 @@ per-request ``recent_events`` query), to show where a request's time goes.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -39,45 +38,17 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.bench.rec_data import ROOT, pseudonymised, synthetic_shop, throwaway_database, train_inputs
+from tests.bench.rec_data import ROOT, pseudonymised, synthetic_shop, train_inputs
 from tests.bench.rec_load import run_paths, summarise
 from tests.bench.rec_timing import Stages, pipeline_targets
+from tests.bench.servers import child_pids, free_port, redis_url, status_mb, throwaway_database
 
 TRIVIAL = "/v1/imports/presets"
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_500_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
-        return url
-    except Exception:
-        return None
-
-
-def _workers(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return sorted(int(p) for p in out)
-
-
-def _status_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
 def _rss(pids: list[int]) -> dict[int, float]:
-    return {pid: _status_mb(pid, "VmRSS") for pid in pids}
+    return {pid: status_mb(pid, "VmRSS") for pid in pids}
 
 
 def _ms(values: list[float]) -> dict:
@@ -123,15 +94,15 @@ def _dir_mb(path: Path) -> float:
 def test_recommendation_serving(tmp_path):
     url, drop = throwaway_database()
     url_s = url.render_as_string(hide_password=False)
-    redis_url = _redis_url()
+    redis = redis_url()
     env = {**os.environ, "DATABASE_URL": url_s, "SHOPMIND_DATA_DIR": str(tmp_path),
            "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
            "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "",
            "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"}
     env.pop("ARTIFACT_DIR", None)
     env.pop("REDIS_URL", None)
-    if redis_url:
-        env["REDIS_URL"] = redis_url
+    if redis:
+        env["REDIS_URL"] = redis
     server = None
     try:
         from shared.config import load_settings
@@ -189,7 +160,7 @@ def test_recommendation_serving(tmp_path):
         headers = {"Authorization": f"Bearer {key}"}
         del shop, interactions, baskets, catalogue
 
-        port = _free_port()
+        port = free_port()
         log = open(tmp_path / "server.log", "wb")
         server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port),
                                    "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -204,7 +175,7 @@ def test_recommendation_serving(tmp_path):
             assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
             time.sleep(0.2)
         time.sleep(1.0)  # let every worker finish booting
-        workers = _workers(server.pid)
+        workers = child_pids(server.pid)
         rss_idle = _rss(workers)
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             assert client.get(TRIVIAL).status_code == 200
@@ -222,7 +193,7 @@ def test_recommendation_serving(tmp_path):
 
         warm_rec = run_paths(port, paths, headers, seconds=2)  # both workers load the model
         warm_trivial = run_paths(port, [TRIVIAL], headers, seconds=1)
-        workers_before = _workers(server.pid)
+        workers_before = child_pids(server.pid)
         rss_warm = _rss(workers_before)
         load_before = os.getloadavg()[0]
         rounds = []
@@ -238,9 +209,9 @@ def test_recommendation_serving(tmp_path):
         for r in rounds:
             for side in r.values():
                 side.pop("latencies_s")
-        workers_after = _workers(server.pid)
+        workers_after = child_pids(server.pid)
         rss_end = _rss(workers_after)
-        peak = {pid: _status_mb(pid, "VmHWM") for pid in workers_after}
+        peak = {pid: status_mb(pid, "VmHWM") for pid in workers_after}
     finally:
         if server is not None:
             server.terminate()
@@ -253,7 +224,7 @@ def test_recommendation_serving(tmp_path):
                  "generate_s": round(generate_s, 1)},
         "server": {"target": "all-in-one", "workers": len(workers), "worker_class": "gthread",
                    "threads": int(os.environ.get("GUNICORN_THREADS", "8")),
-                   "redis_rate_limiter": bool(redis_url), "client_processes": 4},
+                   "redis_rate_limiter": bool(redis), "client_processes": 4},
         "train_s": round(stages.seconds["train"], 1),
         "train_stages_s": {k: v for k, v in stages.rounded().items() if k.startswith("train.")},
         "to_arrays_s": round(stages.seconds["to_arrays"], 2),

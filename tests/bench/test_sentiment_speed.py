@@ -31,6 +31,7 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import DATA, ROOT, wait_for_quiet
+from tests.bench.servers import free_port
 
 REVIEWS = DATA / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 N_TEXTS = 20_000
@@ -94,12 +95,6 @@ def _job(app, texts, tmp_path) -> dict:
             "job_seconds": result["seconds"], "reviews_per_s": result["reviews_per_s"], "load_before": load}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _http(texts, tmp_path) -> dict:
@@ -116,7 +111,7 @@ def _http(texts, tmp_path) -> dict:
     created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-sent"], cwd=ROOT,
                                         env=env, check=True, capture_output=True, text=True).stdout)
     headers = {"Authorization": f"Bearer {created['api_key']['key']}", "Content-Type": "application/json"}
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=log)

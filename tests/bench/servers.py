@@ -1,0 +1,81 @@
+"""What the benchmarks share to run a real server: free ports, Redis, processes' memory, and a
+throwaway PostgreSQL database.
+
+``throwaway_database`` uses DATABASE_URL when it is set (and fails loudly if that server is
+unusable); without it, it tries the local default server and skips the benchmark, with the
+reason, when there is none.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_url() -> str | None:
+    """REDIS_URL (else the local default) if a Redis answers there, else None."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
+        return url
+    except Exception:
+        return None
+
+
+def child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return sorted(int(p) for p in out)
+
+
+def status_mb(pid: int, field: str) -> float:
+    """A memory field of /proc/PID/status (VmRSS, VmHWM) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def throwaway_database(prefix: str = "shopmind_bench"):
+    """Create an empty PostgreSQL database; (sqlalchemy URL, drop function)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    configured = os.environ.get("DATABASE_URL", "")
+    server = configured if configured.startswith("postgresql") else DEFAULT_SERVER
+    url = make_url(server).set(drivername="postgresql+psycopg2")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if configured.startswith("postgresql"):
+            raise
+        pytest.skip(f"needs PostgreSQL: DATABASE_URL is unset and {DEFAULT_SERVER} answered "
+                    f"{exc.__class__.__name__}")
+
+    def drop():
+        from shared.db import dispose_engines
+
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name), drop
