@@ -6,6 +6,7 @@ import csv
 import io
 
 import numpy as np
+import pandas as pd
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -47,8 +48,6 @@ class Ask(MethodView):
 
 
 def _load_segments(artifact):
-    import pandas as pd
-
     return {"customers": pd.DataFrame({k: np.asarray(v) for k, v in artifact.arrays.items()}),
             "params": artifact.params}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,11 +11,13 @@ import numpy as np
 import pandas as pd
 
 from services.insights import anomalies, data
-from services.insights.answer import local_days
+from services.insights.answer import format_value, local_days, order_metric, sale_mask
+from services.insights.report import render
 from services.insights.segments import segment, summary
 from shared import artifacts, webhooks
 from shared.errors import Conflict
 from shared.jobs import JobContext, job_task
+from shared.models import Shop
 
 log = logging.getLogger(__name__)
 SERVICE = "insights"
@@ -115,12 +118,6 @@ def _num(value) -> float | None:
 
 def weekly_report(session, shop_id: int, segments: list[dict] | None) -> str:
     """The HTML weekly report for the 7 days ending on the shop's latest order day."""
-    from collections import Counter
-
-    from services.insights.answer import format_value, order_metric, sale_mask
-    from services.insights.report import render
-    from shared.models import Shop
-
     timezone = data.shop_timezone(session, shop_id)
     latest = data.latest_order_time(session)
     if latest is None:
