@@ -49,8 +49,21 @@ def _route(name, args, kwargs, options, task=None, **_kw):
     return {"queue": queue_for(name)}
 
 
-def configure(settings: Settings, extra_task_modules: tuple[str, ...] = ()) -> Celery:
-    """Bind the Celery app to ``settings`` and import every task module (idempotent)."""
+def task_modules(queues: tuple[str, ...] = QUEUES) -> list[str]:
+    """The task modules a worker of ``queues`` needs: each module's queue is its package's name."""
+    def queue(module: str) -> str:
+        return module.split(".")[1] if module.startswith("services.") else "platform"
+
+    return [m for m in TASK_MODULES if queue(m) in queues]
+
+
+def configure(settings: Settings, extra_task_modules: tuple[str, ...] = (),
+              queues: tuple[str, ...] = QUEUES) -> Celery:
+    """Bind the Celery app to ``settings`` and import the task modules of ``queues`` (idempotent).
+
+    Senders need no task module (``send_task`` goes by name), so a worker imports only its own
+    queues' modules: an import worker then does not carry the training libraries' memory.
+    """
     global _settings
     _settings = settings
     celery.conf.update(
@@ -72,7 +85,7 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = ()) -> C
         timezone="UTC",
     )
     celery.set_default()
-    for module in (*TASK_MODULES, *extra_task_modules):
+    for module in (*task_modules(queues), *extra_task_modules):
         importlib.import_module(module)
     return celery
 

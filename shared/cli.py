@@ -113,7 +113,10 @@ def worker(queues: str, concurrency: int, extra_modules: tuple[str, ...]) -> Non
     settings = load_settings()
     if settings.embedded:
         raise click.ClickException("a worker needs REDIS_URL; in embedded mode jobs run inside 'shopmind serve'")
-    app = celery_app.configure(settings, extra_modules)
+    unknown = set(queues.split(",")) - set(celery_app.QUEUES)
+    if unknown:
+        raise click.ClickException(f"unknown queues {sorted(unknown)}; the queues are {', '.join(celery_app.QUEUES)}")
+    app = celery_app.configure(settings, extra_modules, queues=tuple(queues.split(",")))
     app.worker_main(["worker", "-Q", queues, "-c", str(concurrency), "--loglevel", "INFO",
                      "-n", f"shopmind-{queues.replace(',', '-')[:40]}@%h"])
 

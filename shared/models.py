@@ -226,13 +226,13 @@ class OrderItem(Base, ShopOwned):
 
 
 class Event(Base, ShopOwned):
-    """Behaviour log; on PostgreSQL the table is partitioned by month of ``ts`` (see migrations)."""
+    """Behaviour log; on PostgreSQL the table is partitioned by month of ``ts`` (see migrations).
+
+    Only the natural key is indexed: it serves a user's events (its leading columns), and every
+    extra index makes each imported event dearer to write.
+    """
 
     __tablename__ = "events"
-    __table_args__ = (
-        Index("ix_events_user", "shop_id", "user_id"),
-        Index("ix_events_item", "shop_id", "item_id"),
-    )
 
     shop_id: Mapped[int] = _shop_fk()
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -7,7 +7,6 @@ orders, reviews, events and customers, and ids do not join across shops.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -18,9 +17,12 @@ def pseudonymise(salt: str, raw_user_id: str) -> str:
     """``u`` + 20 hex chars of HMAC-SHA256(salt, id). Already-pseudonymous ids pass through."""
     if PSEUDONYM.match(raw_user_id):
         return raw_user_id
-    return "u" + hmac.new(salt.encode(), raw_user_id.encode(), hashlib.sha256).hexdigest()[:20]
+    return "u" + hmac.digest(salt.encode(), raw_user_id.encode(), "sha256").hex()[:20]
 
 
 def pseudonymise_many(salt: str, raw_ids) -> dict[str, str]:
     """Hash each distinct id once (imports repeat the same buyers many times)."""
-    return {raw: pseudonymise(salt, raw) for raw in set(raw_ids)}
+    key = salt.encode()
+    pseudonymous = PSEUDONYM.match
+    return {raw: raw if pseudonymous(raw) else "u" + hmac.digest(key, raw.encode(), "sha256").hex()[:20]
+            for raw in set(raw_ids)}

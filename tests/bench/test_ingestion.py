@@ -1,8 +1,11 @@
 """Import speed and memory on PostgreSQL, through the public API, against a bare `psql \\copy`.
 
-Run with `make bench` (needs PostgreSQL: DATABASE_URL, else postgresql://postgres@127.0.0.1/test).
-One all-in-one server (gunicorn, embedded job runner) on a fresh database; the same rows are
-then copied with psql into an unindexed table in the same run, so the ratio is meaningful.
+Run with `make bench` (needs PostgreSQL: DATABASE_URL, else postgresql://postgres@127.0.0.1/test;
+Redis: REDIS_URL, else the local default). One all-in-one server and one import worker
+(`shopmind worker --queues platform,ingestion`, as deployed) on a fresh database; without Redis
+the import runs inside the server (embedded mode) and the report says so. In the same run the
+same rows are copied with psql into an unindexed table (the issue's yardstick) and into a table
+keyed and partitioned like ``events`` (what any loader that keeps the natural key must pay).
 """
 
 import json
@@ -11,49 +14,22 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.bench.servers import child_pids, free_port
+from tests.bench.servers import child_pids, free_port, redis_url, status_mb, throwaway_database
 from tests.bench.test_gateway_overhead import ROOT
 
 DATA = ROOT.parent / "shared" / "data" / "taobao_userbehavior"
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _database():
-    url = make_url(SERVER_URL).set(drivername="postgresql+psycopg2")
-    name = f"shopmind_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no PostgreSQL here
-        pytest.skip(f"needs PostgreSQL ({exc.__class__.__name__})")
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return url.set(database=name), drop
-
-
-def _peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a process and its children (the gunicorn worker)."""
-    peak = 0.0
-    for candidate in [pid, *child_pids(pid)]:
-        for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]) / 1024)
-    return round(peak, 1)
-
-
-
+# The shape and key of the events table (infra/migrations), without shopmind's other columns.
+KEYED_EVENTS = """
+CREATE TABLE keyed_events (shop_id int, user_id varchar(64), item_id varchar(64), type varchar(8),
+  ts bigint, category_id varchar(64), PRIMARY KEY (shop_id, user_id, item_id, type, ts)) PARTITION BY RANGE (ts);
+CREATE TABLE keyed_events_all PARTITION OF keyed_events FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+CREATE TABLE raw_events (user_id text, item_id text, category_id text, type text, ts bigint);
+"""
 
 
 def _import(base: str, key: str, path: Path) -> tuple[float, dict]:
@@ -85,14 +61,44 @@ def _million_row_file(target: Path, rows: int = 1_000_000) -> Path:
     return target
 
 
+def _psql_copy_s(psql: str, dsn: str, table: str, columns: str, path: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([psql, dsn, "-qc", f"\\copy {table} ({columns}) FROM '{path}' CSV"], check=True)
+    return time.perf_counter() - started
+
+
+def _distinct_keys_file(source: Path, target: Path) -> Path:
+    """The rows of ``source`` with each (user, item, type, ts) once: a keyed COPY refuses repeats."""
+    seen, kept = set(), []
+    for line in source.read_text().splitlines():
+        user, item, _category, kind, ts = line.split(",")
+        if (user, item, kind, ts) not in seen:
+            seen.add((user, item, kind, ts))
+            kept.append(line)
+    target.write_text("\n".join(kept) + "\n")
+    return target
+
+
+def _wait_healthy(base: str) -> None:
+    for _ in range(100):
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+
+
 @pytest.mark.bench
 @pytest.mark.skipif(not DATA.exists(), reason="../shared/data is not beside the repo")
 def test_import_events_vs_psql_copy(tmp_path):
-    url, drop = _database()
+    url, drop = throwaway_database()
+    redis = redis_url()
     env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False), "SHOPMIND_DATA_DIR": str(tmp_path),
            "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
            "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "0"}
     env.pop("REDIS_URL", None)
+    if redis:
+        env["REDIS_URL"] = redis
     sample = tmp_path / "userbehavior.csv"
     with open(sample, "wb") as out:  # both real samples: 180,643 rows
         for name in ("userbehavior_head_users.csv", "userbehavior_time_window.csv"):
@@ -104,44 +110,57 @@ def test_import_events_vs_psql_copy(tmp_path):
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    if redis:  # one import at a time, in a worker that imports only the ingestion tasks
+        worker = subprocess.Popen([sys.executable, "-m", "shared.cli", "worker", "--queues", "platform,ingestion",
+                                   "--concurrency", "1"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    importer = worker or server  # whose children run the import
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        _wait_healthy(base)
+        time.sleep(5)
+        idle_mb = max(status_mb(pid, "VmRSS") for pid in child_pids(importer.pid))
         first_s, first = _import(base, key, sample)
         again_s, again = _import(base, key, sample)
         big = _million_row_file(tmp_path / "million.csv")
         big_s, big_result = _import(base, key, big)
-        peak_mb = _peak_rss_mb(server.pid)
+        peak_mb = max(status_mb(pid, "VmHWM") for pid in child_pids(importer.pid))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (worker, server):
+            if process:
+                process.terminate()
+                process.wait(timeout=30)
 
     psql = shutil.which("psql")
-    copy_s = None
+    copies = {}
     if psql:
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run([psql, dsn, "-qc", "CREATE TABLE raw_events (user_id text, item_id text, category_id text, "
-                                          "type text, ts bigint)"], check=True)
-        started = time.perf_counter()
-        subprocess.run([psql, dsn, "-qc", f"\\copy raw_events FROM '{sample}' CSV"], check=True)
-        copy_s = time.perf_counter() - started
+        subprocess.run([psql, dsn, "-qc", KEYED_EVENTS], check=True)
+        columns = "user_id, item_id, category_id, type, ts"
+        copies["raw"] = _psql_copy_s(psql, dsn, "raw_events", columns, sample)
+        distinct = _distinct_keys_file(sample, tmp_path / "distinct.csv")
+        subprocess.run([psql, dsn, "-qc", "TRUNCATE raw_events"], check=True)
+        copies["raw_distinct"] = _psql_copy_s(psql, dsn, "raw_events", columns, distinct)
+        subprocess.run([psql, dsn, "-qc", "ALTER TABLE keyed_events ALTER shop_id SET DEFAULT 1"], check=True)
+        copies["keyed_distinct"] = _psql_copy_s(psql, dsn, "keyed_events", columns, distinct)
     drop()
 
     assert first["rows_loaded"] + first["rows_duplicate"] == rows and again["rows_loaded"] == 0
     assert big_result["rows_total"] == 1_000_000
+    copy_s = copies.get("raw")
     report = {
+        "mode": "worker (Redis)" if redis else "embedded (import inside the server)",
         "rows": rows, "import_s": round(first_s, 2), "import_rows_per_s": round(rows / first_s),
         "reimport_s": round(again_s, 2), "reimport_rows_per_s": round(rows / again_s),
         "psql_copy_s": round(copy_s, 3) if copy_s else None,
         "psql_copy_rows_per_s": round(rows / copy_s) if copy_s else None,
         "ratio_import_vs_copy": round(copy_s / first_s, 3) if copy_s else None,
+        "psql_copy_distinct_keys_s": {k: round(v, 3) for k, v in copies.items() if k != "raw"},
+        "ratio_keyed_copy_vs_unindexed_copy": (round(copies["raw_distinct"] / copies["keyed_distinct"], 3)
+                                               if copies else None),
         "phases_first_import_s": first["timings_s"],
         "million_rows_s": round(big_s, 1), "million_rows_per_s": round(1_000_000 / big_s),
-        "server_peak_rss_mb": peak_mb,
+        "importer_idle_rss_mb": idle_mb, "importer_peak_rss_mb": peak_mb,
     }
     print("\n" + json.dumps(report, indent=2))
