@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from shared.celery_app import QUEUES
+from shared.celery_app import QUEUES, TASK_MODULES, queue_for, task_modules
 from shared.cli import SERVE_TARGETS
 from shared.config import DOMAIN_SERVICES
 
@@ -37,3 +37,27 @@ def test_gateway_knows_every_service_url():
     env = COMPOSE["gateway"]["environment"]
     for name in DOMAIN_SERVICES:
         assert env[f"SHOPMIND_{name.upper()}_URL"] == f"http://{name}:8000"
+
+
+def test_each_worker_imports_the_task_modules_of_its_queues_and_no_more():
+    for spec in COMPOSE.values():
+        command = spec.get("command", [])
+        if command[:2] == ["shopmind", "worker"]:
+            queues = tuple(command[command.index("--queues") + 1].split(","))
+            modules = task_modules(queues)
+            for name in TASK_MODULES:
+                served = queue_for(name.split(".")[1] + ".x") in queues if name.startswith("services.") else (
+                    "platform" in queues)
+                assert (name in modules) == served, (queues, name)
+    assert task_modules(("platform", "ingestion")) == ["shared.platform_tasks", "services.ingestion.tasks"]
+    assert task_modules() == TASK_MODULES
+
+
+def test_a_worker_refuses_an_unknown_queue():
+    from click.testing import CliRunner
+
+    from shared.cli import main
+
+    result = CliRunner().invoke(main, ["worker", "--queues", "ingestion,trainig"],
+                                env={"REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert result.exit_code != 0 and "trainig" in result.output
