@@ -14,15 +14,18 @@ import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, Engine, create_engine, event
+from sqlalchemy import JSON, Date, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker, with_loader_criteria
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeDecorator
 
@@ -79,7 +82,47 @@ _session_factories: dict[str, sessionmaker] = {}
 _lock = threading.Lock()
 
 
+class local_bucket(FunctionElement):  # noqa: N801 (an SQL function, named like one)
+    """SQL: the shop-local day, ISO week (its Monday) or month (its 1st) of a UTC timestamp column,
+    as a DATE: ``local_bucket(Order.created_at, "Asia/Shanghai", "week")``. PostgreSQL computes it
+    natively; SQLite through a Python function registered on each connection."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_bucket, "postgresql")
+def _local_bucket_postgresql(element, compiler, **kw):
+    stamp, zone, unit = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(date_trunc({unit}, timezone({zone}, {stamp})) AS DATE)"
+
+
+@compiles(local_bucket, "sqlite")
+def _local_bucket_sqlite(element, compiler, **kw):
+    return f"local_bucket({compiler.process(element.clauses, **kw)})"
+
+
+def _sqlite_local_bucket(stamp: str | None, zone: str, unit: str) -> str | None:
+    if stamp is None:
+        return None
+    # Usually the whole UTC hour falls on one local day (cached per hour); else ask per minute.
+    first, last = _local_bucket_of(stamp[:13] + ":00", zone, unit), _local_bucket_of(stamp[:13] + ":59", zone, unit)
+    return first if first == last else _local_bucket_of(stamp[:16], zone, unit)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _local_bucket_of(minute: str, zone: str, unit: str) -> str:
+    """Every UTC offset is whole minutes, so the minute decides the local day."""
+    day = datetime.fromisoformat(minute).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date()
+    if unit == "week":
+        day -= timedelta(days=day.weekday())
+    elif unit == "month":
+        day = day.replace(day=1)
+    return day.isoformat()
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
+    dbapi_connection.create_function("local_bucket", 3, _sqlite_local_bucket, deterministic=True)
     cursor = dbapi_connection.cursor()
     # WAL lets the web thread read while the embedded worker writes.
     cursor.execute("PRAGMA journal_mode=WAL")

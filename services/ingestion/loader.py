@@ -175,6 +175,13 @@ class StagingLoader:
                 pass
         self.connection.exec_driver_sql(upsert_all)
 
+    def refresh_statistics(self) -> None:
+        """PostgreSQL: re-sample the table after a load, so the next queries (questions, training)
+        are planned for the rows now there, not for the empty table autovacuum last saw."""
+        if self.is_pg:
+            self.connection.exec_driver_sql(f"ANALYZE {self.table.name}")
+            self.connection.commit()
+
     def event_months(self) -> tuple[datetime | None, datetime | None]:
         row = self.connection.exec_driver_sql(f"SELECT min(ts), max(ts) FROM {self.stage_name}").one()
         return row[0], row[1]

@@ -143,6 +143,9 @@ def _import(ctx: JobContext, path: Path) -> dict:
         staging.close()
         connection.commit()
         timings.lap("apply")
+        if counts["inserted"] or counts["updated"]:
+            staging.refresh_statistics()
+            timings.lap("analyze")
     summary.update(rows_loaded=counts["inserted"], rows_updated=counts["updated"],
                    rows_duplicate=duplicates_in_file + counts["unchanged"])
     summary["timings_s"] = timings.report()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from services.insights.answer import returned_mask, sale_mask
+from services.insights.answer import order_values
 from shared.calendar import FESTIVAL_NAMES, calendar_features
 
 RATIO_METRICS = {"revenue", "orders", "units"}
@@ -23,22 +23,20 @@ WINDOW = 28
 THRESHOLD = 3.5
 
 
-def daily_kpis(lines: pd.DataFrame, events: pd.DataFrame | None, days: pd.DatetimeIndex) -> pd.DataFrame:
-    """lines: order_id, status, day, item_id, quantity, revenue; events: user_id, type, day → one row per day."""
-    sold = lines[sale_mask(lines)]
-    frame = pd.DataFrame(index=days)
-    frame["revenue"] = sold.groupby("day")["revenue"].sum().reindex(days, fill_value=0.0)
-    frame["orders"] = sold.groupby("day")["order_id"].nunique().reindex(days, fill_value=0).astype(float)
-    frame["units"] = sold[sold["quantity"] > 0].groupby("day")["quantity"].sum().reindex(days, fill_value=0.0)
-    refunded = lines[returned_mask(lines)].groupby("day")["order_id"].nunique().reindex(days, fill_value=0)
-    counted = refunded + frame["orders"]
-    frame["refund_rate"] = (refunded / counted.where(counted > 0)).astype(float)
-    if events is not None and not events.empty:
-        visitors = events[events["type"] == "pv"].groupby("day")["user_id"].nunique().reindex(days)
-        buyers = events[events["type"] == "buy"].groupby("day")["user_id"].nunique().reindex(days, fill_value=0)
-        frame["conversion"] = (buyers / visitors.where(visitors > 0)).astype(float)
-    else:
-        frame["conversion"] = np.nan
+def daily_kpis(day_sums: pd.DataFrame, day_events: pd.DataFrame | None, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """One row per day from ``data.order_aggregates`` and ``data.event_aggregates`` grouped by "day"."""
+    sums = day_sums.set_index(pd.to_datetime(day_sums["day"])).reindex(days)
+    sums[["revenue", "orders", "units", "refunded"]] = sums[["revenue", "orders", "units", "refunded"]].fillna(0.0)
+    frame = pd.DataFrame({metric: order_values(sums, metric) for metric in ("revenue", "orders", "units",
+                                                                            "refund_rate")}, index=days)
+    frame["conversion"] = np.nan
+    if day_events is not None and not day_events.empty:
+        users = day_events.pivot_table(index="day", columns="type", values="users", aggfunc="sum")
+        users.index = pd.to_datetime(users.index)
+        users = users.reindex(days)
+        if "pv" in users:
+            buyers = users["buy"].fillna(0) if "buy" in users else 0.0
+            frame["conversion"] = (buyers / users["pv"].where(users["pv"] > 0)).astype(float)
     return frame
 
 
@@ -68,18 +66,14 @@ def detect(series: pd.Series, metric: str, window: int = WINDOW, threshold: floa
     return out
 
 
-def drivers(lines: pd.DataFrame, day: pd.Timestamp, metric: str, direction: str, limit: int = 3,
+def drivers(day_item_sums: pd.DataFrame, day: pd.Timestamp, metric: str, direction: str, limit: int = 3,
             window: int = WINDOW) -> list[dict]:
-    """The items whose value that day moved most from their own mean of the ``window`` days before."""
-    column = "revenue" if metric == "revenue" else None
-    sold = lines[sale_mask(lines)]
-    recent = sold[(sold["day"] >= day - pd.Timedelta(days=window)) & (sold["day"] < day)]
-    today = sold[sold["day"] == day]
-    if column:
-        now, before = today.groupby("item_id")[column].sum(), recent.groupby("item_id")[column].sum() / window
-    else:
-        now = today.groupby("item_id")["order_id"].nunique()
-        before = recent.groupby("item_id")["order_id"].nunique() / window
+    """The items whose revenue or orders that day moved most from their own daily mean of the
+    ``window`` days before (``day_item_sums``: order aggregates grouped by day and item)."""
+    days = pd.to_datetime(day_item_sums["day"])
+    recent = day_item_sums[(days >= day - pd.Timedelta(days=window)) & (days < day)]
+    now = day_item_sums[days == day].groupby("item_id")[metric].sum()
+    before = recent.groupby("item_id")[metric].sum() / window
     delta = now.subtract(before, fill_value=0).sort_values(ascending=direction == "down")
     return [{"item_id": str(item), "change": round(float(change), 2)} for item, change in delta.head(limit).items()
             if (change > 0) == (direction == "up")]

@@ -1,9 +1,10 @@
-"""From an interpretation and the rows it needs to the answer: table, Vega-Lite chart, one sentence. Pure.
+"""From an interpretation and the sums it needs to the answer: table, Vega-Lite chart, one sentence. Pure.
 
 Metric definitions (docs/insights.md): sales are orders whose status is paid, shipped, completed,
 or unknown with lines that net to a positive quantity (invoice exports; a negative net is a
 return or cancellation and counts as refunded); revenue = Σ line paid amount (else unit price ×
-quantity); units = Σ quantity > 0; orders = distinct sale orders; AOV = revenue ÷ orders;
+quantity; an order imported without its lines counts its own paid amount); units = Σ quantity > 0;
+orders = distinct sale orders; AOV = revenue ÷ orders;
 buyers = distinct buyers of sale orders; repeat rate = share of those buyers with 2+ sale orders
 in the range; refund rate = refunded ÷ (sale + refunded) orders; conversion = distinct buyers
 (buy events) ÷ distinct visitors (pv events); 加购数/收藏数 = cart/fav events; positive review
@@ -19,7 +20,6 @@ import pandas as pd
 
 from services.insights.nlq import METRIC_NAMES, RATES, TIME_DIMENSIONS, Interpretation
 
-SALE_STATUSES = {"paid", "shipped", "completed"}
 ORDER_METRICS = {"revenue", "units", "orders", "aov", "buyers", "repeat_rate", "refund_rate"}
 EVENT_METRICS = {"conversion", "carts", "favs"}
 REVIEW_METRICS = {"positive_review_rate"}
@@ -30,6 +30,9 @@ ENGLISH_METRICS = {"revenue": "revenue", "units": "units sold", "orders": "order
                    "buyers": "buyers", "repeat_rate": "repeat rate", "refund_rate": "refund rate",
                    "conversion": "conversion rate", "carts": "add-to-carts", "favs": "favourites",
                    "positive_review_rate": "positive review rate"}
+
+
+UNSEGMENTED = "未分群"
 
 
 class NotAnswerable(ValueError):
@@ -48,77 +51,64 @@ def bucket(days: pd.Series, dimension: str) -> pd.Series:
     return days
 
 
-def sale_mask(lines: pd.DataFrame) -> pd.Series:
-    """Lines of sale orders. An order without a status (invoice exports) is a sale unless its lines
-    net to a negative quantity: then it is a cancellation or return (UCI's "C" invoices)."""
-    unknown = lines["status"].isna()
-    if not unknown.any():
-        return lines["status"].isin(SALE_STATUSES)
-    by_order = lines.groupby("order_id")["quantity"]
-    net, has_lines = by_order.transform("sum"), by_order.transform("count") > 0
-    return lines["status"].isin(SALE_STATUSES) | (unknown & (~has_lines | (net > 0)))
+def span_buckets(span: tuple[date, date], dimension: str) -> list[date]:
+    """Every day, week (its Monday) or month (its 1st) of a time range, in order."""
+    days = pd.Series(pd.date_range(span[0], span[1], freq="D"))
+    return [d.date() for d in bucket(days, dimension).drop_duplicates()]
 
 
-def returned_mask(lines: pd.DataFrame) -> pd.Series:
-    """Lines of refunded orders, and of status-less orders whose lines net negative (returns)."""
-    if not lines["status"].isna().any():
-        return lines["status"] == "refunded"
-    net = lines.groupby("order_id")["quantity"].transform("sum")
-    return (lines["status"] == "refunded") | (lines["status"].isna() & (net < 0))
-
-
-def order_metric(lines: pd.DataFrame, metric: str) -> float:
-    """One order metric over a set of order lines (see the module docstring)."""
-    sold = lines[sale_mask(lines)]
-    if metric == "revenue":
-        return float(sold["revenue"].fillna(0).sum())
-    if metric == "units":
-        return float(sold.loc[sold["quantity"] > 0, "quantity"].sum())
-    if metric == "orders":
-        return float(sold["order_id"].nunique())
+def order_values(sums: pd.DataFrame, metric: str) -> pd.Series:
+    """One order metric per row of ``data.order_aggregates``' sums (see the module docstring)."""
+    if metric in ("revenue", "units", "orders", "buyers"):
+        return sums[metric].astype(float)
     if metric == "aov":
-        orders = sold["order_id"].nunique()
-        return float(sold["revenue"].fillna(0).sum() / orders) if orders else float("nan")
-    if metric == "buyers":
-        return float(sold["user_id"].nunique())
+        return sums["revenue"] / sums["orders"].where(sums["orders"] > 0)
     if metric == "repeat_rate":
-        per_buyer = sold.groupby("user_id")["order_id"].nunique()
-        return float((per_buyer >= 2).mean()) if len(per_buyer) else float("nan")
+        return sums["repeaters"] / sums["buyers"].where(sums["buyers"] > 0)
     if metric == "refund_rate":
-        refunded = lines.loc[returned_mask(lines), "order_id"].nunique()
-        counted = refunded + sold["order_id"].nunique()
-        return float(refunded / counted) if counted else float("nan")
+        counted = sums["refunded"] + sums["orders"]
+        return sums["refunded"] / counted.where(counted > 0)
     raise NotAnswerable(f"unknown order metric {metric}")
 
 
-def filtered(lines: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
+def order_value(sums: pd.DataFrame, metric: str) -> float:
+    """The metric of a single-row (ungrouped) aggregate; no rows is no sales."""
+    if sums.empty:
+        return 0.0 if metric in SUMMABLE else float("nan")
+    return float(order_values(sums, metric).iloc[0])
+
+
+def by_segment(sums_per_buyer: pd.DataFrame, segment_of: pd.Series) -> pd.DataFrame:
+    """Per-buyer sums (grouped by user_id) → sums per segment. Buyers the model has not seen (they
+    bought after it was computed) form their own group, shown when they bought or refunded."""
+    segments = sums_per_buyer["user_id"].map(segment_of).fillna(UNSEGMENTED)
+    columns = [c for c in ("lines", "revenue", "units", "orders", "buyers", "refunded", "repeaters")
+               if c in sums_per_buyer]
+    return sums_per_buyer[columns].groupby(segments.rename("segment")).sum().reset_index()
+
+
+def filtered(frame: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
     for column, value in filters.items():
-        lines = lines[lines[column] == value]
-    return lines
+        frame = frame[frame[column] == value]
+    return frame
 
 
-def order_table(lines: pd.DataFrame, interp: Interpretation, timezone: str,
-                catalogue: pd.DataFrame | None = None) -> pd.DataFrame:
-    """key, label, value for the interpretation's dimension (one row keyed "total" without one).
-    With a ``catalogue``, listed items that sold nothing rank too, at 0 (the worst sellers)."""
-    lines = filtered(lines, interp.filters)
+def order_table(sums: pd.DataFrame, interp: Interpretation, catalogue: pd.DataFrame | None = None) -> pd.DataFrame:
+    """key, label, value for the interpretation's dimension (one row keyed "total" without one), from
+    ``data.order_aggregates`` grouped by that dimension. With a ``catalogue``, listed items that
+    sold nothing rank too, at 0 (the worst sellers)."""
     if interp.dimension is None:
-        return pd.DataFrame({"key": ["total"], "label": ["total"], "value": [order_metric(lines, interp.metric)]})
-    if interp.dimension == "segment":
-        raise NotAnswerable("breakdowns by customer segment: see GET /v1/segments")
+        return pd.DataFrame({"key": ["total"], "label": ["total"], "value": [order_value(sums, interp.metric)]})
     if interp.dimension in TIME_DIMENSIONS:
-        keys = bucket(local_days(lines["created_at"], timezone), interp.dimension)
-        span = pd.date_range(interp.time_range[0], interp.time_range[1], freq="D")
-        every = bucket(pd.Series(span), interp.dimension).drop_duplicates()
-        values = {k: order_metric(group, interp.metric) for k, group in lines.groupby(keys)}
-        return pd.DataFrame({"key": every.dt.date.astype(str).to_numpy(), "label": every.dt.date.astype(str).to_numpy(),
-                             "value": [values.get(k, 0.0 if interp.metric not in RATES else np.nan) for k in every]})
+        values = dict(zip(sums[interp.dimension], order_values(sums, interp.metric), strict=True))
+        every = span_buckets(interp.time_range, interp.dimension)
+        empty = 0.0 if interp.metric not in RATES else np.nan
+        keys = [d.isoformat() for d in every]
+        return pd.DataFrame({"key": keys, "label": keys, "value": [values.get(d, empty) for d in every]})
     column = "item_id" if interp.dimension == "item" else interp.dimension
-    present = lines.dropna(subset=[column])
-    rows = [(key, order_metric(group, interp.metric)) for key, group in present.groupby(column)]
-    table = pd.DataFrame(rows, columns=["key", "value"])
+    table = pd.DataFrame({"key": sums[column].astype(str), "value": order_values(sums, interp.metric)})
     if interp.dimension == "item":
-        titles = present.dropna(subset=["title"]).drop_duplicates("item_id").set_index("item_id")["title"]
+        titles = sums.dropna(subset=["title"]).set_index("item_id")["title"]
         if catalogue is not None and interp.metric in SUMMABLE:
             listed = filtered(catalogue, {k: v for k, v in interp.filters.items() if k in catalogue.columns})
             if len(listed) == len(catalogue) or set(interp.filters) <= set(catalogue.columns):
@@ -128,11 +118,13 @@ def order_table(lines: pd.DataFrame, interp: Interpretation, timezone: str,
         table["label"] = [titles.get(k, k) for k in table["key"]]
     else:
         table["label"] = table["key"]
+    if interp.dimension == "segment":
+        table = table[(table["key"] != UNSEGMENTED) | (table["value"].fillna(0) != 0)]
     return table[["key", "label", "value"]]
 
 
 def event_table(counts: pd.DataFrame, interp: Interpretation, catalogue_titles: dict[str, str]) -> pd.DataFrame:
-    """Event metrics from per-type (and per-item) counts."""
+    """Event metrics from ``data.event_aggregates``: per type (and item or time bucket), events and users."""
     def value(group: pd.DataFrame) -> float:
         by_type = group.set_index("type")
         if interp.metric == "carts":
@@ -144,25 +136,15 @@ def event_table(counts: pd.DataFrame, interp: Interpretation, catalogue_titles: 
 
     if interp.dimension is None:
         return pd.DataFrame({"key": ["total"], "label": ["total"], "value": [value(counts)]})
+    if interp.dimension in TIME_DIMENSIONS:
+        groups = dict(list(counts.groupby(interp.dimension)))
+        empty = counts.iloc[0:0]
+        rows = [(d.isoformat(), d.isoformat(), value(groups.get(d, empty)))
+                for d in span_buckets(interp.time_range, interp.dimension)]
+        return pd.DataFrame(rows, columns=["key", "label", "value"])
     if interp.dimension != "item":
         raise NotAnswerable(f"{METRIC_NAMES[interp.metric]} can be broken down by item or by day/week/month only")
     rows = [(k, catalogue_titles.get(k, k), value(g)) for k, g in counts.groupby("item_id")]
-    return pd.DataFrame(rows, columns=["key", "label", "value"])
-
-
-def event_trend(events: pd.DataFrame, interp: Interpretation, timezone: str) -> pd.DataFrame:
-    events = events.assign(day=bucket(local_days(events["ts"], timezone), interp.dimension))
-    span = bucket(pd.Series(pd.date_range(interp.time_range[0], interp.time_range[1], freq="D")),
-                  interp.dimension).drop_duplicates()
-    rows = []
-    for day in span:
-        part = events[events["day"] == day]
-        if interp.metric in ("carts", "favs"):
-            value = float((part["type"] == interp.metric[:-1]).sum())
-        else:
-            visitors = part.loc[part["type"] == "pv", "user_id"].nunique()
-            value = part.loc[part["type"] == "buy", "user_id"].nunique() / visitors if visitors else float("nan")
-        rows.append((day.date().isoformat(), day.date().isoformat(), value))
     return pd.DataFrame(rows, columns=["key", "label", "value"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time as time_module
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,9 +20,9 @@ from services.insights.answer import (
     EVENT_METRICS,
     ORDER_METRICS,
     REVIEW_METRICS,
+    by_segment,
     chart,
     event_table,
-    event_trend,
     format_value,
     order_table,
     review_table,
@@ -50,36 +51,51 @@ def _utc_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datet
     return start, end
 
 
-class Rows:
-    """The rows one answer reads, fetched once per time range (a comparison and its driver reuse them)."""
+class Sums:
+    """The aggregates one answer reads, queried once each (a comparison and its driver reuse them)."""
 
-    def __init__(self, session: Session, timezone: str):
-        self.session, self.timezone = session, timezone
-        self._lines: dict[tuple[date, date], pd.DataFrame] = {}
+    def __init__(self, session: Session, timezone: str, segment_of: Callable[[], pd.Series]):
+        self.session, self.timezone, self.segment_of = session, timezone, segment_of
+        self._orders: dict[tuple, pd.DataFrame] = {}
 
-    def lines(self, span: tuple[date, date]) -> pd.DataFrame:
-        if span not in self._lines:
-            self._lines[span] = data.order_lines(self.session, *_utc_window(span, self.timezone))
-        return self._lines[span]
+    def orders(self, span: tuple[date, date], group: tuple[str, ...], filters: dict[str, str],
+               metric: str) -> pd.DataFrame:
+        cache_key = (span, group, tuple(sorted(filters.items())), metric)
+        if cache_key not in self._orders:
+            self._orders[cache_key] = data.order_aggregates(self.session, *_utc_window(span, self.timezone),
+                                                            self.timezone, group, filters, metric)
+        return self._orders[cache_key]
+
+    def nothing_read(self, span: tuple[date, date]) -> bool:
+        """No order row at all in the time range (said in the answer, unlike a genuine zero)."""
+        read = [sums["lines"].sum() for (s, *_), sums in self._orders.items() if s == span]
+        return bool(read) and max(read) == 0
 
 
-def table_for(rows: Rows, interp: Interpretation, span: tuple[date, date]) -> pd.DataFrame:
-    session, timezone = rows.session, rows.timezone
+def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd.DataFrame:
+    session, timezone = sums.session, sums.timezone
     start, end = _utc_window(span, timezone)
+    dimension = interp.dimension
     if interp.metric in ORDER_METRICS:
-        catalogue = data.catalogue(session) if interp.dimension == "item" else None
-        return order_table(rows.lines(span), interp, timezone, catalogue)
+        if dimension == "segment":
+            per_buyer = sums.orders(span, ("user_id",), interp.filters, interp.metric)
+            return order_table(by_segment(per_buyer, sums.segment_of()), interp)
+        group = () if dimension is None else ("item_id",) if dimension == "item" else (dimension,)
+        catalogue = data.catalogue(session) if dimension == "item" else None
+        return order_table(sums.orders(span, group, interp.filters, interp.metric), interp, catalogue)
     if interp.metric in EVENT_METRICS:
-        if interp.dimension in TIME_DIMENSIONS:
-            return event_trend(data.daily_events(session, start, end), interp, timezone)
-        counts = data.event_counts(session, start, end, by_item=interp.dimension == "item")
-        return event_table(counts, interp, {})
+        group = None if dimension is None else "item_id" if dimension == "item" else dimension
+        if group not in (None, "item_id", *TIME_DIMENSIONS):
+            return event_table(pd.DataFrame(), interp, {})  # says which breakdowns there are
+        return event_table(data.event_aggregates(session, start, end, timezone, group), interp, {})
     if interp.metric in REVIEW_METRICS:
         return review_table(data.reviews(session, start, end), interp, timezone)
     raise ValueError(interp.metric)
 
 
-def ask(session: Session, shop_id: int, question: str, as_of: date | None) -> dict:
+def ask(session: Session, shop_id: int, question: str, as_of: date | None,
+        segment_of: Callable[[], pd.Series]) -> dict:
+    """The answer to ``question``; ``segment_of()`` gives each buyer's segment, when asked by segment."""
     timezone = data.shop_timezone(session, shop_id)
     as_of = as_of or datetime.now(ZoneInfo(timezone)).date()
     interp = parse(question, as_of, _known_values(session, shop_id))
@@ -91,12 +107,12 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None) -> di
         return {"question": question, "interpretation": interp.to_json(), "columns": [], "rows": [], "chart": None,
                 "summary": summary, "route": route}
     metric_title = ENGLISH_METRICS[interp.metric] if english else METRIC_NAMES[interp.metric]
-    rows_of = Rows(session, timezone)
-    table = shape_rows(table_for(rows_of, interp, interp.time_range), interp)
+    sums = Sums(session, timezone, segment_of)
+    table = shape_rows(table_for(sums, interp, interp.time_range), interp)
     notes = []
     if interp.shape == "comparison":
         current = float(table["value"].iloc[0])
-        previous_table = table_for(rows_of, interp, interp.compare_range)
+        previous_table = table_for(sums, interp, interp.compare_range)
         previous = float(previous_table["value"].iloc[0])
         change = (current / previous - 1) if previous else None
         table = pd.DataFrame({"period": [span_text(interp.time_range), span_text(interp.compare_range)],
@@ -105,13 +121,13 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None) -> di
         columns = ["period", "value"]
         summary = _comparison_sentence(interp, metric_title, current, previous, change, english)
         if interp.metric in ("revenue", "units", "orders") and change is not None:
-            driver = _driver(rows_of, interp)
+            driver = _driver(sums, interp)
             if driver:
                 summary += (f", mostly from {driver}" if english else f"，主要来自{driver}")
         return {"question": question, "interpretation": interp.to_json(), "columns": columns, "rows": rows,
                 "chart": chart(table, interp, metric_title), "summary": summary + ("." if english else "。"),
                 "change_pct": round(100 * change, 2) if change is not None else None}
-    if table.empty or (interp.metric in ORDER_METRICS and rows_of.lines(interp.time_range).empty):
+    if table.empty or sums.nothing_read(interp.time_range):
         notes.append("no data in this time range" if english else "该时间段没有数据")
     columns = _columns(interp)
     rows = table[[c for c in columns if c in table.columns]].replace({np.nan: None}).to_dict("records")
@@ -176,12 +192,12 @@ def _comparison_sentence(interp, metric_title, current, previous, change, englis
     return f"{span_text(interp.time_range)}{metric_title} {now_text}，{word} {change_text}（上期 {before_text}）"
 
 
-def _driver(rows: Rows, interp: Interpretation) -> str | None:
+def _driver(sums: Sums, interp: Interpretation) -> str | None:
     """The category whose change contributed most to the change of a summable metric."""
     by_category = Interpretation(metric=interp.metric, dimension="category", time_range=interp.time_range,
                                  shape="ranking", filters=interp.filters)
-    now = table_for(rows, by_category, interp.time_range).set_index("key")["value"]
-    before = table_for(rows, by_category, interp.compare_range).set_index("key")["value"]
+    now = table_for(sums, by_category, interp.time_range).set_index("key")["value"]
+    before = table_for(sums, by_category, interp.compare_range).set_index("key")["value"]
     delta = now.subtract(before, fill_value=0)
     if delta.empty or delta.abs().max() == 0:
         return None

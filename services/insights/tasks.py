@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from services.insights import anomalies, data
-from services.insights.answer import format_value, local_days, order_metric, sale_mask
+from services.insights.answer import format_value, local_days, order_value, span_buckets
 from services.insights.report import render
 from services.insights.segments import segment, summary
 from shared import artifacts, webhooks
@@ -24,6 +24,7 @@ SERVICE = "insights"
 ALERT_DAYS = 7  # anomalies of the last week alert; older ones are history
 ANOMALY_EVENT = "kpi_anomaly"
 MIN_BUYERS = 10
+RISK_DAYS = 28  # an item's daily units over these last days say how long its stock lasts
 
 
 @job_task("insights.train")
@@ -74,24 +75,21 @@ def anomaly_report(session, shop_id: int, metric: str, days: int, category: str 
     first_day = last_day - timedelta(days=days + anomalies.WINDOW * 2)
     zone = ZoneInfo(timezone)
     start, end = datetime.combine(first_day, time(), zone), datetime.combine(last_day + timedelta(days=1), time(), zone)
-    lines = data.order_lines(session, start, end)
-    if category:
-        lines = lines[lines["category"] == category]
-    lines["day"] = local_days(lines["created_at"], timezone)
-    events = None
-    if metric == "conversion":
-        events = data.daily_events(session, start, end)
-        events["day"] = local_days(events["ts"], timezone)
+    filters = {"category": category} if category else {}
+    day_sums = data.order_aggregates(session, start, end, timezone, ("day",), filters)
+    day_events = data.event_aggregates(session, start, end, timezone, "day") if metric == "conversion" else None
     span = pd.date_range(first_day, last_day, freq="D")
-    kpis = anomalies.daily_kpis(lines, events, span)
+    kpis = anomalies.daily_kpis(day_sums, day_events, span)
     found = anomalies.detect(kpis[metric], metric)
     recent = found[found.index > pd.Timestamp(last_day - timedelta(days=days))]
-    flagged = []
+    flagged, day_item_sums = [], None
     for day, row in recent[recent["anomaly"]].iterrows():
         item = {"date": day.date().isoformat(), "value": _num(row["value"]), "expected": _num(row["expected"]),
                 "z": _num(row["z"]), "direction": row["direction"], "expected_festival": row["festival"]}
         if metric in ("revenue", "orders") and not row["festival"]:
-            item["drivers"] = anomalies.drivers(lines, day, metric, row["direction"])
+            if day_item_sums is None:
+                day_item_sums = data.order_aggregates(session, start, end, timezone, ("day", "item_id"), filters)
+            item["drivers"] = anomalies.drivers(day_item_sums, day, metric, row["direction"])
         flagged.append(item)
     return {"metric": metric, "scope": category or "shop", "from": span[-days].date().isoformat()
             if days <= len(span) else span[0].date().isoformat(), "to": last_day.isoformat(),
@@ -125,28 +123,27 @@ def weekly_report(session, shop_id: int, segments: list[dict] | None) -> str:
     zone = ZoneInfo(timezone)
     last_day = latest.astimezone(zone).date()
     week_start = last_day - timedelta(days=6)
-    start = datetime.combine(week_start - timedelta(days=28), time(), zone)
-    end = datetime.combine(last_day + timedelta(days=1), time(), zone)
-    lines = data.order_lines(session, start, end)
-    lines["day"] = local_days(lines["created_at"], timezone)
-    this_week = lines[lines["day"] >= pd.Timestamp(week_start)]
-    last_week = lines[(lines["day"] >= pd.Timestamp(week_start - timedelta(days=7)))
-                      & (lines["day"] < pd.Timestamp(week_start))]
+    def window(first: date, last: date) -> tuple[datetime, datetime]:
+        return datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
+
+    this_week = data.order_aggregates(session, *window(week_start, last_day), timezone, ("item_id",))
+    last_week = data.order_aggregates(session, *window(week_start - timedelta(days=7), week_start - timedelta(days=1)),
+                                      timezone, ("item_id",))
     names = {"revenue": "销售额", "orders": "订单数", "aov": "客单价", "buyers": "买家数", "refund_rate": "退款率"}
+    totals = [data.order_aggregates(session, *window(first, first + timedelta(days=6)), timezone)
+              for first in (week_start, week_start - timedelta(days=7))]
     kpis = []
     for metric, name in names.items():
-        now, before = order_metric(this_week, metric), order_metric(last_week, metric)
+        now, before = (order_value(sums, metric) for sums in totals)
         kpis.append({"name": name, "now": now, "before": before, "text_now": format_value(metric, now),
                      "text_before": format_value(metric, before)})
-    sold = lines[sale_mask(lines) & (lines["quantity"] > 0)]
-    days = pd.date_range(week_start, last_day, freq="D")
-    revenue = sold[sold["day"] >= pd.Timestamp(week_start)].groupby("day")["revenue"].sum().reindex(days, fill_value=0)
-    daily = [(d.date().isoformat(), float(v)) for d, v in revenue.items()]
-    units_now = sold[sold["day"] >= pd.Timestamp(week_start)].groupby("item_id")["quantity"].sum()
-    units_before = sold[(sold["day"] >= pd.Timestamp(week_start - timedelta(days=7)))
-                        & (sold["day"] < pd.Timestamp(week_start))].groupby("item_id")["quantity"].sum()
-    both = pd.DataFrame({"now": units_now, "before": units_before}).fillna(0)
-    titles = lines.dropna(subset=["title"]).drop_duplicates("item_id").set_index("item_id")["title"]
+    by_day = data.order_aggregates(session, *window(week_start, last_day), timezone, ("day",))
+    revenue = dict(zip(by_day["day"], by_day["revenue"], strict=True))
+    daily = [(d.isoformat(), float(revenue.get(d, 0.0))) for d in span_buckets((week_start, last_day), "day")]
+    both = pd.DataFrame({"now": this_week.set_index("item_id")["units"],
+                         "before": last_week.set_index("item_id")["units"]}).fillna(0)
+    titles = pd.concat([this_week, last_week]).dropna(subset=["title"]).drop_duplicates("item_id").set_index(
+        "item_id")["title"]
     top = [{"title": titles.get(i, i), "now": r.now, "before": r.before}
            for i, r in both.sort_values("now", ascending=False).head(5).iterrows()]
     falling = [{"title": titles.get(i, i), "now": r.now, "before": r.before}
@@ -155,7 +152,7 @@ def weekly_report(session, shop_id: int, segments: list[dict] | None) -> str:
     found = []
     for metric in ("revenue", "orders"):
         found += [{**a, "metric": names[metric]} for a in anomaly_report(session, shop_id, metric, 7)["anomalies"]]
-    negative = data.negative_reviews(session, datetime.combine(week_start, time(), zone), end)
+    negative = data.negative_reviews(session, *window(week_start, last_day))
     complaints = []
     for item_id, group in negative.groupby("item_id"):
         aspects = Counter(a["aspect"] for row in group["aspects"] for a in (row or []) if a.get("label") == "negative")
@@ -163,7 +160,10 @@ def weekly_report(session, shop_id: int, segments: list[dict] | None) -> str:
                            "aspect": aspects.most_common(1)[0][0] if aspects else None})
     complaints = sorted(complaints, key=lambda c: -c["negative"])[:5]
     stock = data.latest_stock(session)
-    daily_units = sold.groupby("item_id")["quantity"].sum() / 28 if not sold.empty else pd.Series(dtype=float)
+    month = data.order_aggregates(session, *window(last_day - timedelta(days=RISK_DAYS - 1), last_day), timezone,
+                                  ("item_id",))
+    daily_units = month.set_index("item_id")["units"] / RISK_DAYS
+    titles = titles.combine_first(month.dropna(subset=["title"]).set_index("item_id")["title"])
     risks = []
     for row in stock.itertuples():
         rate = float(daily_units.get(row.item_id, 0.0))

@@ -119,6 +119,30 @@ def test_segments_cover_every_buyer_with_rfm_groups_and_clusters(demo, segmented
     assert client.get("/v1/segments/no-such-group/customers", headers=h).status_code == 404
 
 
+def test_questions_break_down_by_customer_segment(demo, segmented):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    groups = {g["name"]: g["customers"] for g in client.get("/v1/segments", headers=h).get_json()["rfm"]}
+    # Over the whole history every buyer is in exactly the group the segments job gave them.
+    everyone = _ask(demo, "2024年1月1日至2026年11月20日各客户分群的买家数").get_json()
+    assert everyone["interpretation"]["dimension"] == "segment"
+    assert {r["key"]: r["value"] for r in everyone["rows"]} == groups
+    share = _ask(demo, "今年各客户分群的销售额占比").get_json()
+    lines = demo["lines"]
+    this_year = lines[(lines["day"] >= "2026-01-01") & (lines["day"] <= "2026-11-20") & lines["status"].isin(qs.SALE)]
+    assert abs(sum(r["value"] for r in share["rows"]) - this_year["revenue"].sum()) < 0.01
+    assert abs(sum(r["share"] for r in share["rows"]) - 1) < 1e-9 and share["chart"]["mark"]["type"] == "arc"
+    assert set(r["key"] for r in share["rows"]) <= set(groups)
+    english = _ask(demo, "repeat rate by customer segment this month").get_json()
+    assert english["interpretation"]["dimension"] == "segment" and english["rows"]
+    assert all(0 <= r["value"] <= 1 for r in english["rows"])
+
+
+def test_segment_questions_before_segments_exist_say_how_to_get_them(client):
+    shop = make_shop(client, "还没分群的店")
+    reply = client.post("/v1/ask", json={"question": "各客户分群的销售额"}, headers=shop.headers("analyst"))
+    assert reply.status_code == 409 and "/v1/admin/retrain" in reply.get_json()["detail"]
+
+
 def test_anomalies_treat_festivals_as_expected(demo, segmented):
     client, h = demo["client"], demo["shop"].headers("analyst")
     body = client.get("/v1/anomalies?metric=revenue&days=120", headers=h).get_json()

@@ -1,4 +1,4 @@
-"""The insights service's pure parts: the question reader, RFM and clusters, anomaly detection."""
+"""The insights service's pure parts: the question reader, metrics from sums, RFM and clusters, anomaly detection."""
 
 from datetime import date
 
@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from services.insights.anomalies import detect
-from services.insights.nlq import Unreadable, chinese_number, parse, time_range
+from services.insights.answer import UNSEGMENTED, by_segment, order_table, order_value, order_values
+from services.insights.nlq import Interpretation, Unreadable, chinese_number, parse, time_range
 from services.insights.segments import RFM_GROUPS, cluster, rfm
 
 AS_OF = date(2026, 11, 20)
@@ -83,3 +84,38 @@ def test_anomalies_ignore_the_weekly_rhythm_and_expect_festivals():
     assert flagged.loc["2026-11-11", "festival"] == "双11"
     unexpected = flagged[flagged["festival"].isna()]
     assert list(unexpected.index) == [pd.Timestamp("2026-09-09")]  # weekends are not anomalies
+
+
+def _sums(**columns):
+    base = {"lines": 0.0, "revenue": 0.0, "units": 0.0, "orders": 0.0, "buyers": 0.0, "refunded": 0.0,
+            "repeaters": 0.0}
+    n = len(next(iter(columns.values())))
+    return pd.DataFrame({**{k: [v] * n for k, v in base.items()}, **columns})
+
+
+def test_order_metrics_from_sums_leave_rates_undefined_without_a_denominator():
+    sums = _sums(revenue=[300.0, 0.0], orders=[3.0, 0.0], buyers=[2.0, 0.0], refunded=[1.0, 0.0],
+                 repeaters=[1.0, 0.0])
+    assert order_values(sums, "aov").iloc[0] == 100.0 and np.isnan(order_values(sums, "aov").iloc[1])
+    assert order_values(sums, "refund_rate").iloc[0] == 0.25 and np.isnan(order_values(sums, "refund_rate").iloc[1])
+    assert order_values(sums, "repeat_rate").iloc[0] == 0.5 and np.isnan(order_values(sums, "repeat_rate").iloc[1])
+    assert order_value(sums.iloc[0:0], "revenue") == 0.0 and np.isnan(order_value(sums.iloc[0:0], "aov"))
+
+
+def test_segment_sums_add_up_buyers_and_put_unseen_buyers_apart():
+    per_buyer = _sums(user_id=["a", "b", "c"], revenue=[10.0, 20.0, 5.0], orders=[1.0, 3.0, 1.0],
+                      buyers=[1.0, 1.0, 1.0], repeaters=[0.0, 1.0, 0.0])
+    segments = by_segment(per_buyer, pd.Series({"a": "重要价值客户", "b": "重要价值客户"})).set_index("segment")
+    assert segments.loc["重要价值客户", "revenue"] == 30.0 and segments.loc["重要价值客户", "buyers"] == 2
+    assert segments.loc["重要价值客户", "repeaters"] == 1 and segments.loc[UNSEGMENTED, "revenue"] == 5.0
+
+
+def test_trend_tables_list_every_bucket_of_the_range():
+    interp = Interpretation(metric="revenue", dimension="week", time_range=(date(2026, 11, 4), date(2026, 11, 20)),
+                            shape="trend")
+    sums = _sums(week=[date(2026, 11, 9)], revenue=[50.0])
+    table = order_table(sums, interp)
+    assert table["key"].tolist() == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    assert table["value"].tolist() == [0.0, 50.0, 0.0]
+    rate = order_table(sums, Interpretation(**{**interp.__dict__, "metric": "refund_rate"}))
+    assert np.isnan(rate["value"].iloc[0])
