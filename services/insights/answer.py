@@ -123,29 +123,39 @@ def order_table(sums: pd.DataFrame, interp: Interpretation, catalogue: pd.DataFr
     return table[["key", "label", "value"]]
 
 
-def event_table(counts: pd.DataFrame, interp: Interpretation, catalogue_titles: dict[str, str]) -> pd.DataFrame:
-    """Event metrics from ``data.event_aggregates``: per type (and item or time bucket), events and users."""
-    def value(group: pd.DataFrame) -> float:
-        by_type = group.set_index("type")
-        if interp.metric == "carts":
-            return float(by_type["events"].get("cart", 0))
-        if interp.metric == "favs":
-            return float(by_type["events"].get("fav", 0))
-        visitors = by_type["users"].get("pv", 0)
-        return float(by_type["users"].get("buy", 0) / visitors) if visitors else float("nan")
+def event_values(counts: pd.DataFrame, metric: str, key: str | None) -> pd.Series:
+    """An event metric per ``key`` value (one value, indexed "total", without a key) from per-type
+    counts: cart/fav events, or conversion = buying users ÷ viewing users."""
+    frame = counts.assign(_key=counts[key] if key else "total")
+    if frame.empty:
+        return pd.Series([0.0 if metric in ("carts", "favs") else np.nan] if key is None else [], dtype=float,
+                         index=["total"] if key is None else [])
+    if metric in ("carts", "favs"):
+        wanted = frame[frame["type"] == metric[:-1]].groupby("_key")["events"].sum()
+        return wanted.reindex(frame["_key"].unique(), fill_value=0.0).astype(float)
+    users = frame.pivot_table(index="_key", columns="type", values="users", aggfunc="sum", fill_value=0)
+    visitors = users["pv"] if "pv" in users else pd.Series(0.0, index=users.index)
+    buyers = users["buy"] if "buy" in users else pd.Series(0.0, index=users.index)
+    return (buyers / visitors.where(visitors > 0)).astype(float)
 
+
+def event_table(counts: pd.DataFrame, interp: Interpretation, titles: pd.Series | None = None) -> pd.DataFrame:
+    """Event metrics from ``data.event_aggregates``: per type (and item or time bucket), events and users."""
     if interp.dimension is None:
-        return pd.DataFrame({"key": ["total"], "label": ["total"], "value": [value(counts)]})
+        value = event_values(counts, interp.metric, None).iloc[0]
+        return pd.DataFrame({"key": ["total"], "label": ["total"], "value": [value]})
     if interp.dimension in TIME_DIMENSIONS:
-        groups = dict(list(counts.groupby(interp.dimension)))
-        empty = counts.iloc[0:0]
-        rows = [(d.isoformat(), d.isoformat(), value(groups.get(d, empty)))
-                for d in span_buckets(interp.time_range, interp.dimension)]
-        return pd.DataFrame(rows, columns=["key", "label", "value"])
+        values = event_values(counts, interp.metric, interp.dimension)
+        every = span_buckets(interp.time_range, interp.dimension)
+        empty = 0.0 if interp.metric in ("carts", "favs") else np.nan
+        keys = [d.isoformat() for d in every]
+        return pd.DataFrame({"key": keys, "label": keys, "value": [values.get(d, empty) for d in every]})
     if interp.dimension != "item":
         raise NotAnswerable(f"{METRIC_NAMES[interp.metric]} can be broken down by item or by day/week/month only")
-    rows = [(k, catalogue_titles.get(k, k), value(g)) for k, g in counts.groupby("item_id")]
-    return pd.DataFrame(rows, columns=["key", "label", "value"])
+    values = event_values(counts, interp.metric, "item_id")
+    keys = values.index.astype(str)
+    labels = [titles.get(k, k) for k in keys] if titles is not None else list(keys)
+    return pd.DataFrame({"key": keys, "label": labels, "value": values.to_numpy()})
 
 
 def review_table(reviews: pd.DataFrame, interp: Interpretation, timezone: str) -> pd.DataFrame:

@@ -10,10 +10,13 @@ import pandas as pd
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from psycopg2.errors import QueryCanceled
+from sqlalchemy.exc import OperationalError
 
 from services.insights import tasks
 from services.insights.answer import NotAnswerable
 from services.insights.ask import ask
+from services.insights.data import STATEMENT_TIMEOUT_MS
 from services.insights.nlq import Unreadable, suggestions
 from services.insights.schemas import (
     AnomaliesArgsSchema,
@@ -45,6 +48,12 @@ class Ask(MethodView):
                                suggestions=suggestions(question)) from None
         except NotAnswerable as exc:
             raise InvalidInput(str(exc), errors={"question": [str(exc)]}, suggestions=suggestions(question)) from None
+        except OperationalError as exc:
+            if not isinstance(exc.orig, QueryCanceled):
+                raise  # the database is down: 503 from the shared handler
+            why = (f"answering needs more than the {STATEMENT_TIMEOUT_MS // 1000} s a question may take; "
+                   "ask about a shorter time range")
+            raise InvalidInput(why, errors={"question": [why]}, suggestions=suggestions(question)) from None
 
 
 def _load_segments(artifact):

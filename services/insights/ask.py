@@ -86,8 +86,9 @@ def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd
     if interp.metric in EVENT_METRICS:
         group = None if dimension is None else "item_id" if dimension == "item" else dimension
         if group not in (None, "item_id", *TIME_DIMENSIONS):
-            return event_table(pd.DataFrame(), interp, {})  # says which breakdowns there are
-        return event_table(data.event_aggregates(session, start, end, timezone, group), interp, {})
+            return event_table(pd.DataFrame(), interp)  # says which breakdowns there are
+        titles = data.catalogue(session).set_index("item_id")["title"].dropna() if group == "item_id" else None
+        return event_table(data.event_aggregates(session, start, end, timezone, group, interp.metric), interp, titles)
     if interp.metric in REVIEW_METRICS:
         return review_table(data.reviews(session, start, end), interp, timezone)
     raise ValueError(interp.metric)

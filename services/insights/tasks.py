@@ -77,7 +77,9 @@ def anomaly_report(session, shop_id: int, metric: str, days: int, category: str 
     start, end = datetime.combine(first_day, time(), zone), datetime.combine(last_day + timedelta(days=1), time(), zone)
     filters = {"category": category} if category else {}
     day_sums = data.order_aggregates(session, start, end, timezone, ("day",), filters)
-    day_events = data.event_aggregates(session, start, end, timezone, "day") if metric == "conversion" else None
+    day_events = None
+    if metric == "conversion":
+        day_events = data.event_aggregates(session, start, end, timezone, "day", "conversion")
     span = pd.date_range(first_day, last_day, freq="D")
     kpis = anomalies.daily_kpis(day_sums, day_events, span)
     found = anomalies.detect(kpis[metric], metric)

@@ -2,6 +2,7 @@
 expected numbers computed with pandas from the export files) must be ≥ 95% exactly right, and bad
 questions must be refused with suggestions, never executed."""
 
+import os
 from collections import Counter
 
 import pandas as pd
@@ -163,3 +164,14 @@ def test_weekly_report_is_one_inert_html_page(demo, segmented):
     lines = demo["lines"]
     week = lines[(lines["day"] >= "2026-11-14") & (lines["day"] <= "2026-11-20") & lines["status"].isin(qs.SALE)]
     assert f"¥{week['revenue'].sum():,.2f}" in page  # this week's revenue, computed from the exports
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="statement timeouts are PostgreSQL's; CI sets it")
+def test_a_question_over_the_time_limit_is_422_saying_to_narrow_it(demo, monkeypatch):
+    import services.insights.data as insights_data
+
+    monkeypatch.setattr(insights_data, "STATEMENT_TIMEOUT_MS", 1)
+    reply = _ask(demo, "今年各品类销售额占比")
+    assert reply.status_code == 422 and "shorter time range" in reply.get_json()["detail"]
+    monkeypatch.undo()
+    assert _ask(demo, "今年各品类销售额占比").status_code == 200  # the session recovered
