@@ -17,7 +17,7 @@ from services.insights import tasks
 from services.insights.answer import NotAnswerable
 from services.insights.ask import ask
 from services.insights.data import STATEMENT_TIMEOUT_MS
-from services.insights.nlq import Unreadable, suggestions
+from services.insights.nlq import UnknownValue, Unreadable, suggestions
 from services.insights.schemas import (
     AnomaliesArgsSchema,
     AnswerSchema,
@@ -43,6 +43,10 @@ class Ask(MethodView):
         question = args["question"]
         try:
             return ask(request_session(), current_shop_id(), question, args["as_of"], _segment_of)
+        except UnknownValue as exc:  # suggest the same question with the values the shop does have
+            raise InvalidInput(f"could not read the question: {exc}", errors={"question": [str(exc)]},
+                               suggestions=[question.replace(exc.value, v) for v in exc.close]
+                               or suggestions(question)) from None
         except Unreadable as exc:
             raise InvalidInput(f"could not read the question: {exc}", errors={"question": [str(exc)]},
                                suggestions=suggestions(question)) from None

@@ -12,6 +12,7 @@ answers 422 with questions it can answer. Questions that belong to a model (补�
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -23,6 +24,15 @@ MAX_CHARS = 500
 
 class Unreadable(ValueError):
     """The question could not be read; ``reason`` says why."""
+
+
+class UnknownValue(Unreadable):
+    """The question filters on a value the shop's data does not have (a city, category, brand ...)."""
+
+    def __init__(self, value: str, close: list[str]):
+        hint = f"; close ones: {', '.join(close)}" if close else ""
+        super().__init__(f"no category, brand, province or city called {value!r} in this shop's data{hint}")
+        self.value, self.close = value, close
 
 
 @dataclass
@@ -262,6 +272,9 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
     metric_hits = _find(lowered, METRICS)
     dimension_hits = _find(lowered, DIMENSIONS)
     filters = _filters(text, known_values or {})
+    unknown = unknown_value(text, filters, known_values or {})
+    if unknown:
+        raise unknown
     ranking_words = re.search(r"排名|排行|排序|榜|top|前\s*" + _NUMBER + r"|最(好|高|多|大|差|低|少|小)|哪(些|个|几)|"
                               r"best|worst|most|least|highest|lowest|bottom|rank", lowered)
     if not metric_hits and not (dimension_hits and ranking_words):
@@ -345,6 +358,47 @@ def _filters(text: str, known: dict[str, list[str]]) -> dict[str, str]:
     if city and province and city.startswith(province.rstrip("省市")):  # 上海: the city says it all
         del found["province"]
     return found
+
+
+# Words that may stand before 的 without naming a filter value: times, shapes, quantities, the shop.
+_NOT_VALUES = (
+    "本月", "上月", "上个月", "这个月", "当月", "本周", "上周", "这周", "这一周", "上一周", "上星期", "今天", "今日",
+    "昨天", "昨日", "今年", "去年", "本年", "前年", "最近", "过去", "每天", "每日", "每周", "每月", "按天", "按周",
+    "按月", "逐日", "期间", "双十一", "双十二", "去年同期", "同期", "季度", "个月", "星期", "各个", "每个", "所有",
+    "全部", "整体", "卖得", "最好", "最差", "最高", "最低", "最多", "最少", "最大", "最小", "倒数", "哪些", "哪个",
+    "哪几", "排名", "排行", "占比", "比例", "趋势", "走势", "变化", "对比", "环比", "同比", "相比", "比较", "一共",
+    "总共", "合计", "多少", "店铺", "本店", "我们", "我的", "全店", "手机端", "移动端", "无线端", "电脑端", "pc端",
+    "手机", "电脑", "客户", "顾客", "用户", "会员", "以来", "至今", "到现在", "期间", "前后", "左右", "之间")
+_BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
+_ENGLISH_PLACE = re.compile(r"\b(?:in|for|from)\s+((?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)*)")
+_ENGLISH_TIME_WORDS = {"January", "February", "March", "April", "May", "June", "July", "August", "September",
+                       "October", "November", "December", "Singles", "Double"}
+
+
+def unknown_value(text: str, filters: dict[str, str], known: dict[str, list[str]]) -> UnknownValue | None:
+    """A place, category or brand the question names that the shop's data does not have, else None:
+    "本月拉萨的销售额" in a shop with no sales to 拉萨 must not silently answer for the whole shop."""
+    vocabulary = sorted({*_NOT_VALUES, *(w for words in (*METRICS.values(), *DIMENSIONS.values()) for w in words
+                                         if not w.isascii()), *(v for v in filters.values()),
+                         *(v.rstrip("省市") for v in filters.values())}, key=len, reverse=True)
+    candidates = []
+    for match in _BEFORE_DE.finditer(text):
+        rest = match.group(1)
+        for word in vocabulary:
+            rest = rest.replace(word, " ")
+        candidates += [run for run in re.findall(r"[\u4e00-\u9fff]{2,}", rest)
+                       if not re.fullmatch(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总]+", run)]
+    for match in _ENGLISH_PLACE.finditer(text):
+        words = [w for w in match.group(1).split() if w not in _ENGLISH_TIME_WORDS]
+        if words:
+            candidates.append(" ".join(words))
+    if not candidates:
+        return None
+    value = candidates[0]
+    every = [v for values in known.values() for v in values if v]
+    close = difflib.get_close_matches(value, every, n=3, cutoff=0.3) or [
+        v for v in every if any(ch in v for ch in value)][:3]
+    return UnknownValue(value, close)
 
 
 def suggestions(question: str) -> list[str]:

@@ -175,3 +175,14 @@ def test_a_question_over_the_time_limit_is_422_saying_to_narrow_it(demo, monkeyp
     assert reply.status_code == 422 and "shorter time range" in reply.get_json()["detail"]
     monkeypatch.undo()
     assert _ask(demo, "今年各品类销售额占比").status_code == 200  # the session recovered
+
+
+def test_a_filter_value_the_shop_does_not_have_is_named_with_close_ones(demo):
+    reply = _ask(demo, "本月拉萨的销售额")  # no order of the demo shop goes to 拉萨
+    assert reply.status_code == 422 and "拉萨" in reply.get_json()["detail"]
+    misspelled = _ask(demo, "本月杭洲的销售额")
+    body = misspelled.get_json()
+    assert misspelled.status_code == 422 and "杭洲" in body["detail"] and "杭州市" in body["detail"]
+    assert "本月杭州市的销售额" in body["suggestions"]
+    assert _ask(demo, "本月杭州市的销售额").status_code == 200
+    assert _ask(demo, "Revenue in Atlantis this month").status_code == 422

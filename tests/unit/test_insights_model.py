@@ -8,7 +8,7 @@ import pytest
 
 from services.insights.anomalies import detect
 from services.insights.answer import UNSEGMENTED, by_segment, order_table, order_value, order_values
-from services.insights.nlq import Interpretation, Unreadable, chinese_number, parse, time_range
+from services.insights.nlq import Interpretation, UnknownValue, Unreadable, chinese_number, parse, time_range
 from services.insights.segments import RFM_GROUPS, cluster, rfm
 
 AS_OF = date(2026, 11, 20)
@@ -119,3 +119,25 @@ def test_trend_tables_list_every_bucket_of_the_range():
     assert table["value"].tolist() == [0.0, 50.0, 0.0]
     rate = order_table(sums, Interpretation(**{**interp.__dict__, "metric": "refund_rate"}))
     assert np.isnan(rate["value"].iloc[0])
+
+
+KNOWN = {"category": ["女装", "男装"], "brand": ["花花公子"], "province": ["浙江省", "江苏省"],
+         "city": ["杭州市", "苏州市"]}
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("火星的销售额", "火星"), ("本月拉萨的销售额", "拉萨"), ("Sales in Atlantis this month", "Atlantis"),
+    ("本月苏洲的销量", "苏洲")])
+def test_a_filter_value_the_shop_lacks_is_refused_by_name(question, value):
+    with pytest.raises(UnknownValue) as raised:
+        parse(question, AS_OF, KNOWN)
+    assert raised.value.value == value
+    if value == "苏洲":
+        assert raised.value.close[0] == "苏州市"
+
+
+@pytest.mark.parametrize("question", [
+    "苏州的女装销量", "今年第三季度的销量", "卖得最差的5个商品", "2026年双11期间的销售额", "Revenue in November 2026",
+    "最近三个月每周的客单价", "上个月杭州的订单数"])
+def test_time_and_shape_words_before_de_are_not_taken_for_values(question):
+    assert parse(question, AS_OF, KNOWN).metric
