@@ -26,6 +26,7 @@ from services.insights.schemas import (
     SegmentsSchema,
 )
 from services.insights.segments import summary
+from services.pricing.elasticity import DemandCurves
 from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import current_shop_id
 from shared.db import request_session
@@ -66,6 +67,9 @@ def _load_segments(artifact):
 
 
 SEGMENTS: ActiveModelCache[dict] = ActiveModelCache("insights", _load_segments)
+# The weekly report lists the pricing service's top suggestions: it reads that model the same way.
+PRICING: ActiveModelCache[DemandCurves] = ActiveModelCache(
+    "pricing", lambda artifact: DemandCurves.from_artifact(artifact.arrays, artifact.params))
 
 
 def _segments() -> LoadedModel[dict]:
@@ -134,8 +138,10 @@ class WeeklyReport(MethodView):
     @blp.response(200, content_type="text/html")
     def get(self):
         """A self-contained HTML page: KPIs and their change, top and falling items, segments,
-        anomalies, complaints and stock-out risks of the shop's last 7 days."""
-        loaded = SEGMENTS.get(current_shop_id(), current_app.config["SETTINGS"])
+        anomalies, complaints, stock-out risks and price advice of the shop's last 7 days."""
+        settings = current_app.config["SETTINGS"]
+        loaded = SEGMENTS.get(current_shop_id(), settings)
         segments = summary(loaded.model["customers"], "rfm_group") if loaded else None
-        html = tasks.weekly_report(request_session(), current_shop_id(), segments)
+        pricing = PRICING.get(current_shop_id(), settings)
+        html = tasks.weekly_report(request_session(), current_shop_id(), segments, pricing.model if pricing else None)
         return Response(html, mimetype="text/html")

@@ -49,12 +49,21 @@ def _table(headers: list[str], rows: list[list]) -> str:
 
 def render(shop: str, week: tuple[str, str], kpis: list[dict], daily: list[tuple[str, float]], top_items: list[dict],
            falling_items: list[dict], segments: list[dict] | None, anomalies: list[dict], complaints: list[dict],
-           stock_risks: list[dict]) -> str:
-    """kpis: [{"name","now","before","text_now"}]; items: [{"title","now","before"}]; the rest as named."""
+           stock_risks: list[dict], price_advice: list[dict] | None = None) -> str:
+    """kpis: [{"name","now","before","text_now"}]; items: [{"title","now","before"}]; price_advice:
+    [{"title","current_price","price","expected_profit_gain_per_day","reason"}] (None: no pricing
+    model yet); the rest as named."""
     segment_part = (_table(["分群", "人数", "销售额占比"],
                            [[escape(s["name"]), f'{s["customers"]:,}', f'{s["revenue_share"]:.1%}'] for s in segments])
                     if segments is not None else
                     '<p class="muted">尚未计算分群：POST /v1/admin/retrain {"models": ["insights"]}</p>')
+    price_part = (_table(["商品", "现价", "建议价", "预计日利润增加", "理由"],
+                         [[escape(a["title"]), f'¥{a["current_price"]:,.2f}', f'¥{a["price"]:,.2f}',
+                           f'¥{a["expected_profit_gain_per_day"]:,.2f}'
+                           if a.get("expected_profit_gain_per_day") is not None else "–", escape(a["reason"])]
+                          for a in price_advice])
+                  if price_advice is not None else
+                  '<p class="muted">尚无定价模型：POST /v1/admin/retrain {"models": ["pricing"]}</p>')
     kpi_rows = [[escape(k["name"]), escape(k["text_now"]), escape(k["text_before"]), _change(k["now"], k["before"])]
                 for k in kpis]
     parts = [f"<h1>{escape(shop)} · 周报 {escape(week[0])} 至 {escape(week[1])}</h1>",
@@ -82,6 +91,7 @@ def render(shop: str, week: tuple[str, str], kpis: list[dict], daily: list[tuple
              _table(["商品", "库存", "近28天日均销量", "约可售天数"],
                     [[escape(r["title"]), f'{r["on_hand"]:,}', f'{r["daily"]:.2f}', f'{r["days_left"]:.0f}']
                      for r in stock_risks]),
-             '<p class="muted">shopmind · 价格建议见 GET /v1/pricing/suggestions</p>']
+             "<h2>价格建议</h2>", price_part,
+             '<p class="muted">shopmind · 全部价格建议见 GET /v1/pricing/suggestions</p>']
     return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{escape(shop)} 周报</title>'
             f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")

@@ -14,6 +14,9 @@ from services.insights import anomalies, data
 from services.insights.answer import format_value, local_days, order_value, span_buckets
 from services.insights.report import render
 from services.insights.segments import segment, summary
+from services.pricing import data as pricing_data
+from services.pricing import tasks as pricing_tasks
+from services.pricing.elasticity import DemandCurves
 from shared import artifacts, webhooks
 from shared.errors import Conflict
 from shared.jobs import JobContext, job_task
@@ -24,6 +27,7 @@ SERVICE = "insights"
 ALERT_DAYS = 7  # anomalies of the last week alert; older ones are history
 ANOMALY_EVENT = "kpi_anomaly"
 MIN_BUYERS = 10
+PRICE_CHANGES = 5  # price suggestions the weekly report lists
 RISK_DAYS = 28  # an item's daily units over these last days say how long its stock lasts
 
 
@@ -116,8 +120,9 @@ def _num(value) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), 4)
 
 
-def weekly_report(session, shop_id: int, segments: list[dict] | None) -> str:
-    """The HTML weekly report for the 7 days ending on the shop's latest order day."""
+def weekly_report(session, shop_id: int, segments: list[dict] | None, pricing: DemandCurves | None) -> str:
+    """The HTML weekly report for the 7 days ending on the shop's latest order day; ``pricing``: the
+    shop's active pricing model, whose top price changes the report lists (None: not trained yet)."""
     timezone = data.shop_timezone(session, shop_id)
     latest = data.latest_order_time(session)
     if latest is None:
@@ -173,6 +178,11 @@ def weekly_report(session, shop_id: int, segments: list[dict] | None) -> str:
             risks.append({"title": titles.get(row.item_id, row.item_id), "on_hand": int(row.on_hand),
                           "daily": rate, "days_left": row.on_hand / rate})
     risks = sorted(risks, key=lambda r: r["days_left"])[:10]
+    advice = None
+    if pricing is not None:  # the same advice GET /v1/pricing/suggestions?action=change gives, first 5
+        rules = pricing_tasks.guardrails(pricing_data.rules(session))
+        advice = [{**a, "title": titles.get(a["item_id"], a["item_id"])} for a in
+                  pricing_tasks.suggestions(session, pricing, rules, "change", "expected_profit_gain")[:PRICE_CHANGES]]
     shop = session.get(Shop, shop_id).name
     return render(shop, (week_start.isoformat(), last_day.isoformat()), kpis, daily, top, falling, segments, found,
-                  complaints, risks)
+                  complaints, risks, advice)

@@ -166,6 +166,21 @@ def test_weekly_report_is_one_inert_html_page(demo, segmented):
     assert f"¥{week['revenue'].sum():,.2f}" in page  # this week's revenue, computed from the exports
 
 
+def test_weekly_report_lists_the_pricing_services_top_price_changes(demo, segmented):
+    client, h = demo["client"], demo["shop"].headers()
+    assert "尚无定价模型" in client.get("/v1/reports/weekly", headers=h).data.decode()
+    job = client.post("/v1/admin/retrain?wait=120", json={"models": ["pricing"]}, headers=h).get_json()["jobs"][0]
+    while job["status"] not in ("succeeded", "failed"):
+        job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=h).get_json()
+    assert job["status"] == "succeeded", job
+    changes = client.get("/v1/pricing/suggestions?action=change&limit=5", headers=h).get_json()["items"]
+    page = client.get("/v1/reports/weekly", headers=h).data.decode()
+    section = page[page.index("<h2>价格建议</h2>"):]
+    assert changes and "尚无定价模型" not in page
+    for change in changes:
+        assert f"¥{change['current_price']:,.2f}</td><td>¥{change['price']:,.2f}" in section
+
+
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="statement timeouts are PostgreSQL's; CI sets it")
 def test_a_question_over_the_time_limit_is_422_saying_to_narrow_it(demo, monkeypatch):
     import services.insights.data as insights_data
