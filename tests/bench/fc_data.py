@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.servers import ROOT
+
 DATA = ROOT.parent / "shared" / "data"
 UCI = DATA / "uci_online_retail" / "online_retail.csv.gz"
 PAID_STATUSES = ("交易成功", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货")

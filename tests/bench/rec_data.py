@@ -8,14 +8,12 @@ train job sees. Read-only use of ``../shared/data``; nothing is copied into the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from shared.privacy import pseudonymise_many
+from tests.bench.servers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 TAOBAO = DATA / "taobao_userbehavior"
 UCI = DATA / "uci_online_retail" / "online_retail.csv.gz"

@@ -11,12 +11,37 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def start_server(target: str, port: int, env: dict, log_path: Path, workers: int | None = None,
+                 timeout_s: float = 60) -> subprocess.Popen:
+    """``shopmind serve <target>`` on ``port``, returned once its /healthz answers 200; if it does
+    not within ``timeout_s``, the process is killed and the benchmark fails with its log's tail."""
+    import httpx
+
+    command = [sys.executable, "-m", "shared.cli", "serve", target, "--port", str(port)]
+    log = open(log_path, "wb")
+    process = subprocess.Popen([*command, *(["--workers", str(workers)] if workers else [])], cwd=ROOT, env=env,
+                               stdout=log, stderr=log)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"{target} did not start:\n" + log_path.read_text()[-3000:])
 
 
 def free_port() -> int:

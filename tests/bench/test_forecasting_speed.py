@@ -41,9 +41,9 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.bench.fc_data import ROOT, recording_backtest, synthetic_history, wait_for_quiet
+from tests.bench.fc_data import recording_backtest, synthetic_history, wait_for_quiet
 from tests.bench.rec_load import run_paths
-from tests.bench.servers import child_pids, free_port, redis_url, status_mb, throwaway_database
+from tests.bench.servers import ROOT, child_pids, free_port, redis_url, start_server, status_mb, throwaway_database
 
 N_ITEMS = int(os.environ.get("FC_BENCH_ITEMS", "10000"))  # smaller only to try the benchmark out
 N_DAYS = 730
@@ -182,19 +182,8 @@ def test_forecasting_speed(tmp_path):
         del served, artifact, forecasts, arrays
 
         port = free_port()
-        log = open(tmp_path / "server.log", "wb")
-        server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
-                                  cwd=ROOT, env=env, stdout=log, stderr=log)
+        server = start_server("all-in-one", port, env, tmp_path / "server.log")
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
-            time.sleep(0.2)
         time.sleep(1.0)
         workers = child_pids(server.pid)
         headers = {"Authorization": f"Bearer {key}"}

@@ -8,17 +8,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from shared.auth import Principal, principal_headers
 from tests.bench.load import run_load
-from tests.bench.servers import free_port
+from tests.bench.servers import ROOT, free_port, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
 PATH = "/v1/imports/presets"
 
 
@@ -26,18 +23,7 @@ PATH = "/v1/imports/presets"
 
 
 def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
-    log = open(Path(env["SHOPMIND_DATA_DIR"]) / f"{target}.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", target, "--port", str(port),
-                                "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{target} did not start")
+    return start_server(target, port, env, Path(env["SHOPMIND_DATA_DIR"]) / f"{target}.log", workers=2)
 
 
 @pytest.mark.bench

@@ -19,8 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.bench.servers import child_pids, free_port, redis_url, status_mb, throwaway_database
-from tests.bench.test_gateway_overhead import ROOT
+from tests.bench.servers import ROOT, child_pids, free_port, redis_url, start_server, status_mb, throwaway_database
 
 DATA = ROOT.parent / "shared" / "data" / "taobao_userbehavior"
 # The shape and key of the events table (infra/migrations), without shopmind's other columns.
@@ -79,15 +78,6 @@ def _distinct_keys_file(source: Path, target: Path) -> Path:
     return target
 
 
-def _wait_healthy(base: str) -> None:
-    for _ in range(100):
-        try:
-            httpx.get(base + "/healthz", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-
-
 @pytest.mark.bench
 @pytest.mark.skipif(not DATA.exists(), reason="../shared/data is not beside the repo")
 def test_import_events_vs_psql_copy(tmp_path):
@@ -108,8 +98,7 @@ def test_import_events_vs_psql_copy(tmp_path):
     key = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,
                                     check=True, capture_output=True, text=True).stdout)["api_key"]["key"]
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server("all-in-one", port, env, tmp_path / "server.log")
     worker = None
     if redis:  # one import at a time, in a worker that imports only the ingestion tasks
         worker = subprocess.Popen([sys.executable, "-m", "shared.cli", "worker", "--queues", "platform,ingestion",
@@ -118,7 +107,6 @@ def test_import_events_vs_psql_copy(tmp_path):
     importer = worker or server  # whose children run the import
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base)
         time.sleep(5)
         idle_mb = max(status_mb(pid, "VmRSS") for pid in child_pids(importer.pid))
         first_s, first = _import(base, key, sample)

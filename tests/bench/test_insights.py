@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.bench.fc_data import ROOT, wait_for_quiet
-from tests.bench.servers import free_port
+from tests.bench.fc_data import wait_for_quiet
+from tests.bench.servers import ROOT, free_port, start_server
 from tests.support import questions as qs
 
 
@@ -55,22 +55,11 @@ def test_insights(tmp_path):
                                         env=env, check=True, capture_output=True, text=True).stdout)
     key = created["api_key"]["key"]
     port = free_port()
-    log = open(tmp_path / "server.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=log, stderr=log)
+    server = start_server("all-in-one", port, env, tmp_path / "server.log")
     try:
         import httpx
 
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
-            time.sleep(0.2)
         auth = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=base, headers=auth, timeout=600) as client:
             for entity, name in (("products", "products.csv"), ("customers", "customers.csv"),

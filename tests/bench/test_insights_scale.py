@@ -24,8 +24,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.bench.fc_data import ROOT
-from tests.bench.servers import free_port, throwaway_database
+from tests.bench.servers import ROOT, free_port, start_server, throwaway_database
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "10000000"))
 BATCH = 1_000_000
@@ -82,18 +81,8 @@ def test_event_questions_on_ten_million_events(tmp_path):
         fill_s = time.perf_counter() - started
 
         port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_server("all-in-one", port, env, tmp_path / "server.log")
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
         results = {}
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120) as client:
             def ask(question):

@@ -38,10 +38,10 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.bench.rec_data import ROOT, pseudonymised, synthetic_shop, train_inputs
+from tests.bench.rec_data import pseudonymised, synthetic_shop, train_inputs
 from tests.bench.rec_load import run_paths, summarise
 from tests.bench.rec_timing import Stages, pipeline_targets
-from tests.bench.servers import child_pids, free_port, redis_url, status_mb, throwaway_database
+from tests.bench.servers import ROOT, child_pids, free_port, redis_url, start_server, status_mb, throwaway_database
 
 TRIVIAL = "/v1/imports/presets"
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_500_000
@@ -161,19 +161,8 @@ def test_recommendation_serving(tmp_path):
         del shop, interactions, baskets, catalogue
 
         port = free_port()
-        log = open(tmp_path / "server.log", "wb")
-        server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port),
-                                   "--workers", "2"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        server = start_server("all-in-one", port, env, tmp_path / "server.log", workers=2)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
-            time.sleep(0.2)
         time.sleep(1.0)  # let every worker finish booting
         workers = child_pids(server.pid)
         rss_idle = _rss(workers)

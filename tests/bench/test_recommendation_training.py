@@ -29,9 +29,9 @@ import psycopg2
 import pytest
 from sqlalchemy import create_engine
 
-from tests.bench.rec_data import ROOT, pseudonymised, synthetic_shop
+from tests.bench.rec_data import pseudonymised, synthetic_shop
 from tests.bench.rec_timing import Stages, pipeline_targets
-from tests.bench.servers import throwaway_database
+from tests.bench.servers import ROOT, throwaway_database
 
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_000_000
 

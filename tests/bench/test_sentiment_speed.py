@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.bench.fc_data import DATA, ROOT, wait_for_quiet
-from tests.bench.servers import free_port
+from tests.bench.fc_data import DATA, wait_for_quiet
+from tests.bench.servers import ROOT, free_port, start_server
 
 REVIEWS = DATA / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 N_TEXTS = 20_000
@@ -112,21 +112,8 @@ def _http(texts, tmp_path) -> dict:
                                         env=env, check=True, capture_output=True, text=True).stdout)
     headers = {"Authorization": f"Bearer {created['api_key']['key']}", "Content-Type": "application/json"}
     port = free_port()
-    log = open(tmp_path / "server.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", "all-in-one", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=log, stderr=log)
+    server = start_server("all-in-one", port, env, tmp_path / "server.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
-            time.sleep(0.2)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         bodies = [json.dumps({"texts": texts[i * 10:(i + 1) * 10]}).encode() for i in range(1050)]
         latencies = []

@@ -4,6 +4,7 @@ plain INSERT, and a key another writer stored meanwhile turns it into an upsert,
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 import shared.models as m
@@ -13,8 +14,12 @@ from shared.db import ALL_SHOPS, get_engine, session_scope
 TS = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def _shop(url: str) -> int:
-    with session_scope(ALL_SHOPS, url) as s:
+@pytest.fixture
+def shop_id(settings) -> int:
+    """A fresh shop, with the events partition its rows need."""
+    with get_engine(settings.database_url).begin() as ddl:
+        ensure_event_partitions(ddl, TS, TS)
+    with session_scope(ALL_SHOPS, settings.database_url) as s:
         shop = m.Shop(name="loader", timezone="Asia/Shanghai", currency="CNY", user_id_salt="s")
         s.add(shop)
         s.flush()
@@ -31,11 +36,8 @@ def _stored(url: str, shop_id: int) -> dict[str, str]:
         return dict(s.execute(select(m.Event.user_id, m.Event.category_id)).all())
 
 
-def test_first_import_inserts_and_reimport_changes_only_what_differs(settings):
+def test_first_import_inserts_and_reimport_changes_only_what_differs(settings, shop_id):
     url = settings.database_url
-    shop_id = _shop(url)
-    with get_engine(url).begin() as ddl:
-        ensure_event_partitions(ddl, TS, TS)
     with get_engine(url).connect() as conn:
         loader = StagingLoader(conn, "events", shop_id)
         loader.stage(_events(["u1", "u2", "u3"], "c1"))
@@ -51,11 +53,8 @@ def test_first_import_inserts_and_reimport_changes_only_what_differs(settings):
     assert _stored(url, shop_id) == {"u1": "c1", "u2": "c1", "u3": "c9", "u4": "c1"}
 
 
-def test_a_key_stored_by_another_writer_meanwhile_becomes_an_upsert(settings):
+def test_a_key_stored_by_another_writer_meanwhile_becomes_an_upsert(settings, shop_id):
     url = settings.database_url
-    shop_id = _shop(url)
-    with get_engine(url).begin() as ddl:
-        ensure_event_partitions(ddl, TS, TS)
     with get_engine(url).connect() as conn:
         loader = StagingLoader(conn, "events", shop_id)
         loader.stage(_events(["u1", "u2"], "new"))
