@@ -77,31 +77,43 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     filters = filters or {}
     with_lines = metric is None or metric in LINE_METRICS or bool(LINE_KEYS & {*group, *filters})
     with_repeaters = metric in (None, "repeat_rate")
-    # Only orders without a status need their lines' net quantity: CASE asks for it just for them.
+    # Sale or return is decided per order, once: only orders without a status need their lines'
+    # net quantity, and CASE asks for it just for them.
     its = aliased(OrderItem)
     net = (select(func.sum(its.quantity)).where(its.shop_id == Order.shop_id, its.order_id == Order.order_id)
            .correlate(Order).scalar_subquery())
     sale = case((Order.status.in_(SALES_STATUSES), 1), (Order.status.is_(None), case((func.coalesce(net, 1) > 0, 1),
                                                                                       else_=0)), else_=0)
     returned = case((Order.status == "refunded", 1), (Order.status.is_(None), case((net < 0, 1), else_=0)), else_=0)
-    keys = [(local_bucket(Order.created_at, timezone, key) if key in TIME_BUCKETS else ORDER_KEYS[key]).label(key)
-            for key in group]
+    order_keys = {key for key in (*group, *filters) if key not in LINE_KEYS and key not in TIME_BUCKETS}
+    orders = (select(Order.shop_id, Order.order_id, Order.user_id, Order.paid_amount, sale.label("sale"),
+                     returned.label("returned"),
+                     *(ORDER_KEYS[key].label(key) for key in sorted(order_keys - {"user_id"})),
+                     *(local_bucket(Order.created_at, timezone, key).label(key)
+                       for key in group if key in TIME_BUCKETS))
+              .where(Order.created_at >= start, Order.created_at < end,
+                     *(ORDER_KEYS[key] == value for key, value in filters.items() if key in order_keys),
+                     *(ORDER_KEYS[key].is_not(None) for key in group if key in order_keys))
+              # PostgreSQL would fold this into the join and ask each line for its order's net:
+              # computed once per order instead (materialised).
+              .cte("sales").prefix_with("MATERIALIZED", dialect="postgresql"))
+    keys = [orders.c[key] if key not in LINE_KEYS else ORDER_KEYS[key].label(key) for key in group]
     if with_lines:
-        revenue = case((OrderItem.order_id.is_(None), Order.paid_amount),
+        revenue = case((OrderItem.order_id.is_(None), orders.c.paid_amount),
                        else_=func.coalesce(OrderItem.paid_amount, OrderItem.unit_price * OrderItem.quantity))
         amounts = [OrderItem.quantity.label("quantity"), Product.title.label("title"),
                    cast(revenue, Float).label("revenue")]  # Float: Decimal objects cost more than the query
     else:
         amounts = [cast(null(), Float).label("quantity"), cast(null(), String).label("title"),
                    cast(null(), Float).label("revenue")]
-    rows = select(*keys, Order.order_id, Order.user_id, *amounts, sale.label("sale"), returned.label("returned"))
+    rows = select(*keys, orders.c.order_id, orders.c.user_id, *amounts, orders.c.sale, orders.c.returned)
     if with_lines:
-        rows = (rows.select_from(Order)
-                .outerjoin(OrderItem, (OrderItem.shop_id == Order.shop_id) & (OrderItem.order_id == Order.order_id))
+        rows = (rows.select_from(orders)
+                .outerjoin(OrderItem, (OrderItem.shop_id == orders.c.shop_id)
+                           & (OrderItem.order_id == orders.c.order_id))
                 .outerjoin(Product, (Product.shop_id == OrderItem.shop_id) & (Product.item_id == OrderItem.item_id)))
-    lines = rows.where(Order.created_at >= start, Order.created_at < end,
-                       *(ORDER_KEYS[column] == value for column, value in filters.items()),
-                       *(ORDER_KEYS[key].is_not(None) for key in group if key not in TIME_BUCKETS)).subquery("lines")
+    lines = rows.where(*(ORDER_KEYS[key] == value for key, value in filters.items() if key in LINE_KEYS),
+                       *(ORDER_KEYS[key].is_not(None) for key in group if key in LINE_KEYS)).subquery("lines")
     by = [lines.c[key] for key in group]
     sold = lines.c.sale == 1
     totals = select(*by, func.count().label("lines"),
