@@ -112,8 +112,10 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
                 .outerjoin(OrderItem, (OrderItem.shop_id == orders.c.shop_id)
                            & (OrderItem.order_id == orders.c.order_id))
                 .outerjoin(Product, (Product.shop_id == OrderItem.shop_id) & (Product.item_id == OrderItem.item_id)))
-    lines = rows.where(*(ORDER_KEYS[key] == value for key, value in filters.items() if key in LINE_KEYS),
-                       *(ORDER_KEYS[key].is_not(None) for key in group if key in LINE_KEYS)).subquery("lines")
+    # Lines without an item (or product field) are dropped after grouping, not here: a WHERE on
+    # them would have SQLite walk every line of the shop instead of the range's orders.
+    lines = rows.where(*(ORDER_KEYS[key] == value for key, value in filters.items() if key in LINE_KEYS)
+                       ).subquery("lines")
     by = [lines.c[key] for key in group]
     sold = lines.c.sale == 1
     totals = select(*by, func.count().label("lines"),
@@ -137,7 +139,8 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
         columns = [*SUM_COLUMNS, "repeaters"]
     for column in columns:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0.0).astype(float)
-    return frame
+    line_keys = [key for key in group if key in LINE_KEYS]
+    return frame.dropna(subset=line_keys).reset_index(drop=True) if line_keys else frame
 
 
 def event_aggregates(session: Session, start: datetime, end: datetime, timezone: str, group: str | None,
