@@ -29,7 +29,7 @@ from services.insights.answer import (
     shape_rows,
     span_text,
 )
-from services.insights.nlq import METRIC_NAMES, TIME_DIMENSIONS, Interpretation, parse
+from services.insights.nlq import METRIC_NAMES, RATES, TIME_DIMENSIONS, Interpretation, parse
 
 KNOWN_VALUES_TTL_S = 60.0
 _known: dict[int, tuple[float, dict]] = {}
@@ -163,7 +163,7 @@ def _sentence(interp: Interpretation, metric_title: str, table: pd.DataFrame, en
     first = table.iloc[0]
     best = format_value(interp.metric, float(first["value"]), english)
     if interp.shape == "trend":
-        total = table["value"].sum() if interp.metric not in ("aov",) and "rate" not in interp.metric else None
+        total = table["value"].sum() if interp.metric not in RATES else None  # a sum of daily rates means nothing
         peak = table.loc[table["value"].idxmax()] if table["value"].notna().any() else first
         if english:
             return (f"{metric_title} by {interp.dimension}, {when.replace(' 至 ', ' to ')}: highest on {peak['label']} "

@@ -65,6 +65,13 @@ def test_charts_follow_the_shape(demo):
     assert "环比" in comparison["summary"] and "主要来自" in comparison["summary"]
 
 
+def test_trend_sentences_total_counts_but_never_rates(demo):
+    assert "合计" in _ask(demo, "最近7天每天的销售额趋势").get_json()["summary"]
+    for question in ("最近30天每天的转化率", "最近30天每天的客单价", "最近30天每天的退款率"):
+        answer = _ask(demo, question).get_json()
+        assert answer["interpretation"]["shape"] == "trend" and "合计" not in answer["summary"], answer["summary"]
+
+
 def test_model_questions_are_routed(demo):
     for question, path in (("下周补货补多少合适?", "/v1/replenishment"),
                            ("下个月哪个品类最有潜力?", "/v1/forecasts/categories"),
