@@ -33,6 +33,7 @@ ENGLISH_METRICS = {"revenue": "revenue", "units": "units sold", "orders": "order
 
 
 UNSEGMENTED = "未分群"
+CHANNEL_NAMES = {"mobile": "手机端", "pc": "电脑端"}  # how a Chinese answer names the canonical channels
 
 
 class NotAnswerable(ValueError):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.insights import data
 from services.insights.answer import (
+    CHANNEL_NAMES,
     DIMENSION_NAMES,
     ENGLISH_METRICS,
     EVENT_METRICS,
@@ -110,6 +111,8 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
     metric_title = ENGLISH_METRICS[interp.metric] if english else METRIC_NAMES[interp.metric]
     sums = Sums(session, timezone, segment_of)
     table = shape_rows(table_for(sums, interp, interp.time_range), interp)
+    if interp.dimension == "channel" and not english:
+        table = table.assign(label=table["label"].map(lambda v: CHANNEL_NAMES.get(v, v)))
     notes = []
     if interp.shape == "comparison":
         current = float(table["value"].iloc[0])
@@ -151,7 +154,8 @@ def _columns(interp: Interpretation) -> list[str]:
 
 def _sentence(interp: Interpretation, metric_title: str, table: pd.DataFrame, english: bool) -> str:
     when = span_text(interp.time_range)
-    scope = "".join(f"{v}" for v in interp.filters.values())
+    scope = "".join(CHANNEL_NAMES.get(v, v) if k == "channel" and not english else v
+                    for k, v in interp.filters.items())
     if interp.shape == "total":
         value = format_value(interp.metric, float(table["value"].iloc[0]), english)
         if english:

@@ -66,8 +66,8 @@ METRICS: dict[str, tuple[str, ...]] = {
     "favs": ("收藏数", "收藏", "favorites", "favourites", "favs"),
     "buyers": ("买家数", "顾客数", "客户数", "购买人数", "买家", "buyers", "customers", "shoppers"),
     "orders": ("订单数", "订单量", "单量", "多少单", "订单", "orders", "order count", "number of orders"),
-    "revenue": ("销售额", "营业额", "成交额", "gmv", "收入", "营收", "销售金额", "revenue", "sales amount", "turnover",
-                "sales", "income"),
+    "revenue": ("销售额", "营业额", "成交额", "成交金额", "gmv", "收入", "营收", "销售金额", "卖了多少钱", "收了多少钱",
+                "revenue", "sales amount", "turnover", "sales", "income"),
     "units": ("销量", "卖了多少件", "件数", "销售数量", "卖出", "units sold", "units", "quantity", "items sold",
               "热销", "畅销", "卖得", "best-selling", "best selling", "top selling", "top-selling", "selling"),
 }
@@ -180,12 +180,21 @@ def time_range(question: str, as_of: date) -> tuple[tuple[date, date], str] | No
             start, _peak, end = festival_days(campaign_year)[name]
             return (start, min(end, as_of) if campaign_year == as_of.year else end), f"{campaign_year} {name}"
 
+    current_quarter = (as_of.month - 1) // 3 + 1
+    relative = re.search(r"(本|这个|这一|上|上个|上一)季度|\b(this|last) quarter\b", q)
     quarter = re.search(r"(?:第?([一二三四1-4])季度|(?<![a-z0-9])q([1-4])(?![0-9]))", q, re.IGNORECASE)
-    if quarter:
-        number = chinese_number(quarter.group(1)) if quarter.group(1) else int(quarter.group(2))
-        quarter_year = year or year_word or as_of.year
+    if relative or quarter:
+        if relative:
+            back = 1 if (relative.group(1) or "").startswith("上") or relative.group(2) == "last" else 0
+            index = as_of.year * 4 + current_quarter - 1 - back
+            quarter_year, number = index // 4, index % 4 + 1
+        else:
+            number = chinese_number(quarter.group(1)) if quarter.group(1) else int(quarter.group(2))
+            quarter_year = year or year_word or as_of.year
         start = date(quarter_year, 3 * number - 2, 1)
-        return (start, _month_range(quarter_year, 3 * number)[1]), f"{quarter_year} Q{number}"
+        end = min(_month_range(quarter_year, 3 * number)[1], as_of) if start <= as_of else \
+            _month_range(quarter_year, 3 * number)[1]
+        return (start, end), f"{quarter_year} Q{number}"
 
     recent = re.search(r"(?:最近|近|过去|last|past)\s*" + _NUMBER + r"\s*(天|日|周|星期|个月|月|days?|weeks?|months?)",
                        q, re.IGNORECASE)
@@ -296,8 +305,9 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
     if trend and dimension is None:
         dimension = "day" if (span[1] - span[0]).days <= 62 else ("week" if (span[1] - span[0]).days <= 200
                                                                     else "month")
-    if dimension is None and ranking_words and re.search(r"热销|畅销|卖得|best.?selling|top.?selling", lowered):
-        dimension = "item"
+    if dimension is None and ranking_words and re.search(r"热销|畅销|卖得|best.?selling|top.?selling|排名|排行|榜|"
+                                                         r"前\s*\d|前[一二两三四五六七八九十]+|\btop\s*\d", lowered):
+        dimension = "item"  # a ranking of nothing named ranks items ("杭州的女装销量排名")
 
     comparison = None
     if re.search(r"同比|去年同期|year over year|yoy|same period last year", lowered):
@@ -324,6 +334,13 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
         shape = "comparison"
     else:
         shape = "total"
+    if dimension and dimension in filters:  # "女装品类销量前5": the items within 女装
+        dimension = "item"
+    if dimension is None and filters and re.search(r"占比|比例|份额|share|proportion", lowered):
+        # "手机端的订单占比": the share of every channel, 手机端's among them
+        dimension = next(iter(filters))
+        filters = {k: v for k, v in filters.items() if k != dimension}
+        shape = "share"
     if metric in RATES and shape == "share":
         shape = "ranking"
     compare_range = _previous(span, comparison) if comparison else None

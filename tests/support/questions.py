@@ -185,6 +185,14 @@ def cases(categories: list[str]) -> list[Case]:
             Case("本月上海的订单数", "orders", ZH_TIMES["本月"], filters={"city": "上海市"}, kind="filter"),
             Case("本月销售额最高的3个城市", "revenue", ZH_TIMES["本月"], "city", "ranking", 3, kind="ranking"),
             Case("今年订单数最多的5个城市", "orders", ZH_TIMES["今年"], "city", "ranking", 5, kind="ranking")]
+    # Once read wrongly (2026-11-29), kept as cases: quarters, 卖了多少钱, a filtered dimension, 占比 of a value.
+    out += [Case("昨天卖了多少钱", "revenue", ZH_TIMES["昨天"]),
+            Case("本季度销售额", "revenue", (date(2026, 10, 1), AS_OF)),
+            Case("上季度的销量", "units", (date(2026, 7, 1), date(2026, 9, 30))),
+            Case(f"{categories[0]}品类本月销量前5", "units", ZH_TIMES["本月"], "item", "ranking", 5,
+                 filters={"category": categories[0]}, kind="ranking"),
+            Case("本月手机端的订单占比", "orders", ZH_TIMES["本月"], "channel", "share", kind="share"),
+            Case("Revenue this quarter", "revenue", (date(2026, 10, 1), AS_OF), language="en")]
     for k, (phrase, span) in enumerate(EN_TIMES.items()):
         for j, (metric, word) in enumerate(EN_METRICS.items()):
             template = ("What was {m} {t}?", "{M} {t}", "How much {m} {t}")[(k + j) % 3] if metric in (

@@ -141,3 +141,20 @@ def test_a_filter_value_the_shop_lacks_is_refused_by_name(question, value):
     "最近三个月每周的客单价", "上个月杭州的订单数"])
 def test_time_and_shape_words_before_de_are_not_taken_for_values(question):
     assert parse(question, AS_OF, KNOWN).metric
+
+
+def test_quarters_relative_to_today_end_today():
+    assert parse("本季度销售额", AS_OF, KNOWN).time_range == (date(2026, 10, 1), AS_OF)
+    assert parse("上季度的销量", AS_OF, KNOWN).time_range == (date(2026, 7, 1), date(2026, 9, 30))
+    assert parse("第四季度的客单价", AS_OF, KNOWN).time_range == (date(2026, 10, 1), AS_OF)
+    assert parse("Revenue last quarter", date(2026, 2, 3), KNOWN).time_range == (date(2025, 10, 1), date(2025, 12, 31))
+
+
+def test_a_filtered_dimension_ranks_items_and_a_share_of_a_value_shows_every_value():
+    within = parse("女装品类本月销量前5", AS_OF, KNOWN)
+    assert (within.dimension, within.filters, within.top_n) == ("item", {"category": "女装"}, 5)
+    share = parse("本月手机端的订单占比", AS_OF, KNOWN)
+    assert (share.dimension, share.shape, share.filters) == ("channel", "share", {})
+    ranked = parse("杭州的女装销量排名", AS_OF, KNOWN)
+    assert (ranked.dimension, ranked.shape) == ("item", "ranking")
+    assert parse("昨天卖了多少钱", AS_OF, KNOWN).metric == "revenue"
