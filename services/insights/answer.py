@@ -33,6 +33,8 @@ ENGLISH_METRICS = {"revenue": "revenue", "units": "units sold", "orders": "order
 
 
 UNSEGMENTED = "未分群"
+ANONYMOUS = "无买家信息"  # orders exported without a buyer (UCI rows without CustomerID)
+PRODUCT_FILTERS = ("category", "brand")  # what event and review metrics can be filtered by
 CHANNEL_NAMES = {"mobile": "手机端", "pc": "电脑端"}  # how a Chinese answer names the canonical channels
 
 
@@ -82,7 +84,8 @@ def order_value(sums: pd.DataFrame, metric: str) -> float:
 def by_segment(sums_per_buyer: pd.DataFrame, segment_of: pd.Series) -> pd.DataFrame:
     """Per-buyer sums (grouped by user_id) → sums per segment. Buyers the model has not seen (they
     bought after it was computed) form their own group, shown when they bought or refunded."""
-    segments = sums_per_buyer["user_id"].map(segment_of).fillna(UNSEGMENTED)
+    segments = sums_per_buyer["user_id"].map(segment_of).fillna(UNSEGMENTED).where(
+        sums_per_buyer["user_id"].notna(), ANONYMOUS)
     columns = [c for c in ("lines", "revenue", "units", "orders", "buyers", "refunded", "repeaters")
                if c in sums_per_buyer]
     return sums_per_buyer[columns].groupby(segments.rename("segment")).sum().reset_index()
@@ -120,7 +123,7 @@ def order_table(sums: pd.DataFrame, interp: Interpretation, catalogue: pd.DataFr
     else:
         table["label"] = table["key"]
     if interp.dimension == "segment":
-        table = table[(table["key"] != UNSEGMENTED) | (table["value"].fillna(0) != 0)]
+        table = table[~table["key"].isin([UNSEGMENTED, ANONYMOUS]) | (table["value"].fillna(0) != 0)]
     return table[["key", "label", "value"]]
 
 
@@ -140,8 +143,9 @@ def event_values(counts: pd.DataFrame, metric: str, key: str | None) -> pd.Serie
     return (buyers / visitors.where(visitors > 0)).astype(float)
 
 
-def event_table(counts: pd.DataFrame, interp: Interpretation, titles: pd.Series | None = None) -> pd.DataFrame:
-    """Event metrics from ``data.event_aggregates``: per type (and item or time bucket), events and users."""
+def event_table(counts: pd.DataFrame, interp: Interpretation, catalogue: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Event metrics from ``data.event_aggregates``: per type (and item or time bucket), events and users.
+    With a ``catalogue``, listed items without a cart (fav) event rank too, at 0."""
     if interp.dimension is None:
         value = event_values(counts, interp.metric, None).iloc[0]
         return pd.DataFrame({"key": ["total"], "label": ["total"], "value": [value]})
@@ -154,13 +158,18 @@ def event_table(counts: pd.DataFrame, interp: Interpretation, titles: pd.Series 
     if interp.dimension != "item":
         raise NotAnswerable(f"{METRIC_NAMES[interp.metric]} can be broken down by item or by day/week/month only")
     values = event_values(counts, interp.metric, "item_id")
+    titles = pd.Series(dtype=object)
+    if catalogue is not None:
+        listed = filtered(catalogue, interp.filters)
+        titles = catalogue.set_index("item_id")["title"].dropna()
+        if interp.metric in ("carts", "favs"):
+            values = values.reindex(values.index.union(pd.Index(listed["item_id"])), fill_value=0.0)
     keys = values.index.astype(str)
-    labels = [titles.get(k, k) for k in keys] if titles is not None else list(keys)
-    return pd.DataFrame({"key": keys, "label": labels, "value": values.to_numpy()})
+    return pd.DataFrame({"key": keys, "label": [titles.get(k, k) for k in keys], "value": values.to_numpy()})
 
 
 def review_table(reviews: pd.DataFrame, interp: Interpretation, timezone: str) -> pd.DataFrame:
-    rated = reviews.dropna(subset=["rating"])
+    rated = filtered(reviews.dropna(subset=["rating"]), interp.filters)
 
     def value(group: pd.DataFrame) -> float:
         return float((group["rating"] >= 4).mean()) if len(group) else float("nan")

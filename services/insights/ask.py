@@ -20,7 +20,9 @@ from services.insights.answer import (
     ENGLISH_METRICS,
     EVENT_METRICS,
     ORDER_METRICS,
+    PRODUCT_FILTERS,
     REVIEW_METRICS,
+    NotAnswerable,
     by_segment,
     chart,
     event_table,
@@ -84,12 +86,18 @@ def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd
         group = () if dimension is None else ("item_id",) if dimension == "item" else (dimension,)
         catalogue = data.catalogue(session) if dimension == "item" else None
         return order_table(sums.orders(span, group, interp.filters, interp.metric), interp, catalogue)
+    if interp.metric in (*EVENT_METRICS, *REVIEW_METRICS):
+        unfit = [k for k in interp.filters if k not in PRODUCT_FILTERS]
+        if unfit:  # behaviour logs and reviews carry no buyer address or order channel
+            raise NotAnswerable(f"{METRIC_NAMES[interp.metric]} can be filtered by category or brand only, "
+                                f"not by {', '.join(unfit)}")
     if interp.metric in EVENT_METRICS:
         group = None if dimension is None else "item_id" if dimension == "item" else dimension
         if group not in (None, "item_id", *TIME_DIMENSIONS):
             return event_table(pd.DataFrame(), interp)  # says which breakdowns there are
-        titles = data.catalogue(session).set_index("item_id")["title"].dropna() if group == "item_id" else None
-        return event_table(data.event_aggregates(session, start, end, timezone, group, interp.metric), interp, titles)
+        catalogue = data.catalogue(session) if group == "item_id" else None
+        counts = data.event_aggregates(session, start, end, timezone, group, interp.metric, interp.filters)
+        return event_table(counts, interp, catalogue)
     if interp.metric in REVIEW_METRICS:
         return review_table(data.reviews(session, start, end), interp, timezone)
     raise ValueError(interp.metric)

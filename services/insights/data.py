@@ -93,7 +93,7 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
                        for key in group if key in TIME_BUCKETS))
               .where(Order.created_at >= start, Order.created_at < end,
                      *(ORDER_KEYS[key] == value for key, value in filters.items() if key in order_keys),
-                     *(ORDER_KEYS[key].is_not(None) for key in group if key in order_keys))
+                     *(ORDER_KEYS[key].is_not(None) for key in group if key in order_keys and key != "user_id"))
               # PostgreSQL would fold this into the join and ask each line for its order's net:
               # computed once per order instead (materialised).
               .cte("sales").prefix_with("MATERIALIZED", dialect="postgresql"))
@@ -144,7 +144,7 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
 
 
 def event_aggregates(session: Session, start: datetime, end: datetime, timezone: str, group: str | None,
-                     metric: str) -> pd.DataFrame:
+                     metric: str, filters: dict[str, str] | None = None) -> pd.DataFrame:
     """Per event type (and item, or local time bucket): events, and distinct users where the
     ``metric`` needs them, counted in the database over only the types it needs.
 
@@ -156,8 +156,11 @@ def event_aggregates(session: Session, start: datetime, end: datetime, timezone:
     types = EVENT_METRIC_TYPES[metric]
     key = [] if group is None else [
         (local_bucket(Event.ts, timezone, group) if group in TIME_BUCKETS else Event.item_id).label(group)]
-    rows = (select(*key, Event.type, Event.user_id)
-            .where(Event.ts >= start, Event.ts < end, Event.type.in_(types)).subquery("rows"))
+    rows = select(*key, Event.type, Event.user_id).where(Event.ts >= start, Event.ts < end, Event.type.in_(types))
+    if filters:  # category or brand (the caller refuses others): the viewed item's, from the catalogue
+        rows = rows.join(Product, (Product.shop_id == Event.shop_id) & (Product.item_id == Event.item_id)).where(
+            *(ORDER_KEYS[column] == value for column, value in filters.items()))
+    rows = rows.subquery("rows")
     by = [rows.c[group]] if group else []
     if metric != "conversion":
         result = session.execute(select(*by, rows.c.type, func.count(), null()).group_by(*by, rows.c.type)).all()
@@ -173,10 +176,10 @@ def event_aggregates(session: Session, start: datetime, end: datetime, timezone:
 
 def reviews(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
     rows = session.execute(
-        select(Review.item_id, Review.rating, Review.created_at, Product.category, Product.title)
+        select(Review.item_id, Review.rating, Review.created_at, Product.category, Product.brand, Product.title)
         .outerjoin(Product, (Product.shop_id == Review.shop_id) & (Product.item_id == Review.item_id))
         .where(Review.created_at >= start, Review.created_at < end).limit(ROW_LIMIT)).all()
-    return pd.DataFrame(rows, columns=["item_id", "rating", "created_at", "category", "title"])
+    return pd.DataFrame(rows, columns=["item_id", "rating", "created_at", "category", "brand", "title"])
 
 
 def known_values(session: Session) -> dict[str, list[str]]:

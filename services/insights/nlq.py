@@ -26,6 +26,15 @@ class Unreadable(ValueError):
     """The question could not be read; ``reason`` says why."""
 
 
+class SeveralValues(Unreadable):
+    """The question names two or more values of one dimension ("女装和男装的销售额")."""
+
+    def __init__(self, dimension: str, values: list[str]):
+        super().__init__(f"the question names {len(values)} values of {dimension} ({', '.join(values)}); "
+                         f"ask about one at a time, or for every {dimension} at once")
+        self.dimension, self.values = dimension, values
+
+
 class UnknownValue(Unreadable):
     """The question filters on a value the shop's data does not have (a city, category, brand ...)."""
 
@@ -366,11 +375,18 @@ def _filters(text: str, known: dict[str, list[str]]) -> dict[str, str]:
         found["channel"] = "pc"
     for dimension in ("category", "brand", "city", "province"):
         values = sorted((v for v in known.get(dimension, []) if v and len(v) >= 2), key=len, reverse=True)
+        rest, named = lowered, []
         for value in values:
             short = value.rstrip("省市")
-            if value.lower() in lowered or (len(short) >= 2 and short.lower() in lowered):
-                found[dimension] = value
-                break
+            for form in (value.lower(), short.lower() if len(short) >= 2 else None):
+                if form and form in rest:
+                    named.append(value)
+                    rest = rest.replace(form, " ")  # 女装上衣 named: its 女装 is not named again
+                    break
+        if len(named) > 1:
+            raise SeveralValues(dimension, named)
+        if named:
+            found[dimension] = named[0]
     city, province = found.get("city"), found.get("province")
     if city and province and city.startswith(province.rstrip("省市")):  # 上海: the city says it all
         del found["province"]
@@ -385,19 +401,28 @@ _NOT_VALUES = (
     "全部", "整体", "卖得", "最好", "最差", "最高", "最低", "最多", "最少", "最大", "最小", "倒数", "哪些", "哪个",
     "哪几", "排名", "排行", "占比", "比例", "趋势", "走势", "变化", "对比", "环比", "同比", "相比", "比较", "一共",
     "总共", "合计", "多少", "店铺", "本店", "我们", "我的", "全店", "手机端", "移动端", "无线端", "电脑端", "pc端",
-    "手机", "电脑", "客户", "顾客", "用户", "会员", "以来", "至今", "到现在", "期间", "前后", "左右", "之间")
+    "手机", "电脑", "客户", "顾客", "用户", "会员", "以来", "至今", "到现在", "期间", "前后", "左右", "之间",
+    "实际", "支付", "付款", "已付款", "成交", "下单", "线上", "网店", "淘宝", "天猫", "店里", "店内", "整个", "总的",
+    "总体", "目前", "现在", "当前", "截至", "为止", "累计")
 _BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
 _ENGLISH_PLACE = re.compile(r"\b(?:in|for|from)\s+((?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)*)")
-_ENGLISH_TIME_WORDS = {"January", "February", "March", "April", "May", "June", "July", "August", "September",
-                       "October", "November", "December", "Singles", "Double"}
+# Capitalised words after in/for/from that are not places, categories or brands.
+_ENGLISH_NOT_VALUES = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "singles", "double", "eleven", "twelve", "day",
+    "days", "week", "weeks", "month", "months", "year", "years", "quarter", "last", "this", "next", "past", "the",
+    "today", "yesterday", "all", "every", "each", "mobile", "pc", "app", "desktop", "q1", "q2", "q3", "q4"}
 
 
 def unknown_value(text: str, filters: dict[str, str], known: dict[str, list[str]]) -> UnknownValue | None:
     """A place, category or brand the question names that the shop's data does not have, else None:
     "本月拉萨的销售额" in a shop with no sales to 拉萨 must not silently answer for the whole shop."""
+    every = [v for values in known.values() for v in values if v]
     vocabulary = sorted({*_NOT_VALUES, *(w for words in (*METRICS.values(), *DIMENSIONS.values()) for w in words
-                                         if not w.isascii()), *(v for v in filters.values()),
-                         *(v.rstrip("省市") for v in filters.values())}, key=len, reverse=True)
+                                         if not w.isascii()), *filters.values(), *every,
+                         *(v.rstrip("省市") for v in every if len(v.rstrip("省市")) >= 2)}, key=len, reverse=True)
+    known_lower = {v.lower() for v in (*every, *filters.values())}
     candidates = []
     for match in _BEFORE_DE.finditer(text):
         rest = match.group(1)
@@ -406,15 +431,15 @@ def unknown_value(text: str, filters: dict[str, str], known: dict[str, list[str]
         candidates += [run for run in re.findall(r"[\u4e00-\u9fff]{2,}", rest)
                        if not re.fullmatch(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总]+", run)]
     for match in _ENGLISH_PLACE.finditer(text):
-        words = [w for w in match.group(1).split() if w not in _ENGLISH_TIME_WORDS]
-        if words:
+        phrase = match.group(1)
+        words = [w for w in phrase.split() if w.lower() not in _ENGLISH_NOT_VALUES]
+        if words and phrase.lower() not in known_lower and " ".join(words).lower() not in known_lower:
             candidates.append(" ".join(words))
     if not candidates:
         return None
     value = candidates[0]
-    every = [v for values in known.values() for v in values if v]
-    close = difflib.get_close_matches(value, every, n=3, cutoff=0.3) or [
-        v for v in every if any(ch in v for ch in value)][:3]
+    close = list(dict.fromkeys(difflib.get_close_matches(value, every, n=3, cutoff=0.3) or [
+        v for v in every if any(ch in v for ch in value)]))[:3]
     return UnknownValue(value, close)
 
 

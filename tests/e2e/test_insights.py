@@ -28,7 +28,7 @@ def demo(app, tmp_path_factory):
         assert status == 200 and body["job"]["status"] == "succeeded", body
     lines, _orders = qs.load_shop(out)
     products = pd.read_csv(out / "products.csv", dtype=str)
-    return {"client": client, "shop": shop, "lines": lines, "products": products}
+    return {"client": client, "shop": shop, "lines": lines, "products": products, "files": out}
 
 
 def _ask(demo, question, as_of=qs.AS_OF):
@@ -70,6 +70,30 @@ def test_trend_sentences_total_counts_but_never_rates(demo):
     for question in ("最近30天每天的转化率", "最近30天每天的客单价", "最近30天每天的退款率"):
         answer = _ask(demo, question).get_json()
         assert answer["interpretation"]["shape"] == "trend" and "合计" not in answer["summary"], answer["summary"]
+
+
+def test_event_metrics_filter_by_the_items_category_and_refuse_other_filters(demo):
+    category = sorted(demo["products"]["category"].unique())[0]
+    events = pd.read_csv(demo["files"] / "user_behavior.csv", header=None, dtype=str,
+                         names=["user", "item_id", "category_id", "type", "ts"])
+    day = pd.to_datetime(events["ts"].astype(int), unit="s", utc=True).dt.tz_convert("Asia/Shanghai").dt.date
+    in_category = events["item_id"].isin(demo["products"].loc[demo["products"]["category"] == category, "item_id"])
+    carts = ((events["type"] == "cart") & in_category & (day >= qs.AS_OF.replace(day=1)) & (day <= qs.AS_OF)).sum()
+    answer = _ask(demo, f"本月{category}的加购数").get_json()
+    assert answer["interpretation"]["filters"] == {"category": category} and answer["rows"][0]["value"] == carts
+    refused = _ask(demo, "本月杭州的加购数")
+    assert refused.status_code == 422 and "category or brand" in refused.get_json()["detail"]
+    fewest = _ask(demo, "本月加购数最少的3个商品").get_json()  # listed items without a cart count, at 0
+    listed = set(demo["products"]["item_id"])
+    carted = set(events.loc[(events["type"] == "cart") & (day >= qs.AS_OF.replace(day=1)), "item_id"])
+    assert fewest["rows"][0]["value"] == (0 if listed - carted else min(
+        events.loc[(events["type"] == "cart") & (day >= qs.AS_OF.replace(day=1))].groupby("item_id").size()))
+
+
+def test_two_values_of_one_dimension_are_refused_with_a_way_to_ask(demo):
+    first, second = sorted(demo["products"]["category"].unique())[:2]
+    reply = _ask(demo, f"本月{first}和{second}的销售额")
+    assert reply.status_code == 422 and first in reply.get_json()["detail"] and second in reply.get_json()["detail"]
 
 
 def test_model_questions_are_routed(demo):

@@ -7,8 +7,24 @@ import pandas as pd
 import pytest
 
 from services.insights.anomalies import detect
-from services.insights.answer import UNSEGMENTED, by_segment, order_table, order_value, order_values
-from services.insights.nlq import Interpretation, UnknownValue, Unreadable, chinese_number, parse, time_range
+from services.insights.answer import (
+    ANONYMOUS,
+    UNSEGMENTED,
+    by_segment,
+    event_table,
+    order_table,
+    order_value,
+    order_values,
+)
+from services.insights.nlq import (
+    Interpretation,
+    SeveralValues,
+    UnknownValue,
+    Unreadable,
+    chinese_number,
+    parse,
+    time_range,
+)
 from services.insights.segments import RFM_GROUPS, cluster, rfm
 
 AS_OF = date(2026, 11, 20)
@@ -158,3 +174,30 @@ def test_a_filtered_dimension_ranks_items_and_a_share_of_a_value_shows_every_val
     ranked = parse("杭州的女装销量排名", AS_OF, KNOWN)
     assert (ranked.dimension, ranked.shape) == ("item", "ranking")
     assert parse("昨天卖了多少钱", AS_OF, KNOWN).metric == "revenue"
+
+
+def test_orders_without_a_buyer_are_their_own_segment_group():
+    per_buyer = _sums(user_id=["a", None], revenue=[100.0, 900.0], orders=[1.0, 1.0], buyers=[1.0, 0.0])
+    segments = by_segment(per_buyer, pd.Series({"a": "重要价值客户"})).set_index("segment")
+    assert segments.loc[ANONYMOUS, "revenue"] == 900.0 and segments["revenue"].sum() == 1000.0
+
+
+def test_item_rankings_of_cart_events_include_listed_items_without_any():
+    counts = pd.DataFrame({"item_id": ["b", "c"], "type": ["cart", "cart"], "events": [1.0, 3.0], "users": np.nan})
+    catalogue = pd.DataFrame({"item_id": ["a", "b", "c"], "title": ["A", "B", "C"], "category": "x", "brand": None})
+    interp = Interpretation(metric="carts", dimension="item", time_range=(AS_OF, AS_OF), shape="ranking")
+    table = event_table(counts, interp, catalogue).set_index("key")
+    assert table.loc["a", "value"] == 0.0 and table.loc["a", "label"] == "A" and table.loc["c", "value"] == 3.0
+
+
+@pytest.mark.parametrize("question", ["Revenue for 花花公子 this month", "Revenue in Hangzhou last month",
+                                      "Revenue for Singles Day", "Sales in Sep 2025", "Orders from Monday to Friday"])
+def test_english_names_the_shop_has_and_time_words_are_not_refused(question):
+    known = {**KNOWN, "city": [*KNOWN["city"], "Hangzhou"]}
+    assert parse(question, AS_OF, known).metric
+
+
+def test_two_values_of_one_dimension_are_refused():
+    with pytest.raises(SeveralValues) as raised:
+        parse("本月女装和男装的销售额", AS_OF, KNOWN)
+    assert raised.value.values == ["女装", "男装"] or raised.value.values == ["男装", "女装"]
