@@ -13,7 +13,8 @@ rate = reviews rated 4–5 ÷ rated reviews. Times are the shop's local days.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,12 @@ def bucket(days: pd.Series, dimension: str) -> pd.Series:
     if dimension == "month":
         return days.dt.to_period("M").dt.to_timestamp()
     return days
+
+
+def local_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datetime]:
+    """The instants [start, end) of a range of the shop's local days (inclusive)."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(span[0], time(), zone), datetime.combine(span[1] + timedelta(days=1), time(), zone)
 
 
 def span_buckets(span: tuple[date, date], dimension: str) -> list[date]:

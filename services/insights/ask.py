@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time as time_module
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -27,6 +27,7 @@ from services.insights.answer import (
     chart,
     event_table,
     format_value,
+    local_window,
     order_table,
     review_table,
     shape_rows,
@@ -47,13 +48,6 @@ def _known_values(session: Session, shop_id: int) -> dict[str, list[str]]:
     return cached[1]
 
 
-def _utc_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(span[0], time(), zone)
-    end = datetime.combine(span[1] + timedelta(days=1), time(), zone)
-    return start, end
-
-
 class Sums:
     """The aggregates one answer reads, queried once each (a comparison and its driver reuse them)."""
 
@@ -65,7 +59,7 @@ class Sums:
                metric: str) -> pd.DataFrame:
         cache_key = (span, group, tuple(sorted(filters.items())), metric)
         if cache_key not in self._orders:
-            self._orders[cache_key] = data.order_aggregates(self.session, *_utc_window(span, self.timezone),
+            self._orders[cache_key] = data.order_aggregates(self.session, *local_window(span, self.timezone),
                                                             self.timezone, group, filters, metric)
         return self._orders[cache_key]
 
@@ -77,7 +71,7 @@ class Sums:
 
 def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd.DataFrame:
     session, timezone = sums.session, sums.timezone
-    start, end = _utc_window(span, timezone)
+    start, end = local_window(span, timezone)
     dimension = interp.dimension
     if interp.metric in ORDER_METRICS:
         if dimension == "segment":

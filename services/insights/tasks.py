@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from services.insights import anomalies, data
-from services.insights.answer import format_value, local_days, order_value, span_buckets
+from services.insights.answer import format_value, local_days, local_window, order_value, span_buckets
 from services.insights.report import render
 from services.insights.segments import segment, summary
 from services.pricing import data as pricing_data
@@ -77,8 +77,7 @@ def anomaly_report(session, shop_id: int, metric: str, days: int, category: str 
         return {"metric": metric, "days": [], "note": "no orders yet"}
     last_day = latest.astimezone(ZoneInfo(timezone)).date()
     first_day = last_day - timedelta(days=days + anomalies.WINDOW * 2)
-    zone = ZoneInfo(timezone)
-    start, end = datetime.combine(first_day, time(), zone), datetime.combine(last_day + timedelta(days=1), time(), zone)
+    start, end = local_window((first_day, last_day), timezone)
     filters = {"category": category} if category else {}
     day_sums = data.order_aggregates(session, start, end, timezone, ("day",), filters)
     day_events = None
@@ -127,11 +126,11 @@ def weekly_report(session, shop_id: int, segments: list[dict] | None, pricing: D
     latest = data.latest_order_time(session)
     if latest is None:
         raise Conflict("the weekly report needs orders: import 订单报表 first")
-    zone = ZoneInfo(timezone)
-    last_day = latest.astimezone(zone).date()
+    last_day = latest.astimezone(ZoneInfo(timezone)).date()
     week_start = last_day - timedelta(days=6)
+
     def window(first: date, last: date) -> tuple[datetime, datetime]:
-        return datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
+        return local_window((first, last), timezone)
 
     this_week = data.order_aggregates(session, *window(week_start, last_day), timezone, ("item_id",))
     last_week = data.order_aggregates(session, *window(week_start - timedelta(days=7), week_start - timedelta(days=1)),

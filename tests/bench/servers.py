@@ -22,6 +22,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def server_env(data_dir: Path, database_url: str | None = None, redis: str | None = None) -> dict:
+    """The environment of a benchmark's shopmind processes: this process's, without the caller's
+    database, Redis or artifact store, plus fixed tokens, quiet logs and a rate limit never reached."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ARTIFACT_DIR")}
+    env.update({"SHOPMIND_DATA_DIR": str(data_dir), "SHOPMIND_ADMIN_TOKEN": "bench-admin",
+                "SHOPMIND_INTERNAL_TOKEN": "bench-internal", "SHOPMIND_LOG_LEVEL": "WARNING",
+                "GUNICORN_ACCESSLOG": "", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if redis:
+        env["REDIS_URL"] = redis
+    return env
+
+
 def start_server(target: str, port: int, env: dict, log_path: Path, workers: int | None = None,
                  timeout_s: float = 60) -> subprocess.Popen:
     """``shopmind serve <target>`` on ``port``, returned once its /healthz answers 200; if it does

@@ -43,7 +43,16 @@ import pytest
 
 from tests.bench.fc_data import recording_backtest, synthetic_history, wait_for_quiet
 from tests.bench.rec_load import run_paths
-from tests.bench.servers import ROOT, child_pids, free_port, redis_url, start_server, status_mb, throwaway_database
+from tests.bench.servers import (
+    ROOT,
+    child_pids,
+    free_port,
+    redis_url,
+    server_env,
+    start_server,
+    status_mb,
+    throwaway_database,
+)
 
 N_ITEMS = int(os.environ.get("FC_BENCH_ITEMS", "10000"))  # smaller only to try the benchmark out
 N_DAYS = 730
@@ -118,14 +127,7 @@ def test_forecasting_speed(tmp_path):
     url, drop = throwaway_database()  # skips here without PostgreSQL, after the training figures
     url_s = url.render_as_string(hide_password=False)
     redis = redis_url()
-    env = {**os.environ, "DATABASE_URL": url_s, "SHOPMIND_DATA_DIR": str(tmp_path),
-           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
-           "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "",
-           "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"}
-    env.pop("ARTIFACT_DIR", None)
-    env.pop("REDIS_URL", None)
-    if redis:
-        env["REDIS_URL"] = redis
+    env = server_env(tmp_path, url_s, redis)
     server = None
     try:
         from services.forecasting.forecasts import Forecasts

@@ -5,7 +5,6 @@ the same run, so the ratio is meaningful on a noisy machine. Run with `make benc
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from shared.auth import Principal, principal_headers
 from tests.bench.load import run_load
-from tests.bench.servers import ROOT, free_port, start_server
+from tests.bench.servers import ROOT, free_port, server_env, start_server
 
 PATH = "/v1/imports/presets"
 
@@ -28,11 +27,7 @@ def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
 
 @pytest.mark.bench
 def test_gateway_overhead(tmp_path):
-    env = {**os.environ, "SHOPMIND_DATA_DIR": str(tmp_path), "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
-           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000",
-           "GUNICORN_ACCESSLOG": "", "SHOPMIND_LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
-    env.pop("DATABASE_URL", None)
+    env = server_env(tmp_path)
     subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     created = subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,

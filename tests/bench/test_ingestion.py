@@ -9,7 +9,6 @@ keyed and partitioned like ``events`` (what any loader that keeps the natural ke
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.bench.servers import ROOT, child_pids, free_port, redis_url, start_server, status_mb, throwaway_database
+from tests.bench.servers import (
+    ROOT,
+    child_pids,
+    free_port,
+    redis_url,
+    server_env,
+    start_server,
+    status_mb,
+    throwaway_database,
+)
 
 DATA = ROOT.parent / "shared" / "data" / "taobao_userbehavior"
 # The shape and key of the events table (infra/migrations), without shopmind's other columns.
@@ -83,12 +91,7 @@ def _distinct_keys_file(source: Path, target: Path) -> Path:
 def test_import_events_vs_psql_copy(tmp_path):
     url, drop = throwaway_database()
     redis = redis_url()
-    env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False), "SHOPMIND_DATA_DIR": str(tmp_path),
-           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
-           "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "0"}
-    env.pop("REDIS_URL", None)
-    if redis:
-        env["REDIS_URL"] = redis
+    env = server_env(tmp_path, url.render_as_string(hide_password=False), redis)
     sample = tmp_path / "userbehavior.csv"
     with open(sample, "wb") as out:  # both real samples: 180,643 rows
         for name in ("userbehavior_head_users.csv", "userbehavior_time_window.csv"):

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import wait_for_quiet
-from tests.bench.servers import ROOT, free_port, start_server
+from tests.bench.servers import ROOT, free_port, server_env, start_server
 from tests.support import questions as qs
 
 
@@ -45,10 +45,7 @@ def test_insights(tmp_path):
 
     out = tmp_path / "demo"
     generate(out, seed=42, scale=1.0)
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ARTIFACT_DIR")}
-    env.update({"SHOPMIND_DATA_DIR": str(tmp_path / "server"), "SHOPMIND_ADMIN_TOKEN": "bench-admin",
-                "SHOPMIND_INTERNAL_TOKEN": "bench-internal", "SHOPMIND_LOG_LEVEL": "WARNING",
-                "GUNICORN_ACCESSLOG": "", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"})
+    env = server_env(tmp_path / "server")
     (tmp_path / "server").mkdir()
     upgrade(f"sqlite:///{tmp_path / 'server' / 'shopmind.db'}")
     created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-ask"], cwd=ROOT,

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.bench.servers import ROOT, free_port, start_server, throwaway_database
+from tests.bench.servers import ROOT, free_port, server_env, start_server, throwaway_database
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "10000000"))
 BATCH = 1_000_000
@@ -49,10 +49,7 @@ def test_event_questions_on_ten_million_events(tmp_path):
 
     url, drop = throwaway_database()
     dsn = url.render_as_string(hide_password=False)
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "ARTIFACT_DIR")}
-    env.update({"DATABASE_URL": dsn, "SHOPMIND_DATA_DIR": str(tmp_path), "SHOPMIND_ADMIN_TOKEN": "bench-admin",
-                "SHOPMIND_INTERNAL_TOKEN": "bench-internal", "SHOPMIND_LOG_LEVEL": "WARNING",
-                "GUNICORN_ACCESSLOG": "", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "0"})
+    env = server_env(tmp_path, dsn)
     server = None
     try:
         upgrade(dsn)

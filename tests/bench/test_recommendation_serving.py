@@ -41,7 +41,16 @@ import pytest
 from tests.bench.rec_data import pseudonymised, synthetic_shop, train_inputs
 from tests.bench.rec_load import run_paths, summarise
 from tests.bench.rec_timing import Stages, pipeline_targets
-from tests.bench.servers import ROOT, child_pids, free_port, redis_url, start_server, status_mb, throwaway_database
+from tests.bench.servers import (
+    ROOT,
+    child_pids,
+    free_port,
+    redis_url,
+    server_env,
+    start_server,
+    status_mb,
+    throwaway_database,
+)
 
 TRIVIAL = "/v1/imports/presets"
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_500_000
@@ -95,14 +104,7 @@ def test_recommendation_serving(tmp_path):
     url, drop = throwaway_database()
     url_s = url.render_as_string(hide_password=False)
     redis = redis_url()
-    env = {**os.environ, "DATABASE_URL": url_s, "SHOPMIND_DATA_DIR": str(tmp_path),
-           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
-           "SHOPMIND_LOG_LEVEL": "WARNING", "GUNICORN_ACCESSLOG": "",
-           "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"}
-    env.pop("ARTIFACT_DIR", None)
-    env.pop("REDIS_URL", None)
-    if redis:
-        env["REDIS_URL"] = redis
+    env = server_env(tmp_path, url_s, redis)
     server = None
     try:
         from shared.config import load_settings

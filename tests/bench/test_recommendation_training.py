@@ -31,7 +31,7 @@ from sqlalchemy import create_engine
 
 from tests.bench.rec_data import pseudonymised, synthetic_shop
 from tests.bench.rec_timing import Stages, pipeline_targets
-from tests.bench.servers import ROOT, throwaway_database
+from tests.bench.servers import ROOT, server_env, throwaway_database
 
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_000_000
 
@@ -78,10 +78,7 @@ def test_recommendation_training(tmp_path):
     url, drop = throwaway_database()
     url_s = url.render_as_string(hide_password=False)
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url_s, "SHOPMIND_DATA_DIR": str(tmp_path),
-           "SHOPMIND_ADMIN_TOKEN": "bench-admin", "SHOPMIND_INTERNAL_TOKEN": "bench-internal",
-           "SHOPMIND_LOG_LEVEL": "WARNING"}
-    env.pop("ARTIFACT_DIR", None)
+    env = server_env(tmp_path, url_s)
     load_before = os.getloadavg()[0]
     try:
         from services.recommendation import data

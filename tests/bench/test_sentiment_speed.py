@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import DATA, wait_for_quiet
-from tests.bench.servers import ROOT, free_port, start_server
+from tests.bench.servers import ROOT, free_port, server_env, start_server
 
 REVIEWS = DATA / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 N_TEXTS = 20_000
@@ -101,10 +101,7 @@ def _http(texts, tmp_path) -> dict:
     from services.sentiment import base
     from shared.migrate import upgrade
 
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ARTIFACT_DIR")}
-    env.update({"SHOPMIND_DATA_DIR": str(tmp_path / "server"), "SHOPMIND_ADMIN_TOKEN": "bench-admin",
-                "SHOPMIND_INTERNAL_TOKEN": "bench-internal", "SHOPMIND_LOG_LEVEL": "WARNING",
-                "GUNICORN_ACCESSLOG": "", "SHOPMIND_RATE_LIMIT_PER_MINUTE": "1000000000"})
+    env = server_env(tmp_path / "server")
     (tmp_path / "server").mkdir()
     upgrade(f"sqlite:///{tmp_path / 'server' / 'shopmind.db'}")
     base.build(tmp_path / "server" / "artifacts")

@@ -11,7 +11,7 @@ import pytest
 from infra.demo_data import generate
 from tests.conftest import make_shop
 from tests.support import questions as qs
-from tests.support.imports import import_file
+from tests.support.imports import import_file, retrain
 
 FILES = [("products", "products.csv"), ("customers", "customers.csv"), ("orders", "订单报表.csv"),
          ("order_items", "宝贝报表.csv"), ("reviews", "reviews.csv"), ("events", "user_behavior.csv")]
@@ -123,10 +123,7 @@ def test_an_empty_time_range_answers_zero_and_says_so(demo):
 @pytest.fixture(scope="module")
 def segmented(demo):
     client, h = demo["client"], demo["shop"].headers()
-    reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["insights"]}, headers=h)
-    job = reply.get_json()["jobs"][0]
-    while job["status"] not in ("succeeded", "failed"):
-        job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=h).get_json()
+    job = retrain(client, h, "insights")
     assert job["status"] == "succeeded", job
     return job
 
@@ -200,9 +197,7 @@ def test_weekly_report_is_one_inert_html_page(demo, segmented):
 def test_weekly_report_lists_the_pricing_services_top_price_changes(demo, segmented):
     client, h = demo["client"], demo["shop"].headers()
     assert "尚无定价模型" in client.get("/v1/reports/weekly", headers=h).data.decode()
-    job = client.post("/v1/admin/retrain?wait=120", json={"models": ["pricing"]}, headers=h).get_json()["jobs"][0]
-    while job["status"] not in ("succeeded", "failed"):
-        job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=h).get_json()
+    job = retrain(client, h, "pricing")
     assert job["status"] == "succeeded", job
     changes = client.get("/v1/pricing/suggestions?action=change&limit=5", headers=h).get_json()["items"]
     page = client.get("/v1/reports/weekly", headers=h).data.decode()

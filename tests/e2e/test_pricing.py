@@ -8,7 +8,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support.imports import csv_bytes, import_file, wait_for_job, write
+from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
 
 FILES = [("products", "products.csv"), ("orders", "订单报表.csv"), ("order_items", "宝贝报表.csv"),
          ("inventory", "inventory.csv"), ("competitor_prices", "competitor_prices.csv")]
@@ -27,8 +27,7 @@ def demo(app, tmp_path_factory):
         status, body = import_file(client, shop.headers(), out / name, entity, wait=120)
         assert status == 200 and body["job"]["status"] == "succeeded", body
     watch = wait_for_job(client, shop.headers(), {**body["job"]["result"]["follow_up_jobs"][0], "status": "queued"})
-    reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["pricing"]}, headers=shop.headers())
-    job = wait_for_job(client, shop.headers(), reply.get_json()["jobs"][0])
+    job = retrain(client, shop.headers(), "pricing")
     assert job["status"] == "succeeded", job
     estimates = {}
     for item_id in truth["items"]:
@@ -130,6 +129,5 @@ def test_a_shop_with_too_little_history_gets_a_409(client, tmp_path):
     for entity, path in (("orders", orders), ("order_items", items)):
         status, body = import_file(client, shop.headers(), path, entity, preset="generic", wait=60)
         assert status == 200 and body["job"]["status"] == "succeeded", body
-    reply = client.post("/v1/admin/retrain?wait=60", json={"models": ["pricing"]}, headers=shop.headers())
-    job = wait_for_job(client, shop.headers(), reply.get_json()["jobs"][0])
+    job = retrain(client, shop.headers(), "pricing", wait=60)
     assert job["status"] == "failed" and job["error"]["status"] == 409 and "8 weeks" in job["error"]["detail"]

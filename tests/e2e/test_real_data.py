@@ -10,21 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_shop
-from tests.support.imports import import_file, write
+from tests.support.imports import import_file, retrain, write
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.exists(), reason="../shared/data is not beside the repository")
-
-
-def _finish(client, shop, reply):
-    body = reply.get_json()
-    jobs = body.get("jobs") or [body["job"]]
-    done = []
-    for job in jobs:
-        if job["status"] not in ("succeeded", "failed"):
-            job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=shop.headers()).get_json()
-        done.append(job)
-    return done
 
 
 @needs_data
@@ -33,8 +22,7 @@ def test_recommendations_on_the_taobao_behaviour_log(client):
     status, body = import_file(client, shop.headers(), DATA / "taobao_userbehavior" / "userbehavior_head_users.csv",
                                "events", wait=120)
     assert status == 200 and body["job"]["result"]["rows_rejected"] == 0
-    [job] = _finish(client, shop, client.post("/v1/admin/retrain?wait=120", json={"models": ["recommendation"]},
-                                              headers=shop.headers()))
+    job = retrain(client, shop.headers(), "recommendation")
     assert job["status"] == "succeeded", job
     metrics = job["result"]["metrics"]
     assert "recall@20" in metrics and "popularity" in metrics["baselines"]
@@ -65,8 +53,7 @@ def uci_shop(app, tmp_path_factory):
 @needs_data
 def test_forecasts_on_the_uci_online_retail_invoices(uci_shop):
     client, shop = uci_shop["client"], uci_shop["shop"]
-    [job] = _finish(client, shop, client.post("/v1/admin/retrain?wait=120", json={"models": ["forecasting"]},
-                                              headers=shop.headers()))
+    job = retrain(client, shop.headers(), "forecasting")
     assert job["status"] == "succeeded", job
     assert job["result"]["data_window"]["days"] >= 56
     item = "85123A"  # WHITE HANGING HEART T-LIGHT HOLDER, the best seller
@@ -78,8 +65,7 @@ def test_forecasts_on_the_uci_online_retail_invoices(uci_shop):
 @needs_data
 def test_price_elasticities_on_the_uci_invoices_are_mostly_negative(uci_shop):
     client, shop = uci_shop["client"], uci_shop["shop"]
-    [job] = _finish(client, shop, client.post("/v1/admin/retrain?wait=120", json={"models": ["pricing"]},
-                                              headers=shop.headers()))
+    job = retrain(client, shop.headers(), "pricing")
     assert job["status"] == "succeeded", job
     metrics = job["result"]["metrics"]
     assert metrics["measured_items"] >= 100 and metrics["negative_share_measured"] >= 0.8
@@ -110,8 +96,7 @@ def test_questions_and_segments_on_the_uci_invoices(uci_shop):
     top = client.post("/v1/ask", json={"question": "Top 5 products by units in January 2011", "as_of": "2011-02-28"},
                       headers=shop.headers("analyst")).get_json()
     assert len(top["rows"]) == 5 and top["chart"]["mark"] == "bar"
-    [job] = _finish(client, shop, client.post("/v1/admin/retrain?wait=120", json={"models": ["insights"]},
-                                              headers=shop.headers()))
+    job = retrain(client, shop.headers(), "insights")
     assert job["status"] == "succeeded", job
     segments = client.get("/v1/segments", headers=shop.headers("analyst")).get_json()
     assert segments["customers"] > 500 and segments["rfm"]
@@ -152,8 +137,7 @@ def test_sentiment_on_real_reviews(client, tmp_path):
     frame.to_csv(tmp_path / "reviews.csv", index=False)
     status, body = import_file(client, shop.headers(), tmp_path / "reviews.csv", "reviews", preset="generic", wait=120)
     assert status == 200 and body["job"]["status"] == "succeeded", body
-    [job] = _finish(client, shop, client.post("/v1/admin/retrain?wait=120", json={"models": ["sentiment"]},
-                                              headers=shop.headers()))
+    job = retrain(client, shop.headers(), "sentiment")
     assert job["status"] == "succeeded", job
     held_out = job["result"]["held_out"]
     assert held_out[job["result"]["chosen"]]["accuracy"] >= max(s["accuracy"] for s in held_out.values())

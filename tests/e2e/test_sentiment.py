@@ -7,7 +7,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support.imports import csv_bytes, import_file, wait_for_job, write
+from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +122,7 @@ def test_a_shop_with_few_ratings_keeps_the_default_model(client, tmp_path):
                                                       "created_at"], rows))
     status, body = import_file(client, shop.headers(), path, "reviews", preset="generic", wait=60)
     assert status == 200 and body["job"]["status"] == "succeeded", body
-    reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["sentiment"]}, headers=shop.headers())
-    job = wait_for_job(client, shop.headers(), reply.get_json()["jobs"][0])
+    job = retrain(client, shop.headers(), "sentiment")
     assert job["status"] == "succeeded" and job["result"]["model"] == "default" and "50" in job["result"]["note"]
     summary = client.get("/v1/sentiment/items/A1", headers=shop.headers()).get_json()
     assert summary["scored"] == 20 and summary["positive_rate"] == pytest.approx(0.5)

@@ -58,3 +58,9 @@ def wait_for_job(client, headers, job: dict, rounds: int = 3) -> dict:
             break
         job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=headers).get_json()
     return job
+
+
+def retrain(client, headers, model: str, wait: int = 120) -> dict:
+    """``POST /v1/admin/retrain`` for one model and the job once it has finished."""
+    reply = client.post(f"/v1/admin/retrain?wait={wait}", json={"models": [model]}, headers=headers)
+    return wait_for_job(client, headers, reply.get_json()["jobs"][0])
