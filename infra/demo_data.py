@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+
+from shared.calendar import LUNAR_YEARS, spring_festival
 
 ProgressFn = Callable[[float, str], None]
 
@@ -94,12 +97,6 @@ FUNNEL = {
     "browse_session": {"pv_per_session": 1.5, "p_cart": 0.08, "p_fav": 0.05},
 }
 
-SPRING_FESTIVAL = {
-    2020: date(2020, 1, 25), 2021: date(2021, 2, 12), 2022: date(2022, 2, 1),
-    2023: date(2023, 1, 22), 2024: date(2024, 2, 10), 2025: date(2025, 1, 29),
-    2026: date(2026, 2, 17), 2027: date(2027, 2, 6), 2028: date(2028, 1, 26),
-    2029: date(2029, 2, 13), 2030: date(2030, 2, 3),
-}
 
 
 @dataclass(frozen=True)
@@ -301,7 +298,7 @@ class DemoConfig:
 
     seed: int = 42
     scale: float = 1.0
-    end_date: date = date(2026, 11, 20)
+    end_date: date = field(default_factory=lambda: default_end_date())
     n_days: int = 730
     base_items: int = 200
     base_customers: int = 2000
@@ -451,7 +448,12 @@ class Orders:
 # Public entry point
 # --------------------------------------------------------------------------------------------
 
-def generate(out_dir: str | Path, seed: int = 42, scale: float = 1.0, end_date: str = "2026-11-20",
+def default_end_date() -> date:
+    """Yesterday in the demo shop's timezone: the shop's history always reaches the present."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date() - timedelta(days=1)
+
+
+def generate(out_dir: str | Path, seed: int = 42, scale: float = 1.0, end_date: str | date | None = None,
              progress: ProgressFn | None = None) -> dict:
     """Write a synthetic Tmall-like shop (about two years of daily history) into ``out_dir``.
 
@@ -464,8 +466,9 @@ def generate(out_dir: str | Path, seed: int = 42, scale: float = 1.0, end_date: 
         byte-identical files.
     scale : float, default 1.0
         Multiplies the number of items (200), customers (2,000) and so every volume.
-    end_date : str, default "2026-11-20"
-        Last day of history (ISO date, shop-local). The history covers the 730 days up to it.
+    end_date : str or date, optional
+        Last day of history (ISO date, shop-local); default :func:`default_end_date` (yesterday).
+        The history covers the 730 days up to it. Tests and benchmarks pass a fixed day.
     progress : callable, optional
         ``progress(fraction, message)`` with ``fraction`` rising from 0 to 1.
 
@@ -491,7 +494,8 @@ def generate(out_dir: str | Path, seed: int = 42, scale: float = 1.0, end_date: 
     --------
     >>> summary = generate("/tmp/demo", seed=7, scale=0.1)   # doctest: +SKIP
     """
-    config = DemoConfig(seed=int(seed), scale=float(scale), end_date=_parse_date(end_date))
+    config = DemoConfig(seed=int(seed), scale=float(scale),
+                        end_date=default_end_date() if end_date is None else _parse_date(end_date))
     _check_config(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -558,10 +562,9 @@ def _check_config(config: DemoConfig) -> None:
     if not config.scale > 0:
         raise ValueError(f"scale must be positive, got {config.scale}")
     years = range(config.start_date.year, config.end_date.year + 2)
-    missing = [year for year in years if year not in SPRING_FESTIVAL]
-    if missing:
-        raise ValueError(f"end_date {config.end_date} needs Spring Festival dates for {missing}; "
-                         f"known years are {min(SPRING_FESTIVAL)}-{max(SPRING_FESTIVAL)}")
+    if years[0] not in LUNAR_YEARS or years[-1] not in LUNAR_YEARS:
+        raise ValueError(f"end_date {config.end_date} is outside the lunar calendar's years "
+                         f"{LUNAR_YEARS[0]}-{LUNAR_YEARS[-1]}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -572,7 +575,7 @@ def promotion_windows(first_year: int, last_year: int) -> tuple[list[PromoWindow
     """Return (promotions, holidays) of the Tmall year for ``first_year`` .. ``last_year``."""
     promotions, holidays = [], []
     for year in range(first_year, last_year + 1):
-        festival = SPRING_FESTIVAL[year]
+        festival = spring_festival(year)
         promotions += [
             PromoWindow("年货节", "main", festival - timedelta(days=24), festival - timedelta(days=8),
                         1.3, 0.10, (("食品", 2.2),)),
@@ -1606,8 +1609,8 @@ def ground_truth(config: DemoConfig, calendar: Calendar, catalog: Catalog, price
         },
         "promotions": [w.as_json() for w in calendar.promotions],
         "holidays": [w.as_json() for w in calendar.holidays],
-        "spring_festival": {str(y): d.isoformat() for y, d in SPRING_FESTIVAL.items()
-                            if config.start_date.year <= y <= config.end_date.year + 1},
+        "spring_festival": {str(y): spring_festival(y).isoformat()
+                            for y in range(config.start_date.year, config.end_date.year + 2)},
         "coupons": {"peak_days": f"每满{PEAK_COUPON[0]:.0f}减{PEAK_COUPON[1]:.0f}",
                     "shop": f"满{SHOP_COUPON[0]:.0f}减{SHOP_COUPON[1]:.0f} for {SHOP_COUPON[2]:.0%} of "
                             "eligible orders on other days",

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 
 import numpy as np
 import pandas as pd
+from lunardate import LunarDate
 
-# Spring Festival (春节) dates; 年货节 (the New Year goods festival) runs the weeks before it.
-SPRING_FESTIVAL = {
-    2016: date(2016, 2, 8), 2017: date(2017, 1, 28), 2018: date(2018, 2, 16), 2019: date(2019, 2, 5),
-    2020: date(2020, 1, 25), 2021: date(2021, 2, 12), 2022: date(2022, 2, 1), 2023: date(2023, 1, 22),
-    2024: date(2024, 2, 10), 2025: date(2025, 1, 29), 2026: date(2026, 2, 17), 2027: date(2027, 2, 6),
-    2028: date(2028, 1, 26), 2029: date(2029, 2, 13), 2030: date(2030, 2, 3),
-}
+# The lunar calendar's conversion tables cover these years.
+LUNAR_YEARS = range(1900, 2100)
 FESTIVAL_NAMES = {"double11": "双11", "mid618": "618", "double12": "双12", "women38": "38节",
                   "newyear_goods": "年货节", "spring_festival": "春节"}
 
 
+@cache
+def spring_festival(year: int) -> date | None:
+    """春节 (the first day of the lunar year) in ``year``; 年货节 runs the weeks before it."""
+    return LunarDate(year, 1, 1).to_solar_date() if year in LUNAR_YEARS else None
+
+
 def festival_days(year: int) -> dict[str, tuple[date, date, date]]:
     """name -> (first day of the campaign, peak day, last day) for one year."""
-    spring = SPRING_FESTIVAL.get(year)
+    spring = spring_festival(year)
     days = {
         "double11": (date(year, 10, 24), date(year, 11, 11), date(year, 11, 11)),
         "mid618": (date(year, 6, 1), date(year, 6, 18), date(year, 6, 18)),

@@ -2,12 +2,11 @@
 
 Tasks are declared in each service's ``tasks.py`` with :func:`shared.jobs.job_task` and named
 ``<service>.<verb>``; the name's prefix picks the queue. Without ``REDIS_URL`` (embedded mode)
-no broker is used: :mod:`shared.jobs` runs the same task objects on an in-process thread.
+no broker and no Celery is used: :mod:`shared.jobs` runs the same job functions on in-process threads.
 """
 
 from __future__ import annotations
 
-import contextvars
 import importlib
 import logging
 
@@ -36,8 +35,6 @@ VISIBILITY_TIMEOUT_S = 6 * 3600
 
 celery = Celery("shopmind")
 _settings: Settings | None = None
-# Set by the embedded runner around each job, so several apps in one process (tests) stay apart.
-_job_settings: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("job_settings", default=None)
 
 
 def queue_for(task_name: str) -> str:
@@ -106,10 +103,7 @@ def _beat_schedule(settings: Settings) -> dict:
 
 
 def current_settings() -> Settings:
-    """This process's settings; a job run in-process sees the settings of the app that started it."""
-    override = _job_settings.get()
-    if override is not None:
-        return override
+    """The settings this worker process was configured with."""
     if _settings is None:
         raise RuntimeError("shared.celery_app.configure(settings) was not called in this process")
     return _settings

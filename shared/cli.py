@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 # Before numpy loads: implicit and xgboost run their own threads, and OpenBLAS threads on top of
@@ -64,17 +65,29 @@ def create_shop(name: str, timezone: str, currency: str) -> None:
                            "api_key": {"id": key.id, "key": secret, "role": "admin"}}, ensure_ascii=False))
 
 
+def _end_date_option(command):
+    return click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                        help="last day of the shop's history [default: yesterday in the shop's timezone]")(command)
+
+
 @main.command("generate-demo-data")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="folder to write")
 @click.option("--seed", default=42, show_default=True)
 @click.option("--scale", default=1.0, show_default=True, help="1.0 = ~200 items, ~2,000 customers, 2 years")
-def generate_demo_data(out_dir: str, seed: int, scale: float) -> None:
+@_end_date_option
+def generate_demo_data(out_dir: str, seed: int, scale: float, end_date) -> None:
     """Write the synthetic demo shop in the real export formats, with its ground truth."""
-    summary = _generate(Path(out_dir), seed, scale)
+    summary = _generate(Path(out_dir), seed, scale, _day(end_date))
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 
-def _generate(out_dir: Path, seed: int, scale: float) -> dict:
+def _day(value) -> date:
+    from infra.demo_data import default_end_date
+
+    return value.date() if value is not None else default_end_date()
+
+
+def _generate(out_dir: Path, seed: int, scale: float, end_date: date) -> dict:
     from infra.demo_data import generate
 
     with click.progressbar(length=100, label="generating demo shop", file=sys.stderr) as bar:
@@ -87,7 +100,7 @@ def _generate(out_dir: Path, seed: int, scale: float) -> dict:
                 bar.update(step)
                 done += step
 
-        return generate(out_dir, seed=seed, scale=scale, progress=progress)
+        return generate(out_dir, seed=seed, scale=scale, end_date=end_date, progress=progress)
 
 
 @main.command()
@@ -150,16 +163,24 @@ def beat() -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--seed", default=42, show_default=True)
 @click.option("--scale", default=1.0, show_default=True)
+@_end_date_option
 @click.option("--no-serve", is_flag=True, help="prepare everything, then exit instead of serving")
-def demo(port: int, seed: int, scale: float, no_serve: bool) -> None:
+def demo(port: int, seed: int, scale: float, end_date, no_serve: bool) -> None:
     """Embedded mode end to end: migrate, generate, import, train, serve, print the keys."""
     from shared.demo import prepare_demo
     from shared.serving import run_gunicorn
 
     settings = load_settings()
-    info = prepare_demo(settings, seed=seed, scale=scale, generate=_generate, echo=click.echo)
+    if not os.environ.get("SHOPMIND_LOG_LEVEL"):
+        # The steps print their own progress; per-job log lines would only repeat it.
+        logging.getLogger().setLevel(logging.WARNING)
+    info = prepare_demo(settings, seed=seed, scale=scale, end_date=_day(end_date), generate=_generate,
+                        echo=click.echo, follow=_follow_jobs)
+    logging.getLogger().setLevel(settings.log_level)
+    failed = [job["kind"].split(".")[0] for job in info["training"] if job["status"] != "succeeded"]
     click.echo("")
-    click.echo(f"shopmind demo shop '{info['shop']['name']}' (id {info['shop']['id']})")
+    click.echo(f"shopmind demo shop '{info['shop']['name']}' (id {info['shop']['id']})"
+               + (f" — training failed for {', '.join(failed)}; see above" if failed else " — every model trained"))
     click.echo(f"  API:      http://127.0.0.1:{port}/v1/   docs: http://127.0.0.1:{port}/docs")
     for role, key in info["keys"].items():
         click.echo(f"  {role:8s}  {key}")
@@ -167,6 +188,26 @@ def demo(port: int, seed: int, scale: float, no_serve: bool) -> None:
                f"http://127.0.0.1:{port}/v1/dashboard")
     if not no_serve:
         run_gunicorn("all-in-one", "127.0.0.1", port, workers=1)
+
+
+def _follow_jobs(started: list[dict], poll, label: str) -> list[dict]:
+    """A progress bar over running jobs (their mean progress), saying what one of them is doing."""
+    import time
+
+    latest = started
+    with click.progressbar(length=1000, label=f"    {label}", file=sys.stderr,
+                           item_show_func=lambda text: text) as bar:
+        shown = 0
+        while True:
+            done = sum(1.0 if job["status"] in ("succeeded", "failed") else job["progress"] for job in latest)
+            target = int(1000 * done / len(latest))
+            running = [job for job in latest if job["status"] not in ("succeeded", "failed")]
+            bar.update(max(0, target - shown), (running[0].get("message") or "")[:40] if running else "")
+            shown = max(shown, target)
+            if not running:
+                return latest
+            time.sleep(0.3)
+            latest = poll()
 
 
 if __name__ == "__main__":

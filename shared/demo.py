@@ -2,18 +2,22 @@
 
 Everything goes through the public API (in-process, with the demo shop's admin key), so the
 demo exercises exactly what other systems call: imports as jobs, then a retrain of every model.
-Steps whose service is not built yet are reported as skipped, not faked.
+Every job is followed to its end before the demo serves: the jobs run on this process's
+threads, and the server that follows runs in a forked process of its own.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from shared.config import Settings
 
 DEMO_SHOP_NAME = "演示旗舰店 demo"
+DEMO_TIMEZONE = "Asia/Shanghai"
 # (entity, file written by infra/demo_data.py, import preset)
 DEMO_IMPORTS = [
     ("products", "products.csv", "generic"),
@@ -25,9 +29,18 @@ DEMO_IMPORTS = [
     ("inventory", "inventory.csv", "generic"),
     ("competitor_prices", "competitor_prices.csv", "generic"),
 ]
+POLL_S = 0.3
 
 
-def prepare_demo(settings: Settings, seed: int, scale: float, generate: Callable, echo: Callable) -> dict:
+def prepare_demo(settings: Settings, seed: int, scale: float, end_date: date, generate: Callable,
+                 echo: Callable, follow: Callable | None = None) -> dict:
+    """Migrate, generate (unless the same shop is already on disk), import and train; returns the
+    shop, its keys and the training jobs as they finished.
+
+    ``follow(jobs, poll, label)`` shows long jobs while they run (the CLI draws a progress bar);
+    ``poll()`` returns the jobs' latest state and is called until every job has finished.
+    """
+    from shared import jobs
     from shared.migrate import upgrade
 
     echo("1/5 migrating the database")
@@ -35,12 +48,12 @@ def prepare_demo(settings: Settings, seed: int, scale: float, generate: Callable
 
     out_dir = settings.data_dir / "demo"
     summary_file = out_dir / "summary.json"
-    wanted = {"seed": seed, "scale": scale}
+    wanted = {"seed": seed, "scale": scale, "end_date": end_date.isoformat()}
     if summary_file.exists() and {k: json.loads(summary_file.read_text()).get(k) for k in wanted} == wanted:
-        echo(f"2/5 demo files already in {out_dir}")
+        echo(f"2/5 the demo shop up to {end_date} is already in {out_dir}")
     else:
-        echo(f"2/5 generating the demo shop into {out_dir}")
-        summary = generate(out_dir, seed, scale)
+        echo(f"2/5 generating the demo shop up to {end_date} into {out_dir}")
+        summary = generate(out_dir, seed, scale, end_date)
         summary_file.write_text(json.dumps(summary, ensure_ascii=False, indent=2))
 
     echo("3/5 creating the demo shop and its keys")
@@ -50,33 +63,62 @@ def prepare_demo(settings: Settings, seed: int, scale: float, generate: Callable
 
     client = create_app(settings).test_client()
     auth = {"Authorization": f"Bearer {info['keys']['admin']}"}
+    follow = follow or _follow_quietly
+
+    def until_finished(started: list[dict], label: str) -> list[dict]:
+        def poll() -> list[dict]:
+            return [job if job["status"] in jobs.FINISHED else
+                    client.get(f"/v1/jobs/{job['id']}", headers=auth).get_json() for job in started]
+        return follow(started, poll, label)
+
     echo("4/5 importing the exports through POST /v1/imports")
     for entity, filename, preset in DEMO_IMPORTS:
         with open(out_dir / filename, "rb") as handle:
-            reply = client.post(f"/v1/imports?entity={entity}&preset={preset}&mode=lenient&wait=120",
+            reply = client.post(f"/v1/imports?entity={entity}&preset={preset}&mode=lenient",
                                 data={"file": (handle, filename)}, headers=auth)
-        echo("    " + _describe(entity, reply))
+        body = reply.get_json(silent=True) or {}
+        if reply.status_code >= 400:
+            echo(f"    {entity}: {reply.status_code} {body.get('detail', '')}")
+            continue
+        echo("    " + describe_import(entity, until_finished([body["job"]], entity)[0]))
+
     echo("5/5 training every model through POST /v1/admin/retrain")
-    reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["all"]}, headers=auth)
-    echo("    " + _describe("retrain", reply))
-    return info
+    reply = client.post("/v1/admin/retrain", json={"models": ["all"]}, headers=auth)
+    trained = until_finished(reply.get_json()["jobs"], "training")
+    for job in trained:
+        echo("    " + describe_training(job))
+    # Nothing may still run on this process's threads once the server forks its worker.
+    jobs.shutdown_embedded_runner()
+    return {**info, "training": trained}
 
 
-def _describe(step: str, reply) -> str:
-    body = reply.get_json(silent=True) or {}
-    if reply.status_code == 404:
-        return f"{step}: skipped (that service is not built yet)"
-    if reply.status_code >= 400:
-        return f"{step}: {reply.status_code} {body.get('detail', '')}"
-    job = body.get("job")
-    if job and job["status"] == "succeeded" and "rows_total" in (job["result"] or {}):
-        r = job["result"]
-        return (f"{step}: {r['rows_total']:,} rows ({r['preset']}): {r['rows_loaded']:,} loaded, "
-                f"{r['rows_updated']:,} updated, {r['rows_duplicate']:,} duplicate, {r['rows_rejected']:,} rejected")
-    if job:
-        outcome = (job.get("error") or {}).get("detail") or job["status"]
-        return f"{step}: {job['status']} {outcome}"
-    return f"{step}: " + ", ".join(f"{j['kind']} {j['status']}" for j in body.get("jobs", []))
+def _follow_quietly(started: list[dict], poll: Callable[[], list[dict]], _label: str) -> list[dict]:
+    latest = started
+    while any(job["status"] not in ("succeeded", "failed") for job in latest):
+        time.sleep(POLL_S)
+        latest = poll()
+    return latest
+
+
+def describe_import(entity: str, job: dict) -> str:
+    result = job.get("result") or {}
+    if job["status"] == "succeeded" and "rows_total" in result:
+        return (f"{entity}: {result['rows_total']:,} rows ({result['preset']}): {result['rows_loaded']:,} loaded, "
+                f"{result['rows_updated']:,} updated, {result['rows_duplicate']:,} duplicate, "
+                f"{result['rows_rejected']:,} rejected")
+    return f"{entity}: {job['status']} {(job.get('error') or {}).get('detail', '')}".rstrip()
+
+
+def describe_training(job: dict) -> str:
+    service = job["kind"].split(".")[0]
+    if job["status"] != "succeeded":
+        return f"{service}: failed: {(job.get('error') or {}).get('detail', '')}"
+    result = job.get("result") or {}
+    version = result.get("version")
+    if version and result.get("promoted"):
+        return f"{service}: model version {version} is active"
+    why = result.get("promotion") or result.get("note") or ""
+    return f"{service}: model version {version} trained, not promoted: {why}" if version else f"{service}: {why}"
 
 
 def _demo_shop(settings: Settings) -> dict:
@@ -92,7 +134,7 @@ def _demo_shop(settings: Settings) -> dict:
             if session.get(Shop, info["shop"]["id"]) is not None:
                 return info
     with session_scope(ALL_SHOPS, settings.database_url) as session:
-        shop, _key, admin = create_shop(session, DEMO_SHOP_NAME, "Asia/Shanghai", "CNY")
+        shop, _key, admin = create_shop(session, DEMO_SHOP_NAME, DEMO_TIMEZONE, "CNY")
         keys = {"admin": admin}
         for role in ("analyst", "client"):
             keys[role] = create_key(session, shop.id, role)[1]

@@ -18,6 +18,7 @@ other exception into a failed job whose ``error`` is a problem document.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -158,13 +159,40 @@ class JobContext:
         log.info("progress %.0f%% %s", fraction * 100, message or "")
 
 
+@dataclass(frozen=True)
+class JobFunction:
+    """A registered job: the function and how often a transient failure may be retried."""
+
+    fn: Callable[[JobContext], dict | None]
+    max_retries: int
+
+
+# name -> job function; the embedded runner runs these directly, Celery through the task wrapper.
+REGISTRY: dict[str, JobFunction] = {}
+
+
+class RetryLater(Exception):
+    """Raised by :func:`run_job` when a transient error should be retried after ``countdown`` s."""
+
+    def __init__(self, exc: BaseException, countdown: float):
+        super().__init__(str(exc))
+        self.exc, self.countdown = exc, countdown
+
+
 def job_task(name: str, max_retries: int = MAX_RETRIES) -> Callable:
-    """Declare ``fn(ctx) -> dict`` as the Celery task ``name`` that runs one job."""
+    """Declare ``fn(ctx) -> dict`` as the job ``name``: a Celery task, and a function the
+    embedded runner calls without Celery."""
 
     def decorate(fn: Callable[[JobContext], dict | None]):
+        REGISTRY[name] = JobFunction(fn, max_retries)
+
         @shared_task(name=name, bind=True, acks_late=True, max_retries=max_retries, ignore_result=True)
         def task(self, job_id: str):
-            return run_job(self, job_id, fn)
+            retries = self.request.retries or 0
+            try:
+                run_job(job_id, fn, celery_app.current_settings(), retries, self.max_retries)
+            except RetryLater as later:
+                raise self.retry(exc=later.exc, countdown=later.countdown) from later.exc
 
         task.job_function = fn
         return task
@@ -172,21 +200,22 @@ def job_task(name: str, max_retries: int = MAX_RETRIES) -> Callable:
     return decorate
 
 
-def run_job(task, job_id: str, fn: Callable[[JobContext], dict | None]) -> None:
-    settings = celery_app.current_settings()
+def run_job(job_id: str, fn: Callable[[JobContext], dict | None], settings: Settings, retries: int = 0,
+            max_retries: int = MAX_RETRIES) -> None:
+    """Run one attempt of a job; raises :class:`RetryLater` when a transient error deserves another."""
     token = request_id_var.set(f"job:{job_id[:12]}")
     try:
         try:
             ctx = _claim(job_id, settings)
         except Exception as exc:
-            if not is_transient(exc) or (task.request.retries or 0) >= task.max_retries:
+            if not is_transient(exc) or retries >= max_retries:
                 raise
             # The database blinked before the job even started: try again later, nothing was done.
-            raise task.retry(exc=exc, countdown=min(60, 5 * 2 ** (task.request.retries or 0))) from exc
+            raise RetryLater(exc, countdown=min(60, 5 * 2**retries)) from exc
         if ctx is None:
             return
         log.info("job %s (%s) started", job_id, ctx.kind)
-        _execute(task, ctx, fn)
+        _execute(ctx, fn, retries, max_retries)
     finally:
         request_id_var.reset(token)
 
@@ -212,8 +241,8 @@ def _claim(job_id: str, settings: Settings) -> JobContext | None:
         return JobContext(job_id, job.shop_id, job.kind, dict(job.params or {}), settings)
 
 
-def _execute(task, ctx: JobContext, fn: Callable[[JobContext], dict | None]) -> None:
-    """Run the job function; record success, a domain failure, or retry a transient one."""
+def _execute(ctx: JobContext, fn: Callable[[JobContext], dict | None], retries: int, max_retries: int) -> None:
+    """Run the job function; record success, a domain failure, or ask for a retry of a transient one."""
     try:
         result = fn(ctx) or {}
     except ShopmindError as exc:
@@ -224,15 +253,12 @@ def _execute(task, ctx: JobContext, fn: Callable[[JobContext], dict | None]) -> 
             log.exception("job %s failed", ctx.job_id)
             _finish(ctx, "failed", error=problem(500, f"{type(exc).__name__}: {exc}", slug="job-failed"))
             return
-        retries = task.request.retries or 0
-        if retries < task.max_retries:
+        if retries < max_retries:
             countdown = min(300, 5 * 2**retries) * (0.5 + random.random())
             log.warning("job %s hit a transient error (%s); retry %d in %.0fs", ctx.job_id, exc, retries + 1,
                         countdown)
             _set_status(ctx, "queued", f"retrying after a transient error: {exc}")
-            if task.request.is_eager:  # in-process runner: Celery ignores countdown there
-                time.sleep(min(countdown, 30))
-            raise task.retry(exc=exc, countdown=countdown) from exc
+            raise RetryLater(exc, countdown) from exc
         _finish(ctx, "failed", error=problem(503, f"gave up after {retries} retries: {exc}"))
         return
     _finish(ctx, "succeeded", result=result)
@@ -256,10 +282,34 @@ def _finish(ctx: JobContext, status: str, result: dict | None = None, error: dic
 
 # --- embedded mode: an in-process worker ----------------------------------------------------
 
+EMBEDDED_MAX_RETRY_WAIT_S = 30  # a thread sleeping out a long backoff would hold one of two workers
+
+
+def run_here(kind: str, job_id: str, settings: Settings) -> None:
+    """Run a job to its end in this thread, retrying transient errors (what embedded workers do)."""
+    registered = REGISTRY.get(kind)
+    if registered is None:
+        _fail_unknown_kind(kind, job_id, settings)
+        return
+    retries = 0
+    while True:
+        try:
+            run_job(job_id, registered.fn, settings, retries, registered.max_retries)
+            return
+        except RetryLater as later:
+            time.sleep(min(later.countdown, EMBEDDED_MAX_RETRY_WAIT_S))
+            retries += 1
+
+
 class EmbeddedRunner:
-    """Runs job tasks on background threads of this process (embedded mode, no broker)."""
+    """Runs jobs on background threads of this process (embedded mode, no broker).
+
+    Threads do not survive ``fork()``: a runner belongs to the process that created it, and
+    :func:`embedded_runner` makes a new one in a forked child (gunicorn's worker, for one).
+    """
 
     def __init__(self, max_workers: int = 2):
+        self.pid = os.getpid()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="shopmind-job")
 
     def submit(self, kind: str, job_id: str, settings: Settings) -> None:
@@ -267,18 +317,14 @@ class EmbeddedRunner:
 
     @staticmethod
     def _run(kind: str, job_id: str, settings: Settings) -> None:
-        token = celery_app._job_settings.set(settings)
         try:
-            task = celery_app.celery.tasks.get(kind)
-            if task is None:
-                _fail_unknown_task(kind, job_id)
-                return
-            # apply() runs the task here, through the same code path (and retries) as a worker.
-            task.apply(args=[job_id], throw=False)
+            run_here(kind, job_id, settings)
         except Exception:  # never let a job kill the runner thread
             log.exception("embedded job %s crashed", job_id)
-        finally:
-            celery_app._job_settings.reset(token)
+
+    def shutdown(self) -> None:
+        """Wait for the submitted jobs to finish, then stop the threads."""
+        self._pool.shutdown(wait=True)
 
     def recover_unfinished(self, settings: Settings) -> int:
         """Re-run jobs a previous process left queued or running (tasks are idempotent)."""
@@ -291,13 +337,12 @@ class EmbeddedRunner:
         return len(rows)
 
 
-def _fail_unknown_task(kind: str, job_id: str) -> None:
-    settings = celery_app.current_settings()
+def _fail_unknown_kind(kind: str, job_id: str, settings: Settings) -> None:
     session = new_session(ALL_SHOPS, settings.database_url)
     try:
         job = session.get(Job, job_id)
         job.status, job.finished_at = "failed", utcnow()
-        job.error = problem(500, f"no task named '{kind}' is registered in this process")
+        job.error = problem(500, f"no job named '{kind}' is registered in this process")
         session.commit()
     finally:
         session.close()
@@ -308,9 +353,27 @@ _runner_lock = threading.Lock()
 
 
 def embedded_runner() -> EmbeddedRunner:
-    """This process's in-process worker, created on first use (after any fork)."""
+    """This process's in-process worker, created on first use in each process."""
     global _runner
     with _runner_lock:
-        if _runner is None:
+        if _runner is None or _runner.pid != os.getpid():
             _runner = EmbeddedRunner()
         return _runner
+
+
+def shutdown_embedded_runner() -> None:
+    """Let this process's runner finish its jobs and stop (before a fork, or at exit)."""
+    global _runner
+    with _runner_lock:
+        runner, _runner = _runner, None
+    if runner is not None and runner.pid == os.getpid():
+        runner.shutdown()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's runner has no threads here, and its lock may have been held at the fork.
+    global _runner, _runner_lock
+    _runner, _runner_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

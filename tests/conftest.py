@@ -118,8 +118,10 @@ def app(settings, worker):
     """The all-in-one app: the gateway with every service mounted in-process."""
     import tests.support.job_tasks  # noqa: F401  (the embedded runner finds test tasks here)
     from services.allinone import create_app
+    from shared import jobs
 
-    return create_app(settings)
+    yield create_app(settings)
+    jobs.shutdown_embedded_runner()  # no job thread may outlive the run (its log stream is closed)
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ the festival calendar of the target day is known in advance — chosen by backte
 from __future__ import annotations
 
 import logging
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,13 +111,13 @@ def origin_features(history: History, origin: int) -> np.ndarray:
     def lag(days: int) -> np.ndarray:
         return units[:, origin - days + 1] if origin - days + 1 >= 0 else np.full(len(units), np.nan)
 
-    with np.errstate(all="ignore"), _quiet():
+    with np.errstate(all="ignore"):
         w7, w28, w91 = window(7), window(28), window(91)
-        mean7, mean28, mean91 = np.nanmean(w7, axis=1), np.nanmean(w28, axis=1), np.nanmean(w91, axis=1)
-        median28, std28 = np.nanmedian(w28, axis=1), np.nanstd(w28, axis=1)
-        zero_share = np.nanmean(w28 == 0, axis=1)
-        stockout_share = history.stockout[:, max(0, origin - 27):origin + 1].mean(axis=1)
-        usual = np.nanmedian(history.price[:, max(0, origin - 90):origin + 1], axis=1)
+        mean7, mean28, mean91 = row_mean(w7), row_mean(w28), row_mean(w91)
+        median28, std28 = row_median(w28), row_std(w28)
+        zero_share = row_mean((w28 == 0).astype(float))
+        stockout_share = row_mean(history.stockout[:, max(0, origin - 27):origin + 1].astype(float))
+        usual = row_median(history.price[:, max(0, origin - 90):origin + 1])
         price_ratio = history.price[:, origin] / usual
         sold = np.nan_to_num(history.units[:, :origin + 1]) > 0
         first = np.where(sold.any(axis=1), sold.argmax(axis=1), origin + 1)
@@ -131,12 +129,30 @@ def origin_features(history: History, origin: int) -> np.ndarray:
                             stockout_share, price_ratio, age, category_mean, share, level])
 
 
-@contextmanager
-def _quiet():
-    """Empty windows (new items, censored weeks) are expected here: nanmean of nothing is NaN."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        yield
+# Row statistics that skip NaN (censored days). A row with no value at all (a new item, a censored
+# window) is NaN, expected here, so these stay silent where numpy's nan* functions would warn.
+
+def row_mean(values: np.ndarray) -> np.ndarray:
+    known = ~np.isnan(values)
+    count = known.sum(axis=-1)
+    total = np.where(known, values, 0.0).sum(axis=-1)
+    return np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
+
+
+def row_std(values: np.ndarray) -> np.ndarray:
+    mean = row_mean(values)
+    known = ~np.isnan(values)
+    count = known.sum(axis=-1)
+    squares = np.where(known, (values - mean[..., None]) ** 2, 0.0).sum(axis=-1)
+    return np.sqrt(np.divide(squares, count, out=np.full(count.shape, np.nan), where=count > 0))
+
+
+def row_median(values: np.ndarray) -> np.ndarray:
+    result = np.full(values.shape[0], np.nan)
+    rows = (~np.isnan(values)).any(axis=1)
+    if rows.any():
+        result[rows] = np.nanmedian(values[rows], axis=1)
+    return result
 
 
 def target_features(target_dates: pd.DatetimeIndex, horizons: np.ndarray) -> pd.DataFrame:
@@ -272,8 +288,7 @@ def seasonal_naive(history: History, origin: int, horizon: int) -> np.ndarray:
 
 
 def moving_average(history: History, origin: int, horizon: int, days: int = 28) -> np.ndarray:
-    with np.errstate(all="ignore"), _quiet():
-        mean = np.nan_to_num(np.nanmean(history.units[:, origin - days + 1:origin + 1], axis=1))
+    mean = np.nan_to_num(row_mean(history.units[:, max(0, origin - days + 1):origin + 1]))
     return np.repeat(mean[:, None], horizon, axis=1)
 
 
@@ -284,8 +299,8 @@ def accuracy(actual: np.ndarray, forecast: np.ndarray, naive_mae: np.ndarray,
     total = actual[mask].sum()
     error = np.abs(forecast - np.nan_to_num(actual))
     scale = np.where(naive_mae > 0, naive_mae, np.nan)[:, None]
-    with np.errstate(all="ignore"), _quiet():
-        mase = float(np.nanmean((error / scale)[mask]))
+    with np.errstate(all="ignore"):
+        mase = float(row_mean((error / scale)[mask]))
     result = {"wape": float(error[mask].sum() / total) if total else float("nan"),
               "mase": mase,
               "bias": float((forecast[mask] - actual[mask]).sum() / total) if total else float("nan")}
@@ -297,8 +312,8 @@ def accuracy(actual: np.ndarray, forecast: np.ndarray, naive_mae: np.ndarray,
 def naive_scale(history: History, origin: int) -> np.ndarray:
     """Each item's mean absolute error of the 7-day seasonal naive, in sample (for MASE)."""
     units = history.units[:, :origin + 1]
-    with np.errstate(all="ignore"), _quiet():
-        return np.nanmean(np.abs(units[:, 7:] - units[:, :-7]), axis=1)
+    with np.errstate(all="ignore"):
+        return row_mean(np.abs(units[:, 7:] - units[:, :-7]))
 
 
 def backtest(history: History, params: dict | None = None, cutoffs: int = 3, horizon: int = 28,

@@ -43,6 +43,25 @@ class NotAnswerable(ValueError):
     """The interpretation asks for a combination this service cannot compute (says which)."""
 
 
+DRIVER_MIN_SHARE = 0.5  # "主要来自X" only when X made at least half of the change
+
+
+def change_driver(now: pd.Series, before: pd.Series) -> str | None:
+    """The key (a category) whose change made most of the total change between two periods.
+
+    None when either period has nothing (a drop to zero is everything's drop, not one
+    category's), when nothing changed, or when no single key made at least half of the change.
+    """
+    if now.sum() <= 0 or before.sum() <= 0:
+        return None
+    delta = now.subtract(before, fill_value=0)
+    total = delta.sum()
+    if delta.empty or total == 0:
+        return None
+    key = delta.idxmax() if total > 0 else delta.idxmin()
+    return str(key) if delta[key] / total >= DRIVER_MIN_SHARE else None
+
+
 def local_days(stamps: pd.Series, timezone: str) -> pd.Series:
     return pd.to_datetime(stamps, utc=True).dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
 

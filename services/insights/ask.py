@@ -24,6 +24,7 @@ from services.insights.answer import (
     REVIEW_METRICS,
     NotAnswerable,
     by_segment,
+    change_driver,
     chart,
     event_table,
     format_value,
@@ -200,14 +201,9 @@ def _comparison_sentence(interp, metric_title, current, previous, change, englis
 
 
 def _driver(sums: Sums, interp: Interpretation) -> str | None:
-    """The category whose change contributed most to the change of a summable metric."""
+    """The category that made most of the change of a summable metric, if one did."""
     by_category = Interpretation(metric=interp.metric, dimension="category", time_range=interp.time_range,
                                  shape="ranking", filters=interp.filters)
     now = table_for(sums, by_category, interp.time_range).set_index("key")["value"]
     before = table_for(sums, by_category, interp.compare_range).set_index("key")["value"]
-    delta = now.subtract(before, fill_value=0)
-    if delta.empty or delta.abs().max() == 0:
-        return None
-    total = delta.sum()
-    key = delta.idxmax() if total >= 0 else delta.idxmin()
-    return str(key)
+    return change_driver(now, before)

@@ -29,9 +29,10 @@ def load_interactions(session: Session) -> pd.DataFrame:
                    .where(is_sale(Order.status), Order.user_id.is_not(None)),
                    ["user_id", "item_id", "ts"])
     lines["type"] = "buy"
-    frame = pd.concat([events, lines[INTERACTION_COLUMNS]], ignore_index=True)
-    if frame.empty:
-        return frame
+    parts = [part for part in (events, lines[INTERACTION_COLUMNS]) if not part.empty]
+    if not parts:
+        return events
+    frame = pd.concat(parts, ignore_index=True)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame.drop_duplicates(["user_id", "item_id", "type", "ts"], ignore_index=True)
 

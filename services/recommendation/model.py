@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -207,13 +206,13 @@ class ALSModel:
 
 def item_neighbours(matrix: sp.csr_matrix, k: int = 50) -> sp.csr_matrix:
     """Cosine item-kNN: each item's ``k`` most similar items (items × items, sparse)."""
-    from implicit.nearest_neighbours import CosineRecommender
+    from implicit.nearest_neighbours import ItemItemRecommender, normalize
 
     _single_threaded_blas()
-    model = CosineRecommender(K=k + 1, num_threads=1)
-    with warnings.catch_warnings():  # implicit converts its own transposed matrix and warns about it
-        warnings.simplefilter("ignore")
-        model.fit(matrix, show_progress=False)
+    # What implicit's CosineRecommender does, but handing it CSR (its own normalize returns COO,
+    # which it then converts with a warning).
+    model = ItemItemRecommender(K=k + 1, num_threads=1)
+    model.fit(normalize(matrix.T).T.tocsr(), show_progress=False)
     similarity = model.similarity.tocsr()
     similarity.setdiag(0)
     similarity.eliminate_zeros()

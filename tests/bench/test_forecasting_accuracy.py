@@ -7,7 +7,7 @@ Run alone with `.venv/bin/python -m pytest tests/bench/test_forecasting_accuracy
 Two datasets (tests/bench/fc_data.py says exactly how each is built):
 - UCI Online Retail: daily units per StockCode of the 400 products with the most days with a sale
   (non-cancelled invoices, Quantity > 0, UnitPrice > 0), no stock data, category = StockCode[:2].
-- The demo shop: ``infra.demo_data.generate(seed=42, scale=1.0)``, paid lines of its Tmall
+- The demo shop: ``infra.demo_data.generate(seed=42, scale=1.0, end_date="2026-11-20")``, paid lines of its Tmall
   exports, inventory.csv as stock (stock-out days censored), products.csv as catalogue.
 
 For each, ``services.forecasting.model.backtest(history, cutoffs=3, horizon=28)`` runs unchanged
@@ -36,6 +36,7 @@ import pytest
 
 from tests.bench.fc_anchors import anchor_forecasts, coverage_at, wape_at
 from tests.bench.fc_data import UCI, demo_lines, recording_backtest, uci_lines
+from tests.support import DEMO_END
 
 HORIZON, CUTOFFS = 28, 3
 ARIMA_ITEMS = int(os.environ.get("FC_BENCH_ARIMA_ITEMS", "50"))
@@ -185,7 +186,7 @@ def test_forecasting_accuracy(tmp_path):
     else:
         results["uci_online_retail"] = {"skipped": f"{UCI} not found (../shared/data is not beside the repo)"}
 
-    generate(tmp_path / "demo", seed=42, scale=1.0)
+    generate(tmp_path / "demo", seed=42, scale=1.0, end_date=DEMO_END)
     lines, stock, catalogue, facts = demo_lines(tmp_path / "demo")
     results["demo_shop"] = evaluate(build_history(lines, stock, catalogue), facts)
 

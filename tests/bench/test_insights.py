@@ -2,8 +2,8 @@
 
 Run alone with `.venv/bin/python -m pytest tests/bench/test_insights.py -q -s -p no:cacheprovider`.
 
-The demo shop (``infra.demo_data.generate(seed=42, scale=1.0)``: 41k orders, 56k lines, 253k events,
-8k reviews) is imported through `POST /v1/imports` into `shopmind serve all-in-one` (embedded,
+The demo shop (``infra.demo_data.generate(seed=42, scale=1.0, end_date="2026-11-20")``: 41k orders,
+56k lines, 253k events, 8k reviews) is imported through `POST /v1/imports` into `shopmind serve all-in-one` (embedded,
 SQLite) started here. Then:
 1. every question of tests/support/questions.py (expected numbers from pandas on the export
    files) is asked once over HTTP; exactly right or not, and the misses by kind;
@@ -29,6 +29,7 @@ import pytest
 
 from tests.bench.fc_data import wait_for_quiet
 from tests.bench.servers import ROOT, free_port, server_env, start_server
+from tests.support import DEMO_END
 from tests.support import questions as qs
 
 
@@ -44,7 +45,7 @@ def test_insights(tmp_path):
     from shared.migrate import upgrade
 
     out = tmp_path / "demo"
-    generate(out, seed=42, scale=1.0)
+    generate(out, seed=42, scale=1.0, end_date=DEMO_END)
     env = server_env(tmp_path / "server")
     (tmp_path / "server").mkdir()
     upgrade(f"sqlite:///{tmp_path / 'server' / 'shopmind.db'}")

@@ -3,7 +3,8 @@ real transactions, and the time to estimate and advise 10,000 items.
 
 Run alone with `.venv/bin/python -m pytest tests/bench/test_pricing.py -q -s -p no:cacheprovider`.
 
-1. Demo shops ``infra.demo_data.generate(seed, scale=1.0)`` for seeds 42, 7, 11: paid order lines of
+1. Demo shops ``infra.demo_data.generate(seed, scale=1.0, end_date="2026-11-20")`` for seeds 42, 7, 11:
+   paid order lines of
    the Tmall exports (tests/bench/fc_data.demo_lines, price = 价格), inventory.csv, products.csv →
    ``build_panel`` → ``estimate`` (the job's code). Versus ``ground_truth.json`` items[].elasticity:
    median absolute error and sign accuracy over items measured from their own price moves
@@ -33,6 +34,7 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import UCI, demo_lines, uci_lines, wait_for_quiet
+from tests.support import DEMO_END
 
 SEEDS = (42, 7, 11)
 
@@ -62,7 +64,7 @@ def _demo(seed: int, tmp_path) -> dict:
     from services.pricing.elasticity import DemandCurves, build_panel, estimate
 
     out = tmp_path / f"demo{seed}"
-    generate(out, seed=seed, scale=1.0)
+    generate(out, seed=seed, scale=1.0, end_date=DEMO_END)
     truth = json.loads((out / "ground_truth.json").read_text())["items"]
     lines, stock, catalogue, _facts = demo_lines(out)
     lines["price"] = lines["revenue"] / lines["units"]

@@ -2,7 +2,7 @@
 
 Run alone with `.venv/bin/python -m pytest tests/bench/test_sentiment_alerts.py -q -s -p no:cacheprovider`.
 
-For each seed, ``infra.demo_data.generate(seed, scale=1.0)`` writes a shop; its products and
+For each seed, ``infra.demo_data.generate(seed, scale=1.0, end_date="2026-11-20")`` writes a shop; its products and
 reviews are imported through the gateway (embedded mode, in process) and scored by the
 `sentiment.score` job the import starts (default model: the shop never retrains here). Reported:
 - alerts: `GET /v1/sentiment/alerts` vs the planted spike of ``ground_truth.json`` (the item that
@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support import DEMO_END
+
 SEEDS = (42, 7, 11)
 GENERATED_ASPECTS = {"物流", "质量", "价格", "客服", "包装", "尺码"}
 
@@ -32,7 +34,7 @@ def _one_shop(app, tmp_path, seed: int) -> dict:
     from tests.support.imports import import_file
 
     out = tmp_path / f"demo{seed}"
-    generate(out, seed=seed, scale=1.0)
+    generate(out, seed=seed, scale=1.0, end_date=DEMO_END)
     truth = json.loads((out / "ground_truth.json").read_text())
     client = app.test_client()
     shop = make_shop(client, f"告警店{seed}")

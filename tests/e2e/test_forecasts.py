@@ -4,6 +4,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
+from tests.support import DEMO_END
 from tests.support.imports import csv_bytes, import_file, write
 
 FILES = [("products", "products.csv"), ("orders", "订单报表.csv"), ("order_items", "宝贝报表.csv"),
@@ -14,7 +15,7 @@ FILES = [("products", "products.csv"), ("orders", "订单报表.csv"), ("order_i
 def demo(app, tmp_path_factory):
     client = app.test_client()
     out = tmp_path_factory.mktemp("fcdemo")
-    generate(out, seed=5, scale=0.08)
+    generate(out, seed=5, scale=0.08, end_date=DEMO_END)
     shop = make_shop(client, "预测测试店")
     for entity, name in FILES:
         status, body = import_file(client, shop.headers(), out / name, entity, wait=120)

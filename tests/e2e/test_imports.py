@@ -13,6 +13,7 @@ from infra.demo_data import generate
 from shared.db import session_scope
 from shared.models import Event, ImportRejection, Order, OrderItem, Product
 from shared.privacy import pseudonymise
+from tests.support import DEMO_END
 from tests.support.imports import TMALL_ORDERS_HEADER, csv_bytes, import_file, tmall_order_row, write
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -33,7 +34,7 @@ def _ok(status, body):
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    generate(out, seed=3, scale=0.05)
+    generate(out, seed=3, scale=0.05, end_date=DEMO_END)
     return out
 
 
@@ -246,8 +247,8 @@ def test_a_database_outage_during_an_import_is_retried(client, shop, settings, t
     """The job fails with a transient error, is retried, and the retry loads the file."""
     from sqlalchemy.exc import OperationalError
 
-    from services.ingestion import loader, tasks
-    from shared import celery_app, jobs
+    from services.ingestion import loader
+    from shared import jobs
 
     calls = {"n": 0}
     real_apply = loader.StagingLoader.apply
@@ -267,11 +268,7 @@ def test_a_database_outage_during_an_import_is_retried(client, shop, settings, t
         job = jobs.Job(shop_id=shop.id, kind="ingestion.import", status="queued", progress=0, attempts=0,
                        params={"path": str(upload), "entity": "products", "preset": "auto", "mode": "strict"})
         s.add(job)
-    token = celery_app._job_settings.set(settings)
-    try:
-        tasks.import_file.apply(args=[job.id])  # in this process, so the patch applies
-    finally:
-        celery_app._job_settings.reset(token)
+    jobs.run_here("ingestion.import", job.id, settings)  # in this process, so the patch applies
     finished = client.get(f"/v1/jobs/{job.id}", headers=shop.headers()).get_json()
     assert calls["n"] == 2 and finished["status"] == "succeeded" and finished["result"]["rows_loaded"] == 2
     assert not upload.exists()

@@ -10,6 +10,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
+from tests.support import DEMO_END
 from tests.support import questions as qs
 from tests.support.imports import import_file, retrain
 
@@ -21,7 +22,7 @@ FILES = [("products", "products.csv"), ("customers", "customers.csv"), ("orders"
 def demo(app, tmp_path_factory):
     client = app.test_client()
     out = tmp_path_factory.mktemp("askdemo")
-    generate(out, seed=42, scale=1.0)
+    generate(out, seed=42, scale=1.0, end_date=DEMO_END)
     shop = make_shop(client, "问答测试店")
     for entity, name in FILES:
         status, body = import_file(client, shop.headers(), out / name, entity, wait=120)

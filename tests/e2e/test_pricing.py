@@ -8,6 +8,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
+from tests.support import DEMO_END
 from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
 
 FILES = [("products", "products.csv"), ("orders", "订单报表.csv"), ("order_items", "宝贝报表.csv"),
@@ -18,7 +19,7 @@ FILES = [("products", "products.csv"), ("orders", "订单报表.csv"), ("order_i
 def demo(app, tmp_path_factory):
     client = app.test_client()
     out = tmp_path_factory.mktemp("pricedemo")
-    generate(out, seed=42, scale=1.0)
+    generate(out, seed=42, scale=1.0, end_date=DEMO_END)
     truth = json.loads((out / "ground_truth.json").read_text())
     shop = make_shop(client, "定价测试店")
     hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["competitor_undercut"],

@@ -6,6 +6,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
+from tests.support import DEMO_END
 from tests.support.imports import import_file
 
 FILES = [("products", "products.csv"), ("customers", "customers.csv"), ("orders", "订单报表.csv"),
@@ -17,7 +18,7 @@ def demo(app, tmp_path_factory):
     """A shop with the demo data imported and a recommendation model trained through the API."""
     client = app.test_client()
     out = tmp_path_factory.mktemp("recdemo")
-    generate(out, seed=11, scale=0.1)
+    generate(out, seed=11, scale=0.1, end_date=DEMO_END)
     shop = make_shop(client, "推荐测试店")
     for entity, name in FILES:
         status, body = import_file(client, shop.headers(), out / name, entity, wait=120)

@@ -7,6 +7,7 @@ import pytest
 
 from infra.demo_data import generate
 from tests.conftest import make_shop
+from tests.support import DEMO_END
 from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
 
 
@@ -14,7 +15,7 @@ from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job,
 def demo(app, tmp_path_factory):
     client = app.test_client()
     out = tmp_path_factory.mktemp("sentdemo")
-    generate(out, seed=5, scale=0.2)
+    generate(out, seed=5, scale=0.2, end_date=DEMO_END)
     truth = json.loads((out / "ground_truth.json").read_text())
     shop = make_shop(client, "评价测试店")
     hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["negative_review_spike"],

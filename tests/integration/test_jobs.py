@@ -123,3 +123,30 @@ def test_an_unfinished_job_of_the_same_kind_is_reused(shop, settings):
         second = jobs.start(session, settings, shop.id, "tests.progress", {"steps": 2, "step_s": 0.5},
                             reuse_unfinished=True)
     assert first.id == second.id
+
+
+def test_the_embedded_runner_runs_jobs_in_a_forked_child(shop, settings):
+    """gunicorn forks its worker after the demo has used the runner: the child must still run jobs."""
+    import os
+
+    import pytest
+
+    if not settings.embedded:
+        pytest.skip("the in-process runner serves embedded mode only (this run uses a Celery worker)")
+    jobs.shutdown_embedded_runner()  # let earlier tests' jobs finish: this test needs a runner of its own
+    parent_job = _start(settings, shop, "tests.progress", {"steps": 1, "step_s": 0})  # the parent's threads exist
+    assert jobs.wait(shop.id, parent_job, 30, settings.database_url).status == "succeeded"
+    pid = os.fork()
+    if pid == 0:  # the child: start a job and exit 0 only if it finished
+        code = 1
+        try:
+            from shared.db import dispose_engines
+
+            dispose_engines()
+            child_job = _start(settings, shop, "tests.progress", {"steps": 1, "step_s": 0})
+            finished = jobs.wait(shop.id, child_job, 20, settings.database_url)
+            code = 0 if finished.status == "succeeded" else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "a job started in the forked child never ran"

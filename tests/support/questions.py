@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-AS_OF = date(2026, 11, 20)  # the demo shop's last day
+from tests.support import DEMO_END
+
+AS_OF = date.fromisoformat(DEMO_END)  # the demo shop's last day
 
 
 @dataclass

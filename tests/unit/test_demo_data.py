@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from infra.demo_data import ASPECT_PHRASES, CATEGORIES, generate
+from tests.support import DEMO_END
 
 SCALE = 0.1
 ORDER_HEADER = [
@@ -48,7 +49,7 @@ def demo(tmp_path_factory):
     """One generated shop (seed 42, scale 0.1) shared by the read-only tests."""
     out = tmp_path_factory.mktemp("demo")
     calls: list[tuple[float, str]] = []
-    summary = generate(out, seed=42, scale=SCALE, progress=lambda f, m: calls.append((f, m)))
+    summary = generate(out, seed=42, scale=SCALE, end_date=DEMO_END, progress=lambda f, m: calls.append((f, m)))
     return {"dir": out, "summary": summary, "progress": calls}
 
 
@@ -128,8 +129,8 @@ def test_summary_lists_every_file_with_its_row_count(demo):
 
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(demo, tmp_path):
-    generate(tmp_path / "again", seed=42, scale=SCALE)
-    generate(tmp_path / "other", seed=7, scale=SCALE)
+    generate(tmp_path / "again", seed=42, scale=SCALE, end_date=DEMO_END)
+    generate(tmp_path / "other", seed=7, scale=SCALE, end_date=DEMO_END)
     for name in ALL_FILES:
         first = (demo["dir"] / name).read_bytes()
         assert (tmp_path / "again" / name).read_bytes() == first, name
@@ -152,9 +153,35 @@ def test_scale_multiplies_items_and_customers(demo, truth):
 
 def test_bad_arguments_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="scale"):
-        generate(tmp_path, scale=0)
-    with pytest.raises(ValueError, match="Spring Festival"):
-        generate(tmp_path, end_date="2035-01-01")
+        generate(tmp_path, scale=0, end_date=DEMO_END)
+    with pytest.raises(ValueError, match="lunar calendar"):
+        generate(tmp_path, end_date="2099-06-01")
+
+
+def test_the_shop_ends_yesterday_in_its_timezone_unless_told(tmp_path):
+    """Whatever today is, the shop's last week has sales; the end date is in the summary."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    summary = generate(tmp_path / "now", seed=2, scale=0.05)
+    yesterday = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
+    assert summary["end_date"] == yesterday.isoformat()
+    orders = pd.read_csv(tmp_path / "now" / "订单报表.csv", encoding="gbk", dtype=str)
+    last_week = orders["订单付款时间"].fillna("").str[:10] >= (yesterday - timedelta(days=6)).isoformat()
+    assert last_week.sum() >= 7, "the last 7 days have sales"
+    assert orders["订单创建时间"].str[:10].max() == yesterday.isoformat()
+
+
+@pytest.mark.parametrize(("end", "spring_festival"), [("2027-01-05", "2027-02-06"), ("2031-06-30", "2031-01-23")])
+def test_any_end_date_gives_a_shop_with_its_festivals(tmp_path, end, spring_festival):
+    """Spring Festival comes from the lunar calendar, so later years work too; the same end date
+    and seed give the same files."""
+    first = generate(tmp_path / "a", seed=4, scale=0.05, end_date=end)
+    generate(tmp_path / "b", seed=4, scale=0.05, end_date=end)
+    assert first["end_date"] == end
+    assert (tmp_path / "a" / "订单报表.csv").read_bytes() == (tmp_path / "b" / "订单报表.csv").read_bytes()
+    truth = json.loads((tmp_path / "a" / "ground_truth.json").read_text())
+    assert truth["spring_festival"][end[:4]] == spring_festival
 
 
 # ---------------------------------------------------------------------------------------------

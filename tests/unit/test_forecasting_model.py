@@ -128,3 +128,19 @@ def test_replenishment_math():
 def test_expected_value_sits_above_the_median_of_skewed_counts():
     quantiles = np.array([[[0.0, 1.0, 5.0]]])
     assert expected(quantiles)[0, 0] == pytest.approx(1.9)
+
+
+def test_row_statistics_skip_censored_days_and_stay_silent_on_empty_rows():
+    import warnings
+
+    from services.forecasting.model import row_mean, row_median, row_std
+
+    values = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [2.0, 2.0, 5.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's nanmean would warn "Mean of empty slice" on row 2
+        mean, median, std = row_mean(values), row_median(values), row_std(values)
+        empty = row_mean(np.empty((2, 0)))
+    np.testing.assert_allclose(mean, [2.0, np.nan, 3.0])
+    np.testing.assert_allclose(median, [2.0, np.nan, 2.0])
+    np.testing.assert_allclose(std, [1.0, np.nan, np.std([2.0, 2.0, 5.0])])
+    assert np.isnan(empty).all() and empty.shape == (2,)

@@ -11,6 +11,7 @@ from services.insights.answer import (
     ANONYMOUS,
     UNSEGMENTED,
     by_segment,
+    change_driver,
     event_table,
     order_table,
     order_value,
@@ -201,3 +202,16 @@ def test_two_values_of_one_dimension_are_refused():
     with pytest.raises(SeveralValues) as raised:
         parse("本月女装和男装的销售额", AS_OF, KNOWN)
     assert raised.value.values == ["女装", "男装"] or raised.value.values == ["男装", "女装"]
+
+
+@pytest.mark.parametrize(("now", "before", "driver"), [
+    ({"女装": 50, "美妆": 100}, {"女装": 150, "美妆": 110}, "女装"),   # 女装 made 100 of the 110 drop
+    ({"女装": 200, "美妆": 100}, {"女装": 100, "美妆": 100}, "女装"),  # a rise
+    ({}, {"女装": 150, "美妆": 110}, None),                           # a drop to nothing: nobody's in particular
+    ({"女装": 0, "美妆": 0}, {"女装": 150, "美妆": 110}, None),
+    ({"女装": 10}, {}, None),                                        # nothing before: no change to explain
+    ({"女装": 100, "美妆": 100}, {"女装": 100, "美妆": 100}, None),    # no change
+    ({"a": 70, "b": 70, "c": 70}, {"a": 100, "b": 100, "c": 100}, None),  # spread evenly: no single driver
+])
+def test_a_change_is_attributed_only_to_a_category_that_made_most_of_it(now, before, driver):
+    assert change_driver(pd.Series(now, dtype=float), pd.Series(before, dtype=float)) == driver
