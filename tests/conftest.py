@@ -167,3 +167,13 @@ def shop(client) -> ShopHandle:
 @pytest.fixture
 def other_shop(client) -> ShopHandle:
     return make_shop(client, "店铺B")
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The all-in-one app on a real socket, for the browser."""
+    from tests.support.browser import LiveServer
+
+    server = LiveServer(app)
+    yield server
+    server.stop()

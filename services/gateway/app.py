@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from flask import Flask, jsonify
 
@@ -18,9 +19,9 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     each service is reached at ``SHOPMIND_<NAME>_URL``."""
     settings = resolve_settings(config)
     configure_logging(settings.log_level)
-    app = Flask("shopmind.gateway")
+    app = Flask("shopmind.gateway", root_path=str(Path(__file__).parent))  # serves ./static
     app.config.update(SETTINGS=settings, SERVICE_NAME="gateway", MAX_CONTENT_LENGTH=settings.max_body_bytes,
-                      EXPECTED_SERVICES=DOMAIN_SERVICES)
+                      EXPECTED_SERVICES=DOMAIN_SERVICES, SEND_FILE_MAX_AGE_DEFAULT=86400)
     init_request_ids(app)
     limit_json_bodies(app, settings)
     db.init_app(app)

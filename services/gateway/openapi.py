@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import time
+from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, url_for
 
 from services.gateway.proxy import registry
 from shared.errors import ShopmindError
@@ -65,19 +67,41 @@ def openapi_json():
 
 @openapi.get("/docs")
 def docs():
-    """Swagger UI when the browser can load it, and a plain route list that works offline."""
+    """Swagger UI, from assets this package serves itself, over a plain route list (which is what a
+    browser without JavaScript shows)."""
     rows = []
     for path, item in merged_spec().get("paths", {}).items():
         for method, operation in item.items():
             if isinstance(operation, dict):
                 rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
                             f"<td>{html.escape(operation.get('summary', ''))}</td></tr>")
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>shopmind API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+    swagger = url_for("static", filename="vendor/swagger-ui-dist/swagger-ui-bundle.js", v=_version("swagger-ui-dist"))
+    style = url_for("static", filename="vendor/swagger-ui-dist/swagger-ui.css", v=_version("swagger-ui-dist"))
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>shopmind API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="{url_for("static", filename="favicon.svg")}" type="image/svg+xml">
+<link rel="stylesheet" href="{style}"></head>
 <body><div id="swagger"></div>
 <div id="plain"><h1>shopmind API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a></p>
 <table>{''.join(rows)}</table></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>if (window.SwaggerUIBundle) {{ document.getElementById('plain').style.display='none';
-SwaggerUIBundle({{url: '/openapi.json', dom_id: '#swagger'}}); }}</script></body></html>"""
-    return Response(page, mimetype="text/html")
+<script src="{swagger}"></script>
+<script src="{url_for("static", filename="docs.js")}"></script></body></html>"""
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+@openapi.get("/favicon.ico")
+def favicon():
+    return current_app.send_static_file("favicon.svg")
+
+
+# Scripts only from us; Swagger UI sets inline styles from its own script, and shows data: images.
+DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def _version(package: str) -> str:
+    """The vendored version, so a browser's cached copy is replaced when we upgrade."""
+    manifest = json.loads((Path(current_app.static_folder) / "vendor" / "manifest.json").read_text())
+    return manifest["packages"][package]["version"]

@@ -17,6 +17,7 @@ from shared.models import ApiKey
 from shared.ratelimit import rate_limiter
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/docs", "/", "/favicon.ico"}
+PUBLIC_PREFIXES = ("/static/",)  # our own scripts and the vendored assets
 PLATFORM_ROUTES = {("POST", "/v1/shops")}
 # Key lookups are cached briefly; a revoked key stops working in this process at once
 # (the cache entry is dropped) and in other processes within this many seconds.
@@ -58,7 +59,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def _authenticate():
-        if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
+        if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES) or request.method == "OPTIONS":
             return
         token = _bearer_token()
         if (request.method, request.path) in PLATFORM_ROUTES:
