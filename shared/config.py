@@ -16,6 +16,8 @@ from pathlib import Path
 
 SERVICES = ("gateway", "ingestion", "recommendation", "forecasting", "sentiment", "pricing", "insights")
 DOMAIN_SERVICES = SERVICES[1:]
+# The services with a model per shop (POST /v1/admin/retrain, the nightly retrain, /v1/models).
+TRAINABLE_SERVICES = ("recommendation", "forecasting", "sentiment", "pricing", "insights")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -150,11 +150,18 @@ class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException):
-        doc = http_exception_problem(error)
-        headers = {}
-        if error.code == 405 and getattr(error, "valid_methods", None):
-            headers["Allow"] = ", ".join(error.valid_methods)
-        return problem_response(doc, headers)
+        return http_exception_response(error)
+
+
+def http_exception_response(error: HTTPException) -> Response:
+    doc = http_exception_problem(error)
+    headers = {}
+    allowed = sorted(set(getattr(error, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
+    if error.code == 405 and allowed:
+        headers["Allow"] = ", ".join(allowed)
+        if doc["detail"] == error.__class__.description:
+            doc["detail"] = f"{request.method} is not allowed here; this path takes {', '.join(allowed)}."
+    return problem_response(doc, headers)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -169,7 +176,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        return problem_response(http_exception_problem(error))
+        return http_exception_response(error)
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):

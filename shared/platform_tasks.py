@@ -9,7 +9,7 @@ from celery import shared_task
 from sqlalchemy import exists, select
 
 from shared import celery_app, jobs, webhooks
-from shared.config import Settings
+from shared.config import TRAINABLE_SERVICES, Settings
 from shared.db import ALL_SHOPS, session_scope
 from shared.models import Event, Order, Shop
 
@@ -27,12 +27,9 @@ def deliver_webhooks() -> int:
     return deliver_webhooks_once(celery_app.current_settings())
 
 
-TRAINABLE = ("recommendation", "forecasting", "sentiment", "pricing", "insights")
-
-
 def start_nightly_retrain(settings: Settings) -> list[str]:
     """Start each service's training job for every shop that has data (idempotent per shop)."""
-    kinds = [f"{service}.train" for service in TRAINABLE if f"{service}.train" in celery_app.celery.tasks]
+    kinds = [f"{service}.train" for service in TRAINABLE_SERVICES if f"{service}.train" in celery_app.celery.tasks]
     started = []
     with session_scope(ALL_SHOPS, settings.database_url) as session:
         shop_ids = session.scalars(select(Shop.id).where(

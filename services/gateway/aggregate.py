@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from services.gateway import data
 from services.gateway.proxy import registry
-from services.gateway.schemas import TRAINABLE
 from shared.auth import Principal, current_principal
+from shared.config import TRAINABLE_SERVICES
 from shared.db import get_engine, request_session
 from shared.errors import Conflict, NotFound, ServiceUnavailable, ShopmindError
 from shared.models import Product
@@ -58,7 +58,7 @@ def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: f
 
 def retrain(models: list[str], principal: Principal) -> tuple[list[dict], list[dict]]:
     """Ask each service to start its training job; a service with nothing to train is skipped."""
-    services = TRAINABLE if "all" in models else list(dict.fromkeys(models))
+    services = TRAINABLE_SERVICES if "all" in models else list(dict.fromkeys(models))
     started, skipped = [], []
     for service in services:
         try:

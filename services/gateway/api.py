@@ -29,7 +29,9 @@ from services.gateway.schemas import (
 )
 from shared import artifacts, jobs, webhooks
 from shared.auth import current_principal, current_shop_id
+from shared.config import TRAINABLE_SERVICES
 from shared.db import ALL_SHOPS, request_session, session_scope
+from shared.errors import NotFound
 from shared.schemas import JobSchema, PageArgsSchema, WaitArgsSchema
 
 blp = Blueprint("platform", __name__, url_prefix="/v1", description="Shops, keys, jobs, models, webhooks")
@@ -67,7 +69,7 @@ class Keys(MethodView):
         return {"id": key.id, "key": secret, "role": key.role}
 
 
-@blp.route("/keys/<int(max=2147483647):key_id>")
+@blp.route("/keys/<row_id:key_id>")
 class KeyById(MethodView):
     @blp.response(204)
     def delete(self, key_id):
@@ -129,7 +131,7 @@ class Models(MethodView):
         return {"items": [artifacts.describe(r) for r in rows], "next_cursor": cursor}
 
 
-@blp.route("/models/<int(max=2147483647):model_id>/promote")
+@blp.route("/models/<row_id:model_id>/promote")
 class PromoteModel(MethodView):
     @blp.response(200, ModelVersionSchema)
     def post(self, model_id):
@@ -145,6 +147,8 @@ class RollbackModel(MethodView):
     @blp.response(200, ModelVersionSchema)
     def post(self, service):
         """Re-activate the version that was active before the current one."""
+        if service not in TRAINABLE_SERVICES:
+            raise NotFound(f"no service '{service}' has models; they are {', '.join(TRAINABLE_SERVICES)}")
         session = request_session()
         row = artifacts.rollback(session, service)
         session.commit()
@@ -169,7 +173,7 @@ class Webhooks(MethodView):
         return hook
 
 
-@blp.route("/webhooks/<int(max=2147483647):webhook_id>")
+@blp.route("/webhooks/<row_id:webhook_id>")
 class WebhookById(MethodView):
     @blp.response(204)
     def delete(self, webhook_id):
@@ -179,7 +183,7 @@ class WebhookById(MethodView):
         session.commit()
 
 
-@blp.route("/webhooks/<int(max=2147483647):webhook_id>/deliveries")
+@blp.route("/webhooks/<row_id:webhook_id>/deliveries")
 class WebhookDeliveries(MethodView):
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, DeliveryPageSchema)

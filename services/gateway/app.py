@@ -22,6 +22,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     app = Flask("shopmind.gateway", root_path=str(Path(__file__).parent))  # serves ./static
     app.config.update(SETTINGS=settings, SERVICE_NAME="gateway", MAX_CONTENT_LENGTH=settings.max_body_bytes,
                       EXPECTED_SERVICES=DOMAIN_SERVICES, SEND_FILE_MAX_AGE_DEFAULT=86400)
+    app.url_map.converters["row_id"] = proxy.RowIdConverter
     init_request_ids(app)
     limit_json_bodies(app, settings)
     db.init_app(app)

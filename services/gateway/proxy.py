@@ -16,7 +16,9 @@ from urllib.parse import quote, unquote
 
 import httpx
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound as RoutingNotFound
+from werkzeug.routing import IntegerConverter, Map, Rule
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from shared.auth import Principal, current_principal, principal_headers
@@ -40,6 +42,7 @@ SERVICE_FOR_PREFIX = {
     "reports": "insights",
 }
 # Served by the gateway itself; anything else under these prefixes is a 405, not a proxy.
+MAX_ROW_ID = 2**31 - 1
 GATEWAY_PREFIXES = {"shops", "keys", "jobs", "admin", "models", "webhooks", "items", "dashboard"}
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                "transfer-encoding", "upgrade", "host", "authorization"}
@@ -189,13 +192,40 @@ def registry() -> ServiceRegistry:
 proxy = Blueprint("proxy", __name__)
 
 
+class RowIdConverter(IntegerConverter):
+    """A database row id in a path (keys, models, webhooks): digits, and at most what the column holds."""
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ROW_ID:  # PostgreSQL's integer would overflow: no such row can exist
+            # Routing runs before the app's error handlers see domain errors: raise werkzeug's own.
+            raise RoutingNotFound(f"no row with id {value}: ids are at most {MAX_ROW_ID}")
+        return number
+
+
+def _gateway_route_miss(path: str, method: str) -> None:
+    """A gateway path that reached the catch-all: 405 when the path exists for another method,
+    else fall through to a 404 (``/v1/webhooks/null/deliveries`` names no webhook)."""
+    rules = current_app.extensions.get("shopmind.gateway_rules")
+    if rules is None:  # the app's own routes without this catch-all, built once
+        rules = Map([Rule(r.rule, methods=r.methods, endpoint=r.endpoint) for r in current_app.url_map.iter_rules()
+                     if r.endpoint != "proxy.forward"], converters=current_app.url_map.converters)
+        current_app.extensions["shopmind.gateway_rules"] = rules
+    try:
+        rules.bind("").match(path, method=method)
+    except MethodNotAllowed as exc:
+        raise MethodNotAllowed(valid_methods=exc.valid_methods) from None
+    except HTTPException:
+        return
+
+
 @proxy.route("/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def forward(rest: str):
     prefix = rest.split("/", 1)[0]
     service = SERVICE_FOR_PREFIX.get(prefix)
     if service is None:
         if prefix in GATEWAY_PREFIXES:
-            raise MethodNotAllowed()
+            _gateway_route_miss(request.path, request.method)
         raise NotFound(f"no route /v1/{rest}; see /openapi.json for the API")
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length and limit and request.content_length > limit:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.config import DOMAIN_SERVICES
+from shared.config import TRAINABLE_SERVICES
 from shared.models import JOB_STATUSES, ROLES
 from shared.schemas import JobSchema, PageArgsSchema, StrictSchema, page_schema, validate_timezone
 from shared.webhooks import EVENTS
-
-TRAINABLE = ["recommendation", "forecasting", "sentiment", "pricing", "insights"]
 
 
 class ShopCreateSchema(StrictSchema):
@@ -62,7 +60,7 @@ JobPageSchema = page_schema(JobSchema, "JobPage")
 
 class RetrainSchema(StrictSchema):
     models = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf([*TRAINABLE, "all"])),
+        ma.fields.String(validate=ma.validate.OneOf([*TRAINABLE_SERVICES, "all"])),
         required=True, validate=ma.validate.Length(min=1),
         metadata={"description": 'services to retrain, or ["all"]'},
     )
@@ -93,7 +91,7 @@ class ModelVersionSchema(ma.Schema):
 
 
 class ModelListArgsSchema(PageArgsSchema):
-    service = ma.fields.String(load_default=None, validate=ma.validate.OneOf(DOMAIN_SERVICES))
+    service = ma.fields.String(load_default=None, validate=ma.validate.OneOf(TRAINABLE_SERVICES))
 
 
 ModelPageSchema = page_schema(ModelVersionSchema, "ModelVersionPage")

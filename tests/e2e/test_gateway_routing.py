@@ -119,3 +119,20 @@ def test_ids_with_reserved_characters_reach_the_service_intact(settings, recomme
     shop = make_shop(gateway)
     reply = gateway.get(f"/v1/recommendations/users/{quote(user_id, safe='')}", headers=shop.headers("client"))
     assert reply.status_code == 200 and reply.get_json()["user_id"] == user_id
+
+
+@pytest.mark.parametrize(("method", "path", "status", "says"), [
+    ("GET", "/v1/webhooks/null/deliveries", 404, "no route"),   # a client's unset id is not a method problem
+    ("DELETE", "/v1/keys/abc", 404, "no route"),
+    ("POST", "/v1/models/999999999999/promote", 404, "at most 2147483647"),
+    ("POST", "/v1/models/x/rollback", 404, "no service 'x'"),
+    ("POST", "/v1/models/7/promote", 404, "no model version 7"),
+    ("GET", "/v1/models/7/promote", 405, "takes POST"),          # the route exists, for POST
+    ("PUT", "/v1/jobs/abc", 405, "takes GET"),
+])
+def test_gateway_paths_that_do_not_exist_are_404_and_wrong_methods_405(client, shop, method, path, status, says):
+    reply = client.open(path, method=method, headers=shop.headers())
+    assert reply.status_code == status, reply.get_json()
+    assert reply.mimetype == "application/problem+json" and says in reply.get_json()["detail"]
+    if status == 405:
+        assert reply.headers.get("Allow")
