@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared import webhooks
+from shared import signals, webhooks
 from shared.config import Settings
 from shared.db import session_scope, utcnow
 from shared.errors import Conflict, NotFound, ShopmindError
@@ -160,6 +160,7 @@ def promote(session: Session, row: ModelVersion) -> ModelVersion:
     service = row.service
     row.status, row.promoted_at = "active", utcnow()
     _flush_or_conflict(session, service)
+    signals.publish_after_commit(session, signals.MODEL_CHANGED, {"shop_id": row.shop_id, "service": service})
     webhooks.emit(session, row.shop_id, "model_promoted",
                   {"service": row.service, "version": row.version, "model_id": row.id,
                    "previous_version": current.version if current else None})
@@ -186,6 +187,7 @@ def rollback(session: Session, service: str) -> ModelVersion:
     session.flush()
     previous.status, previous.promoted_at = "active", utcnow()
     _flush_or_conflict(session, service)
+    signals.publish_after_commit(session, signals.MODEL_CHANGED, {"shop_id": previous.shop_id, "service": service})
     webhooks.emit(session, previous.shop_id, "model_promoted",
                   {"service": service, "version": previous.version, "model_id": previous.id,
                    "previous_version": current.version, "rollback": True})
@@ -244,8 +246,14 @@ class ActiveModelCache(Generic[T]):
         self._entries: dict[int, _Entry[T]] = {}
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._subscribed = False
 
     def get(self, shop_id: int, settings: Settings) -> LoadedModel[T] | None:
+        if not self._subscribed:
+            # Promotions and rollbacks announce themselves, so a job's "promoted" holds at once;
+            # the periodic check below covers a missed message.
+            signals.subscribe(signals.MODEL_CHANGED, self._forget)
+            self._subscribed = True
         entry = self._entries.get(shop_id)
         if entry is not None and time.monotonic() - entry.checked_at < settings.model_check_interval_s:
             return entry.loaded
@@ -256,6 +264,11 @@ class ActiveModelCache(Generic[T]):
             return self._refresh(shop_id, settings)
         finally:
             lock.release()
+
+    def _forget(self, message: dict) -> None:
+        """Another process (or thread) changed a shop's active version: check it on the next get."""
+        if message.get("service") == self.service and (entry := self._entries.get(message.get("shop_id"))):
+            self._entries[message["shop_id"]] = _Entry(entry.loaded, float("-inf"))
 
     def _refresh(self, shop_id: int, settings: Settings) -> LoadedModel[T] | None:
         entry = self._entries.get(shop_id)
@@ -278,7 +291,8 @@ class ActiveModelCache(Generic[T]):
                 log.exception("cannot load %s v%s for shop %s; still serving v%s", self.service,
                               row.version, shop_id, entry.loaded.version)
                 loaded = entry.loaded
-        self._entries[shop_id] = _Entry(loaded, time.monotonic())  # the atomic swap
+        # The atomic swap. "No model yet" is not cached: the first model is served as soon as it exists.
+        self._entries[shop_id] = _Entry(loaded, time.monotonic() if loaded is not None else float("-inf"))
         return loaded
 
     def _lock_for(self, shop_id: int) -> threading.Lock:

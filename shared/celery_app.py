@@ -14,7 +14,7 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import task_postrun, worker_process_init
 
-from shared import db
+from shared import db, signals
 from shared.config import DOMAIN_SERVICES, Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = (),
     """
     global _settings
     _settings = settings
+    signals.configure(settings.redis_url)
     celery.conf.update(
         broker_url=settings.redis_url or "memory://",
         broker_connection_retry_on_startup=True,

@@ -128,6 +128,6 @@ class Events(MethodView):
 
         The recommender takes them into account for that user without a retrain.
         """
-        accepted, duplicates = loader.record_events(request_session(), _settings(), current_shop_id(), args["events"])
+        accepted, duplicates = loader.record_events(request_session(), current_shop_id(), args["events"])
         return {"accepted": accepted, "duplicates": duplicates}
 

@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.ingestion.cleaning import Rejection, clean_datetime
-from shared.config import Settings
 from shared.db import session_scope, upsert
 from shared.errors import InvalidInput
 from shared.models import (
@@ -40,7 +39,6 @@ from shared.models import (
     Shop,
 )
 from shared.privacy import pseudonymise_many
-from shared.signals import USER_ACTIVITY, publish
 
 TABLES: dict[str, Table] = {
     "products": Product.__table__, "customers": Customer.__table__, "orders": Order.__table__,
@@ -326,7 +324,7 @@ def get_import_job(session: Session, job_id: str) -> Job | None:
     return job if job is not None and job.kind == "ingestion.import" else None
 
 
-def record_events(session: Session, settings: Settings, shop_id: int, events: list[dict]) -> tuple[int, int]:
+def record_events(session: Session, shop_id: int, events: list[dict]) -> tuple[int, int]:
     """Append real-time events (already validated by the schema); returns (accepted, duplicates).
 
     User ids are pseudonymised exactly as imports do, so live events join imported history.
@@ -354,5 +352,4 @@ def record_events(session: Session, settings: Settings, shop_id: int, events: li
     ensure_event_partitions(session.connection(), stamps.min(), stamps.max())
     inserted = session.execute(upsert(session, Event).on_conflict_do_nothing().returning(Event.ts), rows).all()
     session.commit()
-    publish(settings, USER_ACTIVITY, {"shop_id": shop_id, "user_ids": sorted(set(users.values()))})
     return len(rows), len(rows) - len(inserted)

@@ -23,10 +23,31 @@ MIN_TEST_USERS = 5
 MAX_TEST_USERS = 5_000  # a seeded sample beyond this: the metrics settle long before
 
 
-def time_split(frame: pd.DataFrame, holdout_days: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
-    """Everything before ``max(ts) - holdout_days`` trains; what comes after is the test."""
-    cutoff = frame["ts"].max() - pd.Timedelta(days=holdout_days)
-    return frame[frame["ts"] <= cutoff], frame[frame["ts"] > cutoff], cutoff
+QUIET_DAY_SHARE = 0.1  # a day with under a tenth of a typical day's interactions is not "data" yet
+RETRIEVERS = ("als", "item_knn", "popularity")  # what can answer "for this user", in order of preference
+
+
+def data_end(ts: pd.Series) -> pd.Timestamp:
+    """The last instant of the shop's usable history: the end of its last day with at least
+    ``QUIET_DAY_SHARE`` of a typical day's interactions (the median day of the last year).
+
+    A few live events (``POST /v1/events``) after an import ended weeks ago must not move the
+    holdout and the "popular this week" window to days that have almost nothing in them.
+    """
+    days = ts.dt.floor("D")
+    counts = days.value_counts().sort_index()
+    last_year = counts[counts.index > counts.index[-1] - pd.Timedelta(days=365)]
+    busy = counts[counts >= max(1.0, QUIET_DAY_SHARE * float(last_year.median()))]
+    last_day = busy.index[-1] if len(busy) else counts.index[-1]
+    return ts[days == last_day].max()
+
+
+def time_split(frame: pd.DataFrame, holdout_days: float,
+               end: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """Everything before ``end - holdout_days`` trains; what comes after, up to ``end``, is the test."""
+    end = frame["ts"].max() if end is None else end
+    cutoff = end - pd.Timedelta(days=holdout_days)
+    return frame[frame["ts"] <= cutoff], frame[(frame["ts"] > cutoff) & (frame["ts"] <= end)], cutoff
 
 
 def ranking_metrics(recommended: dict[int, np.ndarray], relevant: dict[int, set[int]], n_items: int,
@@ -72,14 +93,16 @@ def _top_k(scores: np.ndarray, seen_rows, k: int) -> list[np.ndarray]:
 
 
 def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None = None,
-             k: int = 20, models: tuple[str, ...] = ("als", "popularity", "item_knn")) -> dict[str, dict[str, float]]:
-    """Metrics of ALS, item-kNN and popularity on the same time-based split.
+             k: int = 20, models: tuple[str, ...] = ("als", "popularity", "item_knn"),
+             end: pd.Timestamp | None = None) -> dict[str, dict[str, float]]:
+    """Metrics of ALS, item-kNN and popularity on the same time-based split ending at ``end``
+    (default: the last interaction).
 
     Raises :class:`NotEnoughData` when fewer than MIN_TEST_USERS users return after the cut-off.
     ``models`` limits what is scored (tuning needs ALS only).
     """
     params = {**DEFAULT_PARAMS, **(params or {})}
-    train_frame, test_frame, cutoff = time_split(frame, holdout_days)
+    train_frame, test_frame, cutoff = time_split(frame, holdout_days, end)
     data = build_interactions(train_frame, cutoff, params)
     matrix = data.matrix
     relevant: dict[int, set[int]] = {}
@@ -138,6 +161,16 @@ def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None
             return scores
 
         results["item_knn"] = ranking_metrics(scored(knn_scores), relevant, n_items)
-    results["split"] = {"cutoff": cutoff.isoformat(), "holdout_days": holdout_days, "test_users": len(relevant),
+    results["split"] = {"cutoff": cutoff.isoformat(), "end": test_frame["ts"].max().isoformat(),
+                        "holdout_days": holdout_days, "test_users": len(relevant),
                         "train_interactions": int(matrix.nnz)}
     return results
+
+
+def best_retriever(evaluation: dict, metric: str) -> tuple[str, str]:
+    """The retriever to serve personal recommendations with, and why: the best measured one by
+    ``metric`` (ALS on a tie), so a model never ships when a baseline it measured beats it."""
+    scores = {name: evaluation[name][metric] for name in RETRIEVERS if metric in evaluation.get(name, {})}
+    best = max(scores, key=lambda name: (scores[name], -RETRIEVERS.index(name)))
+    others = ", ".join(f"{name} {value:.3f}" for name, value in scores.items() if name != best)
+    return best, f"{best} has the best {metric} on the holdout ({scores[best]:.3f}; {others})"

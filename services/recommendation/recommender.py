@@ -203,16 +203,48 @@ class Recommender:
         seen = np.fromiter(weights.keys(), dtype=np.int64)
         exclude = seen if exclude_seen else np.fromiter(just_bought, dtype=np.int64)
         row = user_row(weights, len(self.item_ids))
-        items, scores = self.als.recommend(row, n, exclude=exclude, candidates=candidates)
+        retriever = self.params.get("personal", "als")  # the one that measured best at training
+        if retriever == "popularity":
+            return self._popular_for(n, category, exclude)
+        if retriever == "item_knn":
+            items, scores, sources = self._neighbours_of(row, n, exclude, candidates)
+        else:
+            items, scores = self.als.recommend(row, n, exclude=exclude, candidates=candidates)
+            sources = self.als.explain(row, items) if len(items) else []
         if len(items) == 0:
             return self._popular_fallback(n, category, "category_popular" if category else "popular")
         reasons = []
-        for because in self.als.explain(row, items):
+        for because in sources:
             if because is None:
                 reasons.append("与您的兴趣相符 (matches your interests)")
             else:
                 reasons.append(f"因为您{TYPE_VERB[strongest.get(because, 0)]}{self._title(because)}")
         return Answer(self._picks(items, scores, reasons))
+
+    def _neighbours_of(self, row: sp.csr_matrix, n: int, exclude: np.ndarray,
+                       candidates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Item-kNN for a user: Σ over their items of weight × similarity; each pick's source is
+        the item of theirs that contributed most."""
+        scores = np.asarray((row @ self.neighbours).todense()).ravel()
+        scores[exclude] = 0
+        if candidates is not None:
+            allowed = np.zeros(len(scores), dtype=bool)
+            allowed[candidates] = True
+            scores = np.where(allowed, scores, 0)
+        order = np.argsort(-scores, kind="stable")[:n]
+        order = order[scores[order] > 0]
+        if len(order) == 0:
+            return order, scores[order], []
+        contributions = self.neighbours[row.indices][:, order].toarray() * row.data[:, None]
+        sources = row.indices[contributions.argmax(axis=0)].tolist()
+        return order, scores[order], sources
+
+    def _popular_for(self, n: int, category: str | None, exclude: np.ndarray) -> Answer:
+        """The shop's best sellers this month, less what the user has (the retriever that measured best)."""
+        answer = self.popular(n + len(exclude), category, window_days=30)
+        skip = {str(self.item_ids[i]) for i in exclude}
+        answer.items = [pick for pick in answer.items if pick.item_id not in skip][:n]
+        return answer
 
     def similar(self, item_id: str, n: int = 10) -> Answer:
         item = self.item_index.get(str(item_id))

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 
 from services.recommendation import data
-from services.recommendation.evaluate import evaluate
+from services.recommendation.evaluate import best_retriever, data_end, evaluate
 from services.recommendation.model import DEFAULT_PARAMS, NotEnoughData
 from services.recommendation.recommender import train
 from shared import artifacts
@@ -31,13 +31,14 @@ SEARCH_SPACE = {
 }
 
 
-def holdout_days(interactions: pd.DataFrame) -> float:
+def holdout_days(interactions: pd.DataFrame, end: pd.Timestamp | None = None) -> float:
     """7 days, or a tenth of the history when it is shorter than ten weeks.
 
     The span ignores the oldest 1% of events: a few stray early rows (real logs have them) must not
     stretch a nine-day log into "ten weeks" and hold out most of it.
     """
-    span = (interactions["ts"].max() - interactions["ts"].quantile(0.01)).total_seconds() / 86400
+    end = interactions["ts"].max() if end is None else end
+    span = (end - interactions["ts"].quantile(0.01)).total_seconds() / 86400
     return round(min(7.0, max(span / 10, 0.5)), 2)
 
 
@@ -63,22 +64,28 @@ def _active_params(ctx: JobContext) -> dict:
 
 def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: dict, extra: dict | None = None,
                      progress_from: float = 0.1) -> dict:
-    """Evaluate on a holdout, fit on everything, save the version, promote it if it is better."""
-    window = holdout_days(interactions) if not ctx.params.get("holdout_days") else ctx.params["holdout_days"]
-    ctx.progress(progress_from, f"evaluating on the last {window} days ({len(interactions):,} interactions)")
+    """Evaluate every retriever on a holdout, fit the best on everything, save the version, and
+    promote it if it beats the active one."""
+    end = data_end(interactions["ts"])
+    window = ctx.params.get("holdout_days") or holdout_days(interactions, end)
+    ctx.progress(progress_from, f"evaluating on the {window} days to {end:%Y-%m-%d} "
+                                f"({len(interactions):,} interactions)")
     started = time.perf_counter()
     try:
-        evaluation = evaluate(interactions, window, params)
-        metrics = {**evaluation.pop("als"), "baselines": evaluation, "holdout_days": window}
+        evaluation = evaluate(interactions, window, params, end=end)
+        retriever, why = best_retriever(evaluation, PROMOTION_METRIC)
+        metrics = {**evaluation[retriever], "retriever": retriever, "baselines": evaluation, "holdout_days": window}
     except NotEnoughData as exc:
-        metrics = {"evaluation": f"skipped: {exc}", "holdout_days": window}
+        retriever, why = "als", f"not evaluated ({exc}); ALS by default"
+        metrics = {"evaluation": f"skipped: {exc}", "retriever": retriever, "holdout_days": window}
+    params = {**params, "personal": retriever}
     evaluate_s = time.perf_counter() - started
     ctx.progress(progress_from + (1 - progress_from) * 0.5, "fitting on all data")
     started = time.perf_counter()
-    model = train(interactions, baskets, catalogue, params)
+    model = train(interactions, baskets, catalogue, params, as_of=end)
     fit_s = time.perf_counter() - started
     ctx.progress(0.9, "saving the model version")
-    data_window = {"from": interactions["ts"].min().isoformat(), "to": interactions["ts"].max().isoformat(),
+    data_window = {"from": interactions["ts"].min().isoformat(), "to": end.isoformat(),
                    "interactions": int(len(interactions)), "users": int(len(model.user_ids)),
                    "items": int(len(model.item_ids))}
     with ctx.session() as session:
@@ -90,12 +97,14 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
         if not promoted:
             active = artifacts.active_version(session, SERVICE)
             reason = (f"not promoted: {PROMOTION_METRIC} {metrics.get(PROMOTION_METRIC, 'not measured')} does not "
-                      f"beat the active v{active.version}'s {active.metrics.get(PROMOTION_METRIC)}")
+                      f"beat the active v{active.version}'s {active.metrics.get(PROMOTION_METRIC)}, which keeps "
+                      f"serving. To serve this one anyway: POST /v1/models/{model_id}/promote; with more recent "
+                      "data (events or orders) a later retrain may win")
         else:
             reason = "promoted: it is now the active model"
-    log.info("recommendation v%s trained (%s)", version, reason)
+    log.info("recommendation v%s trained with %s (%s)", version, retriever, reason)
     return {"model_id": model_id, "version": version, "promoted": promoted, "promotion": reason,
-            "metrics": metrics, "data_window": data_window,
+            "retriever": retriever, "retriever_choice": why, "metrics": metrics, "data_window": data_window,
             "timings_s": {"evaluate": round(evaluate_s, 2), "fit": round(fit_s, 2)}}
 
 
@@ -115,8 +124,9 @@ def tune_recommender(ctx: JobContext) -> dict:
     the reported test metrics stay unseen by the search."""
     ctx.progress(0.02, "loading interactions")
     interactions, baskets, catalogue = _load(ctx)
-    window = holdout_days(interactions)
-    cutoff = interactions["ts"].max() - pd.Timedelta(days=window)
+    end = data_end(interactions["ts"])
+    window = holdout_days(interactions, end)
+    cutoff = end - pd.Timedelta(days=window)
     validation = interactions[interactions["ts"] <= cutoff]
     budget_s = float(ctx.params.get("budget_s", 300))
     max_trials = int(ctx.params.get("max_trials", 12))

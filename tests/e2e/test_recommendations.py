@@ -1,6 +1,7 @@
 """Recommendations through the gateway on the demo shop: trained by a job (a real worker in CI)."""
 
 import csv
+import time
 
 import pytest
 
@@ -135,3 +136,51 @@ def test_retrain_tune_promote_rollback_and_hot_swap(demo):
     time.sleep(0.1)
     served = client.get("/v1/recommendations/popular", headers=shop.headers("client")).get_json()
     assert served["model_version"] == 1
+
+
+def test_what_ships_never_loses_to_a_baseline_it_measured(demo):
+    metrics = demo["job"]["result"]["metrics"]
+    shipped = metrics["retriever"]
+    for name in ("als", "item_knn", "popularity"):
+        assert metrics["recall@20"] >= metrics["baselines"][name]["recall@20"], (shipped, name)
+    assert demo["job"]["result"]["retriever_choice"].startswith(shipped)
+
+
+def test_a_live_event_today_does_not_move_the_training_window(demo):
+    """The shop's history ends on DEMO_END; one front-end event "now" must not shift the holdout to
+    today (which would evaluate nobody and refuse to promote)."""
+    client, shop = demo["client"], demo["shop"]
+    before = demo["job"]["result"]["data_window"]["to"]
+    reply = client.post("/v1/events", json={"events": [{"user_id": demo["users"][0], "item_id": "x", "type": "pv"}]},
+                        headers=shop.headers("client"))
+    assert reply.status_code == 202
+    again = client.post("/v1/admin/retrain?wait=120", json={"models": ["recommendation"]},
+                        headers=shop.headers()).get_json()["jobs"][0]
+    assert again["status"] == "succeeded", again
+    assert again["result"]["data_window"]["to"] == before
+    assert again["result"]["metrics"]["users"] > 0 and again["result"]["promoted"], again["result"]["promotion"]
+    # Served as soon as the job says so.
+    answer = client.get(f"/v1/recommendations/users/{demo['users'][1]}", headers=shop.headers("client")).get_json()
+    assert answer["model_version"] == again["result"]["version"]
+
+
+def test_a_promotion_is_served_at_once_even_with_a_long_model_check(demo, base_env):
+    """Serving processes re-check the active version every few seconds; a promotion (in the job's
+    process: a Celery worker in CI) tells them at once, so the job's "promoted" is true when it returns."""
+    from services.allinone import create_app
+
+    slow_check = create_app({**base_env, "SHOPMIND_MODEL_CHECK_INTERVAL_S": "3600"}).test_client()
+    shop, user = demo["shop"], demo["users"][2]
+    path = f"/v1/recommendations/users/{user}"
+    first = slow_check.get(path, headers=shop.headers("client")).get_json()["model_version"]
+    job = slow_check.post("/v1/admin/retrain?wait=120", json={"models": ["recommendation"]},
+                          headers=shop.headers()).get_json()["jobs"][0]
+    assert job["status"] == "succeeded" and job["result"]["promoted"], job
+    assert job["result"]["version"] > first
+    deadline = time.monotonic() + 1.0  # Redis delivers in milliseconds; never 3600 s
+    while slow_check.get(path, headers=shop.headers("client")).get_json()["model_version"] != job["result"]["version"]:
+        assert time.monotonic() < deadline, "the promoted model is not served"
+    rolled = slow_check.post("/v1/models/recommendation/rollback", headers=shop.headers()).get_json()
+    deadline = time.monotonic() + 1.0
+    while slow_check.get(path, headers=shop.headers("client")).get_json()["model_version"] != rolled["version"]:
+        assert time.monotonic() < deadline, "the rolled-back model is not served"

@@ -125,28 +125,40 @@ def test_an_unfinished_job_of_the_same_kind_is_reused(shop, settings):
     assert first.id == second.id
 
 
-def test_the_embedded_runner_runs_jobs_in_a_forked_child(shop, settings):
-    """gunicorn forks its worker after the demo has used the runner: the child must still run jobs."""
+def test_the_embedded_runner_runs_jobs_in_a_forked_child(base_env, tmp_path):
+    """gunicorn forks its worker after the demo has used the runner: the child must still run jobs.
+
+    Embedded mode whatever this run uses: its own SQLite database, no Redis.
+    """
     import os
 
-    import pytest
+    from services.gateway.data import create_shop
+    from shared.config import load_settings
+    from shared.db import ALL_SHOPS, dispose_engines
+    from shared.migrate import upgrade
+    from tests.support import job_tasks  # noqa: F401  (registers tests.progress)
 
-    if not settings.embedded:
-        pytest.skip("the in-process runner serves embedded mode only (this run uses a Celery worker)")
-    jobs.shutdown_embedded_runner()  # let earlier tests' jobs finish: this test needs a runner of its own
-    parent_job = _start(settings, shop, "tests.progress", {"steps": 1, "step_s": 0})  # the parent's threads exist
-    assert jobs.wait(shop.id, parent_job, 30, settings.database_url).status == "succeeded"
+    embedded = load_settings({**base_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'fork.db'}", "REDIS_URL": ""})
+    assert embedded.embedded
+    upgrade(embedded.database_url)
+    with session_scope(ALL_SHOPS, embedded.database_url) as session:
+        shop_id = create_shop(session, "分叉店", "Asia/Shanghai", "CNY")[0].id
+
+    def start_and_wait() -> str:
+        with session_scope(shop_id, embedded.database_url) as session:
+            job_id = jobs.start(session, embedded, shop_id, "tests.progress", {"steps": 1, "step_s": 0}).id
+        return jobs.wait(shop_id, job_id, 20, embedded.database_url).status
+
+    jobs.shutdown_embedded_runner()  # a runner of this test's own, created by the next start
+    assert start_and_wait() == "succeeded"  # the parent's runner now has threads
     pid = os.fork()
     if pid == 0:  # the child: start a job and exit 0 only if it finished
         code = 1
         try:
-            from shared.db import dispose_engines
-
             dispose_engines()
-            child_job = _start(settings, shop, "tests.progress", {"steps": 1, "step_s": 0})
-            finished = jobs.wait(shop.id, child_job, 20, settings.database_url)
-            code = 0 if finished.status == "succeeded" else 2
+            code = 0 if start_and_wait() == "succeeded" else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, "a job started in the forked child never ran"
+    jobs.shutdown_embedded_runner()

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from services.recommendation import model as m
-from services.recommendation.evaluate import evaluate, ranking_metrics, time_split
+from services.recommendation.evaluate import best_retriever, data_end, evaluate, ranking_metrics, time_split
 from services.recommendation.recommender import Recommender, train
 
 NOW = pd.Timestamp("2026-11-20", tz="UTC")
@@ -181,3 +181,35 @@ def test_popular_by_category_and_window(trained):
     women = trained.popular(5, category="女装", window_days=90)
     assert women.items and all(p.item_id.startswith("a-") for p in women.items)
     assert "女装热销第1" in women.items[0].reason
+
+
+def test_a_trickle_of_live_events_does_not_move_the_end_of_the_data():
+    """An import ending on day 40 ago, then one live event today: the data ends 40 days ago."""
+    history = two_tribes()
+    history = history.assign(ts=history["ts"] - pd.Timedelta(days=40))
+    live = events([("a1", "a-item1", "pv", 0)])
+    frame = pd.concat([history, live], ignore_index=True)
+    assert data_end(frame["ts"]) == history["ts"].max()
+    busy_today = pd.concat([history, events([(f"a{u}", "a-item1", "pv", 0) for u in range(30)])])
+    assert data_end(busy_today["ts"]).normalize() == NOW.normalize()  # a real day of data moves it
+
+
+def test_the_best_measured_retriever_is_chosen_and_als_wins_ties():
+    evaluation = {"als": {"recall@20": 0.34}, "item_knn": {"recall@20": 0.41}, "popularity": {"recall@20": 0.2},
+                  "split": {}}
+    chosen, why = best_retriever(evaluation, "recall@20")
+    assert chosen == "item_knn" and "0.410" in why and "als 0.340" in why
+    assert best_retriever({**evaluation, "item_knn": {"recall@20": 0.34}}, "recall@20")[0] == "als"
+
+
+@pytest.mark.parametrize("retriever", ["item_knn", "popularity"])
+def test_personal_picks_come_from_the_retriever_chosen_at_training(trained, retriever):
+    serving = Recommender.from_arrays(trained.to_arrays(), {**trained.params, "personal": retriever})
+    empty = pd.DataFrame(columns=["item_id", "type"])
+    answer = serving.for_user("a1", empty, 5)
+    seen = set(trained.item_ids[trained.matrix[trained.user_index["a1"]].indices])
+    assert answer.items and not {p.item_id for p in answer.items} & seen
+    if retriever == "item_knn":  # neighbours of a tribe-A user's items are tribe A's, with the source named
+        assert all(p.item_id.startswith("a-") and "「商品a-item" in p.reason for p in answer.items)
+    else:
+        assert all("热销" in p.reason for p in answer.items)
