@@ -9,9 +9,9 @@ import os
 
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "sync"
-# gunicorn switches sync workers to gthread when threads > 1, so services keep 1;
-# `shopmind serve` raises it for the gateway and all-in-one.
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# gunicorn switches sync workers to gthread when threads > 1, so services keep 1 whatever the
+# environment says; `shopmind serve` gives the gateway and all-in-one GUNICORN_THREADS (default 8).
+threads = 1
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "180"))  # above the 120 s maximum of ?wait=
 graceful_timeout = 30
 keepalive = 5
