@@ -110,8 +110,18 @@ def _generate(out_dir: Path, seed: int, scale: float, end_date: date) -> dict:
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default: infra/gunicorn.conf.py)")
 def serve(target: str, port: int, host: str, workers: int | None) -> None:
     """Serve one service, the gateway, or everything in one process, under gunicorn."""
+    from shared.migrate import pending, upgrade, wait_for_database
     from shared.serving import run_gunicorn
 
+    settings = load_settings()
+    wait_for_database(settings.database_url)
+    behind = pending(settings.database_url)
+    if behind and settings.embedded:
+        click.echo(f"upgrading the database schema ({', '.join(behind)})", err=True)
+        upgrade(settings.database_url)  # one process owns this SQLite file: nothing else can race it
+    elif behind:
+        raise click.ClickException(f"the database schema is behind this code (missing {', '.join(behind)}); "
+                                   "run `shopmind migrate` first")
     run_gunicorn(target, host, port, workers)
 
 

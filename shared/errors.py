@@ -15,7 +15,9 @@ import flask_smorest
 import marshmallow as ma
 from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
+
+from shared.i18n import DEFAULT_LANGUAGE, Message, catalogue, t
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -27,7 +29,7 @@ class ShopmindError(Exception):
     status = 400
     slug = "bad-request"
 
-    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None, **extra: Any):
+    def __init__(self, detail: str | Message, errors: dict[str, list[str | Message]] | None = None, **extra: Any):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
@@ -60,7 +62,7 @@ class InvalidInput(ShopmindError):
 class TooManyRequests(ShopmindError):
     status, slug = 429, "rate-limited"
 
-    def __init__(self, detail: str, retry_after: int):
+    def __init__(self, detail: str | Message, retry_after: int):
         super().__init__(detail)
         self.retry_after = retry_after
 
@@ -73,15 +75,18 @@ class GatewayTimeout(ShopmindError):
     status, slug = 504, "gateway-timeout"
 
 
-def problem(status: int, detail: str | None = None, *, errors: dict | None = None, slug: str | None = None,
-            title: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A problem document as a dict (also used for failed jobs' ``error``)."""
+def problem(status: int, detail: str | Message | None = None, *, errors: dict | None = None,
+            slug: str | None = None, title: str | Message | None = None, **extra: Any) -> dict[str, Any]:
+    """A problem document as a dict (also used for failed jobs' ``error``); its texts may be
+    messages, rendered when the document is sent (or stored, for a job, as markers)."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    status_title = t(f"problem.status_{status}") if f"problem.status_{status}" in catalogue(DEFAULT_LANGUAGE) \
+        else t("problem.status_other", status=status)
     doc = {
         "type": f"https://shopmind.dev/problems/{slug or phrase.lower().replace(' ', '-')}",
-        "title": title or phrase,
+        "title": title or status_title,
         "status": status,
-        "detail": detail or phrase,
+        "detail": detail or status_title,
         "errors": errors or {},
         "request_id": g.get("request_id") if g else None,
     }
@@ -134,13 +139,13 @@ def http_exception_problem(error: HTTPException) -> dict[str, Any]:
     if "messages" in data:  # webargs / marshmallow validation
         errors = _flatten_validation_messages(data["messages"])
         if "Invalid JSON body." in str(data["messages"]):
-            detail = "The request body is not valid JSON."
+            detail = t("problem.invalid_json")
         else:
-            detail = "The request has invalid fields: " + ", ".join(sorted(errors)) + "."
+            detail = t("problem.invalid_fields", fields=", ".join(sorted(errors)))
     elif data.get("message"):
         detail = data["message"]
-    if error.code == 413 and detail == RequestEntityTooLarge.description:
-        detail = "The request body is larger than this server accepts (SHOPMIND_MAX_BODY_BYTES)."
+    elif type(error).description == detail and f"problem.http_{error.code}" in catalogue(DEFAULT_LANGUAGE):
+        detail = t(f"problem.http_{error.code}")  # werkzeug's stock English sentence
     return problem(error.code or 500, detail, errors=errors or data.get("errors"))
 
 
@@ -159,8 +164,8 @@ def http_exception_response(error: HTTPException) -> Response:
     allowed = sorted(set(getattr(error, "valid_methods", None) or ()) - {"HEAD", "OPTIONS"})
     if error.code == 405 and allowed:
         headers["Allow"] = ", ".join(allowed)
-        if doc["detail"] == error.__class__.description:
-            doc["detail"] = f"{request.method} is not allowed here; this path takes {', '.join(allowed)}."
+        if isinstance(doc["detail"], Message) and doc["detail"].key == "problem.http_405":
+            doc["detail"] = t("problem.method_not_allowed", method=request.method, allowed=", ".join(allowed))
     return problem_response(doc, headers)
 
 

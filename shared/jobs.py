@@ -34,11 +34,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from shared import celery_app
+from shared import celery_app, i18n
 from shared.config import Settings
 from shared.db import ALL_SHOPS, new_session, session_scope, utcnow
 from shared.errors import ServiceUnavailable, ShopmindError, problem
-from shared.models import Job
+from shared.i18n import Message, t
+from shared.models import Job, Shop
 from shared.web import request_id_var
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,9 @@ def start(session: Session, settings: Settings, shop_id: int, kind: str, params:
         dispatch(settings, kind, job.id)
     except Exception as exc:  # broker down: the job must not sit "queued" forever
         job.status, job.finished_at = "failed", utcnow()
-        job.error = problem(503, f"the job could not be queued: {type(exc).__name__}: {exc}")
+        job.error = i18n.to_json(problem(503, t("jobs.not_queued", error=f"{type(exc).__name__}: {exc}")))
         session.commit()
-        raise ServiceUnavailable(f"the job queue is unavailable ({type(exc).__name__}); retry shortly") from exc
+        raise ServiceUnavailable(t("jobs.queue_unavailable", error=type(exc).__name__)) from exc
     return job
 
 
@@ -108,6 +109,7 @@ def wait(shop_id: int, job_id: str, seconds: float, database_url: str) -> Job | 
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
+    """A job as the API returns it, its texts in the reader's language."""
     def iso(value):
         return value.isoformat() if value else None
 
@@ -116,13 +118,13 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "kind": job.kind,
         "status": job.status,
         "progress": round(job.progress or 0.0, 4),
-        "message": job.message,
+        "message": i18n.loads_text(job.message),
         "params": job.params or {},
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
-        "result": job.result,
-        "error": job.error,
+        "result": i18n.render(job.result),
+        "error": i18n.render(job.error),
     }
 
 
@@ -137,6 +139,7 @@ class JobContext:
     kind: str
     params: dict
     settings: Settings
+    language: str = i18n.DEFAULT_LANGUAGE  # the shop's: for texts a job writes outside its own row
     _last_progress: float = field(default=0.0, repr=False)
 
     @contextmanager
@@ -145,8 +148,9 @@ class JobContext:
         with session_scope(self.shop_id, self.settings.database_url) as session:
             yield session
 
-    def progress(self, fraction: float, message: str | None = None, force: bool = False) -> None:
-        """Record progress (0..1) in its own short transaction; throttled to a few writes a second."""
+    def progress(self, fraction: float, message: str | Message | None = None, force: bool = False) -> None:
+        """Record progress (0..1) in its own short transaction; throttled to a few writes a second.
+        A message is kept as its catalogue key, so each reader sees it in their language."""
         now = time.monotonic()
         if not force and now - self._last_progress < 0.25:
             return
@@ -155,8 +159,8 @@ class JobContext:
             job = session.get(Job, self.job_id)
             job.progress = max(0.0, min(1.0, float(fraction)))
             if message:
-                job.message = message
-        log.info("progress %.0f%% %s", fraction * 100, message or "")
+                job.message = i18n.dumps_text(message)
+        log.info("progress %.0f%% %s", fraction * 100, i18n.render(message, "en") or "")
 
 
 @dataclass(frozen=True)
@@ -233,49 +237,52 @@ def _claim(job_id: str, settings: Settings) -> JobContext | None:
         if (job.attempts or 0) >= MAX_ATTEMPTS:
             # Redelivered again and again: the worker running it keeps dying (out of memory?).
             job.status, job.finished_at = "failed", utcnow()
-            job.error = problem(500, f"the job was started {job.attempts} times without finishing; "
-                                     "the worker running it was lost each time", slug="job-lost")
+            job.error = i18n.to_json(problem(500, t("jobs.lost", attempts=job.attempts), slug="job-lost"))
             return None
         job.status, job.started_at = "running", job.started_at or utcnow()
         job.attempts = (job.attempts or 0) + 1
-        return JobContext(job_id, job.shop_id, job.kind, dict(job.params or {}), settings)
+        language = session.scalar(select(Shop.language).where(Shop.id == job.shop_id))
+        return JobContext(job_id, job.shop_id, job.kind, dict(job.params or {}), settings,
+                          language or i18n.DEFAULT_LANGUAGE)
 
 
 def _execute(ctx: JobContext, fn: Callable[[JobContext], dict | None], retries: int, max_retries: int) -> None:
     """Run the job function; record success, a domain failure, or ask for a retry of a transient one."""
     try:
-        result = fn(ctx) or {}
+        with i18n.use_language(ctx.language):
+            result = fn(ctx) or {}
     except ShopmindError as exc:
         _finish(ctx, "failed", error=exc.to_problem())
         return
     except Exception as exc:
         if not is_transient(exc):
             log.exception("job %s failed", ctx.job_id)
-            _finish(ctx, "failed", error=problem(500, f"{type(exc).__name__}: {exc}", slug="job-failed"))
+            _finish(ctx, "failed", error=problem(500, t("jobs.crashed", error=f"{type(exc).__name__}: {exc}"),
+                                                 slug="job-failed"))
             return
         if retries < max_retries:
             countdown = min(300, 5 * 2**retries) * (0.5 + random.random())
             log.warning("job %s hit a transient error (%s); retry %d in %.0fs", ctx.job_id, exc, retries + 1,
                         countdown)
-            _set_status(ctx, "queued", f"retrying after a transient error: {exc}")
+            _set_status(ctx, "queued", t("jobs.retrying", error=str(exc)))
             raise RetryLater(exc, countdown) from exc
-        _finish(ctx, "failed", error=problem(503, f"gave up after {retries} retries: {exc}"))
+        _finish(ctx, "failed", error=problem(503, t("jobs.gave_up", retries=retries, error=str(exc))))
         return
     _finish(ctx, "succeeded", result=result)
     log.info("job %s succeeded", ctx.job_id)
 
 
-def _set_status(ctx: JobContext, status: str, message: str) -> None:
+def _set_status(ctx: JobContext, status: str, message: Message) -> None:
     with ctx.session() as session:
         job = session.get(Job, ctx.job_id)
-        job.status, job.message = status, message
+        job.status, job.message = status, i18n.dumps_text(message)
 
 
 def _finish(ctx: JobContext, status: str, result: dict | None = None, error: dict | None = None) -> None:
     with ctx.session() as session:
         job = session.get(Job, ctx.job_id)
         job.status, job.finished_at = status, utcnow()
-        job.result, job.error = result, error
+        job.result, job.error = i18n.to_json(result), i18n.to_json(error)
         if status == "succeeded":
             job.progress = 1.0
 
@@ -342,7 +349,7 @@ def _fail_unknown_kind(kind: str, job_id: str, settings: Settings) -> None:
     try:
         job = session.get(Job, job_id)
         job.status, job.finished_at = "failed", utcnow()
-        job.error = problem(500, f"no job named '{kind}' is registered in this process")
+        job.error = i18n.to_json(problem(500, t("jobs.unknown_kind", kind=kind)))
         session.commit()
     finally:
         session.close()

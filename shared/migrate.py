@@ -51,6 +51,18 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def pending(database_url: str) -> list[str]:
+    """Revisions the database has not applied yet (its schema is older than this code)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    with get_engine(database_url).connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    applied = {rev.revision for head in current for rev in script.iterate_revisions(head, "base")}
+    return [rev.revision for rev in script.walk_revisions() if rev.revision not in applied][::-1]
+
+
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 

@@ -64,6 +64,8 @@ class Shop(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # What answers, reasons and errors are written in unless a request's Accept-Language says otherwise.
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN", server_default="zh-CN")
     # Salt for hashing buyer nicknames into user ids; per shop so ids do not join across shops.
     user_id_salt: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

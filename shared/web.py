@@ -13,12 +13,14 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Blueprint as ApiBlueprint
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from shared import celery_app, db
+from shared import celery_app, db, i18n
 from shared.auth import current_shop_id, set_current_principal, verify_principal
 from shared.config import Settings, load_settings
 from shared.errors import Api, register_error_handlers
@@ -47,6 +49,40 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # One line per gateway->service call is noise; errors still surface as problems.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, plus messages rendered in the request's language."""
+
+    ensure_ascii = False  # Chinese text stays readable in the body (it is UTF-8)
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, i18n.Message):
+            return o.render()
+        return super().default(o)
+
+
+def init_language(app: Flask) -> None:
+    """Every request reads and answers in one language: its ``Accept-Language`` (the gateway
+    resolves the shop's own setting into it before calling a service), else zh-CN."""
+    app.json = JSONProvider(app)
+
+    @app.before_request
+    def _set_language():
+        g.language_token = i18n.set_language(i18n.negotiate(request.headers.get("Accept-Language"))
+                                             or i18n.DEFAULT_LANGUAGE)
+
+    @app.after_request
+    def _say_language(response):
+        response.headers["Content-Language"] = i18n.current_language()
+        response.vary.add("Accept-Language")
+        return response
+
+    @app.teardown_request
+    def _reset_language(_exc):
+        token = g.pop("language_token", None)
+        if token is not None:
+            i18n._language.reset(token)
 
 
 def resolve_settings(config: Mapping | Settings | None) -> Settings:
@@ -131,6 +167,7 @@ def create_service_app(
     app = Flask(f"shopmind.{name}")
     app.config.update(SETTINGS=settings, SERVICE_NAME=name, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     init_request_ids(app)
+    init_language(app)
     limit_json_bodies(app, settings)
     db.init_app(app)
     celery_app.configure(settings)  # so the service can start jobs (send_task or the embedded runner)

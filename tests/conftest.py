@@ -148,8 +148,12 @@ class ShopHandle:
             self._keys[role] = reply.get_json()["key"]
         return self._keys[role]
 
-    def headers(self, role: str = "admin") -> dict:
-        return {"Authorization": f"Bearer {self.key(role)}"}
+    def headers(self, role: str = "admin", language: str | None = None) -> dict:
+        """The key's Authorization header; ``language`` adds an Accept-Language (default: the shop's, zh-CN)."""
+        headers = {"Authorization": f"Bearer {self.key(role)}"}
+        if language:
+            headers["Accept-Language"] = language
+        return headers
 
 
 def make_shop(client, name: str = "测试店") -> ShopHandle:

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.gateway import aggregate, data
+from services.gateway import aggregate, data, security
 from services.gateway.schemas import (
     DeliveryPageSchema,
     JobListArgsSchema,
@@ -23,6 +23,8 @@ from services.gateway.schemas import (
     RetrainSchema,
     ShopCreatedSchema,
     ShopCreateSchema,
+    ShopSchema,
+    ShopUpdateSchema,
     WebhookCreateSchema,
     WebhookListSchema,
     WebhookSchema,
@@ -32,6 +34,7 @@ from shared.auth import current_principal, current_shop_id
 from shared.config import TRAINABLE_SERVICES
 from shared.db import ALL_SHOPS, request_session, session_scope
 from shared.errors import NotFound
+from shared.models import Shop
 from shared.schemas import JobSchema, PageArgsSchema, WaitArgsSchema
 
 blp = Blueprint("platform", __name__, url_prefix="/v1", description="Shops, keys, jobs, models, webhooks")
@@ -48,8 +51,27 @@ class Shops(MethodView):
     def post(self, args):
         """Create a shop and its first admin API key (platform token only)."""
         with session_scope(ALL_SHOPS, _settings().database_url) as session:
-            shop, key, secret = data.create_shop(session, args["name"], args["timezone"], args["currency"])
+            shop, key, secret = data.create_shop(session, args["name"], args["timezone"], args["currency"],
+                                                 args["language"])
         return {"shop": shop, "api_key": {"id": key.id, "key": secret, "role": key.role}}
+
+
+@blp.route("/shops/current")
+class CurrentShop(MethodView):
+    @blp.response(200, ShopSchema)
+    def get(self):
+        """The shop of the calling key: name, timezone, currency and language."""
+        return request_session().get(Shop, current_shop_id())
+
+    @blp.arguments(ShopUpdateSchema)
+    @blp.response(200, ShopSchema)
+    def patch(self, args):
+        """Rename the shop, or change its timezone or the language it answers in (admin)."""
+        session = request_session()
+        shop = data.update_shop(session, current_shop_id(), args)
+        session.commit()
+        security.forget_shop(shop.id)
+        return shop
 
 
 @blp.route("/keys")

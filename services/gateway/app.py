@@ -11,7 +11,15 @@ from services.gateway import aggregate, api, openapi, proxy, security
 from shared import celery_app, db
 from shared.config import DOMAIN_SERVICES, Settings
 from shared.errors import problem, problem_response, register_error_handlers
-from shared.web import configure_logging, health, init_request_ids, limit_json_bodies, new_api, resolve_settings
+from shared.web import (
+    configure_logging,
+    health,
+    init_language,
+    init_request_ids,
+    limit_json_bodies,
+    new_api,
+    resolve_settings,
+)
 
 
 def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[str, Flask] | None = None) -> Flask:
@@ -24,6 +32,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
                       EXPECTED_SERVICES=DOMAIN_SERVICES, SEND_FILE_MAX_AGE_DEFAULT=86400)
     app.url_map.converters["row_id"] = proxy.RowIdConverter
     init_request_ids(app)
+    init_language(app)
     limit_json_bodies(app, settings)
     db.init_app(app)
     celery_app.configure(settings)

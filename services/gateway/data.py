@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shared.auth import generate_api_key, hash_api_key
 from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound
+from shared.i18n import DEFAULT_LANGUAGE
 from shared.models import (
     ApiKey,
     Job,
@@ -25,14 +26,24 @@ from shared.models import (
 from shared.schemas import decode_cursor, encode_cursor
 
 
-def create_shop(session: Session, name: str, timezone: str, currency: str) -> tuple[Shop, ApiKey, str]:
+def create_shop(session: Session, name: str, timezone: str, currency: str,
+                language: str = DEFAULT_LANGUAGE) -> tuple[Shop, ApiKey, str]:
     """A shop and its first admin key (the only time the key is seen in clear)."""
-    shop = Shop(name=name, timezone=timezone, currency=currency, user_id_salt=secrets.token_hex(16),
-                created_at=utcnow())
+    shop = Shop(name=name, timezone=timezone, currency=currency, language=language,
+                user_id_salt=secrets.token_hex(16), created_at=utcnow())
     session.add(shop)
     session.flush()
     key, secret = create_key(session, shop.id, "admin")
     return shop, key, secret
+
+
+def update_shop(session: Session, shop_id: int, changes: dict) -> Shop:
+    """Rename the shop or change its timezone or language (the caller commits)."""
+    shop = session.get(Shop, shop_id)
+    for name, value in changes.items():
+        setattr(shop, name, value)
+    session.flush()
+    return shop
 
 
 def create_key(session: Session, shop_id: int, role: str) -> tuple[ApiKey, str]:

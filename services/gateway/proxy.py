@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound as RoutingNotFound
 from werkzeug.routing import IntegerConverter, Map, Rule
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from shared import i18n
 from shared.auth import Principal, current_principal, principal_headers
 from shared.config import DOMAIN_SERVICES, Settings
 from shared.errors import GatewayTimeout, NotFound, ServiceUnavailable
@@ -71,7 +72,8 @@ class ServiceClient:
             )
 
     def _signed_headers(self, principal: Principal | None, method: str, path: str) -> dict[str, str]:
-        headers = {"X-Request-ID": g.get("request_id", "")}
+        # The language the gateway settled on (the request's, else the shop's), for the service to answer in.
+        headers = {"X-Request-ID": g.get("request_id", ""), "Accept-Language": i18n.current_language()}
         if principal is not None:
             headers.update(principal_headers(principal, self.settings.internal_token, method, path))
         return headers
@@ -81,7 +83,8 @@ class ServiceClient:
         headers = self._signed_headers(principal, request.method, request.path)
         if self.app is not None:
             environ = {k: v for k, v in request.environ.items()
-                       if k not in ("HTTP_AUTHORIZATION", "werkzeug.request", "HTTP_X_REQUEST_ID")}
+                       if k not in ("HTTP_AUTHORIZATION", "werkzeug.request", "HTTP_X_REQUEST_ID",
+                                    "HTTP_ACCEPT_LANGUAGE")}
             for name, value in headers.items():
                 environ["HTTP_" + name.upper().replace("-", "_")] = value
             app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=False)

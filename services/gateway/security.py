@@ -6,14 +6,15 @@ import hmac
 import threading
 import time
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from sqlalchemy import select
 
+from shared import i18n
 from shared.auth import Principal, check_role, hash_api_key, set_current_principal
 from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope
 from shared.errors import Forbidden, TooManyRequests, Unauthorized
-from shared.models import ApiKey
+from shared.models import ApiKey, Shop
 from shared.ratelimit import rate_limiter
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/docs", "/", "/favicon.ico"}
@@ -52,8 +53,35 @@ class KeyCache:
             self._entries = {h: e for h, e in self._entries.items() if not (e[0] and e[0].key_id == key_id)}
 
 
+class ShopLanguages:
+    """Each shop's language, cached briefly (a change made in this process applies at once)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._entries: dict[int, tuple[str, float]] = {}
+
+    def get(self, shop_id: int) -> str:
+        entry = self._entries.get(shop_id)
+        if entry is not None and time.monotonic() - entry[1] < KEY_CACHE_TTL_S:
+            return entry[0]
+        with session_scope(ALL_SHOPS, self.settings.database_url) as session:
+            language = session.scalar(select(Shop.language).where(Shop.id == shop_id)) or i18n.DEFAULT_LANGUAGE
+        self._entries[shop_id] = (language, time.monotonic())
+        return language
+
+    def forget(self, shop_id: int) -> None:
+        self._entries.pop(shop_id, None)
+
+
+def forget_shop(shop_id: int) -> None:
+    """The shop's settings changed: re-read them on its next request."""
+    current_app.extensions["shopmind.shop_languages"].forget(shop_id)
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     keys = KeyCache(settings)
+    languages = ShopLanguages(settings)
+    app.extensions["shopmind.shop_languages"] = languages
     limiter = rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
     app.extensions["shopmind.keys"] = keys
 
@@ -75,6 +103,9 @@ def init_app(app: Flask, settings: Settings) -> None:
             if limiter is not None and (wait := limiter.hit(f"badkey:{request.remote_addr}")) is not None:
                 raise TooManyRequests(f"too many requests with unknown API keys; retry in {wait}s", retry_after=wait)
             raise Unauthorized("the API key is unknown or revoked")
+        # The reader's language: what the request asks for, else the shop's own setting.
+        if not i18n.negotiate(request.headers.get("Accept-Language")):
+            i18n.set_language(languages.get(principal.shop_id))
         check_role(principal, request.method, request.path)
         if limiter is not None:
             # Keyed by a hash prefix, not the row id, so counters never collide across databases.

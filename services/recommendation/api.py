@@ -23,6 +23,7 @@ from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import current_shop_id
 from shared.db import request_session
 from shared.errors import InvalidInput
+from shared.i18n import t
 from shared.models import Shop
 from shared.privacy import pseudonymise
 from shared.schemas import JobEnvelopeSchema
@@ -31,7 +32,7 @@ blp = Blueprint("recommendation", __name__, url_prefix="/v1",
                 description="Personalised, similar, bought-together and trending items")
 MODELS: ActiveModelCache[Recommender] = ActiveModelCache(
     "recommendation", lambda artifact: Recommender.from_arrays(artifact.arrays, artifact.params))
-NO_MODEL = "no recommendation model has been trained for this shop yet (POST /v1/admin/retrain)"
+NO_MODEL = "recommendation.no_model"
 
 
 def _active() -> LoadedModel[Recommender] | None:
@@ -49,14 +50,14 @@ def _respond(answer: Answer, loaded: LoadedModel | None, **ids) -> dict:
 
 
 def _no_model(**ids) -> dict:
-    return {**ids, "model_version": None, "items": [], "fallback": "popular", "message": NO_MODEL}
+    return {**ids, "model_version": None, "items": [], "fallback": "popular", "message": t(NO_MODEL)}
 
 
 def _check_category(model: Recommender, category: str | None) -> None:
     if category and category not in model.categories_known():
         known = sorted(model.categories_known())
-        raise InvalidInput(f"unknown category '{category}'",
-                           errors={"category": [f"known categories: {', '.join(known[:50])}"]})
+        listed = t("recommendation.known_categories", categories=", ".join(known[:50]))
+        raise InvalidInput(t("recommendation.unknown_category", category=category), errors={"category": [listed]})
 
 
 @blp.route("/recommendations/users/<path:user_id>")

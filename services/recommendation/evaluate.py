@@ -18,6 +18,7 @@ from services.recommendation.model import (
     build_interactions,
     item_neighbours,
 )
+from shared.i18n import Message, t
 
 MIN_TEST_USERS = 5
 MAX_TEST_USERS = 5_000  # a seeded sample beyond this: the metrics settle long before
@@ -115,8 +116,8 @@ def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None
         if new:
             relevant[user] = new
     if len(relevant) < MIN_TEST_USERS:
-        raise NotEnoughData(f"only {len(relevant)} users came back after {cutoff:%Y-%m-%d} with new items; "
-                            f"need {MIN_TEST_USERS} to evaluate")
+        raise NotEnoughData(t("recommendation.too_few_returning", users=len(relevant), cutoff=f"{cutoff:%Y-%m-%d}",
+                              needed=MIN_TEST_USERS))
     if len(relevant) > MAX_TEST_USERS:
         keep = np.random.default_rng(0).choice(np.fromiter(relevant, dtype=np.int64), MAX_TEST_USERS, replace=False)
         relevant = {int(u): relevant[int(u)] for u in keep}
@@ -167,10 +168,11 @@ def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None
     return results
 
 
-def best_retriever(evaluation: dict, metric: str) -> tuple[str, str]:
+def best_retriever(evaluation: dict, metric: str) -> tuple[str, Message]:
     """The retriever to serve personal recommendations with, and why: the best measured one by
     ``metric`` (ALS on a tie), so a model never ships when a baseline it measured beats it."""
     scores = {name: evaluation[name][metric] for name in RETRIEVERS if metric in evaluation.get(name, {})}
     best = max(scores, key=lambda name: (scores[name], -RETRIEVERS.index(name)))
     others = ", ".join(f"{name} {value:.3f}" for name, value in scores.items() if name != best)
-    return best, f"{best} has the best {metric} on the holdout ({scores[best]:.3f}; {others})"
+    return best, t("recommendation.retriever_choice", retriever=best, metric=metric, score=f"{scores[best]:.3f}",
+                   others=others)

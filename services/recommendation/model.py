@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shared.i18n import t
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = {"pv": 1.0, "fav": 3.0, "cart": 4.0, "buy": 8.0}
@@ -84,7 +86,7 @@ def build_interactions(frame: pd.DataFrame, as_of: pd.Timestamp, params: dict) -
     pairs = interaction_weights(frame, as_of, params["weights"], params["half_life_days"], params["pv_cap"])
     pairs = pairs[pairs["weight"] > 0]
     if pairs.empty:
-        raise NotEnoughData("no interactions to learn from")
+        raise NotEnoughData(t("recommendation.no_interactions"))
     users, user_codes = np.unique(pairs["user_id"].to_numpy().astype(str), return_inverse=True)
     items, item_codes = np.unique(pairs["item_id"].to_numpy().astype(str), return_inverse=True)
     matrix = sp.csr_matrix((pairs["weight"].to_numpy(dtype=np.float32), (user_codes, item_codes)),
@@ -142,10 +144,10 @@ class ALSModel:
         try:
             self._als.fit(matrix, show_progress=False)
         except ImplicitFitError as exc:
-            raise ModelFitError(f"ALS did not converge ({exc}); lower alpha or raise regularization") from exc
+            raise ModelFitError(t("recommendation.als_diverged", error=str(exc))) from exc
         for name in ("user_factors", "item_factors"):
             if not np.isfinite(getattr(self._als, name)).all():
-                raise ModelFitError(f"ALS produced non-finite {name}; lower alpha or raise regularization")
+                raise ModelFitError(t("recommendation.als_diverged", error=f"non-finite {name}"))
         return self
 
     @property

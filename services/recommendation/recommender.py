@@ -25,23 +25,24 @@ from services.recommendation.model import (
     title_tokens,
     user_row,
 )
+from shared.i18n import Message, t
 
 TYPE_CODE = {"pv": 0, "fav": 1, "cart": 2, "buy": 3}
-TYPE_VERB = {0: "浏览了", 1: "收藏了", 2: "加购了", 3: "购买了"}
+TYPE_VERB = {code: f"recommendation.verb_{kind}" for kind, code in TYPE_CODE.items()}
 
 
 @dataclass
 class Pick:
     item_id: str
     score: float
-    reason: str
+    reason: Message
 
 
 @dataclass
 class Answer:
     items: list[Pick]
     fallback: str | None = None
-    message: str | None = None
+    message: Message | None = None
 
 
 def _csr_arrays(name: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
@@ -156,9 +157,10 @@ class Recommender:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _title(self, item: int) -> str:
+    def _title(self, item: int) -> Message:
         title = self.titles[item]
-        return f"「{title[:24]}」" if title else f"商品 {self.item_ids[item]}"
+        return t("recommendation.item_title", title=title[:24]) if title else \
+            t("recommendation.item_id", item_id=str(self.item_ids[item]))
 
     def _category_filter(self, category: str | None) -> np.ndarray | None:
         if not category:
@@ -216,9 +218,10 @@ class Recommender:
         reasons = []
         for because in sources:
             if because is None:
-                reasons.append("与您的兴趣相符 (matches your interests)")
+                reasons.append(t("recommendation.matches_interests"))
             else:
-                reasons.append(f"因为您{TYPE_VERB[strongest.get(because, 0)]}{self._title(because)}")
+                reasons.append(t("recommendation.because", verb=t(TYPE_VERB[strongest.get(because, 0)]),
+                                 item=self._title(because)))
         return Answer(self._picks(items, scores, reasons))
 
     def _neighbours_of(self, row: sp.csr_matrix, n: int, exclude: np.ndarray,
@@ -254,7 +257,7 @@ class Recommender:
                 order = np.argsort(-self.neighbours.data[start:end])[:n]
                 items = self.neighbours.indices[start:end][order]
                 scores = self.neighbours.data[start:end][order]
-                reason = f"与{self._title(item)}常被同一批顾客浏览和购买 (similar to it)"
+                reason = t("recommendation.similar", item=self._title(item))
                 return Answer(self._picks(items, scores, [reason] * len(items)))
         return self._content_similar(item, n)
 
@@ -266,11 +269,11 @@ class Recommender:
                 order = np.argsort(-self.together.data[start:end])[:n]
                 items = self.together.indices[start:end][order]
                 scores = self.together.data[start:end][order]
-                reason = f"常与{self._title(item)}一起购买 (often bought together)"
+                reason = t("recommendation.bought_together", item=self._title(item))
                 return Answer(self._picks(items, scores, [reason] * len(items)))
         answer = self.similar(item_id, n)
         answer.fallback = answer.fallback or "similar"
-        answer.message = "no co-purchases recorded for this item yet; similar items instead"
+        answer.message = t("recommendation.no_copurchases")
         return answer
 
     def popular(self, n: int = 10, category: str | None = None, window_days: int = 7) -> Answer:
@@ -284,12 +287,15 @@ class Recommender:
         order = np.argsort(-counts, kind="stable")[:n]
         order = order[counts[order] > 0]
         picks = []
-        scope = category or "全店"
         for rank, item in enumerate(order, start=1):
-            own = f"（{self.categories[item]}）" if not category and self.categories[item] else ""
-            picks.append(Pick(str(self.item_ids[item]), round(float(counts[item]), 4),
-                              f"近{window}天{scope}热销第{rank}{own} (top seller in {scope})"))
-        message = None if picks else "no interactions in this window yet"
+            if category:
+                reason = t("recommendation.popular_in_category", days=window, category=category, rank=rank)
+            elif self.categories[item]:
+                reason = t("recommendation.popular_in_shop_of", days=window, rank=rank, category=self.categories[item])
+            else:
+                reason = t("recommendation.popular_in_shop", days=window, rank=rank)
+            picks.append(Pick(str(self.item_ids[item]), round(float(counts[item]), 4), reason))
+        message = None if picks else t("recommendation.no_interactions_in_window")
         return Answer(picks, message=message)
 
     def session(self, item_ids: list[str], n: int = 10) -> Answer:
@@ -316,7 +322,7 @@ class Recommender:
         if len(order) == 0:
             answer = self._content_similar(known[-1], n)
             return answer
-        reasons = [f"因为您刚看过{self._title(best_source[i])} (because you viewed it)" for i in order]
+        reasons = [t("recommendation.just_viewed", item=self._title(best_source[i])) for i in order]
         return Answer(self._picks(order, scores[order], reasons))
 
     # -- fallbacks ----------------------------------------------------------------------------
@@ -334,7 +340,7 @@ class Recommender:
         if item is None:
             answer = self.popular(n, window_days=30)
             answer.fallback = "popular"
-            answer.message = "this item is not in the catalogue or behaviour data yet"
+            answer.message = t("recommendation.unknown_item")
             return answer
         overlap = np.asarray((self.tokens @ self.tokens[item].T).todense()).ravel()
         same_category = (self.categories == self.categories[item]) & (self.categories[item] != "")
@@ -342,7 +348,6 @@ class Recommender:
         scores[item] = 0
         order = np.argsort(-scores, kind="stable")[:n]
         order = order[scores[order] > 0]
-        where = self.categories[item]
-        reasons = [f"与{self._title(item)}同属{where}、标题相近 (same category, similar title)" if same_category[i]
-                   else f"与{self._title(item)}标题相近 (similar title)" for i in order]
+        reasons = [t("recommendation.same_category_title", item=self._title(item), category=self.categories[item])
+                   if same_category[i] else t("recommendation.similar_title", item=self._title(item)) for i in order]
         return Answer(self._picks(order, scores[order], reasons), fallback="content")

@@ -15,6 +15,7 @@ from services.recommendation.model import DEFAULT_PARAMS, NotEnoughData
 from services.recommendation.recommender import train
 from shared import artifacts
 from shared.errors import InvalidInput
+from shared.i18n import said, t
 from shared.jobs import JobContext, job_task
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,7 @@ def _load(ctx: JobContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     with ctx.session() as session:
         interactions = data.load_interactions(session)
         if interactions.empty:
-            raise InvalidInput("this shop has no behaviour events or paid orders yet; import events or orders "
-                               "first (POST /v1/imports)")
+            raise InvalidInput(t("recommendation.no_data_yet"))
         baskets = data.load_baskets(session)
         categories = data.load_event_categories(session)
     interactions = interactions.merge(categories.drop_duplicates("item_id"), on="item_id", how="left")
@@ -68,23 +68,24 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
     promote it if it beats the active one."""
     end = data_end(interactions["ts"])
     window = ctx.params.get("holdout_days") or holdout_days(interactions, end)
-    ctx.progress(progress_from, f"evaluating on the {window} days to {end:%Y-%m-%d} "
-                                f"({len(interactions):,} interactions)")
+    ctx.progress(progress_from, t("recommendation.progress_evaluating", days=window, end=f"{end:%Y-%m-%d}",
+                                  interactions=f"{len(interactions):,}"))
     started = time.perf_counter()
     try:
         evaluation = evaluate(interactions, window, params, end=end)
         retriever, why = best_retriever(evaluation, PROMOTION_METRIC)
         metrics = {**evaluation[retriever], "retriever": retriever, "baselines": evaluation, "holdout_days": window}
     except NotEnoughData as exc:
-        retriever, why = "als", f"not evaluated ({exc}); ALS by default"
-        metrics = {"evaluation": f"skipped: {exc}", "retriever": retriever, "holdout_days": window}
+        retriever, why = "als", t("recommendation.not_evaluated", reason=said(exc))
+        metrics = {"evaluation": t("recommendation.evaluation_skipped", reason=said(exc)), "retriever": retriever,
+                   "holdout_days": window}
     params = {**params, "personal": retriever}
     evaluate_s = time.perf_counter() - started
-    ctx.progress(progress_from + (1 - progress_from) * 0.5, "fitting on all data")
+    ctx.progress(progress_from + (1 - progress_from) * 0.5, t("recommendation.progress_fitting"))
     started = time.perf_counter()
     model = train(interactions, baskets, catalogue, params, as_of=end)
     fit_s = time.perf_counter() - started
-    ctx.progress(0.9, "saving the model version")
+    ctx.progress(0.9, t("jobs.progress_saving"))
     data_window = {"from": interactions["ts"].min().isoformat(), "to": end.isoformat(),
                    "interactions": int(len(interactions)), "users": int(len(model.user_ids)),
                    "items": int(len(model.item_ids))}
@@ -96,13 +97,12 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
         version, model_id = row.version, row.id
         if not promoted:
             active = artifacts.active_version(session, SERVICE)
-            reason = (f"not promoted: {PROMOTION_METRIC} {metrics.get(PROMOTION_METRIC, 'not measured')} does not "
-                      f"beat the active v{active.version}'s {active.metrics.get(PROMOTION_METRIC)}, which keeps "
-                      f"serving. To serve this one anyway: POST /v1/models/{model_id}/promote; with more recent "
-                      "data (events or orders) a later retrain may win")
+            reason = t("recommendation.not_promoted", metric=PROMOTION_METRIC,
+                       score=metrics.get(PROMOTION_METRIC, "-"), active=active.version,
+                       active_score=active.metrics.get(PROMOTION_METRIC), model_id=model_id)
         else:
-            reason = "promoted: it is now the active model"
-    log.info("recommendation v%s trained with %s (%s)", version, retriever, reason)
+            reason = t("recommendation.promoted")
+    log.info("recommendation v%s trained with %s (promoted: %s)", version, retriever, promoted)
     return {"model_id": model_id, "version": version, "promoted": promoted, "promotion": reason,
             "retriever": retriever, "retriever_choice": why, "metrics": metrics, "data_window": data_window,
             "timings_s": {"evaluate": round(evaluate_s, 2), "fit": round(fit_s, 2)}}
@@ -111,7 +111,7 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
 @job_task("recommendation.train")
 def train_recommender(ctx: JobContext) -> dict:
     """Retrain on all of the shop's data (with the active version's tuned parameters)."""
-    ctx.progress(0.02, "loading interactions")
+    ctx.progress(0.02, t("recommendation.progress_loading"))
     interactions, baskets, catalogue = _load(ctx)
     params = {**DEFAULT_PARAMS, **_active_params(ctx), **(ctx.params.get("params") or {})}
     return fit_and_register(ctx, interactions, baskets, catalogue, params)
@@ -122,7 +122,7 @@ def tune_recommender(ctx: JobContext) -> dict:
     """Random search over ALS and weighting parameters on a validation split, bounded in time,
     then train the best on all data. The validation split ends where the test holdout begins, so
     the reported test metrics stay unseen by the search."""
-    ctx.progress(0.02, "loading interactions")
+    ctx.progress(0.02, t("recommendation.progress_loading"))
     interactions, baskets, catalogue = _load(ctx)
     end = data_end(interactions["ts"])
     window = holdout_days(interactions, end)
@@ -141,11 +141,12 @@ def tune_recommender(ctx: JobContext) -> dict:
         try:
             score = evaluate(validation, window, params, models=("als",))["als"][PROMOTION_METRIC]
         except NotEnoughData as exc:
-            raise InvalidInput(f"not enough data to tune: {exc}") from None
+            raise InvalidInput(t("recommendation.cannot_tune", reason=said(exc))) from None
         trials.append({"params": {k: params[k] for k in SEARCH_SPACE}, PROMOTION_METRIC: round(score, 5)})
         if best is None or score > best[0]:
             best = (score, params)
-        ctx.progress(0.05 + 0.6 * number / len(candidates), f"trial {number}: {PROMOTION_METRIC} {score:.4f}")
+        ctx.progress(0.05 + 0.6 * number / len(candidates),
+                     t("recommendation.progress_trial", trial=number, metric=PROMOTION_METRIC, score=f"{score:.4f}"))
     result = fit_and_register(ctx, interactions, baskets, catalogue, best[1],
                               extra={"tuning": {"trials": len(trials), "best_validation": round(best[0], 5)}},
                               progress_from=0.7)

@@ -108,11 +108,13 @@ def test_bad_session_bodies(demo):
 
 def test_an_empty_shop_answers_with_a_clear_fallback(client):
     shop = make_shop(client, "空店")
-    body = client.get("/v1/recommendations/users/anyone", headers=shop.headers("client")).get_json()
+    body = client.get("/v1/recommendations/users/anyone", headers=shop.headers("client", "en")).get_json()
     assert body["items"] == [] and body["fallback"] == "popular" and "no recommendation model" in body["message"]
     retrain = client.post("/v1/admin/retrain?wait=60", json={"models": ["recommendation"]}, headers=shop.headers())
     job = retrain.get_json()["jobs"][0]
-    assert job["status"] == "failed" and "no behaviour events or paid orders" in job["error"]["detail"]
+    assert job["status"] == "failed" and "还没有行为数据或已付款订单" in job["error"]["detail"]  # the shop's zh-CN
+    again = client.get(f"/v1/jobs/{job['id']}", headers=shop.headers(language="en")).get_json()
+    assert "no behaviour events or paid orders" in again["error"]["detail"]  # the same job, read in English
 
 
 def test_retrain_tune_promote_rollback_and_hot_swap(demo):

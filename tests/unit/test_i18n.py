@@ -1,0 +1,53 @@
+"""The message catalogues: the same keys and placeholders in every language, and lazy rendering."""
+
+import json
+
+import pytest
+
+from shared import i18n
+
+
+def test_every_language_has_every_message_with_the_same_placeholders():
+    reference = i18n.catalogue(i18n.DEFAULT_LANGUAGE)
+    for language in i18n.LANGUAGES:
+        other = i18n.catalogue(language)
+        assert set(other) == set(reference), f"{language}: {set(other) ^ set(reference)}"
+        for key, template in reference.items():
+            assert i18n.placeholders(other[key]) == i18n.placeholders(template), f"{language} {key}"
+
+
+def test_english_messages_have_no_chinese_and_chinese_ones_are_chinese():
+    import re
+
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for key, template in i18n.catalogue("en").items():
+        assert not han.search(template), f"en {key}: {template}"
+    for key, template in i18n.catalogue("zh-CN").items():
+        assert han.search(template) or not re.search(r"[A-Za-z]{3,}", template), f"zh-CN {key}: {template}"
+
+
+def test_a_message_renders_in_the_language_it_is_shown_in_and_survives_storage():
+    message = i18n.t("problem.invalid_fields", fields="name")
+    with i18n.use_language("en"):
+        assert str(message) == "The request has invalid fields: name."
+    with i18n.use_language("zh-CN"):
+        assert str(message) == "请求中有无效的字段：name。"
+    stored = json.loads(json.dumps(i18n.to_json({"note": message, "n": [message, 3]})))
+    assert i18n.render(stored, "en") == {"note": "The request has invalid fields: name.",
+                                         "n": ["The request has invalid fields: name.", 3]}
+    assert i18n.loads_text(i18n.dumps_text(message), "zh-CN") == "请求中有无效的字段：name。"
+    assert i18n.loads_text("plain text", "en") == "plain text"
+
+
+def test_unknown_keys_fail_where_they_are_written():
+    with pytest.raises(KeyError):
+        i18n.t("no.such.message")
+
+
+@pytest.mark.parametrize(("header", "language"), [
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"), ("en-US,en;q=0.9", "en"), ("fr-FR, en;q=0.5", "en"),
+    ("zh-TW", "zh-CN"), ("de", None), ("", None), (None, None), ("en;q=0.2, zh;q=0.8", "zh-CN"),
+    ("en;q=oops, zh", "zh-CN"), ("*", None),
+])
+def test_accept_language_picks_a_supported_language(header, language):
+    assert i18n.negotiate(header) == language
