@@ -9,10 +9,16 @@ import numpy as np
 import pandas as pd
 from lunardate import LunarDate
 
+from shared.i18n import Message, t
+
 # The lunar calendar's conversion tables cover these years.
 LUNAR_YEARS = range(1900, 2100)
-FESTIVAL_NAMES = {"double11": "双11", "mid618": "618", "double12": "双12", "women38": "38节",
-                  "newyear_goods": "年货节", "spring_festival": "春节"}
+FESTIVALS = ("double11", "mid618", "double12", "women38", "newyear_goods", "spring_festival")
+
+
+def festival_name(code: str) -> Message:
+    """双11, 618 ... in the reader's language (catalogue keys calendar.festival_<code>)."""
+    return t(f"calendar.festival_{code}")
 
 
 @cache
@@ -43,7 +49,7 @@ def calendar_features(dates: pd.DatetimeIndex | pd.Series) -> pd.DataFrame:
     frame = pd.DataFrame({"dow": dates.dayofweek, "dom": dates.day, "woy": dates.isocalendar().week.to_numpy(),
                           "month": dates.month}, index=range(len(dates)))
     years = range(dates.year.min() - 1, dates.year.max() + 2) if len(dates) else range(0)
-    peaks, campaign = [], {name: np.zeros(len(dates), dtype=np.int8) for name in FESTIVAL_NAMES}
+    peaks, campaign = [], {name: np.zeros(len(dates), dtype=np.int8) for name in FESTIVALS}
     values = dates.date if len(dates) else np.array([])
     for year in years:
         for name, (start, peak, end) in festival_days(year).items():

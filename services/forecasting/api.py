@@ -22,6 +22,7 @@ from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import current_shop_id
 from shared.db import request_session
 from shared.errors import Conflict, NotFound
+from shared.i18n import t
 
 blp = Blueprint("forecasting", __name__, url_prefix="/v1", description="Demand forecasts, backtests and replenishment")
 MODELS: ActiveModelCache[Forecasts] = ActiveModelCache(
@@ -32,8 +33,7 @@ RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 def _active() -> LoadedModel[Forecasts]:
     loaded = MODELS.get(current_shop_id(), current_app.config["SETTINGS"])
     if loaded is None:
-        raise Conflict("no forecasting model has been trained for this shop yet: POST /v1/admin/retrain "
-                       '{"models": ["forecasting"]} (it needs at least 8 weeks of paid orders)')
+        raise Conflict(t("forecasting.no_model"))
     return loaded
 
 
@@ -47,7 +47,7 @@ class ItemForecast(MethodView):
         try:
             answer = loaded.model.item(item_id, args["horizon"])
         except UnknownItem:
-            raise NotFound(f"item '{item_id}' has no sales or catalogue entry in this shop") from None
+            raise NotFound(t("forecasting.unknown_item", item_id=item_id)) from None
         return {**answer, "model_version": loaded.version}
 
 
@@ -75,7 +75,7 @@ class Replenishment(MethodView):
         packs = _pack_sizes(data.catalogue(session))
         if args["item_id"]:
             if args["item_id"] not in forecasts.index:
-                raise NotFound(f"item '{args['item_id']}' has no sales or catalogue entry in this shop")
+                raise NotFound(t("forecasting.unknown_item", item_id=args["item_id"]))
             stock = stock[stock["item_id"] == args["item_id"]] if not stock.empty else stock
             if stock.empty:
                 stock = stock.reindex([0]).assign(item_id=args["item_id"], on_hand=0, on_order=0, lead_time_days=None)

@@ -18,6 +18,7 @@ from services.forecasting.model import (
     origin_features,
     target_features,
 )
+from shared.i18n import t
 
 RECENT_DAYS = 90
 COLD_START_DAYS = 28
@@ -87,13 +88,13 @@ class Forecasts:
         days = int(self.history_days[i])
         note = None
         if days == 0:
-            note = "no sales yet: the forecast is zero until the item sells"
+            note = t("forecasting.no_sales_yet")
             explanation = []
         else:
             explanation = self.explain(i, horizon)
             if days < COLD_START_DAYS:
-                note = (f"only {days} days of sales history: the forecast leans on its category "
-                        f"({self.categories[i] or 'uncategorised'}) and the shop calendar")
+                note = t("forecasting.short_history", days=days,
+                         category=self.categories[i] or t("forecasting.uncategorised"))
         return {"item_id": item_id, "as_of": self.as_of.isoformat(), "points": points,
                 "explanation": explanation, "note": note,
                 "total": {**{k: round(float(self.quantiles[i, :horizon, j].sum()), 2) for j, k in

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from shared.calendar import FESTIVAL_NAMES, calendar_features
+from shared.calendar import calendar_features, festival_name
+from shared.i18n import DEFAULT_LANGUAGE, Message, catalogue, t
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def build_history(lines: pd.DataFrame, stock: pd.DataFrame, catalogue: pd.DataFr
     true zero. ``catalogue``: item_id, category (items without sales still get a row).
     """
     if lines.empty:
-        raise NotEnoughHistory("no paid order lines yet")
+        raise NotEnoughHistory(t("forecasting.no_paid_lines"))
     start = pd.Timestamp(lines["date"].min())
     end = pd.Timestamp(end) if end is not None else pd.Timestamp(lines["date"].max())
     item_ids = np.array(sorted(set(lines["item_id"].astype(str)) | set(catalogue["item_id"].astype(str))))
@@ -200,7 +201,7 @@ def training_rows(history: History, last_origin: int, step: int, first_origin: i
         targets.append(y[keep] / level[keep])
         levels.append(level[keep])
     if not blocks or sum(len(b) for b in blocks) == 0:
-        raise NotEnoughHistory("no training rows: too little history with sales")
+        raise NotEnoughHistory(t("forecasting.no_training_rows"))
     return np.vstack(blocks), np.concatenate(targets), np.concatenate(levels), feature_names(columns)
 
 
@@ -324,8 +325,7 @@ def backtest(history: History, params: dict | None = None, cutoffs: int = 3, hor
     origins = [last - horizon - spacing * k for k in range(cutoffs)]
     origins = [o for o in origins if o >= MIN_HISTORY_DAYS - 1]
     if not origins:
-        raise NotEnoughHistory(f"a backtest needs {MIN_HISTORY_DAYS + horizon} days of history; "
-                               f"there are {history.days}")
+        raise NotEnoughHistory(t("forecasting.backtest_needs", days=MIN_HISTORY_DAYS + horizon, has=history.days))
     collected: dict[str, list] = {"actual": [], "p10": [], "p50": [], "p90": [], "naive": [], "ma": [], "scale": []}
     for number, origin in enumerate(sorted(origins), start=1):
         model = QuantileForecaster(params).fit(history, last_origin=origin - 1, last_target=origin)
@@ -337,7 +337,7 @@ def backtest(history: History, params: dict | None = None, cutoffs: int = 3, hor
         collected["ma"].append(moving_average(history, origin, horizon))
         collected["scale"].append(naive_scale(history, origin))
         if progress:
-            progress(number / len(origins), f"backtest cut-off {number} of {len(origins)}")
+            progress(number / len(origins), t("forecasting.progress_backtest", cutoff=number, cutoffs=len(origins)))
     stack = {k: np.concatenate(v, axis=0) for k, v in collected.items()}
     report: dict = {"cutoffs": [history.date(o).date().isoformat() for o in sorted(origins)], "horizons": {}}
     for h in (1, 7, 14, 28):
@@ -359,18 +359,20 @@ def backtest(history: History, params: dict | None = None, cutoffs: int = 3, hor
     return report
 
 
-def explain_words(feature: str, value: float, share: float) -> str:
-    """A contribution in words: '双11 活动期: +40%'."""
-    sign = f"{share:+.0%}"
+# Every feature has words in the catalogue (forecasting.feature_*); these take the feature's value.
+VALUED_FEATURES = {"days_to_festival": int, "days_since_festival": int, "price_ratio": float}
+
+
+def explain_words(feature: str, value: float, share: float) -> Message:
+    """A contribution in words: '双11 活动期：+40%' / 'Double 11 campaign: +40%'. A feature's code
+    name never shows; one the catalogue does not know reads as "other factors"."""
     if feature.startswith("fest_"):
-        return f"{FESTIVAL_NAMES.get(feature[5:], feature[5:])} 活动期: {sign}"
-    names = {
-        "days_to_festival": f"距下一个大促还有 {int(value)} 天", "days_since_festival": f"大促后第 {int(value)} 天",
-        "dow": "星期几", "dom": "月内日期", "woy": "年内周次", "month": "月份", "horizon": "预测距今天数",
-        "price_ratio": f"当前价格为常规价的 {value:.0%}", "mean7": "近7天销量", "mean28": "近28天销量",
-        "mean91": "近91天销量", "median28": "近28天销量中位数", "lag1": "昨天销量", "lag7": "7天前销量",
-        "category_mean28": "品类近期销量", "item_age": "上架天数", "level": "商品销量水平",
-        "stockout_share28": "近期缺货天数", "zero_share28": "近期零销量天数",
-    }
-    base = feature.removesuffix("_rel")
-    return f"{names.get(base, base)}: {sign}"
+        factor = t("forecasting.feature_festival", festival=festival_name(feature[5:]))
+    else:
+        base = feature.removesuffix("_rel")
+        key = f"forecasting.feature_{base}"
+        if key not in catalogue(DEFAULT_LANGUAGE):
+            key = "forecasting.feature_other"
+        cast = VALUED_FEATURES.get(base)
+        factor = t(key, value=cast(value)) if cast and np.isfinite(value) else t(key, value="?")
+    return t("forecasting.contribution", factor=factor, share=f"{share:+.0%}")

@@ -13,6 +13,7 @@ from services.forecasting.model import MIN_HISTORY_DAYS, NotEnoughHistory, Quant
 from services.forecasting.replenish import plan_item
 from shared import artifacts, sales, webhooks
 from shared.errors import Conflict
+from shared.i18n import said, t
 from shared.jobs import JobContext, job_task
 
 log = logging.getLogger(__name__)
@@ -29,17 +30,17 @@ def load_history(ctx: JobContext):
     try:
         history = build_history(lines, stock, catalogue)
     except NotEnoughHistory as exc:
-        raise Conflict(f"forecasting needs at least {MIN_HISTORY_DAYS} days (8 weeks) of paid orders: {exc}") from None
+        raise Conflict(t("forecasting.needs_history", days=MIN_HISTORY_DAYS, reason=said(exc))) from None
     if history.days < MIN_HISTORY_DAYS:
-        raise Conflict(f"forecasting needs at least {MIN_HISTORY_DAYS} days (8 weeks) of paid orders; this shop has "
-                       f"{history.days} (from {history.start:%Y-%m-%d}). Import more history and retrain.")
+        raise Conflict(t("forecasting.short_shop_history", days=MIN_HISTORY_DAYS, has=history.days,
+                         start=f"{history.start:%Y-%m-%d}"))
     return history, catalogue
 
 
 @job_task("forecasting.train")
 def train_forecaster(ctx: JobContext) -> dict:
     """Backtest, fit on everything, save; promote only if it beats seasonal-naive on WAPE."""
-    ctx.progress(0.02, "loading daily sales")
+    ctx.progress(0.02, t("forecasting.progress_loading"))
     history, catalogue = load_history(ctx)
     params = ctx.params.get("params") or {}
     started = time.perf_counter()
@@ -50,7 +51,7 @@ def train_forecaster(ctx: JobContext) -> dict:
     except NotEnoughHistory as exc:
         report = {"skipped": str(exc)}
     backtest_s = time.perf_counter() - started
-    ctx.progress(0.7, f"fitting on {history.days} days × {len(history.item_ids)} items")
+    ctx.progress(0.7, t("forecasting.progress_fitting", days=history.days, items=len(history.item_ids)))
     started = time.perf_counter()
     model = QuantileForecaster(params).fit(history)
     forecasts = Forecasts.from_history(model, history, report)
@@ -63,20 +64,20 @@ def train_forecaster(ctx: JobContext) -> dict:
     metrics = {k: v for k, v in metrics.items() if v is not None}
     window = {"from": history.start.date().isoformat(), "to": forecasts.as_of.isoformat(),
               "days": history.days, "items": len(history.item_ids)}
-    ctx.progress(0.9, "saving the model version")
+    ctx.progress(0.9, t("jobs.progress_saving"))
     with ctx.session() as session:
         row = artifacts.save_version(session, ctx.settings, ctx.shop_id, SERVICE, arrays=arrays, files=files,
                                      params=model_params, metrics=metrics, data_window=window, job_id=ctx.job_id)
         beats_naive = "wape" in metrics and metrics["wape"] < metrics.get("seasonal_naive_wape", float("inf"))
         if "skipped" in report:  # too short to backtest: the first version still serves, later ones must measure
             promoted = artifacts.promote_if_better(session, row, "wape", higher_is_better=False)
-            reason = ("promoted without a backtest (history too short to hold out 28 days)" if promoted
-                      else "not promoted: no backtest, and the active version has one")
+            reason = t("forecasting.promoted_without_backtest") if promoted else \
+                t("forecasting.not_promoted_no_backtest")
         elif not beats_naive:
-            promoted, reason = False, "not promoted: its backtest WAPE does not beat seasonal-naive"
+            promoted, reason = False, t("forecasting.not_promoted_naive")
         else:
             promoted = artifacts.promote_if_better(session, row, "wape", higher_is_better=False)
-            reason = "promoted" if promoted else "not promoted: the active version has a lower WAPE"
+            reason = t("forecasting.promoted") if promoted else t("forecasting.not_promoted_worse", model_id=row.id)
         version, model_id = row.version, row.id
         if promoted:
             alerts = _stockout_alerts(session, ctx, forecasts, version)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from services.insights.answer import order_values
-from shared.calendar import FESTIVAL_NAMES, calendar_features
+from shared.calendar import FESTIVALS, calendar_features, festival_name
 
 RATIO_METRICS = {"revenue", "orders", "units"}
 RATE_METRICS = {"refund_rate", "conversion"}
@@ -58,8 +58,8 @@ def detect(series: pd.Series, metric: str, window: int = WINDOW, threshold: floa
     z = (residual - centre) / spread if spread and np.isfinite(spread) else residual * 0
     calendar = calendar_features(values.index)
     festival = np.full(len(values), None, dtype=object)
-    for name, label in FESTIVAL_NAMES.items():
-        festival[calendar[f"fest_{name}"].to_numpy() == 1] = label
+    for name in FESTIVALS:
+        festival[calendar[f"fest_{name}"].to_numpy() == 1] = festival_name(name)
     out = pd.DataFrame({"value": values, "expected": expected, "z": z, "festival": festival}, index=values.index)
     out["anomaly"] = out["z"].abs() >= threshold
     out["direction"] = np.where(out["z"] > 0, "up", "down")

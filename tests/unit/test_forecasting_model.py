@@ -106,7 +106,7 @@ def test_bundle_round_trip_explains_and_zero_for_never_sold(fitted):
     assert answer["explanation"] and all("text" in e for e in answer["explanation"])
     assert answer == bundle.item("i3", 7)
     fresh = again.item("new", 5)
-    assert all(p["p50"] == 0 for p in fresh["points"]) and "no sales yet" in fresh["note"]
+    assert all(p["p50"] == 0 for p in fresh["points"]) and "no sales yet" in fresh["note"].render("en")
     outlook = again.categories_outlook(28)
     assert {c["category"] for c in outlook} == {"女装", "数码"}
 
@@ -144,3 +144,18 @@ def test_row_statistics_skip_censored_days_and_stay_silent_on_empty_rows():
     np.testing.assert_allclose(median, [2.0, np.nan, 2.0])
     np.testing.assert_allclose(std, [1.0, np.nan, np.std([2.0, 2.0, 5.0])])
     assert np.isnan(empty).all() and empty.shape == (2,)
+
+
+@pytest.mark.parametrize("feature", [*m.ORIGIN_FEATURES, *(f"{n}_rel" for n in m.ORIGIN_FEATURES[:10]), "horizon", "dow",
+                                     "dom", "woy", "month", "fest_double11", "fest_spring_festival",
+                                     "days_to_festival", "days_since_festival", "not_a_feature"])
+def test_every_feature_reads_as_words_in_both_languages(feature):
+    """No code name ("std28") ever reaches an explanation."""
+    from services.forecasting.model import explain_words
+
+    words = explain_words(feature, 3.0, 0.46)
+    for language in ("zh-CN", "en"):
+        text = words.render(language)
+        code = feature.removesuffix("_rel")
+        looks_like_code = any(c.isdigit() or c == "_" for c in code)
+        assert "+46%" in text and not (looks_like_code and code in text) and not text.startswith(f"{code}:"), text
