@@ -23,6 +23,7 @@ from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import current_shop_id
 from shared.db import request_session
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.i18n import t
 
 blp = Blueprint("pricing", __name__, url_prefix="/v1", description="Elasticity, price advice and competitor watch")
 MODELS: ActiveModelCache[DemandCurves] = ActiveModelCache(
@@ -33,8 +34,7 @@ ABSURD_FACTOR = 10  # a simulated price more than 10x (or under 1/10 of) the cur
 def _active() -> LoadedModel[DemandCurves]:
     loaded = MODELS.get(current_shop_id(), current_app.config["SETTINGS"])
     if loaded is None:
-        raise Conflict("no pricing model has been trained for this shop yet: POST /v1/admin/retrain "
-                       '{"models": ["pricing"]} (it needs at least 8 weeks of paid orders with prices)')
+        raise Conflict(t("pricing.no_model"))
     return loaded
 
 
@@ -45,9 +45,8 @@ def _item(curves: DemandCurves, item_id: str) -> tuple[int, float | None, float 
     product = data.product(session, item_id)
     if k is None:
         if product is None:
-            raise NotFound(f"item '{item_id}' has no sales or catalogue entry in this shop")
-        raise Conflict(f"item '{item_id}' had no priced sales when the pricing model was trained: retrain after "
-                       "importing its orders")
+            raise NotFound(t("pricing.unknown_item", item_id=item_id))
+        raise Conflict(t("pricing.not_in_model", item_id=item_id))
     price = float(product.price) if product is not None and product.price is not None else None
     cost = float(product.cost) if product is not None and product.cost is not None else None
     return k, price, cost, data.competitor_prices(session, item_id)
@@ -61,9 +60,7 @@ def _elasticity(curves: DemandCurves, k: int) -> dict:
               "price_points": int(e.price_points[k]), "units": float(e.units[k]),
               "own_estimate": round(float(e.own[k]), 3) if np.isfinite(e.own[k]) else None, "method": method}
     if method.startswith("borrowed") or method == "prior":
-        whose = {"borrowed_category": "its category's", "borrowed_shop": "the shop's", "prior": "a default"}[method]
-        answer["note"] = (f"borrowed: {whose} typical elasticity, because this item's own price barely moved or it "
-                          "sold too little to measure")
+        answer["note"] = t(f"pricing.borrowed_{method.removeprefix('borrowed_')}")
     return answer
 
 
@@ -112,14 +109,14 @@ class Simulate(MethodView):
         rivals = competitors.latest(observations)
         economics = tasks.economics(curves, k, price, cost, rivals["price"] if not rivals.empty else pd.Series())
         if not (economics.price / ABSURD_FACTOR <= args["price"] <= economics.price * ABSURD_FACTOR):
-            raise InvalidInput(f"price {args['price']} is more than {ABSURD_FACTOR}x away from the current price "
-                               f"{economics.price:.2f}; the demand curve says nothing that far out",
-                               errors={"price": [f"between {economics.price / ABSURD_FACTOR:.2f} and "
-                                                 f"{economics.price * ABSURD_FACTOR:.2f}"]})
+            low, high = f"{economics.price / ABSURD_FACTOR:.2f}", f"{economics.price * ABSURD_FACTOR:.2f}"
+            raise InvalidInput(t("pricing.absurd_price", price=args["price"], factor=ABSURD_FACTOR,
+                                 current=f"{economics.price:.2f}"),
+                               errors={"price": [t("pricing.price_between", low=low, high=high)]})
         answer = simulate(economics, args["price"], args["days"])
         answer.update(item_id=args["item_id"], model_version=loaded.version, elasticity=_elasticity(curves, k))
         if economics.cost is None:
-            answer["note"] = "no cost for this item: profit is not known (import products.cost)"
+            answer["note"] = t("pricing.no_cost_profit")
         return answer
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from shared import i18n
 from shared.calendar import calendar_features
 
 Z90 = float(norm.ppf(0.95))  # a 90% interval
@@ -55,7 +56,7 @@ def build_panel(lines: pd.DataFrame, stock: pd.DataFrame, catalogue: pd.DataFram
     """lines: item_id, date, units, price (unit price); stock: item_id, date, on_hand; catalogue: item_id, category."""
     lines = lines[(lines["units"] > 0) & (lines["price"] > 0)]
     if lines.empty:
-        raise ValueError("no paid order lines with a positive price")
+        raise ValueError(i18n.t("pricing.no_priced_lines"))
     dates = pd.date_range(lines["date"].min(), lines["date"].max(), freq="D")
     items = np.array(sorted(set(lines["item_id"])), dtype=object)
     row = pd.Index(items)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from shared.i18n import Message, t
+
 
 @dataclass(frozen=True)
 class Guardrails:
@@ -104,7 +106,7 @@ def _advise(e: ItemEconomics, rules: Guardrails) -> dict:
         answer["expected_profit_change_pct"] = round(100 * gain, 2)
     else:
         answer["expected_profit_change_pct"] = None
-        answer["note"] = "no cost for this item: the advice maximises revenue, not profit (import products.cost)"
+        answer["note"] = t("pricing.no_cost_revenue")
     if price == e.price or gain < rules.min_gain:
         answer.update(price=round(e.price, 2), expected_units=round(e.daily_units, 3),
                       reason=_hold_reason(e, gain, rules))
@@ -113,17 +115,29 @@ def _advise(e: ItemEconomics, rules: Guardrails) -> dict:
             answer["expected_profit_change_pct"] = 0.0
         return answer
     if confidence < rules.min_confidence:
-        answer["reason"] = (f"建议维持原价：弹性估计 {e.elasticity:.2f}±{1.645 * e.elasticity_sd:.2f} 太不确定，"
-                            f"调到 ¥{price:.2f} 只有 {confidence:.0%} 的把握更{'赚钱' if has_cost else '增收'}")
+        answer["reason"] = t("pricing.hold_uncertain", elasticity=f"{e.elasticity:.2f}",
+                             margin=f"{1.645 * e.elasticity_sd:.2f}", price=f"{price:.2f}",
+                             confidence=confidence_text(confidence),
+                             gain=t("pricing.word_profit" if has_cost else "pricing.word_revenue"))
         answer.update(suggested_if_confident=round(price, 2), price=round(e.price, 2))
         return answer
-    direction = "降价" if price < e.price else "涨价"
     change = price / e.price - 1
     answer["action"] = "lower" if price < e.price else "raise"
-    answer["reason"] = (f"{direction} {abs(change):.0%} 至 ¥{price:.2f}：需求弹性 {e.elasticity:.2f}，预计日销量 "
-                        f"{e.daily_units:.2f}→{units:.2f}，{'利润' if has_cost else '销售额'} {gain:+.1%}"
-                        f"（{confidence:.0%} 把握）")
+    answer["reason"] = t("pricing.change", direction=t(f"pricing.direction_{answer['action']}"),
+                         step=f"{abs(change):.0%}", price=f"{price:.2f}", elasticity=f"{e.elasticity:.2f}",
+                         units_now=f"{e.daily_units:.2f}", units=f"{units:.2f}",
+                         measure=t("pricing.word_profit" if has_cost else "pricing.word_revenue"),
+                         gain=f"{gain:+.1%}", confidence=confidence_text(confidence))
     return answer
+
+
+def confidence_text(chance: float) -> str:
+    """A probability as people read it: never "100%" (nothing is certain) nor "0%"."""
+    if chance >= 0.99:
+        return ">99%"
+    if chance <= 0.01:
+        return "<1%"
+    return f"{chance:.0%}"
 
 
 def _chance_it_pays(e: ItemEconomics, price: float, has_cost: bool) -> float:
@@ -140,11 +154,12 @@ def _chance_it_pays(e: ItemEconomics, price: float, has_cost: bool) -> float:
     return float(1 - norm.cdf(z)) if r > 0 else float(norm.cdf(z))
 
 
-def _hold_reason(e: ItemEconomics, gain: float, rules: Guardrails) -> str:
+def _hold_reason(e: ItemEconomics, gain: float, rules: Guardrails) -> Message:
     if e.daily_units <= 0:
-        return "建议维持原价：近期没有销量，无法判断价格的影响"
-    return (f"建议维持原价：在 ±{rules.max_step:.0%} 与毛利率≥{rules.min_margin:.0%} 的范围内，"
-            f"没有能把{'利润' if e.cost else '销售额'}提高 {rules.min_gain:.0%} 以上的价格（弹性 {e.elasticity:.2f}）")
+        return t("pricing.hold_no_sales")
+    return t("pricing.hold_no_better", step=f"{rules.max_step:.0%}", margin=f"{rules.min_margin:.0%}",
+             measure=t("pricing.word_profit" if e.cost else "pricing.word_revenue"), gain=f"{rules.min_gain:.0%}",
+             elasticity=f"{e.elasticity:.2f}")
 
 
 def simulate(e: ItemEconomics, price: float, days: int = 28) -> dict:

@@ -14,6 +14,7 @@ from services.pricing.elasticity import DemandCurves, build_panel, estimate
 from services.pricing.optimise import Guardrails, ItemEconomics, advise
 from shared import artifacts, sales, webhooks
 from shared.errors import Conflict
+from shared.i18n import t
 from shared.jobs import JobContext, job_task
 
 log = logging.getLogger(__name__)
@@ -24,18 +25,17 @@ UNDERCUT_EVENT = "competitor_undercut"
 
 @job_task("pricing.train")
 def train_pricing(ctx: JobContext) -> dict:
-    ctx.progress(0.05, "reading priced order lines, stock and the catalogue")
+    ctx.progress(0.05, t("pricing.progress_reading"))
     with ctx.session() as session:
         lines = sales.paid_lines(session, data.shop_timezone(session, ctx.shop_id))[["item_id", "date", "units",
                                                                                      "price"]]
         stock, catalogue = sales.stock_snapshots(session), data.catalogue(session)
     days = (lines["date"].max() - lines["date"].min()).days + 1 if not lines.empty else 0
     if days < MIN_DAYS:
-        raise Conflict(f"price elasticity needs at least {MIN_DAYS} days (8 weeks) of paid orders with prices; this "
-                       f"shop has {days}. Import more order history and retrain.")
+        raise Conflict(t("pricing.needs_history", days=MIN_DAYS, has=days))
     started = time.perf_counter()
     panel = build_panel(lines, stock, catalogue)
-    ctx.progress(0.3, f"estimating elasticities of {len(panel.item_ids):,} items over {days} days")
+    ctx.progress(0.3, t("pricing.progress_estimating", items=f"{len(panel.item_ids):,}", days=days))
     estimates = estimate(panel)
     curves = DemandCurves.from_panel(panel, estimates)
     seconds = time.perf_counter() - started
@@ -49,7 +49,7 @@ def train_pricing(ctx: JobContext) -> dict:
                "negative_share_measured": round(float((estimates.value[measured] < 0).mean()), 4)
                if measured.any() else None}
     arrays, params = curves.to_artifact()
-    ctx.progress(0.8, "saving the model version")
+    ctx.progress(0.8, t("jobs.progress_saving"))
     with ctx.session() as session:
         row = artifacts.save_version(session, ctx.settings, ctx.shop_id, SERVICE, arrays=arrays, params=params,
                                      metrics=metrics, job_id=ctx.job_id,

@@ -53,13 +53,13 @@ def test_elastic_cheap_margin_item_is_lowered_but_never_below_the_margin_floor()
 
 def test_uncertain_estimate_holds_the_price_and_says_why():
     advice = advise(_economics(elasticity=-0.9, elasticity_sd=1.2))
-    assert advice["action"] == "hold" and advice["price"] == 100.0 and "维持" in advice["reason"]
+    assert advice["action"] == "hold" and advice["price"] == 100.0 and "维持" in str(advice["reason"]) and advice["reason"].render("en").startswith("Keep the price")
 
 
 def test_without_cost_the_advice_maximises_revenue_and_says_so():
     advice = advise(_economics(cost=None, elasticity=-0.5))
     assert advice["objective"] == "revenue" and advice["expected_profit_change_pct"] is None
-    assert "revenue" in advice["note"] and advice["expected_revenue_change_pct"] > 0
+    assert "revenue" in advice["note"].render("en") and advice["expected_revenue_change_pct"] > 0
 
 
 def test_simulate_bands_follow_the_interval():
@@ -80,3 +80,10 @@ def test_competitor_view_index_and_undercuts():
     assert [(u["item_id"], u["competitor"]) for u in found] == [("B", "x")]  # A's 80 is stale, 95 is only 5% below
     index = category_index(ours, pd.Series({"A": "c1", "B": "c1"}), obs)
     assert index[0]["items_watched"] == 2
+
+
+@pytest.mark.parametrize(("chance", "text"), [(0.996, ">99%"), (0.99, ">99%"), (0.5, "50%"), (0.004, "<1%")])
+def test_confidence_is_never_said_to_be_certain(chance, text):
+    from services.pricing.optimise import confidence_text
+
+    assert confidence_text(chance) == text
