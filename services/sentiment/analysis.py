@@ -20,6 +20,7 @@ import numpy as np
 from services.sentiment.aspects import Lexicon, aspect_clauses
 from services.sentiment.model import SentimentClassifier
 from services.sentiment.polarity import clause_polarity
+from shared.i18n import Message, t
 
 MAX_CHARS = 1000  # longer texts are scored on their first MAX_CHARS characters (and say so)
 NEUTRAL_CONFIDENCE = 0.65  # calibrated P(label) below this is "neutral": the model is unsure
@@ -64,13 +65,13 @@ class ReviewReader:
             notes = []
             if len(text) > MAX_CHARS:
                 text = text[:MAX_CHARS]
-                notes.append(f"truncated to the first {MAX_CHARS} characters for scoring")
+                notes.append(t("sentiment.truncated", chars=MAX_CHARS))
             if not _CJK.search(text):
                 results[i] = self._without_chinese(text, notes)
                 continue
             to_score.append((i, text, aspect_clauses(text, self.lexicon)))
             if notes:
-                results[i] = {"note": "; ".join(notes)}
+                results[i] = {"note": _joined(notes)}
         # One batch for whole texts and the aspect clauses without sentiment words.
         unread = {c for _i, _t, found in to_score for _a, c in found if clause_polarity(c) == 0}
         batch = [text for _i, text, _a in to_score] + sorted(unread)
@@ -89,25 +90,25 @@ class ReviewReader:
             results[i] = result
         return results  # type: ignore[return-value]
 
-    def _without_chinese(self, text: str, notes: list[str]) -> dict:
+    def _without_chinese(self, text: str, notes: list[Message]) -> dict:
         words = _LATIN_WORD.findall(text.lower())
         if not words:
             pos = sum(ch in _POSITIVE_EMOJI for ch in text)
             neg = sum(ch in _NEGATIVE_EMOJI for ch in text)
             if not text:
-                reason = "empty text: nothing to score"
+                reason = t("sentiment.empty_text")
             elif pos == neg:
-                reason = "no words to score"
+                reason = t("sentiment.no_words")
             else:  # emoji only: a weak signal, kept weak
                 score = 0.7 if pos > neg else 0.3
-                notes.append("emoji only: low confidence")
+                notes.append(t("sentiment.emoji_only"))
                 return {"label": "positive" if pos > neg else "negative", "score": score, "aspects": [],
-                        "note": "; ".join(notes)}
-            return {"label": "neutral", "score": 0.5, "aspects": [], "note": "; ".join([*notes, reason])}
+                        "note": _joined(notes)}
+            return {"label": "neutral", "score": 0.5, "aspects": [], "note": _joined([*notes, reason])}
         score = _english_score(words)
-        notes.append("no Chinese text: scored with a short English word list, low confidence")
+        notes.append(t("sentiment.no_chinese"))
         label = "neutral" if score == 0.5 else ("positive" if score > 0.5 else "negative")
-        return {"label": label, "score": score, "aspects": [], "note": "; ".join(notes)}
+        return {"label": label, "score": score, "aspects": [], "note": _joined(notes)}
 
 
 def _english_score(words: list[str]) -> float:
@@ -123,3 +124,11 @@ def _english_score(words: list[str]) -> float:
     if balance == 0:
         return 0.5
     return 0.7 if balance > 0 else 0.3
+
+
+def _joined(notes: list[Message]) -> Message:
+    """Several notes as one (the catalogue's list separator)."""
+    joined = notes[0]
+    for note in notes[1:]:
+        joined = t("common.and_also", first=joined, second=note)
+    return joined

@@ -28,6 +28,7 @@ from shared.artifacts import ActiveModelCache
 from shared.auth import current_shop_id
 from shared.db import request_session
 from shared.errors import NotFound
+from shared.i18n import t
 from shared.schemas import JobEnvelopeSchema
 
 blp = Blueprint("sentiment", __name__, url_prefix="/v1", description="Review sentiment, complaints and alerts")
@@ -70,7 +71,7 @@ class ItemSentiment(MethodView):
         """Positive rate, its weekly trend, and the complaints (and praise) behind it, by aspect."""
         session = request_session()
         if not data.item_known(session, item_id):
-            raise NotFound(f"item '{item_id}' has no reviews and is not in this shop's catalogue")
+            raise NotFound(t("sentiment.unknown_item", item_id=item_id))
         reviews = data.item_review_count(session, item_id)
         scores = data.item_scores(session, item_id)
         return item_summary(item_id, reviews, scores, data.shop_timezone(session, current_shop_id()), args["weeks"])

@@ -7,6 +7,8 @@ from collections import Counter
 
 import pandas as pd
 
+from shared.i18n import t
+
 EXAMPLES = 3
 EXAMPLE_CHARS = 200
 
@@ -16,14 +18,13 @@ def item_summary(item_id: str, reviews: int, scores: pd.DataFrame, timezone: str
               "labels": {"positive": 0, "negative": 0, "neutral": 0}, "trend": [], "top_complaints": [],
               "top_praise": []}
     if reviews == 0:
-        answer["note"] = "this item has no reviews yet"
+        answer["note"] = t("sentiment.no_reviews")
         return answer
     if scores.empty:
-        answer["note"] = (f"none of its {reviews} reviews is scored yet: scoring runs after each review import "
-                          '(or POST /v1/admin/retrain {"models": ["sentiment"]})')
+        answer["note"] = t("sentiment.none_scored", reviews=reviews)
         return answer
     if len(scores) < reviews:
-        answer["note"] = f"{reviews - len(scores)} of its reviews are not scored yet (a scoring job will add them)"
+        answer["note"] = t("sentiment.some_unscored", unscored=reviews - len(scores))
     labels = scores["label"].value_counts()
     answer["labels"].update({k: int(v) for k, v in labels.items()})
     answer["positive_rate"] = _positive_rate(scores["label"])

@@ -27,6 +27,7 @@ from services.sentiment.aspects import Lexicon
 from services.sentiment.model import SentimentClassifier, accuracy_and_macro_f1
 from shared import artifacts, webhooks
 from shared.config import Settings
+from shared.i18n import t
 from shared.jobs import JobContext, job_task
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def rating_labels(rated: pd.DataFrame) -> pd.DataFrame:
 
 @job_task("sentiment.train")
 def train_sentiment(ctx: JobContext) -> dict:
-    ctx.progress(0.02, "reading rated reviews")
+    ctx.progress(0.02, t("sentiment.progress_reading"))
     with ctx.session() as session:
         labelled = rating_labels(data.rated_reviews(session))
         current = artifacts.active_version(session, SERVICE)
@@ -74,16 +75,16 @@ def train_sentiment(ctx: JobContext) -> dict:
     summary = {"rated_reviews": {"positive": int(counts[1]), "negative": int(counts[0])}}
     if counts.min() < MIN_RATED_PER_CLASS:
         summary["model"] = "default"
-        summary["note"] = (f"the shop has {counts[1]} positive and {counts[0]} negative rated reviews; refining "
-                           f"needs at least {MIN_RATED_PER_CLASS} of each, so the default model stays")
+        summary["note"] = t("sentiment.too_few_rated", positive=int(counts[1]), negative=int(counts[0]),
+                            needed=MIN_RATED_PER_CLASS)
         summary["scoring"] = _score_all(ctx, 0.3)
         return summary
 
-    ctx.progress(0.05, "loading the default model and its corpus")
+    ctx.progress(0.05, t("sentiment.progress_loading"))
     fit_rows, held_out = train_test_split(np.arange(len(labelled)), test_size=HELD_OUT_SHARE, random_state=0,
                                           stratify=labelled["label"])
     corpus_texts, corpus_labels, _facts = base.corpus()
-    ctx.progress(0.1, f"fitting on the default corpus + {len(fit_rows):,} of the shop's rated reviews")
+    ctx.progress(0.1, t("sentiment.progress_fitting", reviews=f"{len(fit_rows):,}"))
     started = time.perf_counter()
     candidate = _fit_with_shop(corpus_texts, corpus_labels, labelled.iloc[fit_rows])
     fit_s = time.perf_counter() - started
@@ -95,7 +96,7 @@ def train_sentiment(ctx: JobContext) -> dict:
     best = max(scores, key=lambda name: (scores[name]["accuracy"], name == "refined"))
     summary.update(held_out=scores, held_out_reviews=len(held_out), chosen=best)
     if best == "refined":
-        ctx.progress(0.5, f"refitting on the default corpus + all {len(labelled):,} rated reviews")
+        ctx.progress(0.5, t("sentiment.progress_refitting", reviews=f"{len(labelled):,}"))
         final = _fit_with_shop(corpus_texts, corpus_labels, labelled)
         arrays, params = final.to_artifact()
         metrics = {"accuracy": scores["refined"]["accuracy"], "macro_f1": scores["refined"]["macro_f1"],
@@ -106,11 +107,12 @@ def train_sentiment(ctx: JobContext) -> dict:
                                          job_id=ctx.job_id)
             artifacts.promote(session, row)
             summary.update(model_id=row.id, version=row.version, promoted=True)
-        summary["note"] = "the refined model beat the others on the shop's held-out reviews and now serves"
+        summary["note"] = t("sentiment.refined_serves")
     else:
         summary["promoted"] = False
-        summary["note"] = f"kept the {best.replace('_', ' ')} model: the refined one did not score better " \
-                          "on the shop's held-out reviews"
+        kept = t("sentiment.model_default") if best == "default" else \
+            t("sentiment.model_active", version=best.removeprefix("active_v"))
+        summary["note"] = t("sentiment.kept_model", model=kept)
     summary["timings_s"] = {"fit": round(fit_s, 1)}
     summary["scoring"] = _score_all(ctx, 0.7)
     return summary
@@ -137,7 +139,7 @@ def _score_all(ctx: JobContext, progress_from: float, everything: bool = False) 
         reader = ReviewReader(classifier, Lexicon().extended(data.lexicon_extension(session)))
         total = data.count_reviews(session) if everything else data.count_unscored(session, version)
         done = 0
-        ctx.progress(progress_from, f"scoring {total:,} reviews with model v{version}", force=True)
+        ctx.progress(progress_from, t("sentiment.progress_scoring", reviews=f"{total:,}", version=version), force=True)
         # Reviews imported while this runs are picked up by a second pass (keyset pages skip them).
         for _pass in range(3):
             for batch in data.unscored_batches(session, version, SCORE_BATCH, everything):
@@ -150,7 +152,7 @@ def _score_all(ctx: JobContext, progress_from: float, everything: bool = False) 
                 session.commit()
                 done += len(batch)
                 ctx.progress(progress_from + (0.95 - progress_from) * min(done / max(total, 1), 1.0),
-                             f"{done:,} of {total:,} reviews scored")
+                             t("sentiment.progress_scored", done=f"{done:,}", total=f"{total:,}"))
             everything = False
             if data.count_unscored(session, version) == 0:
                 break
