@@ -29,6 +29,10 @@ CATALOGUES = Path(__file__).resolve().parent / "messages"
 MARKER = "$t"  # how a Message is kept in JSON: {"$t": key, "$p": {params}}
 
 _language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)
+# Whether the reader asked for the language (Accept-Language) rather than getting the shop's default;
+# an answer to a question asked in the other language follows the question unless the reader asked.
+_asked: contextvars.ContextVar[bool] = contextvars.ContextVar("language_asked", default=False)
+SOURCE_HEADER = "X-Shopmind-Language-Source"  # "request" or "shop": how the gateway chose it
 
 
 @cache
@@ -60,6 +64,8 @@ class Message:
     def render(self, language: str | None = None) -> str:
         language = language or _language.get()
         template = catalogue(language)[self.key]
+        if isinstance(template, list):
+            raise TypeError(f"{self.key} is a list: read it with i18n.entries")
         values = {name: render(value, language) for name, value in self.params.items()}
         return template.format(**values)
 
@@ -99,12 +105,30 @@ def said(exc: BaseException) -> Message | str:
     return first if isinstance(first, Message) else str(exc)
 
 
+def label(section: str, value: str) -> Message | str:
+    """A value the catalogue may have words for (a built-in aspect such as 物流, in section
+    ``aspect``); any other value is shown as it is (a shop's own aspect, a category)."""
+    key = f"{section}.{value}"
+    return Message(key) if key in catalogue(DEFAULT_LANGUAGE) else value
+
+
 def current_language() -> str:
     return _language.get()
 
 
-def set_language(language: str) -> contextvars.Token:
+def set_language(language: str, asked: bool = False) -> contextvars.Token:
+    _asked.set(asked)
     return _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def language_was_asked() -> bool:
+    return _asked.get()
+
+
+def entries(key: str, language: str | None = None) -> list[str]:
+    """A catalogue entry that is a list (example questions, say), in ``language``."""
+    value = catalogue(language or _language.get())[key]
+    return list(value) if isinstance(value, list) else [value]
 
 
 @contextmanager
@@ -183,5 +207,7 @@ def loads_text(stored: str | None, language: str | None = None) -> str | None:
 _FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)")
 
 
-def placeholders(template: str) -> set[str]:
+def placeholders(template: str | list[str]) -> set[str]:
+    if isinstance(template, list):
+        return {f"#{len(template)}"}  # lists match by length
     return set(_FIELD.findall(template))

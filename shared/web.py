@@ -69,8 +69,10 @@ def init_language(app: Flask) -> None:
 
     @app.before_request
     def _set_language():
-        g.language_token = i18n.set_language(i18n.negotiate(request.headers.get("Accept-Language"))
-                                             or i18n.DEFAULT_LANGUAGE)
+        asked = i18n.negotiate(request.headers.get("Accept-Language"))
+        g.language_token = i18n.set_language(
+            asked or i18n.DEFAULT_LANGUAGE,
+            asked=asked is not None and request.headers.get(i18n.SOURCE_HEADER, "request") == "request")
 
     @app.after_request
     def _say_language(response):

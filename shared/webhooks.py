@@ -30,6 +30,7 @@ import urllib3
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared import i18n
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import InvalidInput
@@ -60,9 +61,11 @@ def check_url(url: str, settings: Settings) -> None:
 
 
 def emit(session: Session, shop_id: int, event: str, payload: dict) -> int:
-    """Queue ``event`` for every active subscription of the shop that wants it; returns how many."""
+    """Queue ``event`` for every active subscription of the shop that wants it; returns how many.
+    Texts in the payload are written in the language in force (a job's: the shop's)."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
+    payload = i18n.render(payload)
     hooks = session.scalars(select(Webhook).where(Webhook.shop_id == shop_id, Webhook.active.is_(True))).all()
     count = 0
     for hook in hooks:

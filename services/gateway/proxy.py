@@ -73,7 +73,8 @@ class ServiceClient:
 
     def _signed_headers(self, principal: Principal | None, method: str, path: str) -> dict[str, str]:
         # The language the gateway settled on (the request's, else the shop's), for the service to answer in.
-        headers = {"X-Request-ID": g.get("request_id", ""), "Accept-Language": i18n.current_language()}
+        headers = {"X-Request-ID": g.get("request_id", ""), "Accept-Language": i18n.current_language(),
+                   i18n.SOURCE_HEADER: "request" if i18n.language_was_asked() else "shop"}
         if principal is not None:
             headers.update(principal_headers(principal, self.settings.internal_token, method, path))
         return headers
@@ -84,7 +85,7 @@ class ServiceClient:
         if self.app is not None:
             environ = {k: v for k, v in request.environ.items()
                        if k not in ("HTTP_AUTHORIZATION", "werkzeug.request", "HTTP_X_REQUEST_ID",
-                                    "HTTP_ACCEPT_LANGUAGE")}
+                                    "HTTP_ACCEPT_LANGUAGE", "HTTP_X_SHOPMIND_LANGUAGE_SOURCE")}
             for name, value in headers.items():
                 environ["HTTP_" + name.upper().replace("-", "_")] = value
             app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=False)

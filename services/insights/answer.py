@@ -19,24 +19,38 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from services.insights.nlq import METRIC_NAMES, RATES, TIME_DIMENSIONS, Interpretation
+from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation
+from services.insights.segments import segment_title
+from shared.i18n import Message, t
 
 ORDER_METRICS = {"revenue", "units", "orders", "aov", "buyers", "repeat_rate", "refund_rate"}
 EVENT_METRICS = {"conversion", "carts", "favs"}
 REVIEW_METRICS = {"positive_review_rate"}
 SUMMABLE = {"revenue", "units", "orders", "buyers"}
-DIMENSION_NAMES = {"item": "商品", "category": "品类", "brand": "品牌", "province": "省份", "city": "城市",
-                   "channel": "渠道", "day": "日期", "week": "周", "month": "月份", "segment": "客户分群"}
-ENGLISH_METRICS = {"revenue": "revenue", "units": "units sold", "orders": "orders", "aov": "average order value",
-                   "buyers": "buyers", "repeat_rate": "repeat rate", "refund_rate": "refund rate",
-                   "conversion": "conversion rate", "carts": "add-to-carts", "favs": "favourites",
-                   "positive_review_rate": "positive review rate"}
 
-
-UNSEGMENTED = "未分群"
-ANONYMOUS = "无买家信息"  # orders exported without a buyer (UCI rows without CustomerID)
+UNSEGMENTED = "unsegmented"  # buyers newer than the segments model
+ANONYMOUS = "anonymous"  # orders exported without a buyer (UCI rows without CustomerID)
 PRODUCT_FILTERS = ("category", "brand")  # what event and review metrics can be filtered by
-CHANNEL_NAMES = {"mobile": "手机端", "pc": "电脑端"}  # how a Chinese answer names the canonical channels
+CHANNELS = ("mobile", "pc")  # the canonical order channels, named in the reader's language
+
+
+def metric_name(metric: str) -> Message:
+    return t(f"insights.metric_{metric}")
+
+
+def dimension_name(dimension: str) -> Message:
+    return t(f"insights.dimension_{dimension}")
+
+
+def value_label(dimension: str | None, value: str) -> str | Message:
+    """How an answer names a value of a dimension: the shop's own values as they are, our codes in words."""
+    if dimension == "channel" and value in CHANNELS:
+        return t(f"insights.channel_{value}")
+    if dimension == "segment":
+        if value in (UNSEGMENTED, ANONYMOUS):
+            return t(f"insights.segment_{value}")
+        return segment_title(value)
+    return value
 
 
 class NotAnswerable(ValueError):
@@ -97,7 +111,7 @@ def order_values(sums: pd.DataFrame, metric: str) -> pd.Series:
     if metric == "refund_rate":
         counted = sums["refunded"] + sums["orders"]
         return sums["refunded"] / counted.where(counted > 0)
-    raise NotAnswerable(f"unknown order metric {metric}")
+    raise NotAnswerable(t("insights.unknown_metric", metric=metric))
 
 
 def order_value(sums: pd.DataFrame, metric: str) -> float:
@@ -182,7 +196,7 @@ def event_table(counts: pd.DataFrame, interp: Interpretation, catalogue: pd.Data
         keys = [d.isoformat() for d in every]
         return pd.DataFrame({"key": keys, "label": keys, "value": [values.get(d, empty) for d in every]})
     if interp.dimension != "item":
-        raise NotAnswerable(f"{METRIC_NAMES[interp.metric]} can be broken down by item or by day/week/month only")
+        raise NotAnswerable(t("insights.events_breakdown", metric=metric_name(interp.metric)))
     values = event_values(counts, interp.metric, "item_id")
     titles = pd.Series(dtype=object)
     if catalogue is not None:
@@ -207,7 +221,7 @@ def review_table(reviews: pd.DataFrame, interp: Interpretation, timezone: str) -
         rows = [(k.date().isoformat(), k.date().isoformat(), value(g)) for k, g in rated.groupby(keys)]
         return pd.DataFrame(rows, columns=["key", "label", "value"])
     if interp.dimension not in ("item", "category"):
-        raise NotAnswerable("好评率 can be broken down by item, category or time only")
+        raise NotAnswerable(t("insights.reviews_breakdown", metric=metric_name(interp.metric)))
     column = "item_id" if interp.dimension == "item" else "category"
     rows = [(k, (g["title"].dropna().iloc[0] if interp.dimension == "item" and g["title"].notna().any() else k),
              value(g)) for k, g in rated.dropna(subset=[column]).groupby(column)]
@@ -227,7 +241,7 @@ def shape_rows(table: pd.DataFrame, interp: Interpretation) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def chart(table: pd.DataFrame, interp: Interpretation, metric_title: str) -> dict:
+def chart(table: pd.DataFrame, interp: Interpretation, metric_title: Message) -> dict:
     """A Vega-Lite v5 spec with the data inline: bar for rankings, line for trends, arc for shares,
     grouped bars for comparisons."""
     values = table.replace({np.nan: None}).to_dict("records")
@@ -236,7 +250,7 @@ def chart(table: pd.DataFrame, interp: Interpretation, metric_title: str) -> dic
     y = {"field": "value", "type": "quantitative", "title": metric_title}
     if interp.shape == "trend":
         spec.update(mark={"type": "line", "point": True},
-                    encoding={"x": {"field": "label", "type": "temporal", "title": DIMENSION_NAMES[interp.dimension]},
+                    encoding={"x": {"field": "label", "type": "temporal", "title": dimension_name(interp.dimension)},
                               "y": y})
     elif interp.shape == "share":
         spec.update(mark={"type": "arc"}, encoding={"theta": {"field": "value", "type": "quantitative"},
@@ -248,14 +262,15 @@ def chart(table: pd.DataFrame, interp: Interpretation, metric_title: str) -> dic
                                           "color": {"field": "period", "type": "nominal"}})
     else:
         spec.update(mark="bar", encoding={"y": {"field": "label", "type": "nominal", "sort": None,
-                                                "title": DIMENSION_NAMES.get(interp.dimension or "", "")},
+                                                "title": dimension_name(interp.dimension) if interp.dimension
+                                                else ""},
                                           "x": y})
     return spec
 
 
-def format_value(metric: str, value: float, english: bool = False) -> str:
+def format_value(metric: str, value: float) -> str | Message:
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "n/a" if english else "无数据"
+        return t("insights.no_value")
     if metric in ("revenue", "aov"):
         return f"¥{value:,.2f}"
     if metric in RATES:
@@ -263,5 +278,6 @@ def format_value(metric: str, value: float, english: bool = False) -> str:
     return f"{value:,.0f}"
 
 
-def span_text(span: tuple[date, date]) -> str:
-    return span[0].isoformat() if span[0] == span[1] else f"{span[0].isoformat()} 至 {span[1].isoformat()}"
+def span_text(span: tuple[date, date]) -> str | Message:
+    return span[0].isoformat() if span[0] == span[1] else \
+        t("insights.span", start=span[0].isoformat(), end=span[1].isoformat())

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from services.insights import tasks
 from services.insights.answer import NotAnswerable
-from services.insights.ask import ask
+from services.insights.ask import answer_language, ask
 from services.insights.data import STATEMENT_TIMEOUT_MS
 from services.insights.nlq import UnknownValue, Unreadable, suggestions
 from services.insights.schemas import (
@@ -31,6 +31,7 @@ from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import current_shop_id
 from shared.db import request_session
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.i18n import render, said, t
 
 blp = Blueprint("insights", __name__, url_prefix="/v1", description="Questions, segments, anomalies and reports")
 
@@ -44,21 +45,24 @@ class Ask(MethodView):
         question = args["question"]
         try:
             return ask(request_session(), current_shop_id(), question, args["as_of"], _segment_of)
-        except UnknownValue as exc:  # suggest the same question with the values the shop does have
-            raise InvalidInput(f"could not read the question: {exc}", errors={"question": [str(exc)]},
-                               suggestions=[question.replace(exc.value, v) for v in exc.close]
-                               or suggestions(question)) from None
         except Unreadable as exc:
-            raise InvalidInput(f"could not read the question: {exc}", errors={"question": [str(exc)]},
-                               suggestions=suggestions(question)) from None
+            raise _unanswerable(question, said(exc), exc) from None
         except NotAnswerable as exc:
-            raise InvalidInput(str(exc), errors={"question": [str(exc)]}, suggestions=suggestions(question)) from None
+            raise _unanswerable(question, said(exc), exc, read=True) from None
         except OperationalError as exc:
             if not isinstance(exc.orig, QueryCanceled):
                 raise  # the database is down: 503 from the shared handler
-            why = (f"answering needs more than the {STATEMENT_TIMEOUT_MS // 1000} s a question may take; "
-                   "ask about a shorter time range")
-            raise InvalidInput(why, errors={"question": [why]}, suggestions=suggestions(question)) from None
+            raise _unanswerable(question, t("insights.too_slow", seconds=STATEMENT_TIMEOUT_MS // 1000), exc,
+                                read=True) from None
+
+
+def _unanswerable(question: str, why, exc: Exception, read: bool = False) -> InvalidInput:
+    """A 422 that says why, in the answer's language, with questions that would work."""
+    language = answer_language(question)
+    close = [question.replace(exc.value, v) for v in exc.close] if isinstance(exc, UnknownValue) else []
+    detail = why if read else t("insights.unreadable", reason=why)
+    return InvalidInput(render(detail, language), errors={"question": [render(why, language)]},
+                        suggestions=close or suggestions(question, language))
 
 
 def _load_segments(artifact):
@@ -75,7 +79,7 @@ PRICING: ActiveModelCache[DemandCurves] = ActiveModelCache(
 def _segments() -> LoadedModel[dict]:
     loaded = SEGMENTS.get(current_shop_id(), current_app.config["SETTINGS"])
     if loaded is None:
-        raise Conflict('no segments computed for this shop yet: POST /v1/admin/retrain {"models": ["insights"]}')
+        raise Conflict(t("insights.no_segments"))
     return loaded
 
 
@@ -108,7 +112,7 @@ class SegmentMembers(MethodView):
         members = customers[customers[column] == name].sort_values("spend", ascending=False)
         if members.empty:
             known = sorted(set(customers["rfm_group"]) | set(customers["cluster"]))
-            raise NotFound(f"no segment '{name}'; segments: {', '.join(known)}")
+            raise NotFound(t("insights.unknown_segment", name=name, segments=", ".join(known)))
         fields = ["user_id", "rfm_group", "cluster", "recency_days", "orders", "spend", "r", "f", "m"]
         if args["format"] == "csv":
             buffer = io.StringIO()

@@ -15,9 +15,6 @@ from sqlalchemy.orm import Session
 
 from services.insights import data
 from services.insights.answer import (
-    CHANNEL_NAMES,
-    DIMENSION_NAMES,
-    ENGLISH_METRICS,
     EVENT_METRICS,
     ORDER_METRICS,
     PRODUCT_FILTERS,
@@ -26,15 +23,19 @@ from services.insights.answer import (
     by_segment,
     change_driver,
     chart,
+    dimension_name,
     event_table,
     format_value,
     local_window,
+    metric_name,
     order_table,
     review_table,
     shape_rows,
     span_text,
+    value_label,
 )
-from services.insights.nlq import METRIC_NAMES, RATES, TIME_DIMENSIONS, Interpretation, parse
+from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation, parse
+from shared.i18n import Message, current_language, language_was_asked, render, t
 
 KNOWN_VALUES_TTL_S = 60.0
 _known: dict[int, tuple[float, dict]] = {}
@@ -84,8 +85,8 @@ def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd
     if interp.metric in (*EVENT_METRICS, *REVIEW_METRICS):
         unfit = [k for k in interp.filters if k not in PRODUCT_FILTERS]
         if unfit:  # behaviour logs and reviews carry no buyer address or order channel
-            raise NotAnswerable(f"{METRIC_NAMES[interp.metric]} can be filtered by category or brand only, "
-                                f"not by {', '.join(unfit)}")
+            raise NotAnswerable(t("insights.product_filters_only", metric=metric_name(interp.metric),
+                                  filters=", ".join(unfit)))
     if interp.metric in EVENT_METRICS:
         group = None if dimension is None else "item_id" if dimension == "item" else dimension
         if group not in (None, "item_id", *TIME_DIMENSIONS):
@@ -100,49 +101,58 @@ def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd
 
 def ask(session: Session, shop_id: int, question: str, as_of: date | None,
         segment_of: Callable[[], pd.Series]) -> dict:
-    """The answer to ``question``; ``segment_of()`` gives each buyer's segment, when asked by segment."""
+    """The answer to ``question``; ``segment_of()`` gives each buyer's segment, when asked by segment.
+
+    It is written in the language the reader asked for (Accept-Language), else in the question's.
+    """
     timezone = data.shop_timezone(session, shop_id)
     as_of = as_of or datetime.now(ZoneInfo(timezone)).date()
+    language = answer_language(question)
     interp = parse(question, as_of, _known_values(session, shop_id))
-    english = not re.search(r"[\u4e00-\u9fff]", question)
     if interp.route:
         route = interp.route
-        summary = (f"This is a question for the {route['service']} model: GET {route['path']}" if english else
-                   f"这个问题由{route['what']}回答：GET {route['path']}")
-        return {"question": question, "interpretation": interp.to_json(), "columns": [], "rows": [], "chart": None,
-                "summary": summary, "route": route}
-    metric_title = ENGLISH_METRICS[interp.metric] if english else METRIC_NAMES[interp.metric]
+        summary = t("insights.route", topic=t(f"insights.topic_{route['topic']}"), path=route["path"])
+        answer = {"question": question, "interpretation": interp.to_json(), "columns": [], "rows": [],
+                  "chart": None, "summary": summary, "route": route}
+        return render(answer, language)
+    metric_title = metric_name(interp.metric)
     sums = Sums(session, timezone, segment_of)
     table = shape_rows(table_for(sums, interp, interp.time_range), interp)
-    if interp.dimension == "channel" and not english:
-        table = table.assign(label=table["label"].map(lambda v: CHANNEL_NAMES.get(v, v)))
-    notes = []
+    if interp.dimension in ("channel", "segment"):
+        table = table.assign(label=[render(value_label(interp.dimension, v), language) for v in table["key"]])
     if interp.shape == "comparison":
         current = float(table["value"].iloc[0])
         previous_table = table_for(sums, interp, interp.compare_range)
         previous = float(previous_table["value"].iloc[0])
         change = (current / previous - 1) if previous else None
-        table = pd.DataFrame({"period": [span_text(interp.time_range), span_text(interp.compare_range)],
+        table = pd.DataFrame({"period": [render(span_text(interp.time_range), language),
+                                         render(span_text(interp.compare_range), language)],
                               "value": [current, previous]})
         rows = table.replace({np.nan: None}).to_dict("records")
-        columns = ["period", "value"]
-        summary = _comparison_sentence(interp, metric_title, current, previous, change, english)
+        summary = _comparison_sentence(interp, metric_title, current, previous, change)
         if interp.metric in ("revenue", "units", "orders") and change is not None:
             driver = _driver(sums, interp)
             if driver:
-                summary += (f", mostly from {driver}" if english else f"，主要来自{driver}")
-        return {"question": question, "interpretation": interp.to_json(), "columns": columns, "rows": rows,
-                "chart": chart(table, interp, metric_title), "summary": summary + ("." if english else "。"),
-                "change_pct": round(100 * change, 2) if change is not None else None}
-    if table.empty or sums.nothing_read(interp.time_range):
-        notes.append("no data in this time range" if english else "该时间段没有数据")
+                summary = t("insights.with_driver", sentence=summary, driver=driver)
+        answer = {"question": question, "interpretation": interp.to_json(), "columns": ["period", "value"],
+                  "rows": rows, "chart": chart(table, interp, metric_title), "summary": t("insights.end", text=summary),
+                  "change_pct": round(100 * change, 2) if change is not None else None}
+        return render(answer, language)
     columns = _columns(interp)
     rows = table[[c for c in columns if c in table.columns]].replace({np.nan: None}).to_dict("records")
-    summary = _sentence(interp, metric_title, table, english)
-    if notes:
-        summary += ("; " if english else "；") + "; ".join(notes)
-    return {"question": question, "interpretation": interp.to_json(), "columns": columns, "rows": rows,
-            "chart": chart(table, interp, metric_title), "summary": summary + ("." if english else "。")}
+    summary = _sentence(interp, metric_title, table)
+    if table.empty or sums.nothing_read(interp.time_range):
+        summary = t("insights.with_note", sentence=summary, note=t("insights.no_data_in_range"))
+    answer = {"question": question, "interpretation": interp.to_json(), "columns": columns, "rows": rows,
+              "chart": chart(table, interp, metric_title), "summary": t("insights.end", text=summary)}
+    return render(answer, language)
+
+
+def answer_language(question: str) -> str:
+    """The reader's language when they asked for one, else the question's own."""
+    if language_was_asked():
+        return current_language()
+    return "zh-CN" if re.search(r"[\u4e00-\u9fff]", question) else "en"
 
 
 def _columns(interp: Interpretation) -> list[str]:
@@ -155,49 +165,50 @@ def _columns(interp: Interpretation) -> list[str]:
     return ["value"]
 
 
-def _sentence(interp: Interpretation, metric_title: str, table: pd.DataFrame, english: bool) -> str:
-    when = span_text(interp.time_range)
-    scope = "".join(CHANNEL_NAMES.get(v, v) if k == "channel" and not english else v
-                    for k, v in interp.filters.items())
+def _scope(interp: Interpretation) -> Message | str:
+    """The filters of a question as words ("上海 手机端" / " for 上海, mobile"), or nothing."""
+    values = [value_label(k, v) for k, v in interp.filters.items()]
+    if not values:
+        return ""
+    joined = values[0]
+    for value in values[1:]:
+        joined = t("insights.and_value", first=joined, second=value)
+    return t("insights.scope", values=joined)
+
+
+def _sentence(interp: Interpretation, metric_title: Message, table: pd.DataFrame) -> Message:
+    when, scope = span_text(interp.time_range), _scope(interp)
     if interp.shape == "total":
-        value = format_value(interp.metric, float(table["value"].iloc[0]), english)
-        if english:
-            where = f"for {scope} " if scope else ""
-            return f"{metric_title} {where}from {when.replace(' 至 ', ' to ')}: {value}"
-        return f"{when}{scope}{metric_title} {value}"
+        value = format_value(interp.metric, float(table["value"].iloc[0]))
+        return t("insights.total", when=when, scope=scope, metric=metric_title, value=value)
     if table.empty:
-        return f"No {metric_title} in {when}" if english else f"{when}{scope}没有{metric_title}数据"
+        return t("insights.nothing", when=when, scope=scope, metric=metric_title)
     first = table.iloc[0]
-    best = format_value(interp.metric, float(first["value"]), english)
+    best = format_value(interp.metric, float(first["value"]))
+    dimension = dimension_name(interp.dimension)
     if interp.shape == "trend":
-        total = table["value"].sum() if interp.metric not in RATES else None  # a sum of daily rates means nothing
         peak = table.loc[table["value"].idxmax()] if table["value"].notna().any() else first
-        if english:
-            return (f"{metric_title} by {interp.dimension}, {when.replace(' 至 ', ' to ')}: highest on {peak['label']} "
-                    f"({format_value(interp.metric, float(peak['value']), True)})")
-        head = f"{when}{scope}{metric_title}按{DIMENSION_NAMES[interp.dimension]}走势"
-        total_text = f"，合计 {format_value(interp.metric, float(total))}" if total is not None else ""
-        return f"{head}{total_text}，最高在 {peak['label']}（{format_value(interp.metric, float(peak['value']))}）"
-    name = DIMENSION_NAMES[interp.dimension]
+        peak_value = format_value(interp.metric, float(peak["value"]))
+        if interp.metric in RATES:  # a sum of daily rates means nothing
+            return t("insights.trend", when=when, scope=scope, metric=metric_title, dimension=dimension,
+                     peak=peak["label"], peak_value=peak_value)
+        total = format_value(interp.metric, float(table["value"].sum()))
+        return t("insights.trend_total", when=when, scope=scope, metric=metric_title, dimension=dimension,
+                 total=total, peak=peak["label"], peak_value=peak_value)
+    label = first["label"]
     if interp.shape == "share":
-        if english:
-            return f"{first['label']} has the largest share of {metric_title}: {first['share']:.1%} ({best})"
-        return f"{when}{scope}{metric_title}占比最高的{name}是{first['label']}，占 {first['share']:.1%}（{best}）"
-    which = ("lowest" if interp.sort == "asc" else "top") if english else ("最低" if interp.sort == "asc" else "第一")
-    if english:
-        return f"{which} {interp.dimension} by {metric_title}: {first['label']} ({best})"
-    return f"{when}{scope}{metric_title}{which}的{name}是{first['label']}（{best}）"
+        return t("insights.share", when=when, scope=scope, metric=metric_title, dimension=dimension, label=label,
+                 share=f"{first['share']:.1%}", value=best)
+    key = "insights.lowest" if interp.sort == "asc" else "insights.top"
+    return t(key, when=when, scope=scope, metric=metric_title, dimension=dimension, label=label, value=best)
 
 
-def _comparison_sentence(interp, metric_title, current, previous, change, english) -> str:
-    word = ("year over year" if interp.comparison == "previous_year" else "vs the period before") if english else \
-        ("同比" if interp.comparison == "previous_year" else "环比")
-    now_text = format_value(interp.metric, current, english)
-    before_text = format_value(interp.metric, previous, english)
-    change_text = f"{change:+.1%}" if change is not None else ("n/a" if english else "无法计算（上期为 0）")
-    if english:
-        return f"{metric_title} {now_text} ({span_text(interp.time_range)}), {word} {change_text} (from {before_text})"
-    return f"{span_text(interp.time_range)}{metric_title} {now_text}，{word} {change_text}（上期 {before_text}）"
+def _comparison_sentence(interp, metric_title, current, previous, change) -> Message:
+    word = t("insights.year_over_year" if interp.comparison == "previous_year" else "insights.period_over_period")
+    change_text = f"{change:+.1%}" if change is not None else t("insights.change_unknown")
+    return t("insights.comparison", when=span_text(interp.time_range), scope=_scope(interp), metric=metric_title,
+             now=format_value(interp.metric, current), word=word, change=change_text,
+             before=format_value(interp.metric, previous))
 
 
 def _driver(sums: Sums, interp: Interpretation) -> str | None:

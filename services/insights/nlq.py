@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 from shared.calendar import festival_days
+from shared.i18n import entries, t
 
 MAX_CHARS = 500
 
@@ -30,8 +31,8 @@ class SeveralValues(Unreadable):
     """The question names two or more values of one dimension ("女装和男装的销售额")."""
 
     def __init__(self, dimension: str, values: list[str]):
-        super().__init__(f"the question names {len(values)} values of {dimension} ({', '.join(values)}); "
-                         f"ask about one at a time, or for every {dimension} at once")
+        super().__init__(t("insights.several_values", count=len(values), dimension=t(f"insights.dimension_{dimension}"),
+                           values=", ".join(values)))
         self.dimension, self.values = dimension, values
 
 
@@ -39,8 +40,10 @@ class UnknownValue(Unreadable):
     """The question filters on a value the shop's data does not have (a city, category, brand ...)."""
 
     def __init__(self, value: str, close: list[str]):
-        hint = f"; close ones: {', '.join(close)}" if close else ""
-        super().__init__(f"no category, brand, province or city called {value!r} in this shop's data{hint}")
+        if close:
+            super().__init__(t("insights.unknown_value_close", value=value, close=", ".join(close)))
+        else:
+            super().__init__(t("insights.unknown_value", value=value))
         self.value, self.close = value, close
 
 
@@ -80,9 +83,6 @@ METRICS: dict[str, tuple[str, ...]] = {
     "units": ("销量", "卖了多少件", "件数", "销售数量", "卖出", "units sold", "units", "quantity", "items sold",
               "热销", "畅销", "卖得", "best-selling", "best selling", "top selling", "top-selling", "selling"),
 }
-METRIC_NAMES = {"revenue": "销售额", "units": "销量", "orders": "订单数", "aov": "客单价", "buyers": "买家数",
-                "repeat_rate": "复购率", "refund_rate": "退款率", "conversion": "转化率", "carts": "加购数",
-                "favs": "收藏数", "positive_review_rate": "好评率"}
 RATES = {"aov", "repeat_rate", "refund_rate", "conversion", "positive_review_rate"}
 
 DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -102,16 +102,16 @@ TIME_DIMENSIONS = ("day", "week", "month")
 ROUTES: tuple[tuple[tuple[str, ...], dict], ...] = (
     (("补货", "进货", "备货", "库存", "断货", "缺货", "restock", "reorder", "replenish", "stock out", "stockout",
       "run out"),
-     {"service": "forecasting", "path": "/v1/replenishment", "what": "补货建议 (replenishment)"}),
+     {"service": "forecasting", "path": "/v1/replenishment", "topic": "replenishment"}),
     (("潜力", "会增长", "增长最快", "哪个品类会", "前景", "grow", "potential", "outlook", "forecast", "预测"),
-     {"service": "forecasting", "path": "/v1/forecasts/categories", "what": "品类前景预测 (category outlook)"}),
+     {"service": "forecasting", "path": "/v1/forecasts/categories", "topic": "category_outlook"}),
     (("差评", "投诉", "抱怨", "负面评价", "评价变差", "complaint", "negative review", "bad review"),
-     {"service": "sentiment", "path": "/v1/sentiment/alerts", "what": "差评预警 (negative review alerts)"}),
+     {"service": "sentiment", "path": "/v1/sentiment/alerts", "topic": "review_alerts"}),
     (("定价", "调价", "价格建议", "定多少钱", "卖多少钱", "涨价", "降价", "what price", "pricing", "price advice",
       "reprice"),
-     {"service": "pricing", "path": "/v1/pricing/suggestions", "what": "定价建议 (price advice)"}),
+     {"service": "pricing", "path": "/v1/pricing/suggestions", "topic": "price_advice"}),
     (("推荐什么", "推荐给", "推荐哪些", "recommend",),
-     {"service": "recommendation", "path": "/v1/recommendations/popular", "what": "推荐 (recommendations)"}),
+     {"service": "recommendation", "path": "/v1/recommendations/popular", "topic": "recommendations"}),
 )
 
 # SQL, markup and "ignore the instructions above" never reach a query: such a question is unreadable.
@@ -274,11 +274,11 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
     cities), so "杭州的女装销量" filters on city 杭州 and category 女装."""
     text = " ".join(question.split())
     if not text:
-        raise Unreadable("the question is empty")
+        raise Unreadable(t("insights.empty_question"))
     if len(text) > MAX_CHARS:
-        raise Unreadable(f"the question is longer than {MAX_CHARS} characters")
+        raise Unreadable(t("insights.long_question", chars=MAX_CHARS))
     if _INJECTION.search(text):
-        raise Unreadable("the question contains SQL or instructions; ask about the shop's numbers instead")
+        raise Unreadable(t("insights.not_a_question"))
     lowered = text.lower()
 
     for words, route in ROUTES:
@@ -296,7 +296,7 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
     ranking_words = re.search(r"排名|排行|排序|榜|top|前\s*" + _NUMBER + r"|最(好|高|多|大|差|低|少|小)|哪(些|个|几)|"
                               r"best|worst|most|least|highest|lowest|bottom|rank", lowered)
     if not metric_hits and not (dimension_hits and ranking_words):
-        raise Unreadable("no metric it knows (销售额, 销量, 订单数, 客单价, 买家数, 复购率, 退款率, 转化率, ...)")
+        raise Unreadable(t("insights.no_metric"))
     metric = _metric(metric_hits, lowered)
 
     span_found = time_range(lowered, as_of)
@@ -443,11 +443,8 @@ def unknown_value(text: str, filters: dict[str, str], known: dict[str, list[str]
     return UnknownValue(value, close)
 
 
-def suggestions(question: str) -> list[str]:
-    """Questions it can answer, the ones closest to what was asked first."""
-    examples = ["本月销售额是多少", "本月热销商品排名", "最近7天每天的销售额趋势", "各品类销售额占比",
-                "本月和上月销售额对比", "卖得最差的5个商品", "今年各省份的订单数", "上周的客单价", "本月的复购率",
-                "最近30天的转化率",
-                "What was revenue last month?", "Top 10 products by units this month"]
-    words = set(question)
-    return sorted(examples, key=lambda e: -len(words & set(e)))[:5]
+def suggestions(question: str, language: str) -> list[str]:
+    """Questions it can answer, in ``language``, the ones closest to what was asked first."""
+    examples = entries("insights.example_questions", language)
+    words = set(question.lower())
+    return sorted(examples, key=lambda e: -len(words & set(e.lower())))[:5]

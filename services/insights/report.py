@@ -1,13 +1,17 @@
 """The weekly report: one self-contained HTML page a shop owner reads on Monday. Pure.
 
 Every part is computed by the caller and handed in as plain values; this module only lays them
-out. Charts are inline SVG (no script, no external file), and every text from the shop's data is
-HTML-escaped, so a product title or review holding markup stays inert.
+out, in the reader's language (headings and labels from the message catalogue). Charts are inline
+SVG (no script, no external file), and every text from the shop's data is HTML-escaped, so a
+product title or review holding markup stays inert.
 """
 
 from __future__ import annotations
 
 from html import escape
+
+from shared import i18n
+from shared.i18n import Message, current_language, t
 
 CSS = ("body{font-family:-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;max-width:860px;margin:24px auto;"
        "color:#222}h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}"
@@ -18,7 +22,7 @@ CSS = ("body{font-family:-apple-system,'PingFang SC','Microsoft YaHei',sans-seri
 def bar_chart_svg(labels: list[str], values: list[float], width: int = 820, height: int = 180) -> str:
     """A plain bar chart as inline SVG."""
     if not values:
-        return '<p class="muted">no data</p>'
+        return f'<p class="muted">{escape(str(t("report.no_data")))}</p>'
     top = max(max(values), 1e-9)
     step = width / len(values)
     bars = []
@@ -39,10 +43,10 @@ def _change(now: float | None, before: float | None) -> str:
     return f'<span class="{"up" if change >= 0 else "down"}">{change:+.1%}</span>'
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
+def _table(headers: list[Message], rows: list[list]) -> str:
     if not rows:
-        return '<p class="muted">nothing to show</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+        return f'<p class="muted">{escape(str(t("report.nothing_to_show")))}</p>'
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -53,45 +57,57 @@ def render(shop: str, week: tuple[str, str], kpis: list[dict], daily: list[tuple
     """kpis: [{"name","now","before","text_now"}]; items: [{"title","now","before"}]; price_advice:
     [{"title","current_price","price","expected_profit_gain_per_day","reason"}] (None: no pricing
     model yet); the rest as named."""
-    segment_part = (_table(["分群", "人数", "销售额占比"],
-                           [[escape(s["name"]), f'{s["customers"]:,}', f'{s["revenue_share"]:.1%}'] for s in segments])
-                    if segments is not None else
-                    '<p class="muted">尚未计算分群：POST /v1/admin/retrain {"models": ["insights"]}</p>')
-    price_part = (_table(["商品", "现价", "建议价", "预计日利润增加", "理由"],
+    segment_part = (_table([t("report.col_segment"), t("report.col_customers"), t("report.col_revenue_share")],
+                           [[escape(str(s.get("title", s["name"]))), f'{s["customers"]:,}', f'{s["revenue_share"]:.1%}']
+                            for s in segments])
+                    if segments is not None else f'<p class="muted">{escape(str(t("report.no_segments")))}</p>')
+    price_part = (_table([t("report.col_item"), t("report.col_price_now"), t("report.col_price_advised"),
+                          t("report.col_profit_gain"), t("report.col_reason")],
                          [[escape(a["title"]), f'¥{a["current_price"]:,.2f}', f'¥{a["price"]:,.2f}',
                            f'¥{a["expected_profit_gain_per_day"]:,.2f}'
-                           if a.get("expected_profit_gain_per_day") is not None else "–", escape(a["reason"])]
+                           if a.get("expected_profit_gain_per_day") is not None else "–", escape(str(a["reason"]))]
                           for a in price_advice])
                   if price_advice is not None else
-                  '<p class="muted">尚无定价模型：POST /v1/admin/retrain {"models": ["pricing"]}</p>')
-    kpi_rows = [[escape(k["name"]), escape(k["text_now"]), escape(k["text_before"]), _change(k["now"], k["before"])]
-                for k in kpis]
-    parts = [f"<h1>{escape(shop)} · 周报 {escape(week[0])} 至 {escape(week[1])}</h1>",
-             "<h2>核心指标（与上周相比）</h2>",
-             _table(["指标", "本周", "上周", "变化"], kpi_rows),
-             "<h2>每日销售额</h2>", bar_chart_svg([d for d, _v in daily], [v for _d, v in daily]),
-             "<h2>热销商品</h2>",
-             _table(["商品", "本周销量", "上周销量", "变化"],
+                  f'<p class="muted">{escape(str(t("report.no_pricing")))}</p>')
+    kpi_rows = [[escape(str(k["name"])), escape(str(k["text_now"])), escape(str(k["text_before"])),
+                 _change(k["now"], k["before"])] for k in kpis]
+    units_headers = [t("report.col_item"), t("report.col_units_week"), t("report.col_units_last_week"),
+                     t("report.col_change")]
+    parts = [f"<h1>{escape(str(t('report.heading', shop=shop, start=week[0], end=week[1])))}</h1>",
+             _h2("report.kpis"),
+             _table([t("report.col_metric"), t("report.col_this_week"), t("report.col_last_week"),
+                     t("report.col_change")], kpi_rows),
+             _h2("report.daily_revenue"), bar_chart_svg([d for d, _v in daily], [v for _d, v in daily]),
+             _h2("report.top_items"),
+             _table(units_headers,
                     [[escape(i["title"]), f'{i["now"]:,.0f}', f'{i["before"]:,.0f}', _change(i["now"], i["before"])]
                      for i in top_items]),
-             "<h2>下滑最多的商品</h2>",
-             _table(["商品", "本周销量", "上周销量", "变化"],
+             _h2("report.falling_items"),
+             _table(units_headers,
                     [[escape(i["title"]), f'{i["now"]:,.0f}', f'{i["before"]:,.0f}', _change(i["now"], i["before"])]
                      for i in falling_items]),
-             "<h2>客户分群 (RFM)</h2>", segment_part,
-             "<h2>异常</h2>",
-             _table(["日期", "指标", "方向", "实际", "预期"],
-                    [[escape(a["date"]), escape(a["metric"]), "↑" if a["direction"] == "up" else "↓",
+             _h2("report.segments"), segment_part,
+             _h2("report.anomalies"),
+             _table([t("report.col_date"), t("report.col_metric"), t("report.col_direction"), t("report.col_actual"),
+                     t("report.col_expected")],
+                    [[escape(a["date"]), escape(str(a["metric"])), "↑" if a["direction"] == "up" else "↓",
                       f'{a["value"]:,.2f}', f'{a["expected"]:,.2f}' if a["expected"] is not None else "–"]
                      for a in anomalies]),
-             "<h2>差评集中的商品</h2>",
-             _table(["商品", "本周差评", "主要问题"],
-                    [[escape(c["title"]), f'{c["negative"]:,}', escape(c["aspect"] or "–")] for c in complaints]),
-             "<h2>断货风险</h2>",
-             _table(["商品", "库存", "近28天日均销量", "约可售天数"],
+             _h2("report.complaints"),
+             _table([t("report.col_item"), t("report.col_negative_week"), t("report.col_main_issue")],
+                    [[escape(c["title"]), f'{c["negative"]:,}', escape(str(i18n.label("aspect", c["aspect"] or "–")))]
+                     for c in complaints]),
+             _h2("report.stock_risks"),
+             _table([t("report.col_item"), t("report.col_on_hand"), t("report.col_daily_units"),
+                     t("report.col_days_left")],
                     [[escape(r["title"]), f'{r["on_hand"]:,}', f'{r["daily"]:.2f}', f'{r["days_left"]:.0f}']
                      for r in stock_risks]),
-             "<h2>价格建议</h2>", price_part,
-             '<p class="muted">shopmind · 全部价格建议见 GET /v1/pricing/suggestions</p>']
-    return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{escape(shop)} 周报</title>'
+             _h2("report.price_advice"), price_part,
+             f'<p class="muted">{escape(str(t("report.footer")))}</p>']
+    title = escape(str(t("report.title", shop=shop)))
+    return (f'<!doctype html><html lang="{current_language()}"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def _h2(key: str) -> str:
+    return f"<h2>{escape(str(t(key)))}</h2>"

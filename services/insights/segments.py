@@ -20,18 +20,22 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-RFM_GROUPS = {  # (recency high, frequency high, monetary high) -> name
+from shared.i18n import Message, t
+
+RFM_GROUPS = {  # (recency high, frequency high, monetary high) -> name, the segment's id in the API
     (True, True, True): "重要价值客户", (True, False, True): "重要发展客户", (False, True, True): "重要保持客户",
     (False, False, True): "重要挽留客户", (True, True, False): "一般价值客户", (True, False, False): "一般发展客户",
     (False, True, False): "一般保持客户", (False, False, False): "一般挽留客户",
 }
-GROUP_ADVICE = {
-    "重要价值客户": "keep them: early access, member perks", "重要发展客户": "recent big spenders who bought once: "
-    "a second-purchase coupon", "重要保持客户": "frequent big spenders drifting away: win them back now",
-    "重要挽留客户": "big spenders long gone: a strong recall offer", "一般价值客户": "frequent, small baskets: "
-    "bundles and upsell", "一般发展客户": "new, small: nurture", "一般保持客户": "used to come often: reminders",
-    "一般挽留客户": "low value, lapsed: low-cost channels only",
-}
+# name -> its words in the catalogue (insights.rfm_<code> is its title, insights.rfm_<code>_advice what to do)
+RFM_CODES = dict(zip(RFM_GROUPS.values(), ("important_value", "important_develop", "important_keep",
+                                           "important_recall", "general_value", "general_develop", "general_keep",
+                                           "general_recall"), strict=True))
+
+
+def segment_title(name: str) -> str | Message:
+    """An RFM group in the reader's words (the Chinese CRM term is also its id); other names as they are."""
+    return t(f"insights.rfm_{RFM_CODES[name]}") if name in RFM_CODES else name
 MAX_K = 8
 SILHOUETTE_SAMPLE = 5000
 
@@ -118,5 +122,6 @@ def summary(customers: pd.DataFrame, column: str) -> list[dict]:
                      "avg_recency_days": round(float(group["recency_days"].mean()), 1),
                      "avg_orders": round(float(group["orders"].mean()), 2),
                      "avg_spend": round(float(group["spend"].mean()), 2),
-                     **({"advice": GROUP_ADVICE[name]} if name in GROUP_ADVICE else {})})
+                     **({"title": segment_title(name), "advice": t(f"insights.rfm_{RFM_CODES[name]}_advice")}
+                        if name in RFM_CODES else {})})
     return sorted(rows, key=lambda r: -r["revenue_share"])

@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from services.insights import anomalies, data
-from services.insights.answer import format_value, local_days, local_window, order_value, span_buckets
+from services.insights.answer import (
+    format_value,
+    local_days,
+    local_window,
+    metric_name,
+    order_value,
+    span_buckets,
+)
 from services.insights.report import render
 from services.insights.segments import segment, summary
 from services.pricing import data as pricing_data
@@ -19,6 +26,7 @@ from services.pricing import tasks as pricing_tasks
 from services.pricing.elasticity import DemandCurves
 from shared import artifacts, webhooks
 from shared.errors import Conflict
+from shared.i18n import t
 from shared.jobs import JobContext, job_task
 from shared.models import Shop
 
@@ -33,21 +41,20 @@ RISK_DAYS = 28  # an item's daily units over these last days say how long its st
 
 @job_task("insights.train")
 def train_insights(ctx: JobContext) -> dict:
-    ctx.progress(0.05, "reading sale orders")
+    ctx.progress(0.05, t("insights.progress_reading"))
     with ctx.session() as session:
         timezone = data.shop_timezone(session, ctx.shop_id)
         latest = data.latest_order_time(session)
         if latest is None:
-            raise Conflict("segments need orders: import 订单报表 (orders) first")
+            raise Conflict(t("insights.segments_need_orders"))
         orders = data.buyer_orders(session, latest + timedelta(seconds=1))
         behaviour = data.behaviour_per_user(session)
     orders = orders[orders["revenue"] > 0]  # a status-less order worth ≤ 0 is a return (UCI's "C" invoices)
     if orders["user_id"].nunique() < MIN_BUYERS:
-        raise Conflict(f"segments need at least {MIN_BUYERS} buyers with sale orders; this shop has "
-                       f"{orders['user_id'].nunique()}")
+        raise Conflict(t("insights.segments_need_buyers", needed=MIN_BUYERS, has=orders["user_id"].nunique()))
     orders["day"] = local_days(orders["created_at"], timezone)
     as_of = orders["day"].max()
-    ctx.progress(0.3, f"scoring {orders['user_id'].nunique():,} buyers and clustering them")
+    ctx.progress(0.3, t("insights.progress_scoring", buyers=f"{orders['user_id'].nunique():,}"))
     result = segment(orders, behaviour, as_of)
     c = result.customers
     arrays = {"user_id": np.array(c["user_id"].tolist(), dtype=str), "recency_days": c["recency_days"].to_numpy(int),
@@ -63,7 +70,7 @@ def train_insights(ctx: JobContext) -> dict:
                                      metrics=metrics, job_id=ctx.job_id, data_window={"to": result.as_of})
         artifacts.promote(session, row)
         version = row.version
-    ctx.progress(0.8, "looking for KPI anomalies")
+    ctx.progress(0.8, t("insights.progress_anomalies"))
     alerts = raise_anomaly_alerts(ctx, timezone)
     return {"version": version, "promoted": True, "metrics": metrics, "rfm_groups": summary(c, "rfm_group"),
             "clusters": result.cluster_profiles, "anomaly_alerts_sent": alerts}
@@ -74,7 +81,7 @@ def anomaly_report(session, shop_id: int, metric: str, days: int, category: str 
     timezone = data.shop_timezone(session, shop_id)
     latest = data.latest_order_time(session)
     if latest is None:
-        return {"metric": metric, "days": [], "note": "no orders yet"}
+        return {"metric": metric, "days": [], "note": t("insights.no_orders_yet")}
     last_day = latest.astimezone(ZoneInfo(timezone)).date()
     first_day = last_day - timedelta(days=days + anomalies.WINDOW * 2)
     start, end = local_window((first_day, last_day), timezone)
@@ -125,7 +132,7 @@ def weekly_report(session, shop_id: int, segments: list[dict] | None, pricing: D
     timezone = data.shop_timezone(session, shop_id)
     latest = data.latest_order_time(session)
     if latest is None:
-        raise Conflict("the weekly report needs orders: import 订单报表 first")
+        raise Conflict(t("report.needs_orders"))
     last_day = latest.astimezone(ZoneInfo(timezone)).date()
     week_start = last_day - timedelta(days=6)
 
@@ -135,7 +142,7 @@ def weekly_report(session, shop_id: int, segments: list[dict] | None, pricing: D
     this_week = data.order_aggregates(session, *window(week_start, last_day), timezone, ("item_id",))
     last_week = data.order_aggregates(session, *window(week_start - timedelta(days=7), week_start - timedelta(days=1)),
                                       timezone, ("item_id",))
-    names = {"revenue": "销售额", "orders": "订单数", "aov": "客单价", "buyers": "买家数", "refund_rate": "退款率"}
+    names = {metric: metric_name(metric) for metric in ("revenue", "orders", "aov", "buyers", "refund_rate")}
     totals = [data.order_aggregates(session, *window(first, first + timedelta(days=6)), timezone)
               for first in (week_start, week_start - timedelta(days=7))]
     kpis = []
