@@ -81,6 +81,12 @@ class Message:
     def __hash__(self) -> int:
         return hash(self.key)
 
+    def __contains__(self, text: str) -> bool:  # "x" in message, as with the plain strings it replaced
+        return text in self.render()
+
+    def startswith(self, prefix: str) -> bool:
+        return self.render().startswith(prefix)
+
     def __add__(self, other: object) -> str:  # "prefix " + message, as plain strings did
         return self.render() + str(other)
 
@@ -103,6 +109,16 @@ def said(exc: BaseException) -> Message | str:
     its eventual reader's language rather than the one in force where it was caught)."""
     first = exc.args[0] if exc.args else ""
     return first if isinstance(first, Message) else str(exc)
+
+
+def join(items: list) -> Message | str:
+    """Items as one list in the reader's language ("a、b" / "a, b"); each may be a Message."""
+    if not items:
+        return ""
+    joined = items[0]
+    for item in items[1:]:
+        joined = Message("common.list", {"first": joined, "second": item})
+    return joined
 
 
 def label(section: str, value: str) -> Message | str:

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.ingestion import loader
-from services.ingestion.presets import ENTITY_FIELDS, PRESETS
+from services.ingestion.presets import ENTITY_FIELDS, PRESETS, preset_description
 from services.ingestion.reader import ImportFileError, gzip_declared_size
 from services.ingestion.schemas import EventBatchSchema, EventsAcceptedSchema, ImportArgsSchema, ImportFormatsSchema
 from services.ingestion.tasks import open_source
@@ -18,6 +18,7 @@ from shared import jobs
 from shared.auth import current_shop_id
 from shared.db import request_session
 from shared.errors import InvalidInput, NotFound
+from shared.i18n import current_language, t
 from shared.schemas import JobEnvelopeSchema
 
 blp = Blueprint("ingestion", __name__, url_prefix="/v1", description="Imports and real-time events")
@@ -41,7 +42,7 @@ class Imports(MethodView):
         """
         upload = request.files.get("file")
         if upload is None:
-            raise InvalidInput("send the file as multipart/form-data field 'file'", errors={"file": ["missing"]})
+            raise InvalidInput(t("ingestion.no_file"), errors={"file": [t("ingestion.missing")]})
         upload.stream.flush()
         path = Path(upload.stream.name)
         for _field, other in request.files.items(multi=True):  # only `file` is read; drop the rest
@@ -72,12 +73,10 @@ def _mapping_field() -> dict | None:
     try:
         mapping = json.loads(raw)
     except ValueError:
-        raise InvalidInput('mapping is not valid JSON; send {"source column": "field"}',
-                           errors={"mapping": ["invalid JSON"]}) from None
+        raise InvalidInput(t("ingestion.mapping_not_json"), errors={"mapping": [t("ingestion.invalid_json")]}) from None
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                 for k, v in mapping.items()):
-        raise InvalidInput('mapping must be an object of {"source column": "field"}',
-                           errors={"mapping": ["not an object of strings"]})
+        raise InvalidInput(t("ingestion.mapping_not_object"), errors={"mapping": [t("ingestion.not_strings")]})
     return mapping
 
 
@@ -85,11 +84,10 @@ def _preflight(path: Path, params: dict) -> None:
     """Refuse what can be refused before queuing: empty, unreadable, a bomb, no usable columns."""
     settings = _settings()
     if path.stat().st_size == 0:
-        raise InvalidInput("the file is empty", errors={"file": ["empty"]})
+        raise InvalidInput(t("ingestion.file_empty"), errors={"file": [t("ingestion.empty")]})
     declared = gzip_declared_size(path)
     if declared is not None and declared > settings.max_import_bytes:
-        raise ImportFileError(f"the file expands to more than {settings.max_import_bytes:,} bytes when "
-                              "decompressed (SHOPMIND_MAX_IMPORT_BYTES)", status=413)
+        raise ImportFileError(t("ingestion.too_large_import", limit=f"{settings.max_import_bytes:,}"), status=413)
     reader, _plan = open_source(path, params, settings.max_import_bytes)
     reader.close()
 
@@ -100,9 +98,9 @@ class ImportRejections(MethodView):
     def get(self, job_id):
         """Download the rows an import rejected, with row number, column, raw value and reason."""
         if loader.get_import_job(request_session(), job_id) is None:
-            raise NotFound(f"no import {job_id} in this shop")
+            raise NotFound(t("ingestion.no_such_import", job_id=job_id))
         # The generator opens its own session: it runs after this request's context is gone.
-        lines = loader.rejection_report(_settings().database_url, current_shop_id(), job_id)
+        lines = loader.rejection_report(_settings().database_url, current_shop_id(), job_id, current_language())
         return Response(lines, mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="rejections-{job_id}.csv"'})
 
@@ -115,7 +113,7 @@ class ImportFormats(MethodView):
         return {
             "entities": [{"entity": name, "required": list(req), "optional": list(opt)}
                          for name, (req, opt) in ENTITY_FIELDS.items()],
-            "presets": [{"preset": name, "description": text} for name, text in PRESETS.items()],
+            "presets": [{"preset": name, "description": preset_description(name)} for name in PRESETS],
         }
 
 

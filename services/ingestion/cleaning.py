@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from services.ingestion.presets import ENTITY_FIELDS, ColumnPlan, entity_fields
+from shared.i18n import Message, t
 from shared.privacy import pseudonymise_many
 
 ORDER_STATUS = {
@@ -106,8 +107,7 @@ def clean_id(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         values = values.str.replace(r'^="(.*)"$', r"\1", regex=True).str.lstrip("'").str.strip()
     values = values.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     ruined = values.str.fullmatch(sci).fillna(False)
-    reasons[ruined] = ("the id was turned into scientific notation (e.g. by Excel), so its digits are lost; "
-                       "export the column as text")
+    reasons[ruined] = t("ingestion.reject_scientific_id")
     return values, reasons
 
 
@@ -126,11 +126,10 @@ def clean_money(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     stripped = text.str.replace(r"[¥,\s]|元|RMB|CNY|rmb|cny", "", regex=True)
     numbers = pd.to_numeric(stripped.where(stripped != ""), errors="coerce")
     reasons = pd.Series(None, index=values.index, dtype=object)
-    reasons[(text != "") & numbers.isna()] = "not an amount of money"
-    reasons[numbers < 0] = "a negative amount"
-    reasons[currency.notna()] = "an amount in another currency (" + currency[currency.notna()] + \
-        "); prices are kept in CNY: convert it first"
-    reasons[per_unit.notna()] = "a price per " + per_unit[per_unit.notna()] + ", not per item"
+    reasons[(text != "") & numbers.isna()] = t("ingestion.reject_not_money")
+    reasons[numbers < 0] = t("ingestion.reject_negative")
+    reasons[currency.notna()] = currency[currency.notna()].map(lambda c: t("ingestion.reject_currency", currency=c))
+    reasons[per_unit.notna()] = per_unit[per_unit.notna()].map(lambda u: t("ingestion.reject_per_unit", unit=u))
     numbers = numbers.where(currency.isna() & per_unit.isna())
     return numbers, reasons  # the database's NUMERIC(14,2) rounds half away from zero
 
@@ -139,11 +138,11 @@ def clean_int(values: pd.Series, minimum: int | None = None) -> tuple[pd.Series,
     text = normalise(values).str.replace(",", "", regex=False)
     numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
     reasons = pd.Series(None, index=values.index, dtype=object)
-    reasons[(text != "") & numbers.isna()] = "not a whole number"
+    reasons[(text != "") & numbers.isna()] = t("ingestion.reject_not_whole")
     fractional = numbers.notna() & (numbers != numbers.round())
-    reasons[fractional] = "not a whole number"
+    reasons[fractional] = t("ingestion.reject_not_whole")
     if minimum is not None:
-        reasons[numbers < minimum] = f"less than {minimum}"
+        reasons[numbers < minimum] = t("ingestion.reject_below", minimum=minimum)
     return numbers.where(~fractional).round().astype("Int64"), reasons
 
 
@@ -181,9 +180,9 @@ def clean_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Seri
             localized = parsed[ok].dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
             result[localized.index] = localized.dt.tz_convert("UTC")
             pending[localized.index] = False
-    reasons[(text != "") & result.isna()] = "not a date/time this importer reads (e.g. 2024-11-11 00:01:02)"
+    reasons[(text != "") & result.isna()] = t("ingestion.reject_datetime")
     implausible = result.notna() & ((result.dt.year < 1990) | (result.dt.year > 2100))
-    reasons[implausible] = "the date is outside 1990-2100"
+    reasons[implausible] = t("ingestion.reject_implausible_date")
     return result.where(~implausible), reasons
 
 
@@ -193,7 +192,7 @@ def clean_date(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     return moments.dt.tz_convert(timezone).dt.date.where(moments.notna(), None), reasons
 
 
-def clean_words(values: pd.Series, vocabulary: dict[str, str], what: str) -> tuple[pd.Series, pd.Series]:
+def clean_words(values: pd.Series, vocabulary: dict[str, str], what: Message) -> tuple[pd.Series, pd.Series]:
     """Map status/type words (Chinese or English) to canonical values; unknown words are refused."""
     reasons = pd.Series(None, index=values.index, dtype=object)
     mapped = values.map(vocabulary)  # fast path: the words as written
@@ -202,7 +201,7 @@ def clean_words(values: pd.Series, vocabulary: dict[str, str], what: str) -> tup
     text = normalise(values).str.lower().str.replace(r"\s+", "", regex=True)
     mapped = text.map(vocabulary)
     known = ", ".join(sorted(set(vocabulary.values())))
-    reasons[(text != "") & mapped.isna()] = f"unknown {what}; expected one of: {known} (or their Chinese words)"
+    reasons[(text != "") & mapped.isna()] = t("ingestion.reject_unknown_word", what=what, known=known)
     return mapped.where(mapped.notna(), None), reasons
 
 
@@ -211,7 +210,7 @@ def clean_rating(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     words = text.map(RATING_WORDS)
     numbers, reasons = clean_int(text.where(words.isna(), words.astype(str).str.replace(".0", "", regex=False)))
     bad = numbers.notna() & ((numbers < 1) | (numbers > 5))
-    reasons[bad] = "a rating is 1 to 5"
+    reasons[bad] = t("ingestion.reject_rating")
     return numbers.where(~bad), reasons
 
 
@@ -305,9 +304,9 @@ def clean_chunk(plan: ColumnPlan, raw: pd.DataFrame, timezone: str, user_salt: s
         elif fld == "date":
             cleaned, why = clean_date(values, timezone)
         elif fld == "status" and entity in ("orders", "order_items"):
-            cleaned, why = clean_words(values, ORDER_STATUS, "order status")
+            cleaned, why = clean_words(values, ORDER_STATUS, t("ingestion.word_order_status"))
         elif fld == "type":
-            cleaned, why = clean_words(values, EVENT_TYPE, "behaviour type")
+            cleaned, why = clean_words(values, EVENT_TYPE, t("ingestion.word_event_type"))
         elif fld == "rating":
             cleaned, why = clean_rating(values)
         elif fld == "attributes":
@@ -322,12 +321,12 @@ def clean_chunk(plan: ColumnPlan, raw: pd.DataFrame, timezone: str, user_salt: s
             too_long = cleaned.astype(str).str.len() > MAX_CHARS[fld]
             if too_long.any():
                 why = why if why is not None else pd.Series(None, index=raw.index, dtype=object)
-                why = why.where(~(too_long & cleaned.notna()), f"longer than {MAX_CHARS[fld]} characters")
+                why = why.where(~(too_long & cleaned.notna()), t("ingestion.reject_too_long", chars=MAX_CHARS[fld]))
         if fld in required:
             empty = cleaned.isna()
             if empty.any():
                 why = why if why is not None else pd.Series(None, index=raw.index, dtype=object)
-                why = why.where(~empty | why.notna(), f"{fld} is required but empty")
+                why = why.where(~empty | why.notna(), t("ingestion.reject_required", field=fld))
         out[fld] = cleaned
         if why is not None and why.notna().any():
             reasons[fld] = why

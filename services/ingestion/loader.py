@@ -23,8 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.ingestion.cleaning import Rejection, clean_datetime
+from shared import i18n
 from shared.db import session_scope, upsert
 from shared.errors import InvalidInput
+from shared.i18n import t
 from shared.models import (
     CompetitorPrice,
     Customer,
@@ -289,19 +291,21 @@ def save_rejections(session: Session, shop_id: int, job_id: str, rejections: Ite
                     already: int) -> int:
     """Keep rejected rows for the report (up to MAX_STORED_REJECTIONS per import)."""
     room = max(0, MAX_STORED_REJECTIONS - already)
-    rows = [{"shop_id": shop_id, "job_id": job_id, "row_number": r.row, "column": r.column[:200],
-             "raw_value": r.value, "reason": r.reason} for r in list(rejections)[:room]]
+    rows = [{"shop_id": shop_id, "job_id": job_id, "row_number": r.row,
+             "column": i18n.dumps_text(r.column) if isinstance(r.column, i18n.Message) else r.column[:200],
+             "raw_value": r.value, "reason": i18n.dumps_text(r.reason)} for r in list(rejections)[:room]]
     if rows:
         session.execute(insert(ImportRejection), rows)
     return len(rows)
 
 
-def rejection_report(database_url: str, shop_id: int, job_id: str) -> Iterator[str]:
-    """The rejections of one import as CSV lines; cells that a spreadsheet would run as a
-    formula (=, +, -, @) are prefixed with ' so opening the report never executes anything."""
+def rejection_report(database_url: str, shop_id: int, job_id: str, language: str) -> Iterator[str]:
+    """The rejections of one import as CSV lines in ``language``; cells that a spreadsheet would run
+    as a formula (=, +, -, @) are prefixed with ' so opening the report never executes anything."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["row", "column", "value", "reason"])
+    writer.writerow([i18n.t(f"ingestion.report_{name}").render(language) for name in ("row", "column", "value",
+                                                                                       "reason")])
     yield "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 Chinese text correctly
     query = (select(ImportRejection.row_number, ImportRejection.column, ImportRejection.raw_value,
                     ImportRejection.reason)
@@ -310,7 +314,8 @@ def rejection_report(database_url: str, shop_id: int, job_id: str) -> Iterator[s
         for row in session.execute(query).yield_per(5000):
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow([row[0], *(_defuse(v) for v in row[1:])])
+            writer.writerow([row[0], _defuse(i18n.loads_text(row[1], language)), _defuse(row[2]),
+                             _defuse(i18n.loads_text(row[3], language))])
             yield buffer.getvalue()
 
 
@@ -335,15 +340,15 @@ def record_events(session: Session, shop_id: int, events: list[dict]) -> tuple[i
     stamps, reasons = clean_datetime(frame["ts"].astype(str).where(frame["ts"].notna(), ""), shop.timezone)
     if reasons.notna().any():
         bad = {f"events.{i}.ts": [reason] for i, reason in reasons.dropna().items()}
-        raise InvalidInput("some events have a time this API cannot read", errors=bad)
+        raise InvalidInput(t("ingestion.bad_event_times"), errors=bad)
     now = pd.Timestamp.now(tz="UTC")
     stamps = stamps.where(stamps.notna(), now)
     # Live events are recent by nature; this also keeps a public client key from creating
     # partitions for arbitrary months. History goes through POST /v1/imports.
     outside = (stamps < now - pd.Timedelta(days=LIVE_EVENT_DAYS)) | (stamps > now + pd.Timedelta(days=1))
     if outside.any():
-        raise InvalidInput(f"live events must be from the last {LIVE_EVENT_DAYS} days; import older history with "
-                           "POST /v1/imports", errors={f"events.{i}.ts": ["outside the live window"]
+        raise InvalidInput(t("ingestion.live_window", days=LIVE_EVENT_DAYS),
+                           errors={f"events.{i}.ts": [t("ingestion.outside_live_window")]
                                                        for i in outside[outside].index})
     users = pseudonymise_many(shop.user_id_salt, frame["user_id"])
     rows = [{"shop_id": shop_id, "user_id": users[u], "item_id": i, "type": t, "ts": ts.to_pydatetime(),

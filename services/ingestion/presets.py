@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from shared.errors import InvalidInput
+from shared.i18n import Message, t
 
 # entity -> (required fields, optional fields), in DATA.md's order.
 ENTITY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -29,13 +30,11 @@ ENTITY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "competitor_prices": (("item_id", "competitor", "price", "observed_at"), ()),
 }
 
-PRESETS: dict[str, str] = {
-    "auto": "detect the preset from the header row",
-    "generic": "columns named as the canonical fields (English or Chinese synonyms)",
-    "tmall_orders": "Tmall/Taobao 订单报表: one row per order",
-    "tmall_order_items": "Tmall/Taobao 宝贝报表: one row per order line",
-    "taobao_user_behavior": "Tianchi UserBehavior log: user_id,item_id,category_id,behavior_type,timestamp, no header",
-}
+PRESETS = ("auto", "generic", "tmall_orders", "tmall_order_items", "taobao_user_behavior")
+
+
+def preset_description(preset: str) -> Message:
+    return t(f"ingestion.preset_{preset}")
 PRESET_ENTITY = {"tmall_orders": "orders", "tmall_order_items": "order_items", "taobao_user_behavior": "events"}
 
 # Names a column may carry for each field (compared after normalise_name). A field only matches
@@ -139,7 +138,7 @@ class ColumnPlan:
     entity: str
     preset: str
     confidence: float
-    reason: str
+    reason: Message
     header: list[str]
     # field -> column indexes; the first non-empty one wins (商家编码, else 外部系统编号)
     fields: dict[str, list[int]] = field(default_factory=dict)
@@ -152,9 +151,9 @@ class ColumnPlan:
     def column_mapping(self) -> dict[str, str]:
         mapping = {self.header[i]: f for f, cols in self.fields.items() for i in cols}
         if self.address_column is not None:
-            mapping[self.header[self.address_column]] = "province, city (the rest of the address is dropped)"
+            mapping[self.header[self.address_column]] = t("ingestion.maps_address")
         if self.close_reason_column is not None:
-            mapping[self.header[self.close_reason_column]] = "status (退款 closes as refunded)"
+            mapping[self.header[self.close_reason_column]] = t("ingestion.maps_close_reason")
         return mapping
 
     @property
@@ -177,16 +176,18 @@ def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str,
                  headerless: bool = False) -> ColumnPlan:
     """Decide which column feeds which field; raise a 422 that lists what was seen and what is needed."""
     if entity not in ENTITY_FIELDS:
-        raise InvalidInput(f"unknown entity '{entity}'", errors={"entity": [f"one of {', '.join(ENTITY_FIELDS)}"]})
+        raise InvalidInput(t("ingestion.unknown_entity", entity=entity),
+                           errors={"entity": [t("ingestion.one_of", values=", ".join(ENTITY_FIELDS))]})
     if preset not in PRESETS:
-        raise InvalidInput(f"unknown preset '{preset}'", errors={"preset": [f"one of {', '.join(PRESETS)}"]})
+        raise InvalidInput(t("ingestion.unknown_preset", preset=preset),
+                           errors={"preset": [t("ingestion.one_of", values=", ".join(PRESETS))]})
     if preset == "auto":
         preset, confidence, reason = detect_preset(entity, header, headerless)
     else:
-        confidence, reason = 1.0, "chosen by the caller"
+        confidence, reason = 1.0, t("ingestion.preset_chosen")
     if PRESET_ENTITY.get(preset, entity) != entity:
-        raise InvalidInput(f"preset '{preset}' reads {PRESET_ENTITY[preset]}, not {entity}",
-                           errors={"preset": [f"use entity={PRESET_ENTITY[preset]} with this preset"]})
+        raise InvalidInput(t("ingestion.preset_entity", preset=preset, reads=PRESET_ENTITY[preset], entity=entity),
+                           errors={"preset": [t("ingestion.use_entity", entity=PRESET_ENTITY[preset])]})
     plan = ColumnPlan(entity, preset, confidence, reason, list(header))
     names = [normalise_name(h) for h in header]
     allowed = set(entity_fields(entity))
@@ -217,15 +218,14 @@ def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str,
             continue
         (plan.dropped_pii if name in _PII else plan.ignored).append(header[index])
     if plan.address_column is not None:
-        plan.dropped_pii.append(header[plan.address_column] + " (street part)")
+        plan.dropped_pii.append(t("ingestion.street_part", column=header[plan.address_column]))
 
     missing = [f for f in ENTITY_FIELDS[entity][0] if f not in plan.fields]
     if missing:
         raise InvalidInput(
-            f"the file has no column for {', '.join(missing)} (required for {entity}); columns seen: "
-            f"{', '.join(header) or 'none'}. Name the columns after the fields, pick a preset, or pass "
-            'mapping={"your column": "field"}.',
-            errors={f: ["no column maps to this required field"] for f in missing},
+            t("ingestion.missing_columns", fields=", ".join(missing), entity=entity,
+              columns=", ".join(header) or "-"),
+            errors={f: [t("ingestion.no_column_for_field")] for f in missing},
             columns_seen=list(header), fields_required=list(ENTITY_FIELDS[entity][0]),
             fields_optional=list(ENTITY_FIELDS[entity][1]),
         )
@@ -241,15 +241,16 @@ def _apply_named(plan: ColumnPlan, names: list[str], named: dict[str, str]) -> N
 
 def _apply_user_mapping(plan: ColumnPlan, mapping: dict[str, str], allowed: set[str]) -> None:
     by_name = {normalise_name(h): i for i, h in enumerate(plan.header)}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Message]] = {}
     for source, fld in mapping.items():
         index = plan.header.index(source) if source in plan.header else by_name.get(normalise_name(source))
         if index is None:
-            errors[source] = [f"no such column; the file has: {', '.join(plan.header)}"]
+            errors[source] = [t("ingestion.no_such_column", columns=", ".join(plan.header))]
         elif fld not in allowed:
-            errors[source] = [f"'{fld}' is not a field of {plan.entity}; fields: {', '.join(sorted(allowed))}"]
+            errors[source] = [t("ingestion.not_a_field", field=fld, entity=plan.entity,
+                                fields=", ".join(sorted(allowed)))]
         elif normalise_name(source) in _PII:
-            errors[source] = ["this column holds personal data and is never stored"]
+            errors[source] = [t("ingestion.personal_column")]
         else:
             for cols in plan.fields.values():  # a column feeds one field only
                 if index in cols:
@@ -257,15 +258,14 @@ def _apply_user_mapping(plan: ColumnPlan, mapping: dict[str, str], allowed: set[
             plan.fields = {f: cols for f, cols in plan.fields.items() if cols}
             plan.fields[fld] = [index]
     if errors:
-        raise InvalidInput("the mapping does not fit this file", errors=errors)
-    plan.reason += "; mapping applied"
+        raise InvalidInput(t("ingestion.mapping_misfit"), errors=errors)
+    plan.reason = t("ingestion.mapping_applied", reason=plan.reason)
 
 
-def detect_preset(entity: str, header: list[str], headerless: bool = False) -> tuple[str, float, str]:
+def detect_preset(entity: str, header: list[str], headerless: bool = False) -> tuple[str, float, Message]:
     """Pick the preset for ``auto``: (preset, confidence 0..1, why)."""
     if headerless or looks_like_user_behavior(header):
-        return ("taobao_user_behavior", 0.95,
-                "no header; rows look like the UserBehavior log (5 fields, pv/buy/cart/fav)")
+        return "taobao_user_behavior", 0.95, t("ingestion.detected_user_behavior")
     names = {normalise_name(h) for h in header}
     scores = []
     for preset, signature in SIGNATURES.items():
@@ -276,7 +276,7 @@ def detect_preset(entity: str, header: list[str], headerless: bool = False) -> t
     if scores:
         score, preset = max(scores)
         if score >= 0.5:
-            return preset, score, f"{round(score * 100)}% of the {preset} export's columns are present"
+            return preset, score, t("ingestion.detected_preset", share=round(score * 100), preset=preset)
     required = ENTITY_FIELDS[entity][0]
     found = sum(1 for f in required if names & _SYNONYMS.get(f, set()))
-    return "generic", found / len(required), f"{found} of {len(required)} required fields found by column name"
+    return "generic", found / len(required), t("ingestion.detected_generic", found=found, required=len(required))

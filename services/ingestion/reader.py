@@ -43,6 +43,7 @@ from operator import itemgetter
 from typing import Any
 
 from shared.errors import ShopmindError
+from shared.i18n import join, t
 
 SAMPLE_BYTES = 1024 * 1024
 """How much decompressed text is decoded up front to detect the encoding and format."""
@@ -321,7 +322,7 @@ class TableReader:
     def _open(self) -> tuple[SourceInfo, _Source]:
         size = os.path.getsize(self._path)
         if size == 0:
-            raise ImportFileError("the file is empty")
+            raise ImportFileError(t("ingestion.file_empty"))
         with open(self._path, "rb") as file:
             magic = file.read(8)
         if magic.startswith(ZIP_MAGIC):
@@ -343,16 +344,16 @@ class TableReader:
 
         sample, at_eof = _read_sample(open_bytes)
         if not sample:
-            raise ImportFileError("the file is empty")
+            raise ImportFileError(t("ingestion.file_empty"))
         if compression:
             _refuse_known_binary(sample, compressed=True)
         encoding, detected = self._choose_encoding(sample, at_eof)
         text = codecs.getincrementaldecoder(encoding)(_MARK_ERRORS).decode(sample, final=at_eof)
         if _is_wide(encoding) and "\x00" in text:
-            raise ImportFileError(f"this is not a text file (binary content at byte {2 * text.index(chr(0)) + 2})")
+            raise ImportFileError(t("ingestion.binary", byte=2 * text.index(chr(0)) + 2))
         content = text.lstrip("\ufeff").strip()
         if not content and at_eof:
-            raise ImportFileError("the file is empty")
+            raise ImportFileError(t("ingestion.file_empty"))
         fmt = _text_format(content)
         delimiter = _sniff_delimiter(text) if fmt == "csv" else None
         if _UNDECODABLE in text:  # only possible with a forced encoding: detection decodes the sample
@@ -373,8 +374,7 @@ class TableReader:
                 _refuse_binary(sample)
             encoding = encoding or _detect_encoding(sample, at_eof)
             if encoding is None:
-                raise ImportFileError("cannot tell the text encoding; pass encoding= (the file is neither "
-                                      "UTF-8 nor GB18030/GBK text)")
+                raise ImportFileError(t("ingestion.unknown_encoding"))
             return encoding, True
         encoding = _codec_name(self._encoding)
         if encoding == "utf-8" and sample.startswith(codecs.BOM_UTF8):
@@ -412,17 +412,15 @@ def _read_sample(open_bytes: Callable[[], _ByteStream]) -> tuple[bytes, bool]:
 def _refuse_known_binary(head: bytes, *, compressed: bool) -> None:
     """Name the binary formats people upload by mistake instead of saying "binary"."""
     if head.startswith(OLE2_MAGIC):
-        raise ImportFileError("this is an old Excel 97-2003 (.xls) or other OLE2 file; save it as .xlsx or CSV "
-                              "and upload that")
+        raise ImportFileError(t("ingestion.xls"))
     if compressed and head.startswith(ZIP_MAGIC):
-        raise ImportFileError("this is a gzip-compressed zip file; upload the .xlsx (or the file inside the "
-                              "zip) without gzip")
+        raise ImportFileError(t("ingestion.gzipped_zip"))
 
 
 def _refuse_binary(sample: bytes) -> None:
     offset = _binary_offset(sample)
     if offset is not None:
-        raise ImportFileError(f"this is not a text file (binary content at byte {offset})")
+        raise ImportFileError(t("ingestion.binary", byte=offset))
 
 
 def _binary_offset(sample: bytes) -> int | None:
@@ -467,17 +465,17 @@ def _wrong_encoding_error(sample: bytes, at_eof: bool, encoding: str, fmt: str, 
         codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=at_eof)
         where = []
     except UnicodeDecodeError as exc:
-        where = [f"byte {exc.start}"]
+        where = [t("ingestion.at_byte", byte=exc.start)]
     locate = _first_undecodable_line if fmt == "jsonl" else _first_undecodable_record
     row = locate(open_bytes, encoding, delimiter)
     if row:
-        where.insert(0, f"row {row}")
+        where.insert(0, t("ingestion.at_row", row=row))
     suggestion = _detect_encoding(sample, at_eof)
     if suggestion and suggestion != encoding:
-        hint = f"it looks like {suggestion}: pass encoding='{suggestion}' or leave encoding unset"
+        hint = t("ingestion.looks_like_encoding", encoding=suggestion)
     else:
-        hint = "it does not look like UTF-8 or GB18030 either"
-    return ImportFileError(f"the file is not valid {encoding} text ({', '.join(where)}); {hint}", row=row)
+        hint = t("ingestion.no_known_encoding")
+    return ImportFileError(t("ingestion.wrong_encoding", encoding=encoding, where=join(where), hint=hint), row=row)
 
 
 def _codec_name(encoding: str) -> str:
@@ -486,7 +484,7 @@ def _codec_name(encoding: str) -> str:
         name = codecs.lookup(encoding).name
         io.TextIOWrapper(io.BytesIO(), encoding=name)  # refuses bytes-to-bytes codecs such as base64
     except LookupError:
-        raise ImportFileError(f"unknown text encoding {encoding!r}; try utf-8 or gb18030") from None
+        raise ImportFileError(t("ingestion.no_such_encoding", encoding=encoding)) from None
     return name
 
 
@@ -499,7 +497,7 @@ def _text_format(content: str) -> str:
     if content.startswith("{"):
         return "jsonl"
     if _JSON_ARRAY_START.match(content):
-        raise ImportFileError("this looks like a JSON array, not JSON Lines: write one JSON object per line")
+        raise ImportFileError(t("ingestion.json_array"))
     return "csv"
 
 
@@ -523,18 +521,16 @@ def _check_workbook_archive(path: str, max_bytes: int) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ImportFileError(f"not a readable Excel workbook: {exc}") from None
+        raise ImportFileError(t("ingestion.bad_workbook", error=str(exc))) from None
     names = {member.filename for member in members}
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in names:
-            hint = " (.xlsb is not supported; save it as .xlsx)"
-        else:
-            hint = "; unzip it and upload the file inside"
-        raise ImportFileError(f"a zip file but not an Excel workbook{hint}")
+            raise ImportFileError(t("ingestion.xlsb"))
+        raise ImportFileError(t("ingestion.zip_not_workbook"))
     declared = sum(member.file_size for member in members)
     if declared > max_bytes:
-        raise ImportFileError(f"the file expands to more than {max_bytes} bytes when decompressed "
-                              f"(the workbook declares {declared})", status=413)
+        raise ImportFileError(t("ingestion.workbook_too_large", limit=f"{max_bytes:,}", declared=f"{declared:,}"),
+                              status=413)
 
 
 # -- byte streams ---------------------------------------------------------------------------------
@@ -555,8 +551,7 @@ class _LimitedReader(io.RawIOBase):
         count = self._inner.readinto(buffer)
         self.total += count
         if self.total > self._limit:
-            raise ImportFileError(f"the file expands to more than {self._limit} bytes when decompressed",
-                                  status=413)
+            raise ImportFileError(t("ingestion.too_large_decompressed", limit=f"{self._limit:,}"), status=413)
         return count
 
 
@@ -595,7 +590,7 @@ def _gzip_errors() -> Iterator[None]:
     try:
         yield
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ImportFileError(f"the gzip data is corrupt or truncated: {exc}") from None
+        raise ImportFileError(t("ingestion.bad_gzip", error=str(exc))) from None
 
 
 def _first_undecodable_record(open_bytes: Callable[[], _ByteStream], encoding: str,
@@ -651,7 +646,7 @@ def _header_names(cells: Iterable[str]) -> list[str]:
     while names and not names[-1]:
         names.pop()
     if not names:
-        raise ImportFileError("the header row has no column names", row=None)
+        raise ImportFileError(t("ingestion.no_column_names"), row=None)
     return names
 
 
@@ -712,7 +707,7 @@ class _CsvSource(_Source):
         while True:
             batch = self._read(1)
             if not batch:
-                raise ImportFileError("the file is empty (no row has a value)")
+                raise ImportFileError(t("ingestion.no_values"))
             if any(batch[0]):
                 return batch[0]
 
@@ -728,17 +723,17 @@ class _CsvSource(_Source):
         except UnicodeDecodeError:
             near = self._records + len(rows) + 1
             row = _first_undecodable_record(self._open_bytes, self._encoding, self._delimiter)
-            where = f"row {row}" if row else f"at or after row {near}"
-            raise ImportFileError(f"{where}: the text is not valid {self._encoding}; the file may mix encodings "
-                                  "(pass encoding= to choose one)", row=row or near) from None
+            where = t("ingestion.at_row", row=row) if row else t("ingestion.at_or_after_row", row=near)
+            raise ImportFileError(t("ingestion.mixed_encoding", where=where, encoding=self._encoding),
+                                  row=row or near) from None
         self._records += len(rows)
         return rows
 
     def _csv_error(self, exc: csv.Error, row: int) -> ImportFileError:
         if "field larger than field limit" in str(exc):
-            return ImportFileError(f"row {row}: a field is longer than {self._max_field_chars} characters "
-                                   "(an unbalanced quote can swallow the rest of the file)", row=row)
-        return ImportFileError(f"row {row}: {exc}", row=row)
+            return ImportFileError(t("ingestion.field_too_long_quote", row=row, chars=f"{self._max_field_chars:,}"),
+                                   row=row)
+        return ImportFileError(t("ingestion.csv_error", row=row, error=str(exc)), row=row)
 
     def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
         while True:
@@ -820,7 +815,7 @@ class _JsonlSource(_Source):
             if isinstance(value, dict):
                 keys.update(dict.fromkeys(value))
         if not keys:
-            raise ImportFileError(f"no JSON object with keys in the first {len(scanned)} non-blank lines")
+            raise ImportFileError(t("ingestion.no_json_keys", lines=len(scanned)))
         self.header = list(keys)
         return scanned
 
@@ -840,9 +835,9 @@ class _JsonlSource(_Source):
         except UnicodeDecodeError:
             line = _first_undecodable_line(self._open_bytes, self._encoding)
             near = self._last_line + 1
-            where = f"line {line}" if line else f"at or after line {near}"
-            raise ImportFileError(f"{where}: the text is not valid {self._encoding}; the file may mix encodings "
-                                  "(pass encoding= to choose one)", row=line or near) from None
+            where = t("ingestion.at_line", line=line) if line else t("ingestion.at_or_after_line", line=near)
+            raise ImportFileError(t("ingestion.mixed_encoding", where=where, encoding=self._encoding),
+                                  row=line or near) from None
 
     def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
         records = self._records()
@@ -871,7 +866,7 @@ class _JsonlSource(_Source):
                     self.ignored_keys.setdefault(key, number)
             row = [_json_cell(value.get(key)) for key in header]
             if max(map(len, row)) > self._max_field_chars:
-                raise ImportFileError(f"row {number}: a field is longer than {self._max_field_chars} characters",
+                raise ImportFileError(t("ingestion.field_too_long", row=number, chars=f"{self._max_field_chars:,}"),
                                       row=number)
             rows.append(row)
             numbers.append(number)
@@ -945,21 +940,21 @@ class _XlsxSource(_Source):
         book = self._book
         if sheet is None:
             if not book.worksheets:
-                raise ImportFileError("the workbook has no worksheet")
+                raise ImportFileError(t("ingestion.no_worksheet"))
             return book.worksheets[0]
         if sheet not in book.sheetnames:
             names = ", ".join(repr(name) for name in book.sheetnames)
-            raise ImportFileError(f"there is no sheet named {sheet!r}; the workbook has: {names}")
+            raise ImportFileError(t("ingestion.no_such_sheet", sheet=sheet, sheets=names))
         worksheet = book[sheet]
         if not hasattr(worksheet, "iter_rows"):
-            raise ImportFileError(f"sheet {sheet!r} is a chart, not a worksheet")
+            raise ImportFileError(t("ingestion.chart_sheet", sheet=sheet))
         return worksheet
 
     def _first_nonempty_row(self) -> list[str]:
         while True:
             batch = self._read(1)
             if not batch:
-                raise ImportFileError(f"the file is empty (sheet {self.sheet!r} has no rows)")
+                raise ImportFileError(t("ingestion.empty_sheet", sheet=self.sheet))
             if any(batch[0]):
                 return batch[0]
 
@@ -1020,7 +1015,7 @@ def _workbook_errors() -> Iterator[None]:
     except ImportFileError:
         raise
     except Exception as exc:  # zipfile, XML, KeyError, ValueError...: all mean "damaged"
-        raise ImportFileError(f"not a readable Excel workbook: {type(exc).__name__}: {exc}") from None
+        raise ImportFileError(t("ingestion.bad_workbook", error=f"{type(exc).__name__}: {exc}")) from None
 
 
 def _cell_text(value: Any) -> str:

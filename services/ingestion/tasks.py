@@ -19,6 +19,7 @@ from services.ingestion.reader import TableReader
 from shared import jobs, webhooks
 from shared.db import get_engine
 from shared.errors import InvalidInput
+from shared.i18n import Message, t
 from shared.jobs import JobContext, is_transient, job_task
 from shared.models import Shop
 
@@ -70,7 +71,7 @@ def import_file(ctx: JobContext) -> dict:
 def _import(ctx: JobContext, path: Path) -> dict:
     params = ctx.params
     if not path.exists():
-        raise InvalidInput("the uploaded file is no longer on the server; upload it again")
+        raise InvalidInput(t("ingestion.upload_gone"))
     with ctx.session() as session:
         shop = session.get(Shop, ctx.shop_id)
         salt, timezone = shop.user_id_salt, params.get("timezone") or shop.timezone
@@ -79,7 +80,8 @@ def _import(ctx: JobContext, path: Path) -> dict:
     totals = {"rows_total": 0, "rows_rejected": 0, "header_rows_skipped": 0}
     shown: list[Rejection] = []
     stored = 0
-    ctx.progress(0.0, f"reading {reader.info.format} ({reader.info.encoding or 'binary'})", force=True)
+    ctx.progress(0.0, t("ingestion.progress_reading", format=reader.info.format,
+                        encoding=reader.info.encoding or "binary"), force=True)
     timings = Timings()
     with reader, get_engine(ctx.settings.database_url).connect() as connection:
         staging = loader.StagingLoader(connection, plan.entity, ctx.shop_id)
@@ -100,8 +102,9 @@ def _import(ctx: JobContext, path: Path) -> dict:
             totals["rows_rejected"] += cleaned.rows_rejected
             stored += _keep_rejections(ctx, cleaned.rejections, stored, shown)
             ctx.progress(0.85 * chunk.bytes_read / max(reader.info.size_bytes, 1),
-                         f"{totals['rows_total']:,} rows read, {totals['rows_rejected']:,} rejected")
-        ragged = [Rejection(row, "(whole row)", "", _ragged_reason(count, len(reader.header)))
+                         t("ingestion.progress_read", rows=f"{totals['rows_total']:,}",
+                           rejected=f"{totals['rows_rejected']:,}"))
+        ragged = [Rejection(row, t("ingestion.whole_row"), "", _ragged_reason(count, len(reader.header)))
                   for row, count in reader.ragged_rows()]
         totals["rows_total"] += reader.ragged_count  # the list above is capped; the count is not
         totals["rows_rejected"] += reader.ragged_count
@@ -117,12 +120,13 @@ def _import(ctx: JobContext, path: Path) -> dict:
         if params["mode"] == "strict" and totals["rows_rejected"]:
             connection.rollback()
             raise InvalidInput(
-                f"{totals['rows_rejected']:,} of {totals['rows_total']:,} rows were rejected, so nothing was "
-                f"written (strict mode). Fix them, or import with mode=lenient; every reason is in the report.",
-                errors={f"row {r.row}": [f"{r.column}: {r.reason}"] for r in shown[:20]},
+                t("ingestion.strict_rejected", rejected=f"{totals['rows_rejected']:,}",
+                  total=f"{totals['rows_total']:,}"),
+                errors={f"row {r.row}": [t("ingestion.column_reason", column=r.column, reason=r.reason)]
+                        for r in shown[:20]},
                 report_url=report_url(ctx.job_id), rows_rejected=totals["rows_rejected"])
 
-        ctx.progress(0.87, "checking duplicates and quality", force=True)
+        ctx.progress(0.87, t("ingestion.progress_checking"), force=True)
         duplicates_in_file = staging.dedupe()
         timings.lap("dedupe")
         summary["quality"] = staging.quality()
@@ -136,7 +140,7 @@ def _import(ctx: JobContext, path: Path) -> dict:
             connection.commit()
             with get_engine(ctx.settings.database_url).begin() as ddl:
                 loader.ensure_event_partitions(ddl, start, end)
-        ctx.progress(0.92, "writing", force=True)  # the last progress write before the lock
+        ctx.progress(0.92, t("ingestion.progress_writing"), force=True)  # the last progress write before the lock
         staging.lock_for_write()
         timings.lap("partitions")
         counts = staging.apply()
@@ -190,10 +194,10 @@ class Timings:
         return {phase: round(seconds, 3) for phase, seconds in self._spent.items()}
 
 
-def _ragged_reason(fields: int, expected: int) -> str:
+def _ragged_reason(fields: int, expected: int) -> Message:
     if fields == 0:
-        return "the line is not a JSON object"
-    return f"the row has {fields} fields; the header has {expected}"
+        return t("ingestion.reject_not_object")
+    return t("ingestion.reject_ragged", fields=fields, expected=expected)
 
 
 def _keep_rejections(ctx: JobContext, rejections: list[Rejection], stored: int, shown: list[Rejection]) -> int:

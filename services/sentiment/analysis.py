@@ -127,7 +127,7 @@ def _english_score(words: list[str]) -> float:
 
 
 def _joined(notes: list[Message]) -> Message:
-    """Several notes as one (the catalogue's list separator)."""
+    """Several notes as one sentence."""
     joined = notes[0]
     for note in notes[1:]:
         joined = t("common.and_also", first=joined, second=note)

@@ -18,9 +18,10 @@ HUMAN_FIELDS = {"reason", "summary", "message", "detail", "title", "note", "note
 HAN = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3001-\u303f]")
 # Latin text a Chinese sentence may carry: API paths, environment variables, units, codes.
 LATIN_ALLOWED = re.compile(
-    r"https?://\S+|/v1/[\w/{}.?=&%-]*|/openapi\.json|\b(?:GET|POST|PUT|PATCH|DELETE)\b|SHOPMIND_\w+|"
-    r"\b[A-Z]{2,5}\b|\b[a-z_]+\.[a-z_]+\b|\b(?:p10|p50|p90|id|ids|csv|json|jsonl|xlsx|utf-8|gbk|gb18030|"
-    r"sku|api|url|rfm|k|n|v)\b|\b\w*_\w+\b|`[^`]*`|\b[A-Za-z]\d+\b", re.IGNORECASE)
+    r"JSON Lines|https?://\S+|/v1/[\w/{}.?=&%-]*|/openapi\.json|(?-i:\b(?:GET|POST|PUT|PATCH|DELETE)\b)|SHOPMIND_\w+|"
+    r"(?-i:\b[A-Z][A-Z0-9]{1,5}\b)|\b[a-z_]+\.[a-z_]+\b|\b(?:p10|p50|p90|id|csv|json|jsonl|xlsx|xls|xlsb|utf-8|gbk|"
+    r"gb18030|sku|api|url|zip|gzip|k|n|v)\b|\b\w*_\w+\b|`[^`]*`|\b[A-Za-z]\d+\b|"
+    r"\b(?:Excel|Tmall|Taobao|Tianchi|Swagger|Alipay|WeChat|shopmind)\b", re.IGNORECASE)
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 

@@ -146,8 +146,8 @@ def test_row_statistics_skip_censored_days_and_stay_silent_on_empty_rows():
     assert np.isnan(empty).all() and empty.shape == (2,)
 
 
-@pytest.mark.parametrize("feature", [*m.ORIGIN_FEATURES, *(f"{n}_rel" for n in m.ORIGIN_FEATURES[:10]), "horizon", "dow",
-                                     "dom", "woy", "month", "fest_double11", "fest_spring_festival",
+@pytest.mark.parametrize("feature", [*m.ORIGIN_FEATURES, *(f"{n}_rel" for n in m.ORIGIN_FEATURES[:10]), "horizon",
+                                     "dow", "dom", "woy", "month", "fest_double11", "fest_spring_festival",
                                      "days_to_festival", "days_since_festival", "not_a_feature"])
 def test_every_feature_reads_as_words_in_both_languages(feature):
     """No code name ("std28") ever reaches an explanation."""

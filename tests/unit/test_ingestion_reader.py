@@ -365,7 +365,7 @@ def test_a_field_longer_than_the_limit_names_its_row(tmp_path):
     text = "id,text\n1,short\n2,\"multi\nline\"\n3," + "x" * 2_000_000 + "\n4,after\n"
     path = write(tmp_path / "long.csv", text)
 
-    error = raises_import_error(path, r"^row 4: a field is longer than 1000000 characters",
+    error = raises_import_error(path, r"^row 4: a field is longer than 1,000,000 characters",
                                 max_field_chars=1_000_000)
 
     assert error.row == 4
@@ -394,7 +394,7 @@ def test_gzip_bomb_is_refused_by_declared_size_and_while_reading(tmp_path):
     assert path.stat().st_size < 200_000
 
     assert gzip_declared_size(path) == 50 * 1024 * 1024
-    error = raises_import_error(path, "expands to more than 1048576 bytes when decompressed", status=413,
+    error = raises_import_error(path, "expands to more than 1,048,576 bytes when decompressed", status=413,
                                 max_decompressed_bytes=1024 * 1024)
     assert error.slug == "import-too-large"
     assert error.to_problem()["type"].endswith("/import-too-large")
@@ -410,7 +410,7 @@ def test_gzip_bomb_that_looks_like_csv_is_stopped_mid_stream(tmp_path):
 
     with TableReader(path, max_decompressed_bytes=2 * 1024 * 1024) as reader:
         chunks = reader.chunks(chunk_rows=10_000)
-        with pytest.raises(ImportFileError, match="expands to more than 2097152 bytes") as caught:
+        with pytest.raises(ImportFileError, match="expands to more than 2,097,152 bytes") as caught:
             for _ in chunks:
                 pass
     assert caught.value.status == 413
@@ -569,7 +569,7 @@ def test_xlsx_unknown_sheet_lists_the_sheets(tmp_path):
 def test_xlsx_declaring_too_much_is_a_413(tmp_path):
     path = make_workbook(tmp_path / "orders.xlsx")
 
-    raises_import_error(path, "expands to more than 1000 bytes", status=413, max_decompressed_bytes=1000)
+    raises_import_error(path, "expands to more than 1,000 bytes", status=413, max_decompressed_bytes=1000)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage-xml"])
@@ -711,3 +711,12 @@ def test_real_uci_online_retail_gzip():
                              "CustomerID", "Country"]
     assert count == 541_909
     assert reader.ragged_rows() == []
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the importer's messages in English."""
+    from shared import i18n
+
+    with i18n.use_language("en"):
+        yield

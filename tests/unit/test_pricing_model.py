@@ -53,7 +53,8 @@ def test_elastic_cheap_margin_item_is_lowered_but_never_below_the_margin_floor()
 
 def test_uncertain_estimate_holds_the_price_and_says_why():
     advice = advise(_economics(elasticity=-0.9, elasticity_sd=1.2))
-    assert advice["action"] == "hold" and advice["price"] == 100.0 and "维持" in str(advice["reason"]) and advice["reason"].render("en").startswith("Keep the price")
+    assert advice["action"] == "hold" and advice["price"] == 100.0 and "维持" in str(advice["reason"])
+    assert advice["reason"].render("en").startswith("Keep the price")
 
 
 def test_without_cost_the_advice_maximises_revenue_and_says_so():
