@@ -33,6 +33,7 @@ from shared import signals, webhooks
 from shared.config import Settings
 from shared.db import session_scope, utcnow
 from shared.errors import Conflict, NotFound, ShopmindError
+from shared.i18n import t
 from shared.models import ModelVersion
 
 T = TypeVar("T")
@@ -118,17 +119,17 @@ def load_artifact(row: ModelVersion, settings: Settings) -> Artifact:
     try:
         manifest_bytes = (directory / MANIFEST_FILE).read_bytes()
     except FileNotFoundError:
-        raise ArtifactCorrupt(f"artifact of {row.service} v{row.version} is missing at {directory}") from None
+        raise ArtifactCorrupt(t("models.artifact_missing", service=row.service, version=row.version)) from None
     if _sha256(manifest_bytes) != row.checksum:
-        raise ArtifactCorrupt(f"manifest checksum of {row.service} v{row.version} does not match")
+        raise ArtifactCorrupt(t("models.artifact_corrupt", service=row.service, version=row.version))
     files: dict[str, bytes] = {}
     for name, digest in json.loads(manifest_bytes).items():
         try:
             data = (directory / name).read_bytes()
         except FileNotFoundError:
-            raise ArtifactCorrupt(f"{name} of {row.service} v{row.version} is missing") from None
+            raise ArtifactCorrupt(t("models.artifact_missing", service=row.service, version=row.version)) from None
         if _sha256(data) != digest:
-            raise ArtifactCorrupt(f"{name} of {row.service} v{row.version} is corrupt (checksum mismatch)")
+            raise ArtifactCorrupt(t("models.artifact_corrupt", service=row.service, version=row.version))
         files[name] = data
     arrays = {}
     if ARRAYS_FILE in files:
@@ -150,7 +151,7 @@ def active_version(session: Session, service: str) -> ModelVersion | None:
 def promote(session: Session, row: ModelVersion) -> ModelVersion:
     """Make ``row`` the active version of its service; the previous one is retired."""
     if row.status not in ("ready", "retired", "active"):
-        raise Conflict(f"version {row.version} of {row.service} is '{row.status}' and cannot be promoted")
+        raise Conflict(t("models.cannot_promote", version=row.version, service=row.service, status=row.status))
     if row.status == "active":
         return row
     current = active_version(session, row.service)
@@ -171,7 +172,7 @@ def rollback(session: Session, service: str) -> ModelVersion:
     """Re-activate the version that was active before the current one."""
     current = active_version(session, service)
     if current is None:
-        raise NotFound(f"{service} has no active model to roll back")
+        raise NotFound(t("models.nothing_active", service=service))
     previous = session.scalars(
         select(ModelVersion)
         .where(ModelVersion.service == service, ModelVersion.status == "retired",
@@ -180,7 +181,7 @@ def rollback(session: Session, service: str) -> ModelVersion:
         .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
     ).first()
     if previous is None:
-        raise Conflict(f"{service} v{current.version} is the first version ever promoted; nothing to roll back to")
+        raise Conflict(t("models.first_version", service=service, version=current.version))
     current.status = "retired"
     # The rolled-back version must not be picked as "previous" again by the next rollback.
     current.promoted_at = None
@@ -199,7 +200,7 @@ def _flush_or_conflict(session: Session, service: str) -> None:
         session.flush()
     except IntegrityError:  # uq_model_versions_one_active: a concurrent promotion or rollback won
         session.rollback()
-        raise Conflict(f"another version of {service} was made active at the same moment; retry") from None
+        raise Conflict(t("models.promotion_race", service=service)) from None
 
 
 def promote_if_better(session: Session, row: ModelVersion, metric: str, higher_is_better: bool) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from flask import g
 
 from shared.errors import Forbidden, Unauthorized
+from shared.i18n import t
 
 ROLE_RANK = {"client": 0, "analyst": 1, "admin": 2}
 PRINCIPAL_HEADER = "X-Shopmind-Principal"
@@ -79,7 +80,7 @@ def required_role(method: str, path: str) -> str:
 def check_role(principal: Principal, method: str, path: str) -> None:
     needed = required_role(method, path)
     if ROLE_RANK.get(principal.role, -1) < ROLE_RANK[needed]:
-        raise Forbidden(f"this API key has role '{principal.role}'; {method} {path} needs '{needed}'")
+        raise Forbidden(t("auth.role", role=principal.role, method=method, path=path, needed=needed))
 
 
 # --- signed principal header (gateway -> service) --------------------------------------
@@ -101,14 +102,14 @@ def verify_principal(headers, token: str, method: str, path: str) -> Principal:
     payload = headers.get(PRINCIPAL_HEADER)
     signature = headers.get(SIGNATURE_HEADER)
     if not payload or not signature:
-        raise Unauthorized("internal services are reached through the gateway only")
+        raise Unauthorized(t("auth.gateway_only"))
     if not hmac.compare_digest(_sign(payload.encode(), token), signature):
-        raise Unauthorized("the internal principal signature does not match")
+        raise Unauthorized(t("auth.bad_signature"))
     body = json.loads(base64.urlsafe_b64decode(payload.encode()))
     if abs(time.time() - body.pop("ts", 0)) > MAX_SIGNATURE_AGE_S:
-        raise Unauthorized("the internal principal header has expired")
+        raise Unauthorized(t("auth.signature_expired"))
     if (body.pop("method", None), body.pop("path", None)) != (method.upper(), path):
-        raise Unauthorized("the internal principal header was signed for another request")
+        raise Unauthorized(t("auth.signature_elsewhere"))
     return Principal(**body)
 
 
@@ -121,7 +122,7 @@ def set_current_principal(principal: Principal) -> None:
 def current_principal(required: bool = True) -> Principal | None:
     principal = g.get("principal")
     if principal is None and required:
-        raise Unauthorized("send 'Authorization: Bearer <api key>'")
+        raise Unauthorized(t("auth.send_key"))
     return principal
 
 
@@ -129,5 +130,5 @@ def current_shop_id() -> int:
     """The authenticated shop; the shop never comes from the URL or the body."""
     principal = current_principal()
     if principal.shop_id is None:
-        raise Forbidden("this route needs a shop's API key, not the platform token")
+        raise Forbidden(t("auth.needs_shop_key"))
     return principal.shop_id

@@ -17,7 +17,7 @@ from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from shared.i18n import DEFAULT_LANGUAGE, Message, catalogue, t
+from shared.i18n import DEFAULT_LANGUAGE, Message, catalogue, render, t
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -122,13 +122,13 @@ def _flatten_validation_messages(messages: dict) -> dict[str, list[str]]:
             for key, inner in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), inner)
         else:
-            errors[prefix] = value if isinstance(value, list) else [value]
+            errors[prefix] = [render(v) for v in (value if isinstance(value, list) else [value])]
 
     for location, by_field in messages.items():
         if isinstance(by_field, dict):
             walk("", by_field)
         else:
-            errors[location] = by_field if isinstance(by_field, list) else [by_field]
+            errors[location] = [render(v) for v in (by_field if isinstance(by_field, list) else [by_field])]
     return errors
 
 
@@ -186,7 +186,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):
         log.error("database unavailable: %s", error.orig)
-        doc = problem(503, "The database is unavailable; retry shortly.", slug="database-unavailable")
+        doc = problem(503, t("problem.database_down"), slug="database-unavailable")
         return problem_response(doc, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
@@ -194,4 +194,4 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return _http_error(error)
         log.exception("unhandled error")
-        return problem_response(problem(500, "An unexpected error occurred; quote the request_id when reporting it."))
+        return problem_response(problem(500, t("problem.http_500")))

@@ -81,6 +81,10 @@ class Message:
     def __hash__(self) -> int:
         return hash(self.key)
 
+    def format(self, **values: Any) -> Message:
+        """Add values, as ``str.format`` would fill them (marshmallow's validators call this)."""
+        return Message(self.key, {**self.params, **values})
+
     def __contains__(self, text: str) -> bool:  # "x" in message, as with the plain strings it replaced
         return text in self.render()
 
@@ -95,6 +99,28 @@ class Message:
 
     def to_json(self) -> dict:
         return {MARKER: self.key, "$p": to_json(self.params)}
+
+
+class LazyText(str):
+    """A catalogue message that is also a ``str``, for libraries that accept nothing else
+    (marshmallow's default error messages). Formatting it for an error (with ``input=``, as
+    marshmallow does when a value fails) renders it in the current language; formatting without
+    ``input`` (a validator filling in its bounds when it is created) keeps it lazy."""
+
+    key: str
+    params: dict
+
+    def __new__(cls, key: str, params: dict | None = None) -> LazyText:
+        text = super().__new__(cls, key)
+        text.key, text.params = key, params or {}
+        return text
+
+    def format(self, *args: Any, **values: Any) -> str:
+        merged = {**self.params, **values}
+        return Message(self.key, merged).render() if "input" in values else LazyText(self.key, merged)
+
+    def __str__(self) -> str:
+        return Message(self.key, self.params).render()
 
 
 def t(key: str, **params: Any) -> Message:
@@ -184,13 +210,21 @@ def render(value: Any, language: str | None = None) -> Any:
     """``value`` with every Message (or kept marker) rendered; dicts and lists are walked."""
     if isinstance(value, Message):
         return value.render(language)
+    if isinstance(value, LazyText):
+        return Message(value.key, value.params).render(language)
     if isinstance(value, dict):
-        if MARKER in value:
+        if _is_marker(value):
             return Message(value[MARKER], value.get("$p") or {}).render(language)
         return {k: render(v, language) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [render(v, language) for v in value]
     return value
+
+
+def _is_marker(value: dict) -> bool:
+    """A kept Message, not a shop's own data that happens to use the key (product attributes, say)."""
+    key = value.get(MARKER)
+    return set(value) <= {MARKER, "$p"} and isinstance(key, str) and key in catalogue(DEFAULT_LANGUAGE)
 
 
 def to_json(value: Any) -> Any:

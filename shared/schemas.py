@@ -8,7 +8,9 @@ import zoneinfo
 
 import marshmallow as ma
 
+from shared import validation  # noqa: F401  (marshmallow's messages from the catalogue)
 from shared.errors import InvalidInput
+from shared.i18n import t
 from shared.jobs import MAX_WAIT_S
 
 
@@ -17,7 +19,7 @@ def validate_timezone(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ma.ValidationError(f"unknown time zone '{name}'; use an IANA name such as Asia/Shanghai") from None
+        raise ma.ValidationError(str(t("validation.timezone", name=name))) from None
 
 
 class StrictSchema(ma.Schema):
@@ -69,7 +71,7 @@ def encode_cursor(values: list) -> str:
 
 def decode_cursor(cursor: str, *types: type) -> list:
     """The values of a cursor this API made; anything else (wrong shape or types) is a 422."""
-    invalid = InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]})
+    invalid = InvalidInput(t("validation.cursor"), errors={"cursor": [t("validation.cursor_short")]})
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):

@@ -24,6 +24,7 @@ from shared import celery_app, db, i18n
 from shared.auth import current_shop_id, set_current_principal, verify_principal
 from shared.config import Settings, load_settings
 from shared.errors import Api, register_error_handlers
+from shared.i18n import t
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -55,6 +56,10 @@ class JSONProvider(DefaultJSONProvider):
     """Flask's JSON, plus messages rendered in the request's language."""
 
     ensure_ascii = False  # Chinese text stays readable in the body (it is UTF-8)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        # LazyText is a str, which json writes as it is: render every message first.
+        return super().dumps(i18n.render(obj), **kwargs)
 
     def default(self, o: Any) -> Any:
         if isinstance(o, i18n.Message):
@@ -135,7 +140,7 @@ def limit_json_bodies(app: Flask, settings: Settings) -> None:
             raise RequestEntityTooLarge(
                 f"a JSON body may be at most {settings.max_json_bytes:,} bytes; send files as multipart uploads")
         if "\x00" in request.path or b"%00" in request.query_string:
-            raise BadRequest("NUL characters are not allowed in paths or queries")
+            raise BadRequest(str(t("problem.nul_in_path")))
         if request.endpoint == "proxy.forward":
             return  # the gateway passes proxied bodies on unread; the service that reads them checks them
         limit = min(settings.max_json_bytes, settings.max_body_bytes)
@@ -143,9 +148,9 @@ def limit_json_bodies(app: Flask, settings: Settings) -> None:
         request.max_content_length = limit + 1
         body = request.get_data()
         if len(body) > limit:
-            raise RequestEntityTooLarge(f"a JSON body may be at most {limit:,} bytes")
+            raise RequestEntityTooLarge(str(t("problem.json_too_large", limit=f"{limit:,}")))
         if b"\\u0000" in body:
-            raise BadRequest("NUL characters are not allowed in JSON strings")
+            raise BadRequest(str(t("problem.nul_in_json")))
 
 
 health = Blueprint("health", __name__)
@@ -200,7 +205,7 @@ def _internal_blueprint(train_task: str | None) -> Blueprint:
         from shared.errors import Conflict
 
         if train_task is None:
-            raise Conflict(f"the {current_app.config['SERVICE_NAME']} service has no model to train yet")
+            raise Conflict(t("models.nothing_to_train", service=current_app.config["SERVICE_NAME"]))
         job = jobs.start(db.request_session(), current_app.config["SETTINGS"], current_shop_id(), train_task,
                          params=request.get_json(silent=True), reuse_unfinished=True)
         return jsonify(job=jobs.job_to_dict(job)), 202

@@ -57,7 +57,7 @@ def check_url(url: str, settings: Settings) -> None:
     try:
         resolve_target(url, settings)
     except UnsafeTarget as exc:
-        raise InvalidInput(str(exc), errors={"url": [str(exc)]}) from None
+        raise InvalidInput(i18n.said(exc), errors={"url": [i18n.said(exc)]}) from None
 
 
 def emit(session: Session, shop_id: int, event: str, payload: dict) -> int:
@@ -165,30 +165,27 @@ def resolve_target(url: str, settings: Settings) -> Target:
         port = parts.port
         hostname = parts.hostname.encode("idna").decode() if parts.hostname else None
     except (ValueError, UnicodeError) as exc:
-        raise UnsafeTarget(f"not a usable URL: {exc}") from None
+        raise UnsafeTarget(i18n.t("webhooks.bad_url", error=str(exc))) from None
     if parts.scheme not in ("https", "http"):
-        raise UnsafeTarget("webhook URLs must start with https://")
+        raise UnsafeTarget(i18n.t("webhooks.https_only"))
     if parts.scheme == "http" and not settings.webhook_allow_http:
-        raise UnsafeTarget("webhook URLs must use https (plain http is disabled on this server)")
+        raise UnsafeTarget(i18n.t("webhooks.http_disabled"))
     if not hostname:
-        raise UnsafeTarget("webhook URL has no host")
+        raise UnsafeTarget(i18n.t("webhooks.no_host"))
     if parts.username or parts.password:
-        raise UnsafeTarget("webhook URLs must not carry credentials")
+        raise UnsafeTarget(i18n.t("webhooks.credentials"))
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UnsafeTarget(f"cannot resolve {hostname}: {exc.strerror}") from None
+        raise UnsafeTarget(i18n.t("webhooks.unresolvable", host=hostname, error=exc.strerror)) from None
     allowed = hostname.lower() in {h.lower() for h in settings.webhook_allow_hosts}
     for *_rest, sockaddr in infos:
         ip = ipaddress.ip_address(sockaddr[0])
         if getattr(ip, "ipv4_mapped", None):
             ip = ip.ipv4_mapped
         if not allowed and not _is_public(ip):
-            raise UnsafeTarget(
-                f"{hostname} resolves to {ip}, a private or special address; "
-                "add the host to SHOPMIND_WEBHOOK_ALLOW_HOSTS to allow it"
-            )
+            raise UnsafeTarget(i18n.t("webhooks.private_address", host=hostname, ip=str(ip)))
     ip = str(ipaddress.ip_address(infos[0][4][0]))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, hostname, port, path, ip)

@@ -17,10 +17,12 @@ from sqlalchemy import text
 
 from services.gateway import data
 from services.gateway.proxy import registry
+from shared import i18n
 from shared.auth import Principal, current_principal
 from shared.config import TRAINABLE_SERVICES
 from shared.db import get_engine, request_session
 from shared.errors import Conflict, NotFound, ServiceUnavailable, ShopmindError
+from shared.i18n import Message, t
 from shared.models import Product
 
 blp = Blueprint("aggregates", __name__, url_prefix="/v1", description="Answers assembled from several services")
@@ -52,8 +54,12 @@ def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: f
             answer[name] = future.result()
         else:
             future.cancel()  # not started yet: never run it
-            answer[name] = {"error": {"status": 504, "detail": f"no answer within {budget_s:.1f}s"}}
+            answer[name] = {"error": {"status": 504, "detail": t("gateway.part_timeout", seconds=f"{budget_s:.1f}")}}
     return answer
+
+
+def _reasons(skipped: list[dict]) -> Message | str:
+    return i18n.join([t("gateway.service_reason", service=s["service"], reason=s["reason"]) for s in skipped])
 
 
 def retrain(models: list[str], principal: Principal) -> tuple[list[dict], list[dict]]:
@@ -69,13 +75,13 @@ def retrain(models: list[str], principal: Principal) -> tuple[list[dict], list[d
         if reply.status == 202:
             started.append(reply.body["job"])
         else:
-            reason = reply.body.get("detail") if isinstance(reply.body, dict) else f"HTTP {reply.status}"
+            reason = reply.body.get("detail") if isinstance(reply.body, dict) else t("gateway.http_status",
+                                                                                     status=reply.status)
             skipped.append({"service": service, "reason": reason, "status": reply.status})
     if not started and any(s.get("status", 503) >= 500 for s in skipped):
-        raise ServiceUnavailable("no model was retrained: " + "; ".join(f"{s['service']}: {s['reason']}"
-                                                                       for s in skipped))
+        raise ServiceUnavailable(t("gateway.nothing_retrained", reasons=_reasons(skipped)))
     if not started:
-        raise Conflict("no model was retrained: " + "; ".join(f"{s['service']}: {s['reason']}" for s in skipped),
+        raise Conflict(t("gateway.nothing_retrained", reasons=_reasons(skipped)),
                        errors={s["service"]: [s["reason"]] for s in skipped})
     return started, skipped
 
@@ -87,7 +93,7 @@ class ItemOverview(MethodView):
         """Product, forecast, stock risk, sentiment, price advice and similar items in one answer."""
         product = request_session().get(Product, (current_principal().shop_id, item_id))
         if product is None:
-            raise NotFound(f"no product {item_id} in this shop's catalogue")
+            raise NotFound(t("gateway.no_product", item_id=item_id))
         path_id, query_id = quote(item_id, safe=""), urlencode({"item_id": item_id})
         parts = fan_out({
             "forecast": ("forecasting", f"/v1/forecasts/items/{path_id}?horizon=14"),

@@ -34,6 +34,7 @@ from shared.auth import current_principal, current_shop_id
 from shared.config import TRAINABLE_SERVICES
 from shared.db import ALL_SHOPS, request_session, session_scope
 from shared.errors import NotFound
+from shared.i18n import t
 from shared.models import Shop
 from shared.schemas import JobSchema, PageArgsSchema, WaitArgsSchema
 
@@ -170,7 +171,7 @@ class RollbackModel(MethodView):
     def post(self, service):
         """Re-activate the version that was active before the current one."""
         if service not in TRAINABLE_SERVICES:
-            raise NotFound(f"no service '{service}' has models; they are {', '.join(TRAINABLE_SERVICES)}")
+            raise NotFound(t("gateway.no_such_service", service=service, services=", ".join(TRAINABLE_SERVICES)))
         session = request_session()
         row = artifacts.rollback(session, service)
         session.commit()

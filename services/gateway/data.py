@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.auth import generate_api_key, hash_api_key
 from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound
-from shared.i18n import DEFAULT_LANGUAGE
+from shared.i18n import DEFAULT_LANGUAGE, t
 from shared.models import (
     ApiKey,
     Job,
@@ -58,7 +58,7 @@ def create_key(session: Session, shop_id: int, role: str) -> tuple[ApiKey, str]:
 def revoke_key(session: Session, key_id: int) -> ApiKey:
     key = session.scalars(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))).first()
     if key is None:
-        raise NotFound(f"no active API key {key_id} in this shop")
+        raise NotFound(t("gateway.no_key", key_id=key_id))
     key.revoked_at = utcnow()
     return key
 
@@ -70,7 +70,7 @@ def list_keys(session: Session) -> list[ApiKey]:
 def get_job(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
-        raise NotFound(f"no job {job_id} in this shop")
+        raise NotFound(t("gateway.no_job", job_id=job_id))
     return job
 
 
@@ -87,7 +87,7 @@ def list_jobs(session: Session, status: str | None, kind: str | None, limit: int
         try:
             moment = datetime.fromisoformat(created_at)
         except ValueError:
-            raise InvalidInput("cursor is not one this API returned", errors={"cursor": ["invalid cursor"]}) from None
+            raise InvalidInput(t("validation.cursor"), errors={"cursor": [t("validation.cursor_short")]}) from None
         query = query.where(tuple_(Job.created_at, Job.id) < (moment, job_id))
     rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
     next_cursor = None
@@ -115,7 +115,7 @@ def list_models(session: Session, service: str | None, limit: int,
 def get_model(session: Session, model_id: int) -> ModelVersion:
     row = session.get(ModelVersion, model_id)
     if row is None:
-        raise NotFound(f"no model version {model_id} in this shop")
+        raise NotFound(t("gateway.no_model_version", model_id=model_id))
     return row
 
 
@@ -133,7 +133,7 @@ def list_webhooks(session: Session) -> list[Webhook]:
 def get_webhook(session: Session, webhook_id: int) -> Webhook:
     hook = session.get(Webhook, webhook_id)
     if hook is None:
-        raise NotFound(f"no webhook {webhook_id} in this shop")
+        raise NotFound(t("gateway.no_webhook", webhook_id=webhook_id))
     return hook
 
 

@@ -25,6 +25,7 @@ from shared import i18n
 from shared.auth import Principal, current_principal, principal_headers
 from shared.config import DOMAIN_SERVICES, Settings
 from shared.errors import GatewayTimeout, NotFound, ServiceUnavailable
+from shared.i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,10 @@ class ServiceClient:
         try:
             reply = self._http.send(upstream, stream=True)
         except httpx.TimeoutException:
-            raise GatewayTimeout(f"the {self.name} service did not answer within "
-                                 f"{self.settings.service_timeout_s:.0f}s") from None
+            raise GatewayTimeout(t("gateway.service_timeout", service=self.name,
+                                   seconds=f"{self.settings.service_timeout_s:.0f}")) from None
         except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"the {self.name} service is unavailable ({type(exc).__name__})") from None
+            raise ServiceUnavailable(t("gateway.service_down", service=self.name, error=type(exc).__name__)) from None
         response = Response(reply.iter_raw(), status=reply.status_code,
                             headers=[(k, v) for k, v in reply.headers.items() if k.lower() not in _HOP_BY_HOP],
                             direct_passthrough=True)
@@ -135,9 +136,10 @@ class ServiceClient:
             reply = self._http.request(method, path, headers=headers, json=json_body,
                                        timeout=timeout_s or self.settings.service_timeout_s)
         except httpx.TimeoutException:
-            raise GatewayTimeout(f"the {self.name} service did not answer in time") from None
+            raise GatewayTimeout(t("gateway.service_timeout", service=self.name,
+                                   seconds=f"{timeout_s or self.settings.service_timeout_s:.0f}")) from None
         except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"the {self.name} service is unavailable ({type(exc).__name__})") from None
+            raise ServiceUnavailable(t("gateway.service_down", service=self.name, error=type(exc).__name__)) from None
         return ServiceReply(reply.status_code, _json_or_text(reply.content))
 
 
@@ -203,7 +205,7 @@ class RowIdConverter(IntegerConverter):
         number = int(value)
         if number > MAX_ROW_ID:  # PostgreSQL's integer would overflow: no such row can exist
             # Routing runs before the app's error handlers see domain errors: raise werkzeug's own.
-            raise RoutingNotFound(f"no row with id {value}: ids are at most {MAX_ROW_ID}")
+            raise RoutingNotFound(str(t("gateway.id_too_large", id=value, max=MAX_ROW_ID)))
         return number
 
 
@@ -230,7 +232,7 @@ def forward(rest: str):
     if service is None:
         if prefix in GATEWAY_PREFIXES:
             _gateway_route_miss(request.path, request.method)
-        raise NotFound(f"no route /v1/{rest}; see /openapi.json for the API")
+        raise NotFound(t("gateway.no_route", path=f"/v1/{rest}"))
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length and limit and request.content_length > limit:
         raise RequestEntityTooLarge()  # refuse before streaming anything downstream

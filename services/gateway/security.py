@@ -93,16 +93,16 @@ def init_app(app: Flask, settings: Settings) -> None:
         if (request.method, request.path) in PLATFORM_ROUTES:
             if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
                 if keys.lookup(token) is not None:  # a valid key, just not allowed to do this
-                    raise Forbidden("creating shops needs the platform token, not a shop's API key")
-                raise Unauthorized("creating shops needs the platform token (SHOPMIND_ADMIN_TOKEN)")
+                    raise Forbidden(i18n.t("auth.platform_not_key"))
+                raise Unauthorized(i18n.t("auth.platform_token"))
             set_current_principal(Principal(None, "platform"))
             return
         principal = keys.lookup(token)
         if principal is None:
             # Each unknown key costs a lookup: a client guessing keys is slowed down per address.
             if limiter is not None and (wait := limiter.hit(f"badkey:{request.remote_addr}")) is not None:
-                raise TooManyRequests(f"too many requests with unknown API keys; retry in {wait}s", retry_after=wait)
-            raise Unauthorized("the API key is unknown or revoked")
+                raise TooManyRequests(i18n.t("auth.guessing", seconds=wait), retry_after=wait)
+            raise Unauthorized(i18n.t("auth.unknown_key"))
         # The reader's language: what the request asks for, else the shop's own setting.
         if not i18n.negotiate(request.headers.get("Accept-Language")):
             i18n.set_language(languages.get(principal.shop_id))
@@ -111,9 +111,8 @@ def init_app(app: Flask, settings: Settings) -> None:
             # Keyed by a hash prefix, not the row id, so counters never collide across databases.
             wait = limiter.hit(hash_api_key(token)[:16])
             if wait is not None:
-                raise TooManyRequests(
-                    f"more than {settings.rate_limit_per_minute} requests a minute with this key; "
-                    f"retry in {wait}s", retry_after=wait)
+                raise TooManyRequests(i18n.t("auth.rate_limited", limit=settings.rate_limit_per_minute, seconds=wait),
+                                      retry_after=wait)
         set_current_principal(principal)
 
 
@@ -121,5 +120,5 @@ def _bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send 'Authorization: Bearer <api key>'")
+        raise Unauthorized(i18n.t("auth.send_key"))
     return token.strip()

@@ -21,7 +21,7 @@ LATIN_ALLOWED = re.compile(
     r"JSON Lines|https?://\S+|/v1/[\w/{}.?=&%-]*|/openapi\.json|(?-i:\b(?:GET|POST|PUT|PATCH|DELETE)\b)|SHOPMIND_\w+|"
     r"(?-i:\b[A-Z][A-Z0-9]{1,5}\b)|\b[a-z_]+\.[a-z_]+\b|\b(?:p10|p50|p90|id|csv|json|jsonl|xlsx|xls|xlsb|utf-8|gbk|"
     r"gb18030|sku|api|url|zip|gzip|k|n|v)\b|\b\w*_\w+\b|`[^`]*`|\b[A-Za-z]\d+\b|"
-    r"\b(?:Excel|Tmall|Taobao|Tianchi|Swagger|Alipay|WeChat|shopmind)\b", re.IGNORECASE)
+    r"\b(?:Excel|Tmall|Taobao|Tianchi|Swagger|Alipay|WeChat|shopmind|Webhook|https?)\b", re.IGNORECASE)
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 

@@ -53,3 +53,19 @@ def test_unknown_keys_fail_where_they_are_written():
 ])
 def test_accept_language_picks_a_supported_language(header, language):
     assert i18n.negotiate(header) == language
+
+
+def test_every_message_the_code_names_is_in_the_catalogue():
+    """A key written in code (t("section.key") or marshmallow's validation keys) exists, so no
+    request ever fails on a missing message."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    used = set()
+    for path in [*(root / "services").rglob("*.py"), *(root / "shared").rglob("*.py")]:
+        source = path.read_text()
+        used |= set(re.findall(r'\bt\(\s*"([a-z_0-9]+\.[a-z_0-9]+)"', source))
+        used |= {f"validation.{key}" for key in re.findall(r'_message\("([a-z_0-9]+)"\)', source)}
+    used.discard("forecast.note_short_history")  # the example in shared/i18n.py's docstring
+    assert used - set(i18n.catalogue(i18n.DEFAULT_LANGUAGE)) == set()
