@@ -163,6 +163,16 @@ def set_language(language: str, asked: bool = False) -> contextvars.Token:
     return _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
 
 
+def reset_language(token: contextvars.Token) -> None:
+    """Undo :func:`set_language`; a copy of the request's context (an aggregate's worker thread)
+    may end the request, and there the language simply goes back to the default."""
+    try:
+        _language.reset(token)
+    except ValueError:
+        _language.set(DEFAULT_LANGUAGE)
+    _asked.set(False)
+
+
 def language_was_asked() -> bool:
     return _asked.get()
 

@@ -89,7 +89,7 @@ def init_language(app: Flask) -> None:
     def _reset_language(_exc):
         token = g.pop("language_token", None)
         if token is not None:
-            i18n._language.reset(token)
+            i18n.reset_language(token)
 
 
 def resolve_settings(config: Mapping | Settings | None) -> Settings:

@@ -6,11 +6,12 @@ as ``{"error": ...}`` in its place, so the whole answer is never a 500 because o
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import copy_current_request_context, current_app
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
@@ -44,7 +45,9 @@ def _call_part(service: str, path: str, principal: Principal, budget_s: float) -
 def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: float) -> dict[str, Any]:
     """Call ``{name: (service, path)}`` concurrently; late or failed parts become errors."""
     futures = {
-        name: _pool.submit(copy_current_request_context(_call_part), service, path, principal, budget_s)
+        # Each part runs in a copy of this request's context (Flask's request and app, the language,
+        # the request id) without pushing it again: ending a part must not end the request.
+        name: _pool.submit(contextvars.copy_context().run, _call_part, service, path, principal, budget_s)
         for name, (service, path) in parts.items()
     }
     wait(futures.values(), timeout=budget_s)

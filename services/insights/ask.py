@@ -120,6 +120,8 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
     table = shape_rows(table_for(sums, interp, interp.time_range), interp)
     if interp.dimension in ("channel", "segment"):
         table = table.assign(label=[render(value_label(interp.dimension, v), language) for v in table["key"]])
+    elif interp.dimension is None:
+        table = table.assign(label=t("insights.total_label").render(language))
     if interp.shape == "comparison":
         current = float(table["value"].iloc[0])
         previous_table = table_for(sums, interp, interp.compare_range)

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from shared.i18n import LazyText
 from shared.schemas import StrictSchema
 
 
@@ -65,7 +66,7 @@ class SuggestionsSchema(ma.Schema):
 class SimulateSchema(StrictSchema):
     item_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     price = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, min_inclusive=False,
-                                                                     error="price must be above 0"))
+                                                                     error=LazyText("pricing.price_positive")))
     days = ma.fields.Integer(load_default=28, validate=ma.validate.Range(min=1, max=365))
 
 

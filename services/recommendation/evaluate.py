@@ -18,7 +18,7 @@ from services.recommendation.model import (
     build_interactions,
     item_neighbours,
 )
-from shared.i18n import Message, t
+from shared.i18n import Message, join, t
 
 MIN_TEST_USERS = 5
 MAX_TEST_USERS = 5_000  # a seeded sample beyond this: the metrics settle long before
@@ -173,6 +173,7 @@ def best_retriever(evaluation: dict, metric: str) -> tuple[str, Message]:
     ``metric`` (ALS on a tie), so a model never ships when a baseline it measured beats it."""
     scores = {name: evaluation[name][metric] for name in RETRIEVERS if metric in evaluation.get(name, {})}
     best = max(scores, key=lambda name: (scores[name], -RETRIEVERS.index(name)))
-    others = ", ".join(f"{name} {value:.3f}" for name, value in scores.items() if name != best)
-    return best, t("recommendation.retriever_choice", retriever=best, metric=metric, score=f"{scores[best]:.3f}",
-                   others=others)
+    others = join([t("recommendation.retriever_score", retriever=t(f"recommendation.retriever_{name}"),
+                      score=f"{value:.3f}") for name, value in scores.items() if name != best])
+    return best, t("recommendation.retriever_choice", retriever=t(f"recommendation.retriever_{best}"), metric=metric,
+                   score=f"{scores[best]:.3f}", others=others)

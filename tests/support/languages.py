@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 # Fields whose values people read; everything else is data, ids, numbers or enums.
 HUMAN_FIELDS = {"reason", "summary", "message", "detail", "title", "note", "notes", "advice", "text",
-                "promotion", "retriever_choice", "explanation", "suggestions", "label", "description",
-                "hint", "errors", "skipped_reason", "what", "headline", "label_text", "choice"}
+                "promotion", "retriever_choice", "suggestions", "description", "errors", "preset_reason",
+                "evaluation"}
+# Subtrees that hold data (the shop's, or codes), never our sentences.
+DATA_FIELDS = {"column_mapping", "params", "quality", "rows", "data", "interpretation", "columns_seen",
+               "columns_ignored", "columns_dropped_pii", "columns_hashed", "metrics", "baselines"}
 HAN = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3001-\u303f]")
 # Latin text a Chinese sentence may carry: API paths, environment variables, units, codes.
 LATIN_ALLOWED = re.compile(
@@ -22,6 +25,7 @@ LATIN_ALLOWED = re.compile(
     r"(?-i:\b[A-Z][A-Z0-9]{1,5}\b)|\b[a-z_]+\.[a-z_]+\b|\b(?:p10|p50|p90|id|csv|json|jsonl|xlsx|xls|xlsb|utf-8|gbk|"
     r"gb18030|sku|api|url|zip|gzip|k|n|v)\b|\b\w*_\w+\b|`[^`]*`|\b[A-Za-z]\d+\b|"
     r"\b(?:Excel|Tmall|Taobao|Tianchi|Swagger|Alipay|WeChat|shopmind|Webhook|https?)\b", re.IGNORECASE)
+QUOTED = re.compile(r"'[^']*'|“[^”]*”")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -37,6 +41,8 @@ def human_texts(value, field: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for key, inner in value.items():
             path = f"{field}.{key}" if field else str(key)
+            if key in DATA_FIELDS:
+                continue
             if key in HUMAN_FIELDS:
                 yield from _strings(inner, path)
             else:
@@ -63,6 +69,7 @@ def foreign(text: str, language: str, shop_words: list[str]) -> str | None:
         if word and word in text:
             text = text.replace(word, " ")
     if language == "en":
+        text = QUOTED.sub(" ", text)  # a value the caller sent, quoted back to them
         found = HAN.findall(text)
         return "".join(found) if found else None
     stripped = LATIN_ALLOWED.sub(" ", text)
@@ -71,13 +78,15 @@ def foreign(text: str, language: str, shop_words: list[str]) -> str | None:
 
 
 def check(route: str, body, language: str, shop_words: list[str]) -> list[Finding]:
-    return [Finding(route, field, text) for field, text in human_texts(body)
-            if foreign(text, language, shop_words)]
+    words = sorted(shop_words, key=len, reverse=True)
+    return [Finding(route, field, text) for field, text in human_texts(body) if foreign(text, language, words)]
 
 
-def walk(call: Callable[[str, str, dict | None], tuple[int, object]], ids: dict) -> Iterator[tuple[str, int, object]]:
+def walk(call: Callable[[str, str, dict | None], tuple[int, object]],
+         ids: dict) -> Iterator[tuple[str, int, object, list[str]]]:
     """Call every read route (and the read-like POSTs) of the API with real ids of the shop, plus
-    a few requests that fail, yielding (route, status, body)."""
+    a few requests that fail, yielding (route, status, body, the caller's own words): a question
+    may be quoted back ("no city called 拉萨"), which is the caller's language, not ours."""
     item, user, segment = ids["item_id"], ids["user_id"], ids.get("segment")
     requests = [
         ("GET", "/v1/shops/current", None), ("GET", "/v1/dashboard", None),
@@ -117,4 +126,5 @@ def walk(call: Callable[[str, str, dict | None], tuple[int, object]], ids: dict)
         requests.append(("POST", "/v1/ask", {"question": question}))
     for method, path, body in requests:
         status, answer = call(method, path, body)
-        yield f"{method} {path}", status, answer
+        own = [*re.findall(r"[\u4e00-\u9fff]+", (body or {}).get("question", "")), *path.split("?")[0].split("/")]
+        yield f"{method} {path}", status, answer, own

@@ -85,3 +85,12 @@ def test_api_keys_are_random_and_hashed():
     a, b = auth.generate_api_key(), auth.generate_api_key()
     assert a != b and a.startswith("sm_") and len(a) > 40
     assert auth.hash_api_key(a) != a and len(auth.hash_api_key(a)) == 64
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the messages in English."""
+    from shared import i18n
+
+    with i18n.use_language("en"):
+        yield

@@ -33,11 +33,11 @@ def test_a_message_renders_in_the_language_it_is_shown_in_and_survives_storage()
     with i18n.use_language("en"):
         assert str(message) == "The request has invalid fields: name."
     with i18n.use_language("zh-CN"):
-        assert str(message) == "请求中有无效的字段：name。"
+        assert str(message) == "请求中有无效的字段：`name`。"
     stored = json.loads(json.dumps(i18n.to_json({"note": message, "n": [message, 3]})))
     assert i18n.render(stored, "en") == {"note": "The request has invalid fields: name.",
                                          "n": ["The request has invalid fields: name.", 3]}
-    assert i18n.loads_text(i18n.dumps_text(message), "zh-CN") == "请求中有无效的字段：name。"
+    assert i18n.loads_text(i18n.dumps_text(message), "zh-CN") == "请求中有无效的字段：`name`。"
     assert i18n.loads_text("plain text", "en") == "plain text"
 
 
@@ -65,7 +65,7 @@ def test_every_message_the_code_names_is_in_the_catalogue():
     used = set()
     for path in [*(root / "services").rglob("*.py"), *(root / "shared").rglob("*.py")]:
         source = path.read_text()
-        used |= set(re.findall(r'\bt\(\s*"([a-z_0-9]+\.[a-z_0-9]+)"', source))
+        used |= set(re.findall(r'(?:\bt|LazyText)\(\s*"([a-z_0-9]+\.[a-z_0-9]+)"', source))
         used |= {f"validation.{key}" for key in re.findall(r'_message\("([a-z_0-9]+)"\)', source)}
     used.discard("forecast.note_short_history")  # the example in shared/i18n.py's docstring
     assert used - set(i18n.catalogue(i18n.DEFAULT_LANGUAGE)) == set()

@@ -85,3 +85,12 @@ def test_ipv6_forms_that_reach_private_ipv4_are_refused(strict_settings, monkeyp
 def test_unusable_urls_are_refused_not_crashed(strict_settings, url):
     with pytest.raises(webhooks.UnsafeTarget):
         webhooks.resolve_target(url, strict_settings)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the messages in English."""
+    from shared import i18n
+
+    with i18n.use_language("en"):
+        yield
