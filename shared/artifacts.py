@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared import signals, webhooks
+from shared import i18n, signals, webhooks
 from shared.config import Settings
 from shared.db import session_scope, utcnow
 from shared.errors import Conflict, NotFound, ShopmindError
@@ -103,9 +103,9 @@ def save_version(
     manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
     # Written last; nobody loads a version before its row (added below) is committed.
     (final_dir / MANIFEST_FILE).write_bytes(manifest_bytes)
-    row = ModelVersion(
+    row = ModelVersion(  # texts in metrics stay message keys, read in each reader's language
         shop_id=shop_id, service=service, version=version, status="ready", params=params or {},
-        metrics=metrics or {}, data_window=data_window or {}, artifact_path=str(relative),
+        metrics=i18n.to_json(metrics or {}), data_window=data_window or {}, artifact_path=str(relative),
         checksum=_sha256(manifest_bytes), job_id=job_id, trained_at=utcnow(),
     )
     session.add(row)
@@ -305,7 +305,7 @@ def describe(row: ModelVersion) -> dict[str, Any]:
     """A model version as the API returns it."""
     return {
         "id": row.id, "service": row.service, "version": row.version, "status": row.status,
-        "params": row.params or {}, "metrics": row.metrics or {},
+        "params": row.params or {}, "metrics": i18n.render(row.metrics or {}),
         "trained_at": row.trained_at.isoformat() if row.trained_at else None,
         "promoted_at": row.promoted_at.isoformat() if row.promoted_at else None,
         "data_window": row.data_window or {}, "job_id": row.job_id,

@@ -26,9 +26,13 @@ SERVE_TARGETS = ("all-in-one", "gateway", *DOMAIN_SERVICES)
 @click.version_option(package_name="shopmind")
 def main() -> None:
     """shopmind: AI decisions for Tmall/Taobao shops, served over REST."""
+    from shared import i18n
     from shared.web import configure_logging
 
     configure_logging(load_settings().log_level)
+    # The command's own words are English; messages it passes on follow the terminal's language.
+    terminal = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+    i18n.set_language(i18n.negotiate(terminal.split(".")[0].replace("_", "-")) or "en")
 
 
 @main.command()
@@ -56,7 +60,7 @@ def create_shop(name: str, timezone: str, currency: str) -> None:
     try:
         args = ShopCreateSchema().load({"name": name, "timezone": timezone, "currency": currency})
     except marshmallow.ValidationError as exc:
-        raise click.BadParameter("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.messages.items())) from None
+        raise click.BadParameter("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items())) from None
     settings = load_settings()
     with session_scope(ALL_SHOPS, settings.database_url) as session:
         shop, key, secret = create(session, args["name"], args["timezone"], args["currency"])

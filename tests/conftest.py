@@ -156,21 +156,27 @@ class ShopHandle:
         return headers
 
 
-def make_shop(client, name: str = "测试店") -> ShopHandle:
-    reply = client.post("/v1/shops", json={"name": name}, headers={"Authorization": f"Bearer {PLATFORM_TOKEN}"})
+def make_shop(client, name: str = "测试店", language: str = "zh-CN") -> ShopHandle:
+    reply = client.post("/v1/shops", json={"name": name, "language": language},
+                        headers={"Authorization": f"Bearer {PLATFORM_TOKEN}"})
     assert reply.status_code == 201, reply.get_json()
     body = reply.get_json()
     return ShopHandle(client, body["shop"]["id"], body["api_key"]["key"], body["api_key"]["id"])
 
 
-@pytest.fixture
-def shop(client) -> ShopHandle:
-    return make_shop(client, "店铺A")
+def _language(request) -> str:
+    """A test module that reads our messages in English says SHOP_LANGUAGE = "en"."""
+    return getattr(request.module, "SHOP_LANGUAGE", "zh-CN")
 
 
 @pytest.fixture
-def other_shop(client) -> ShopHandle:
-    return make_shop(client, "店铺B")
+def shop(client, request) -> ShopHandle:
+    return make_shop(client, "店铺A", _language(request))
+
+
+@pytest.fixture
+def other_shop(client, request) -> ShopHandle:
+    return make_shop(client, "店铺B", _language(request))
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from shared import i18n
 from shared.auth import Principal, current_principal, principal_headers
 from shared.config import DOMAIN_SERVICES, Settings
 from shared.errors import GatewayTimeout, NotFound, ServiceUnavailable
-from shared.i18n import t
+from shared.i18n import LazyText, t
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class RowIdConverter(IntegerConverter):
         number = int(value)
         if number > MAX_ROW_ID:  # PostgreSQL's integer would overflow: no such row can exist
             # Routing runs before the app's error handlers see domain errors: raise werkzeug's own.
-            raise RoutingNotFound(str(t("gateway.id_too_large", id=value, max=MAX_ROW_ID)))
+            raise RoutingNotFound(LazyText("gateway.id_too_large", {"id": value, "max": MAX_ROW_ID}))
         return number
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shared.config import TRAINABLE_SERVICES
-from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, LazyText
 from shared.models import JOB_STATUSES, ROLES
 from shared.schemas import JobSchema, PageArgsSchema, StrictSchema, page_schema, validate_timezone
 from shared.webhooks import EVENTS
@@ -15,7 +15,7 @@ class ShopCreateSchema(StrictSchema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     timezone = ma.fields.String(load_default="Asia/Shanghai", validate=validate_timezone)
     currency = ma.fields.String(load_default="CNY", validate=ma.validate.Regexp(
-        r"^[A-Z]{3}$", error=t("validation.currency")))
+        r"^[A-Z]{3}$", error=LazyText("validation.currency")))
     language = ma.fields.String(load_default=DEFAULT_LANGUAGE, validate=ma.validate.OneOf(LANGUAGES), metadata={
         "description": "what answers, reasons and errors are written in when a request sends no Accept-Language"})
 

@@ -92,7 +92,9 @@ def init_app(app: Flask, settings: Settings) -> None:
         token = _bearer_token()
         if (request.method, request.path) in PLATFORM_ROUTES:
             if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
-                if keys.lookup(token) is not None:  # a valid key, just not allowed to do this
+                if (principal := keys.lookup(token)) is not None:  # a valid key, just not allowed to do this
+                    if not i18n.negotiate(request.headers.get("Accept-Language")):
+                        i18n.set_language(languages.get(principal.shop_id))
                     raise Forbidden(i18n.t("auth.platform_not_key"))
                 raise Unauthorized(i18n.t("auth.platform_token"))
             set_current_principal(Principal(None, "platform"))

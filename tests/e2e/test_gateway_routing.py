@@ -12,6 +12,8 @@ from services.ingestion.app import create_app as create_ingestion
 from tests.conftest import make_shop
 from tests.support.http_servers import Recorder
 
+SHOP_LANGUAGE = "en"  # these tests read the API's messages in English
+
 
 @pytest.fixture
 def ingestion_url(settings):
@@ -47,7 +49,7 @@ def test_services_refuse_calls_that_bypass_the_gateway(ingestion_url):
 
 def test_a_service_that_is_down_is_a_quick_503(settings):
     gateway = _gateway(settings, recommendation="http://127.0.0.1:9")  # nothing listens on port 9
-    shop = make_shop(gateway)
+    shop = make_shop(gateway, language="en")
     started = time.monotonic()
     reply = gateway.get("/v1/recommendations/popular", headers=shop.headers())
     assert reply.status_code == 503 and "recommendation service is unavailable" in reply.get_json()["detail"]

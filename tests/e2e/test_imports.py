@@ -16,6 +16,8 @@ from shared.privacy import pseudonymise
 from tests.support import DEMO_END
 from tests.support.imports import TMALL_ORDERS_HEADER, csv_bytes, import_file, tmall_order_row, write
 
+SHOP_LANGUAGE = "en"  # these tests read the API's messages in English
+
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
@@ -193,7 +195,7 @@ def test_a_gzip_bomb_is_413(client, shop, tmp_path):
     from tests.conftest import make_shop
 
     small = create_app(replace(client.application.config["SETTINGS"], max_import_bytes=1_000_000)).test_client()
-    owner = make_shop(small)
+    owner = make_shop(small, language="en")
     path = write(tmp_path / "bomb.csv.gz", b"item_id\n" + b"0" * 20_000_000, gzipped=True)
     status, body = import_file(small, owner.headers(), path, "products")
     assert status == 413 and "decompressed" in body["detail"]

@@ -7,6 +7,8 @@ import pytest
 
 from tests.conftest import PLATFORM_TOKEN, make_shop
 
+SHOP_LANGUAGE = "en"  # these tests read the API's messages in English
+
 
 def test_create_shop_needs_the_platform_token(client):
     body = {"name": "新店", "timezone": "Asia/Shanghai", "currency": "CNY"}

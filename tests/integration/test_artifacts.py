@@ -9,6 +9,8 @@ import pytest
 from shared import artifacts
 from shared.db import session_scope
 
+SHOP_LANGUAGE = "en"  # these tests read the API's messages in English
+
 
 def _save(settings, shop_id, version_value, service="recommendation", metrics=None):
     with session_scope(shop_id, settings.database_url) as session:
@@ -38,8 +40,9 @@ def test_a_tampered_artifact_is_refused(settings, shop):
     with session_scope(shop.id, settings.database_url) as session:
         row = session.get(artifacts.ModelVersion, model_id)
         (settings.artifact_dir / row.artifact_path / "model.json").write_bytes(b'{"evil": true}')
-        with pytest.raises(artifacts.ArtifactCorrupt, match="checksum"):
+        with pytest.raises(artifacts.ArtifactCorrupt) as refused:
             artifacts.load_artifact(row, settings)
+    assert "checksum" in refused.value.detail.render("en") and "校验和" in refused.value.detail.render("zh-CN")
 
 
 def test_promote_and_rollback_through_the_api(client, shop, settings):

@@ -14,6 +14,8 @@ from shared.models import WebhookDelivery
 from shared.platform_tasks import deliver_webhooks_once
 from tests.support.http_servers import Recorder
 
+SHOP_LANGUAGE = "en"  # these tests read the API's messages in English
+
 SECRET = "whsec-0123456789abcdef"
 
 
