@@ -35,7 +35,7 @@ from services.insights.answer import (
     value_label,
 )
 from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation, parse
-from shared.i18n import Message, current_language, language_was_asked, render, t
+from shared.i18n import Message, current_language, join, language_was_asked, render, t
 
 KNOWN_VALUES_TTL_S = 60.0
 _known: dict[int, tuple[float, dict]] = {}
@@ -86,7 +86,7 @@ def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd
         unfit = [k for k in interp.filters if k not in PRODUCT_FILTERS]
         if unfit:  # behaviour logs and reviews carry no buyer address or order channel
             raise NotAnswerable(t("insights.product_filters_only", metric=metric_name(interp.metric),
-                                  filters=", ".join(unfit)))
+                                  filters=join([dimension_name(k) for k in unfit])))
     if interp.metric in EVENT_METRICS:
         group = None if dimension is None else "item_id" if dimension == "item" else dimension
         if group not in (None, "item_id", *TIME_DIMENSIONS):

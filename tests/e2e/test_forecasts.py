@@ -85,4 +85,4 @@ def test_a_shop_without_enough_history_gets_a_clear_409(client, tmp_path):
     import_file(client, shop.headers(), lines, "order_items")
     reply = client.post("/v1/admin/retrain?wait=60", json={"models": ["forecasting"]}, headers=shop.headers())
     job = reply.get_json()["jobs"][0]
-    assert job["status"] == "failed" and job["error"]["status"] == 409 and "8 weeks" in job["error"]["detail"]
+    assert job["status"] == "failed" and job["error"]["status"] == 409 and "8 周" in job["error"]["detail"]

@@ -59,7 +59,7 @@ def test_items_whose_price_never_moved_borrow_and_say_so(demo):
     assert fixed
     for item_id in fixed:
         elasticity = demo["estimates"][item_id]["elasticity"]
-        assert elasticity["method"].startswith("borrowed") and "borrowed" in elasticity["note"]
+        assert elasticity["method"].startswith("borrowed") and "借用" in elasticity["note"]
         assert elasticity["ci_high"] - elasticity["ci_low"] > 0.5
 
 
@@ -91,7 +91,7 @@ def test_simulate_and_bad_input(demo):
     assert answer["low"]["units"] <= answer["expected"]["units"] <= answer["high"]["units"]
     assert client.post("/v1/pricing/simulate", json={"item_id": item_id, "price": 0}, headers=h).status_code == 422
     absurd = client.post("/v1/pricing/simulate", json={"item_id": item_id, "price": current * 50}, headers=h)
-    assert absurd.status_code == 422 and "10x" in absurd.get_json()["detail"]
+    assert absurd.status_code == 422 and "10 倍" in absurd.get_json()["detail"]
     missing = client.post("/v1/pricing/simulate", json={"item_id": "no-such-item", "price": 10}, headers=h)
     assert missing.status_code == 404 and "no-such-item" in missing.get_json()["detail"]
     assert client.get("/v1/pricing/items/no-such-item", headers=h).status_code == 404
@@ -131,4 +131,4 @@ def test_a_shop_with_too_little_history_gets_a_409(client, tmp_path):
         status, body = import_file(client, shop.headers(), path, entity, preset="generic", wait=60)
         assert status == 200 and body["job"]["status"] == "succeeded", body
     job = retrain(client, shop.headers(), "pricing", wait=60)
-    assert job["status"] == "failed" and job["error"]["status"] == 409 and "8 weeks" in job["error"]["detail"]
+    assert job["status"] == "failed" and job["error"]["status"] == 409 and "8 周" in job["error"]["detail"]

@@ -70,7 +70,7 @@ def test_analyze_reads_aspects_and_refuses_bad_input(demo):
     mixed, negative, empty = reply.get_json()["results"]
     assert {a["aspect"]: a["label"] for a in mixed["aspects"]} == {"质量": "positive", "物流": "negative"}
     assert negative["label"] == "negative" and negative["score"] < 0.3
-    assert empty["label"] == "neutral" and "empty" in empty["note"]
+    assert empty["label"] == "neutral" and "空文本" in empty["note"]
     too_many = client.post("/v1/sentiment/analyze", json={"texts": ["好"] * 1001}, headers=h)
     assert too_many.status_code == 422 and "1000" in json.dumps(too_many.get_json(), ensure_ascii=False)
     not_text = client.post("/v1/sentiment/analyze", json={"texts": ["好", 3]}, headers=h)
