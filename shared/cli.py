@@ -32,7 +32,8 @@ def main() -> None:
     configure_logging(load_settings().log_level)
     # The command's own words are English; messages it passes on follow the terminal's language.
     terminal = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
-    i18n.set_language(i18n.negotiate(terminal.split(".")[0].replace("_", "-")) or "en")
+    token = i18n.set_language(i18n.negotiate(terminal.split(".")[0].replace("_", "-")) or "en")
+    click.get_current_context().call_on_close(lambda: i18n.reset_language(token))
 
 
 @main.command()

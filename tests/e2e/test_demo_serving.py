@@ -144,7 +144,7 @@ def test_a_restarted_server_reruns_the_jobs_a_previous_run_left_unfinished(demo,
     from shared.models import Job
 
     demo.stop()
-    settings = load_settings(_embedded_env(demo_dir))
+    settings = load_settings({**_embedded_env(demo_dir), "DATABASE_URL": "", "REDIS_URL": ""})  # the demo's SQLite
     upload = settings.upload_dir / "left-over.upload"
     upload.parent.mkdir(parents=True, exist_ok=True)
     upload.write_bytes("item_id,title\nLEFT-1,上次没导完的商品\n".encode())

@@ -214,7 +214,7 @@ def test_a_question_over_the_time_limit_is_422_saying_to_narrow_it(demo, monkeyp
 
     monkeypatch.setattr(insights_data, "STATEMENT_TIMEOUT_MS", 1)
     reply = _ask(demo, "今年各品类销售额占比")
-    assert reply.status_code == 422 and "shorter time range" in reply.get_json()["detail"]
+    assert reply.status_code == 422 and "请缩短时间范围" in reply.get_json()["detail"]
     monkeypatch.undo()
     assert _ask(demo, "今年各品类销售额占比").status_code == 200  # the session recovered
 
