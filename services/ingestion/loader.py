@@ -224,7 +224,11 @@ class StagingLoader:
             outliers["negative_quantity"] = self._scalar(f"SELECT count(*) FROM {stage} WHERE quantity < 0")
         price = next((c for c in ("unit_price", "price") if c in self.columns), None)
         if price and "item_id" in self.columns:
-            prices = pd.read_sql_query(text(f"SELECT item_id, {price} AS price FROM {stage}"), self.connection)
+            prices = pd.read_sql_query(text(f"SELECT item_id, {price} AS price FROM {stage} WHERE {price} IS NOT NULL"),
+                                       self.connection)
+            # SQLite hands NUMERIC back as Decimal objects: make them numbers before the median.
+            prices["price"] = pd.to_numeric(prices["price"], errors="coerce").astype(float)
+            prices = prices.dropna(subset=["price"])
             if not prices.empty:
                 median = prices.groupby("item_id")["price"].transform("median")
                 outliers["price_over_100x_item_median"] = int((prices["price"] > 100 * median).sum())
