@@ -51,6 +51,12 @@ class Principal:
     shop_id: int | None
     role: str
     key_id: int | None = None
+    # The shopper a client key's request proved to be (a valid user token), else None.
+    user_id: str | None = None
+
+    def may_see_history_of(self, user_id: str) -> bool:
+        """Staff keys see any buyer's history; a front-end key only the proven user's own."""
+        return self.role != "client" or self.user_id == user_id
 
     @property
     def is_platform(self) -> bool:
@@ -81,6 +87,45 @@ def check_role(principal: Principal, method: str, path: str) -> None:
     needed = required_role(method, path)
     if ROLE_RANK.get(principal.role, -1) < ROLE_RANK[needed]:
         raise Forbidden(t("auth.role", role=principal.role, method=method, path=path, needed=needed))
+
+
+# --- user tokens: a shop's backend vouches for the shopper behind a front-end key ---------
+
+USER_TOKEN_HEADER = "X-Shopmind-User-Token"
+USER_TOKEN_MAX_TTL_S = 86_400
+_USER_TOKEN_PREFIX = "ut1."
+
+
+def _user_token_key(secret: str, shop_id: int) -> bytes:
+    # One key per shop, derived from the internal secret: a token can never speak for another shop.
+    return hmac.new(secret.encode(), f"user-token:{shop_id}".encode(), hashlib.sha256).digest()
+
+
+def mint_user_token(secret: str, shop_id: int, user_id: str, ttl_s: int, now: float | None = None) -> tuple[str, int]:
+    """A signed, expiring statement "this request is from ``user_id``"; returns (token, expires_at)."""
+    expires_at = int((now or time.time()) + min(ttl_s, USER_TOKEN_MAX_TTL_S))
+    body = json.dumps({"s": shop_id, "u": user_id, "e": expires_at}, separators=(",", ":"), ensure_ascii=False)
+    payload = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    signature = hmac.new(_user_token_key(secret, shop_id), payload.encode(), hashlib.sha256).hexdigest()
+    return f"{_USER_TOKEN_PREFIX}{payload}.{signature}", expires_at
+
+
+def read_user_token(secret: str, shop_id: int, token: str, now: float | None = None) -> str:
+    """The user a token proves, for this shop; 401 when it is malformed, forged, another shop's
+    or expired."""
+    head, _, signature = token.rpartition(".")
+    if not head.startswith(_USER_TOKEN_PREFIX) or len(token) > 2048:
+        raise Unauthorized(t("auth.user_token_malformed", header=USER_TOKEN_HEADER))
+    payload = head.removeprefix(_USER_TOKEN_PREFIX)
+    expected = hmac.new(_user_token_key(secret, shop_id), payload.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        raise Unauthorized(t("auth.user_token_forged"))
+    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if body.get("s") != shop_id:
+        raise Unauthorized(t("auth.user_token_forged"))
+    if body.get("e", 0) < (now or time.time()):
+        raise Unauthorized(t("auth.user_token_expired"))
+    return body["u"]
 
 
 # --- signed principal header (gateway -> service) --------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask.views import MethodView
@@ -25,12 +26,14 @@ from services.gateway.schemas import (
     ShopCreateSchema,
     ShopSchema,
     ShopUpdateSchema,
+    UserTokenCreateSchema,
+    UserTokenSchema,
     WebhookCreateSchema,
     WebhookListSchema,
     WebhookSchema,
 )
 from shared import artifacts, jobs, webhooks
-from shared.auth import current_principal, current_shop_id
+from shared.auth import USER_TOKEN_HEADER, current_principal, current_shop_id, mint_user_token
 from shared.config import TRAINABLE_SERVICES
 from shared.db import ALL_SHOPS, request_session, session_scope
 from shared.errors import NotFound
@@ -101,6 +104,19 @@ class KeyById(MethodView):
         data.revoke_key(session, key_id)
         session.commit()
         current_app.extensions["shopmind.keys"].forget(key_id)
+
+
+@blp.route("/user-tokens")
+class UserTokens(MethodView):
+    @blp.arguments(UserTokenCreateSchema)
+    @blp.response(201, UserTokenSchema)
+    def post(self, args):
+        """Vouch for a shopper: a short-lived token that lets a front-end key read that user's own
+        personal recommendations with reasons (admin key, called by the shop's backend)."""
+        token, expires_at = mint_user_token(_settings().internal_token, current_shop_id(), args["user_id"],
+                                            args["ttl_seconds"])
+        return {"token": token, "user_id": args["user_id"], "header": USER_TOKEN_HEADER,
+                "expires_at": datetime.fromtimestamp(expires_at, UTC)}
 
 
 @blp.route("/jobs")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from shared.auth import USER_TOKEN_HEADER, USER_TOKEN_MAX_TTL_S
 from shared.config import TRAINABLE_SERVICES
 from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, LazyText
 from shared.models import JOB_STATUSES, ROLES
@@ -47,6 +48,19 @@ class ShopCreatedSchema(ma.Schema):
 
 class KeyCreateSchema(StrictSchema):
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+
+
+class UserTokenCreateSchema(StrictSchema):
+    user_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256), metadata={
+        "description": "the shopper, as the shop's own systems name them (the id sent with events)"})
+    ttl_seconds = ma.fields.Integer(load_default=3600, validate=ma.validate.Range(min=60, max=USER_TOKEN_MAX_TTL_S))
+
+
+class UserTokenSchema(ma.Schema):
+    token = ma.fields.String(metadata={"description": f"send it as the {USER_TOKEN_HEADER} header"})
+    user_id = ma.fields.String()
+    expires_at = ma.fields.DateTime()
+    header = ma.fields.String()
 
 
 class KeySchema(ma.Schema):

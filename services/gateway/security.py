@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import threading
 import time
@@ -10,7 +11,7 @@ from flask import Flask, current_app, request
 from sqlalchemy import select
 
 from shared import i18n
-from shared.auth import Principal, check_role, hash_api_key, set_current_principal
+from shared.auth import USER_TOKEN_HEADER, Principal, check_role, hash_api_key, read_user_token, set_current_principal
 from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope
 from shared.errors import Forbidden, TooManyRequests, Unauthorized
@@ -115,6 +116,9 @@ def init_app(app: Flask, settings: Settings) -> None:
             if wait is not None:
                 raise TooManyRequests(i18n.t("auth.rate_limited", limit=settings.rate_limit_per_minute, seconds=wait),
                                       retry_after=wait)
+        if principal.role == "client" and (user_token := request.headers.get(USER_TOKEN_HEADER)):
+            user_id = read_user_token(settings.internal_token, principal.shop_id, user_token)
+            principal = dataclasses.replace(principal, user_id=user_id)
         set_current_principal(principal)
 
 

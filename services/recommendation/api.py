@@ -20,9 +20,9 @@ from services.recommendation.schemas import (
 )
 from shared import jobs
 from shared.artifacts import ActiveModelCache, LoadedModel
-from shared.auth import current_shop_id
+from shared.auth import current_principal, current_shop_id
 from shared.db import request_session
-from shared.errors import InvalidInput
+from shared.errors import Forbidden, InvalidInput
 from shared.i18n import t
 from shared.models import Shop
 from shared.privacy import pseudonymise
@@ -53,6 +53,13 @@ def _no_model(**ids) -> dict:
     return {**ids, "model_version": None, "items": [], "fallback": "popular", "message": t(NO_MODEL)}
 
 
+def _may_see_history_of(user_id: str) -> bool:
+    principal = current_principal()
+    if principal.user_id is not None and principal.user_id != user_id:
+        raise Forbidden(t("auth.user_token_other_user"))
+    return principal.may_see_history_of(user_id)
+
+
 def _check_category(model: Recommender, category: str | None) -> None:
     if category and category not in model.categories_known():
         known = sorted(model.categories_known())
@@ -71,9 +78,12 @@ class ForUser(MethodView):
             return _no_model(user_id=user_id)
         model = loaded.model
         _check_category(model, args["category"])
+        # A front-end key is public: without the user's token it gets their picks, never their history.
+        personal = _may_see_history_of(user_id)
         pseudonym = pseudonymise(_salt(current_shop_id()), user_id)
         recent = data.recent_events(request_session(), pseudonym, model.as_of.to_pydatetime())
-        answer = model.for_user(pseudonym, recent, args["n"], args["category"], args["exclude_seen"])
+        answer = model.for_user(pseudonym, recent, args["n"], args["category"],
+                                exclude_seen=args["exclude_seen"] or not personal, explain=personal)
         return _respond(answer, loaded, user_id=user_id)
 
 

@@ -177,9 +177,10 @@ class Recommender:
     # -- the five questions -----------------------------------------------------------------
 
     def for_user(self, user_id: str | None, recent, n: int = 10, category: str | None = None,
-                 exclude_seen: bool = True) -> Answer:
+                 exclude_seen: bool = True, explain: bool = True) -> Answer:
         """Personal picks; ``recent`` maps item_id and type to lists of events since training
-        (real-time feedback; a DataFrame works too)."""
+        (real-time feedback; a DataFrame works too). ``explain=False`` words every personal pick
+        generically, for a reader who may not learn what this user bought or viewed."""
         weights: dict[int, float] = {}
         strongest: dict[int, int] = {}
         known = self.user_index.get(user_id) if user_id is not None else None
@@ -217,7 +218,9 @@ class Recommender:
             return self._popular_fallback(n, category, "category_popular" if category else "popular")
         reasons = []
         for because in sources:
-            if because is None:
+            if not explain:
+                reasons.append(t("recommendation.picked_for_you"))
+            elif because is None:
                 reasons.append(t("recommendation.matches_interests"))
             else:
                 reasons.append(t("recommendation.because", verb=t(TYPE_VERB[strongest.get(because, 0)]),

@@ -44,16 +44,80 @@ def test_training_job_evaluates_against_baselines_and_promotes(demo):
     assert newest["status"] == "active" and newest["metrics"]["recall@20"] == metrics["recall@20"]
 
 
+def _personal(client, user, headers, query="n=7"):
+    reply = client.get(f"/v1/recommendations/users/{user}?{query}", headers=headers)
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()
+
+
+def _user_token(client, shop, user, ttl=600):
+    reply = client.post("/v1/user-tokens", json={"user_id": user, "ttl_seconds": ttl}, headers=shop.headers())
+    assert reply.status_code == 201, reply.get_json()
+    return {**shop.headers("client"), reply.get_json()["header"]: reply.get_json()["token"]}
+
+
 def test_personal_recommendations_with_reasons(demo):
+    """Staff keys, and a front-end key that proves it is this user, see why: what they bought or viewed."""
     client, shop = demo["client"], demo["shop"]
     user = demo["users"][0]
-    reply = client.get(f"/v1/recommendations/users/{user}?n=7", headers=shop.headers("client"))
-    body = reply.get_json()
-    assert reply.status_code == 200 and body["user_id"] == user and body["model_version"] == 1
-    assert len(body["items"]) == 7 and body["fallback"] is None
-    assert all(p["reason"].startswith("因为您") or p["reason"].startswith("与您的兴趣") for p in body["items"])
-    scores = [p["score"] for p in body["items"]]
-    assert scores == sorted(scores, reverse=True)
+    for headers in (shop.headers("analyst"), _user_token(client, shop, user)):
+        body = _personal(client, user, headers)
+        assert body["user_id"] == user and body["model_version"] == 1
+        assert len(body["items"]) == 7 and body["fallback"] is None
+        assert all(p["reason"].startswith("因为您") or p["reason"].startswith("与您的兴趣") for p in body["items"])
+        assert any(p["reason"].startswith("因为您") for p in body["items"])
+        scores = [p["score"] for p in body["items"]]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_a_public_key_never_reveals_a_buyers_history(demo):
+    """The front-end key is public: anyone can send any user id with it. Without the user's token
+    the picks stay personal but no reason names an item, and nothing already seen comes back."""
+    client, shop = demo["client"], demo["shop"]
+    user = demo["users"][0]
+    with open(demo["dir"] / "products.csv", encoding="utf-8") as products:
+        titles = {row["item_id"]: row["title"] for row in csv.DictReader(products)}
+    staff = _personal(client, user, shop.headers("analyst"), "n=20&exclude_seen=false")
+    public = _personal(client, user, shop.headers("client"), "n=20&exclude_seen=false")
+    assert public["items"] and {p["reason"] for p in public["items"]} == {"为您精选"}
+    assert not any(title in p["reason"] for p in public["items"] for title in titles.values())
+    seen_by_staff = {p["item_id"] for p in staff["items"]} - {p["item_id"] for p in _personal(
+        client, user, shop.headers("analyst"), "n=20")["items"]}
+    assert seen_by_staff and not seen_by_staff & {p["item_id"] for p in public["items"]}  # exclude_seen forced
+
+
+def test_user_tokens_are_checked(demo):
+    client, shop = demo["client"], demo["shop"]
+    user, other = demo["users"][0], demo["users"][1]
+    token_headers = _user_token(client, shop, user)
+    header = next(h for h in token_headers if h.startswith("X-Shopmind-User"))
+    # Another user's recommendations with this user's token: refused, not quietly generic.
+    reply = client.get(f"/v1/recommendations/users/{other}", headers=token_headers)
+    assert reply.status_code == 403 and "另一位用户" in reply.get_json()["detail"]
+    # Altered, malformed, another shop's: 401 that says what to do.
+    forged = {**token_headers, header: token_headers[header][:-2] + "00"}
+    assert client.get(f"/v1/recommendations/users/{user}", headers=forged).status_code == 401
+    garbage = client.get(f"/v1/recommendations/users/{user}", headers={**token_headers, header: "x"})
+    assert garbage.status_code == 401 and "/v1/user-tokens" in garbage.get_json()["detail"]
+    elsewhere = make_shop(client, "别家店")
+    theirs = client.post("/v1/user-tokens", json={"user_id": user}, headers=elsewhere.headers()).get_json()["token"]
+    assert client.get(f"/v1/recommendations/users/{user}",
+                      headers={**shop.headers("client"), header: theirs}).status_code == 401
+    # Minting needs an admin key and a sane lifetime.
+    assert client.post("/v1/user-tokens", json={"user_id": user}, headers=shop.headers("client")).status_code == 403
+    too_long = client.post("/v1/user-tokens", json={"user_id": user, "ttl_seconds": 10**6}, headers=shop.headers())
+    assert too_long.status_code == 422 and "ttl_seconds" in too_long.get_json()["errors"]
+
+
+def test_an_expired_user_token_is_refused():
+    from shared.auth import mint_user_token, read_user_token
+    from shared.errors import Unauthorized
+
+    token, expires = mint_user_token("secret", 7, "买家A", ttl_s=60, now=1_000_000)
+    assert expires == 1_000_060 and read_user_token("secret", 7, token, now=1_000_059) == "买家A"
+    for shop_id, secret, now in ((7, "secret", 1_000_061), (8, "secret", 1_000_000), (7, "other", 1_000_000)):
+        with pytest.raises(Unauthorized):
+            read_user_token(secret, shop_id, token, now=now)
 
 
 def test_unknown_users_and_items_fall_back_never_404(demo):
@@ -88,7 +152,9 @@ def test_events_change_the_next_recommendations_without_a_retrain(demo):
     reply = client.post("/v1/events", json={"events": [{"user_id": user, "item_id": before[0], "type": "buy"}]},
                         headers=h)
     assert reply.status_code == 202
-    after = client.get(f"/v1/recommendations/users/{user}?n=5&exclude_seen=false", headers=h).get_json()
+    # An analyst may ask for seen items back; what was just bought still never comes back.
+    after = client.get(f"/v1/recommendations/users/{user}?n=5&exclude_seen=false",
+                       headers=demo["shop"].headers("analyst")).get_json()
     assert before[0] not in [p["item_id"] for p in after["items"]] and after["model_version"] == 1
 
 
