@@ -16,7 +16,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click  # noqa: E402
 
-from shared.config import DOMAIN_SERVICES, load_settings
+from shared.config import DOMAIN_SERVICES, keep_files_private, load_settings
 
 log = logging.getLogger("shopmind")
 SERVE_TARGETS = ("all-in-one", "gateway", *DOMAIN_SERVICES)
@@ -29,7 +29,9 @@ def main() -> None:
     from shared import i18n
     from shared.web import configure_logging
 
-    configure_logging(load_settings().log_level)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    keep_files_private(settings, tighten_existing=True)
     # The command's own words are English; messages it passes on follow the terminal's language.
     terminal = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
     token = i18n.set_language(i18n.negotiate(terminal.split(".")[0].replace("_", "-")) or "en")

@@ -84,7 +84,7 @@ def _local_secret(data_dir: Path, name: str) -> str:
     path = data_dir / "secrets.json"
     if path.exists() and name in (stored := json.loads(path.read_text() or "{}")):
         return stored[name]
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(data_dir / "secrets.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stored = json.loads(path.read_text() or "{}") if path.exists() else {}
@@ -95,6 +95,31 @@ def _local_secret(data_dir: Path, name: str) -> str:
             tmp.chmod(0o600)
             tmp.replace(path)
         return stored[name]
+
+
+# Files shopmind writes hold shop data, webhook secrets and pseudonymisation salts: its own user only.
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private(settings: Settings, tighten_existing: bool = False) -> None:
+    """Create every later file 0600 and directory 0700; with ``tighten_existing``, also close up
+    what an earlier version left readable (the data, artifact and upload directories)."""
+    os.umask(PRIVATE_UMASK)
+    if not tighten_existing:
+        return
+    for top in {settings.data_dir, settings.artifact_dir, settings.upload_dir}:
+        if not top.exists():
+            continue
+        for path in [top, *top.rglob("*")]:
+            try:
+                if path.is_symlink() or path.stat().st_uid != os.geteuid():
+                    continue
+                mode = path.stat().st_mode & 0o777
+                private = mode & 0o700
+                if mode != private:
+                    path.chmod(private)
+            except OSError:  # vanished or not ours to change: leave it, never fail a start for it
+                continue
 
 
 def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:

@@ -22,7 +22,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from shared import celery_app, db, i18n
 from shared.auth import current_shop_id, set_current_principal, verify_principal
-from shared.config import Settings, load_settings
+from shared.config import Settings, keep_files_private, load_settings
 from shared.errors import Api, register_error_handlers
 from shared.i18n import t
 
@@ -171,6 +171,7 @@ def create_service_app(
     """Build an internal service: it trusts only requests signed by the gateway."""
     settings = resolve_settings(config)
     configure_logging(settings.log_level)
+    keep_files_private(settings)
     app = Flask(f"shopmind.{name}")
     app.config.update(SETTINGS=settings, SERVICE_NAME=name, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     init_request_ids(app)

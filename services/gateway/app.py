@@ -9,7 +9,7 @@ from flask import Flask, jsonify
 
 from services.gateway import aggregate, api, openapi, proxy, security
 from shared import celery_app, db
-from shared.config import DOMAIN_SERVICES, Settings
+from shared.config import DOMAIN_SERVICES, Settings, keep_files_private
 from shared.errors import problem, problem_response, register_error_handlers
 from shared.web import (
     configure_logging,
@@ -27,6 +27,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     each service is reached at ``SHOPMIND_<NAME>_URL``."""
     settings = resolve_settings(config)
     configure_logging(settings.log_level)
+    keep_files_private(settings)
     app = Flask("shopmind.gateway", root_path=str(Path(__file__).parent))  # serves ./static
     app.config.update(SETTINGS=settings, SERVICE_NAME="gateway", MAX_CONTENT_LENGTH=settings.max_body_bytes,
                       EXPECTED_SERVICES=DOMAIN_SERVICES, SEND_FILE_MAX_AGE_DEFAULT=86400)

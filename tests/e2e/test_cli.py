@@ -34,6 +34,21 @@ def test_migrate_then_create_shop_gives_a_working_key(tmp_path, monkeypatch):
     assert reply.status_code == 200
 
 
+def test_commands_close_up_files_an_earlier_version_left_readable(tmp_path, monkeypatch):
+    data_dir = tmp_path / "var"
+    (data_dir / "artifacts" / "shop-1").mkdir(parents=True, mode=0o755)
+    data_dir.chmod(0o755)
+    old_db = data_dir / "shopmind.db"
+    old_db.write_bytes(b"")
+    old_db.chmod(0o644)
+    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
+    modes = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777 for p in [data_dir, *data_dir.rglob("*")]}
+    assert modes["var"] == 0o700 and modes["var/artifacts/shop-1"] == 0o700 and modes["var/shopmind.db"] == 0o600
+    assert all(mode & 0o077 == 0 for mode in modes.values()), modes
+
+
 def test_worker_refuses_to_start_without_redis(tmp_path, monkeypatch):
     monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("REDIS_URL", raising=False)

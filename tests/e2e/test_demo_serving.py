@@ -131,6 +131,16 @@ def test_jobs_started_after_the_demo_serves_finish(demo, demo_dir, tmp_path):
     assert [job["status"] for job in trained] == ["succeeded", "succeeded"], trained
 
 
+def test_everything_the_demo_writes_is_readable_by_its_user_only(demo, demo_dir):
+    """The data dir holds the SQLite database (+wal/shm), artifacts, uploads, exports, keys and
+    secrets: shop data, webhook secrets and pseudonymisation salts."""
+    written = [demo_dir, *demo_dir.rglob("*")]
+    assert any(p.name == "shopmind.db" for p in written) and any(p.suffix == ".joblib" or "artifacts" in p.parts
+                                                                  for p in written)
+    exposed = [f"{oct(p.stat().st_mode & 0o777)} {p}" for p in written if p.stat().st_mode & 0o077]
+    assert not exposed, exposed[:10]
+
+
 def test_the_demo_shop_has_sales_in_the_last_seven_days(demo, demo_dir):
     reply = demo.client.post("/v1/ask", json={"question": "最近7天的销售额"}, headers=_admin(demo_dir))
     assert reply.status_code == 200, reply.text
