@@ -72,6 +72,24 @@ def create_shop(name: str, timezone: str, currency: str) -> None:
                            "api_key": {"id": key.id, "key": secret, "role": "admin"}}, ensure_ascii=False))
 
 
+@main.command("create-key")
+@click.option("--shop", "shop_id", required=True, type=int, help="the shop's id")
+@click.option("--role", default="admin", show_default=True, type=click.Choice(("admin", "analyst", "client")))
+def create_key(shop_id: int, role: str) -> None:
+    """Mint an API key for a shop; print it as JSON. The way back into a shop that has lost
+    every admin key (the API refuses to revoke the last one, but keys can still be lost)."""
+    from services.gateway.data import create_key as create
+    from shared.db import session_scope
+    from shared.models import Shop
+
+    settings = load_settings()
+    with session_scope(shop_id, settings.database_url) as session:
+        if session.get(Shop, shop_id) is None:
+            raise click.ClickException(f"no shop with id {shop_id}")
+        key, secret = create(session, shop_id, role)
+    click.echo(json.dumps({"shop_id": shop_id, "api_key": {"id": key.id, "key": secret, "role": key.role}}))
+
+
 def _end_date_option(command):
     return click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                         help="last day of the shop's history [default: yesterday in the shop's timezone]")(command)

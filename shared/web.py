@@ -18,12 +18,13 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Blueprint as ApiBlueprint
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from webargs.core import is_json
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
-from shared import celery_app, db, i18n
+from shared import celery_app, db, i18n, json_body
 from shared.auth import current_shop_id, set_current_principal, verify_principal
 from shared.config import Settings, keep_files_private, load_settings
-from shared.errors import Api, register_error_handlers
+from shared.errors import Api, InvalidInput, register_error_handlers
 from shared.i18n import t
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -129,18 +130,23 @@ def new_api(app: Flask, title: str, serve_spec: bool = True) -> Api:
 
 
 def limit_json_bodies(app: Flask, settings: Settings) -> None:
-    """JSON bodies are read into memory, so they get a far smaller cap than streamed uploads."""
+    """Request bodies are checked once, before any route: JSON bodies get a far smaller cap than
+    streamed uploads, a bounded nesting depth and text that can be stored (no NUL, no lone
+    surrogate); a JSON route refuses a body of another type (415) rather than ignore it; and NUL is
+    refused in paths, queries and form fields, whatever the body's type."""
 
     @app.before_request
     def _refuse_large_json():
+        if "\x00" in request.path or b"%00" in request.query_string:
+            raise BadRequest(str(t("problem.nul_in_path")))
         if request.mimetype == "multipart/form-data":
+            if request.endpoint != "proxy.forward":  # the service that reads the upload checks it
+                _refuse_nul_in_form()
             return
         length = request.content_length
         if length and length > settings.max_json_bytes:
             raise RequestEntityTooLarge(
                 f"a JSON body may be at most {settings.max_json_bytes:,} bytes; send files as multipart uploads")
-        if "\x00" in request.path or b"%00" in request.query_string:
-            raise BadRequest(str(t("problem.nul_in_path")))
         if request.endpoint == "proxy.forward":
             return  # the gateway passes proxied bodies on unread; the service that reads them checks them
         limit = min(settings.max_json_bytes, settings.max_body_bytes)
@@ -151,6 +157,41 @@ def limit_json_bodies(app: Flask, settings: Settings) -> None:
             raise RequestEntityTooLarge(str(t("problem.json_too_large", limit=f"{limit:,}")))
         if b"\\u0000" in body:
             raise BadRequest(str(t("problem.nul_in_json")))
+        if is_json(request.mimetype):
+            if body:
+                _check_json(body)
+        elif body and _takes_json_body():
+            raise UnsupportedMediaType(t("problem.not_json", type=request.mimetype or "-"))
+
+
+def _check_json(body: bytes) -> None:
+    """Parse once here, so nothing later meets a body it cannot parse or store."""
+    try:
+        _value, bad_text = json_body.read(body)
+    except json_body.TooDeep:
+        raise BadRequest(t("problem.json_too_deep", max=json_body.MAX_DEPTH)) from None
+    except json_body.NotJson:
+        raise BadRequest(t("problem.invalid_json")) from None
+    if bad_text:
+        fields = [path or "body" for path in bad_text]
+        raise InvalidInput(t("problem.invalid_fields", fields=", ".join(fields)),
+                           errors={field: [t("validation.lone_surrogate")] for field in fields})
+
+
+def _takes_json_body() -> bool:
+    """The route reads a JSON body (flask-smorest records each ``@blp.arguments`` location)."""
+    view = current_app.view_functions.get(request.endpoint)
+    handler = getattr(getattr(view, "view_class", None), request.method.lower(), view)
+    parameters = getattr(handler, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(p.get("in") == "json" for p in parameters)
+
+
+def _refuse_nul_in_form() -> None:
+    """Form fields and file names reach queries and logs; file contents are the importer's to judge."""
+    texts = [*request.form.keys(), *request.form.values(), *request.files.keys(),
+             *(upload.filename or "" for upload in request.files.values())]
+    if any("\x00" in text for text in texts):
+        raise BadRequest(str(t("problem.nul_in_form")))
 
 
 health = Blueprint("health", __name__)

@@ -34,7 +34,6 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     app.url_map.converters["row_id"] = proxy.RowIdConverter
     init_request_ids(app)
     init_language(app)
-    limit_json_bodies(app, settings)
     db.init_app(app)
     celery_app.configure(settings)
     smorest = new_api(app, "shopmind", serve_spec=False)  # openapi.py serves the merged document
@@ -42,6 +41,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     app.extensions["shopmind.registry"] = proxy.ServiceRegistry(settings, dict(service_apps or {}))
     register_error_handlers(app)
     security.init_app(app, settings)
+    limit_json_bodies(app, settings)  # after authentication: its errors speak the shop's language
 
     app.register_blueprint(health)
     app.register_blueprint(openapi.openapi)

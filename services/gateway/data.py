@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.auth import generate_api_key, hash_api_key
 from shared.db import utcnow
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, NotFound
 from shared.i18n import DEFAULT_LANGUAGE, t
 from shared.models import (
     ApiKey,
@@ -56,9 +56,17 @@ def create_key(session: Session, shop_id: int, role: str) -> tuple[ApiKey, str]:
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key, unless it is the shop's last active admin key: without one nobody could
+    manage the shop again (the platform's ``shopmind create-key`` is the way back)."""
+    # The shop's active admin keys are locked (PostgreSQL), so two admins revoking each other's
+    # keys at once cannot both succeed and leave none.
+    admins = set(session.scalars(select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+                                 .with_for_update()))
     key = session.scalars(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))).first()
     if key is None:
         raise NotFound(t("gateway.no_key", key_id=key_id))
+    if admins == {key.id}:
+        raise Conflict(t("gateway.last_admin_key", key_id=key_id))
     key.revoked_at = utcnow()
     return key
 
@@ -83,17 +91,13 @@ def list_jobs(session: Session, status: str | None, kind: str | None, limit: int
     if kind:
         query = query.where(Job.kind == kind)
     if cursor:
-        created_at, job_id = decode_cursor(cursor, str, str)
-        try:
-            moment = datetime.fromisoformat(created_at)
-        except ValueError:
-            raise InvalidInput(t("validation.cursor"), errors={"cursor": [t("validation.cursor_short")]}) from None
-        query = query.where(tuple_(Job.created_at, Job.id) < (moment, job_id))
+        created_at, job_id = decode_cursor(cursor, datetime, str)
+        query = query.where(tuple_(Job.created_at, Job.id) < (created_at, job_id))
     rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+        next_cursor = encode_cursor([rows[-1].created_at, rows[-1].id])
     return rows, next_cursor
 
 

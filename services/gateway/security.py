@@ -14,7 +14,7 @@ from shared import i18n
 from shared.auth import USER_TOKEN_HEADER, Principal, check_role, hash_api_key, read_user_token, set_current_principal
 from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope
-from shared.errors import Forbidden, TooManyRequests, Unauthorized
+from shared.errors import TooManyRequests, Unauthorized
 from shared.models import ApiKey, Shop
 from shared.ratelimit import rate_limiter
 
@@ -85,6 +85,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["shopmind.shop_languages"] = languages
     limiter = rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
     app.extensions["shopmind.keys"] = keys
+    app.extensions["shopmind.limiter"] = limiter
 
     @app.before_request
     def _authenticate():
@@ -92,19 +93,16 @@ def init_app(app: Flask, settings: Settings) -> None:
             return
         token = _bearer_token()
         if (request.method, request.path) in PLATFORM_ROUTES:
+            # Anything but the platform token is one answer, a shop's valid key included: the
+            # route must not tell keys from garbage (that would test guessed keys for free).
             if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
-                if (principal := keys.lookup(token)) is not None:  # a valid key, just not allowed to do this
-                    if not i18n.negotiate(request.headers.get("Accept-Language")):
-                        i18n.set_language(languages.get(principal.shop_id))
-                    raise Forbidden(i18n.t("auth.platform_not_key"))
+                _slow_down_guessing()
                 raise Unauthorized(i18n.t("auth.platform_token"))
             set_current_principal(Principal(None, "platform"))
             return
         principal = keys.lookup(token)
         if principal is None:
-            # Each unknown key costs a lookup: a client guessing keys is slowed down per address.
-            if limiter is not None and (wait := limiter.hit(f"badkey:{request.remote_addr}")) is not None:
-                raise TooManyRequests(i18n.t("auth.guessing", seconds=wait), retry_after=wait)
+            _slow_down_guessing()  # each unknown key costs a lookup
             raise Unauthorized(i18n.t("auth.unknown_key"))
         # The reader's language: what the request asks for, else the shop's own setting.
         if not i18n.negotiate(request.headers.get("Accept-Language")):
@@ -120,6 +118,13 @@ def init_app(app: Flask, settings: Settings) -> None:
             user_id = read_user_token(settings.internal_token, principal.shop_id, user_token)
             principal = dataclasses.replace(principal, user_id=user_id)
         set_current_principal(principal)
+
+
+def _slow_down_guessing() -> None:
+    """A client sending wrong keys or platform tokens is limited per address (one budget for both)."""
+    limiter = current_app.extensions["shopmind.limiter"]
+    if limiter is not None and (wait := limiter.hit(f"badkey:{request.remote_addr}")) is not None:
+        raise TooManyRequests(i18n.t("auth.guessing", seconds=wait), retry_after=wait)
 
 
 def _bearer_token() -> str:

@@ -21,6 +21,8 @@ from shared.calendar import festival_days
 from shared.i18n import entries, t
 
 MAX_CHARS = 500
+# "最近N天" reaches back at most this far (ten years of days, weeks or months).
+MAX_RECENT = {"day": 3660, "week": 523, "month": 120}
 
 
 class Unreadable(ValueError):
@@ -39,8 +41,10 @@ class SeveralValues(Unreadable):
 class UnknownValue(Unreadable):
     """The question filters on a value the shop's data does not have (a city, category, brand ...)."""
 
-    def __init__(self, value: str, close: list[str]):
-        if close:
+    def __init__(self, value: str, close: list[str], code: bool = False):
+        if code:  # "XYZ123", "2389012345": an id or a product code, which no question filters on
+            super().__init__(t("insights.unknown_code", value=value))
+        elif close:
             super().__init__(t("insights.unknown_value_close", value=value, close=", ".join(close)))
         else:
             super().__init__(t("insights.unknown_value", value=value))
@@ -209,18 +213,24 @@ def time_range(question: str, as_of: date) -> tuple[tuple[date, date], str] | No
                        q, re.IGNORECASE)
     if recent:
         n, unit = chinese_number(recent.group(1)), recent.group(2).lower()
-        if unit in ("天", "日") or unit.startswith("day"):
+        kind = "day" if unit in ("天", "日") or unit.startswith("day") else \
+            "week" if unit in ("周", "星期") or unit.startswith("week") else "month"
+        if not 1 <= n <= MAX_RECENT[kind]:
+            raise Unreadable(t("insights.recent_out_of_range", text=recent.group().strip(), days=MAX_RECENT["day"],
+                               weeks=MAX_RECENT["week"], months=MAX_RECENT["month"]))
+        if kind == "day":
             return (as_of - timedelta(days=n - 1), as_of), f"最近{n}天"
-        if unit in ("周", "星期") or unit.startswith("week"):
+        if kind == "week":
             return (as_of - timedelta(days=7 * n - 1), as_of), f"最近{n}周"
         return (_shift_months(as_of, -n) + timedelta(days=1), as_of), f"最近{n}个月"
 
     month = re.search(r"(?<!\d)(\d{1,2}|[一二三四五六七八九十]+)月(?!\d)", q)
     if month and "个月" not in q[max(0, month.start() - 1):month.end()]:
         number = chinese_number(month.group(1))
-        if 1 <= number <= 12:
-            month_year = year or year_word or (as_of.year if number <= as_of.month else as_of.year - 1)
-            return _month_range(month_year, number), f"{month_year}年{number}月"
+        if not 1 <= number <= 12:  # "2024年13月" must not quietly become all of 2024
+            raise Unreadable(t("insights.not_a_month", text=month.group()))
+        month_year = year or year_word or (as_of.year if number <= as_of.month else as_of.year - 1)
+        return _month_range(month_year, number), f"{month_year}年{number}月"
 
     lowered = q.lower()
     monday = as_of - timedelta(days=as_of.weekday())
@@ -245,9 +255,12 @@ def time_range(question: str, as_of: date) -> tuple[tuple[date, date], str] | No
 
 def _parse_date(text: str, default_year: int) -> date:
     numbers = [int(x) for x in re.findall(r"\d+", text)]
-    if len(numbers) == 3:
-        return date(numbers[0], numbers[1], numbers[2])
-    return date(default_year, numbers[0], numbers[1])
+    if len(numbers) == 2:
+        numbers.insert(0, default_year)
+    try:
+        return date(*numbers)
+    except ValueError:  # 2024年2月30日, 13月1日
+        raise Unreadable(t("insights.not_a_date", text=text)) from None
 
 
 def _previous(span: tuple[date, date], how: str) -> tuple[date, date]:
@@ -287,6 +300,8 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
             return Interpretation(metric="(model)", dimension=None, time_range=span[0] if span else (as_of, as_of),
                                   shape="route", route=route, time_phrase=span[1] if span else "")
 
+    # Times first: a time phrase it cannot read ("2024年13月") is named as such, not as an unknown value.
+    span_found = time_range(lowered, as_of)
     metric_hits = _find(lowered, METRICS)
     dimension_hits = _find(lowered, DIMENSIONS)
     filters = _filters(text, known_values or {})
@@ -299,7 +314,6 @@ def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None 
         raise Unreadable(t("insights.no_metric"))
     metric = _metric(metric_hits, lowered)
 
-    span_found = time_range(lowered, as_of)
     span, phrase = span_found if span_found else ((as_of.replace(day=1), as_of), "本月 (默认)")
 
     dimension = None
@@ -415,6 +429,19 @@ _ENGLISH_NOT_VALUES = {
     "today", "yesterday", "all", "every", "each", "mobile", "pc", "app", "desktop", "q1", "q2", "q3", "q4"}
 
 
+_ASCII_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9][A-Za-z0-9_-]*")
+# Letters and digits together that are still words: q3, top10, 1st.
+_WORDS_WITH_DIGITS = re.compile(r"(q|top|bottom)\d+|\d+(st|nd|rd|th)", re.IGNORECASE)
+
+
+def _looks_like_code(token: str) -> bool:
+    """An item id (six digits or more: times have been read by then) or a product code (XYZ123)."""
+    if token.isdigit():
+        return len(token) >= 6
+    return (any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+            and not _WORDS_WITH_DIGITS.fullmatch(token))
+
+
 def unknown_value(text: str, filters: dict[str, str], known: dict[str, list[str]]) -> UnknownValue | None:
     """A place, category or brand the question names that the shop's data does not have, else None:
     "本月拉萨的销售额" in a shop with no sales to 拉萨 must not silently answer for the whole shop."""
@@ -436,7 +463,8 @@ def unknown_value(text: str, filters: dict[str, str], known: dict[str, list[str]
         if words and phrase.lower() not in known_lower and " ".join(words).lower() not in known_lower:
             candidates.append(" ".join(words))
     if not candidates:
-        return None
+        code = next((token for token in _ASCII_TOKEN.findall(text) if _looks_like_code(token)), None)
+        return UnknownValue(code, [], code=True) if code else None
     value = candidates[0]
     close = list(dict.fromkeys(difflib.get_close_matches(value, every, n=3, cutoff=0.3) or [
         v for v in every if any(ch in v for ch in value)]))[:3]

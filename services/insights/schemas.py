@@ -1,15 +1,21 @@
 """Request and response schemas of the insights service."""
 
+from datetime import date
+
 import marshmallow as ma
 
 from shared.schemas import StrictSchema
+
+# The years a question can name ("20\\d\\d年") and the shopping calendar knows (its lunar tables end in 2099).
+EARLIEST_AS_OF, LATEST_AS_OF = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class AskSchema(StrictSchema):
     question = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000),
                                 metadata={"description": "a Chinese or English question, e.g. 本月热销商品排名"})
-    as_of = ma.fields.Date(load_default=None, metadata={"description": "the day relative times (本月, 上周) are "
-                                                                        "read against; default today, shop time"})
+    as_of = ma.fields.Date(load_default=None, validate=ma.validate.Range(min=EARLIEST_AS_OF, max=LATEST_AS_OF),
+                           metadata={"description": "the day relative times (本月, 上周) are read against; "
+                                                    "default today, shop time"})
 
 
 class AnswerSchema(ma.Schema):

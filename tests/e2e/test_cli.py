@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from shared.cli import main
 
-COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "generate-demo-data", "train-sentiment"]
+COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "generate-demo-data",
+            "train-sentiment"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -47,6 +48,28 @@ def test_commands_close_up_files_an_earlier_version_left_readable(tmp_path, monk
     modes = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777 for p in [data_dir, *data_dir.rglob("*")]}
     assert modes["var"] == 0o700 and modes["var/artifacts/shop-1"] == 0o700 and modes["var/shopmind.db"] == 0o600
     assert all(mode & 0o077 == 0 for mode in modes.values()), modes
+
+
+def test_create_key_lets_the_platform_back_into_a_shop(tmp_path, monkeypatch):
+    """The API refuses to revoke a shop's last admin key; a lost one is replaced from the command line."""
+    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["migrate"]).exit_code == 0
+    shop = json.loads(runner.invoke(main, ["create-shop", "店"]).output)["shop"]
+    result = runner.invoke(main, ["create-key", "--shop", str(shop["id"])])
+    assert result.exit_code == 0, result.output
+    minted = json.loads(result.output)
+    assert minted["shop_id"] == shop["id"] and minted["api_key"]["role"] == "admin"
+
+    from services.allinone import create_app
+
+    client = create_app().test_client()
+    reply = client.get("/v1/keys", headers={"Authorization": f"Bearer {minted['api_key']['key']}"})
+    assert reply.status_code == 200 and len(reply.get_json()["items"]) == 2
+    missing = runner.invoke(main, ["create-key", "--shop", "987654"])
+    assert missing.exit_code != 0 and "no shop with id 987654" in missing.output
 
 
 def test_worker_refuses_to_start_without_redis(tmp_path, monkeypatch):

@@ -19,9 +19,9 @@ def test_create_shop_needs_the_platform_token(client):
     created = reply.get_json()
     assert created["shop"]["name"] == "新店" and created["shop"]["timezone"] == "Asia/Shanghai"
     assert created["api_key"]["role"] == "admin" and created["api_key"]["key"].startswith("sm_")
-    # A shop's key is not the platform token: a valid key without that right is a 403.
+    # A shop's key is not the platform token, and is told apart from garbage in no way.
     shop_key = {"Authorization": f"Bearer {created['api_key']['key']}"}
-    assert client.post("/v1/shops", json=body, headers=shop_key).status_code == 403
+    assert client.post("/v1/shops", json=body, headers=shop_key).status_code == 401
 
 
 def test_create_shop_rejects_bad_fields_with_names(client):
@@ -252,6 +252,38 @@ def test_chunked_json_is_capped_too(settings):
     assert reply.status_code == 413
 
 
-def test_a_shop_key_on_the_platform_route_is_403(client, shop):
-    reply = client.post("/v1/shops", json={"name": "x"}, headers=shop.headers())
-    assert reply.status_code == 403 and "platform token" in reply.get_json()["detail"]
+def test_the_platform_route_answers_a_shop_key_as_it_answers_garbage(client, shop):
+    """Regression (h14): a shop key got a 403 and garbage a 401, so the route told real keys apart."""
+    as_key = client.post("/v1/shops", json={"name": "x"}, headers=shop.headers(language="en"))
+    as_garbage = client.post("/v1/shops", json={"name": "x"},
+                             headers={"Authorization": "Bearer sm_garbage", "Accept-Language": "en"})
+    assert as_key.status_code == as_garbage.status_code == 401
+    # Not even the language differs (a key's answer used to be in its shop's language).
+    assert {**as_key.get_json(), "request_id": None} == {**as_garbage.get_json(), "request_id": None}
+    assert "platform token" in as_key.get_json()["detail"]
+
+
+def test_wrong_platform_tokens_are_rate_limited_per_address(settings):
+    """Regression (h14): POST /v1/shops took any number of wrong tokens."""
+    import random
+    from dataclasses import replace
+
+    from services.allinone import create_app
+
+    limited = create_app(replace(settings, rate_limit_per_minute=3)).test_client()
+    # Addresses of this run only: in distributed runs the counters live in Redis, shared with other tests.
+    guesser, other, creator = (f"10.{random.randrange(256)}.{random.randrange(256)}.{n}" for n in (1, 2, 3))
+    if time.time() % 60 > 50:  # one clock minute of the limiter (see test_rate_limit_answers_429_with_retry_after)
+        time.sleep(60.5 - time.time() % 60)
+
+    def create(token, address):
+        return limited.post("/v1/shops", json={"name": "x"}, headers={"Authorization": f"Bearer {token}"},
+                            environ_base={"REMOTE_ADDR": address})
+
+    assert [create("guess", guesser).status_code for _ in range(4)] == [401, 401, 401, 429]
+    reply = create("guess", guesser)
+    assert reply.status_code == 429 and 1 <= int(reply.headers["Retry-After"]) <= 61
+    assert reply.content_type == "application/problem+json"
+    # Another address still gets its answer, and the right token is never counted as a guess.
+    assert create("guess", other).status_code == 401
+    assert [create(PLATFORM_TOKEN, creator).status_code for _ in range(4)] == [201] * 4

@@ -153,6 +153,24 @@ def test_a_filter_value_the_shop_lacks_is_refused_by_name(question, value):
         assert raised.value.close[0] == "苏州市"
 
 
+@pytest.mark.parametrize(("question", "named"), [
+    ("2024年2月30日的销售额", "2024年2月30日"), ("2月30日到3月5日的销量", "2月30日"), ("2024年13月的销量", "13月"),
+    ("最近9999999天的销售额", "最近9999999天"), ("最近0天的订单数", "最近0天"),
+    ("revenue of the last 100000 weeks", "100000"),
+    ("今年 XYZ123 的销量", "XYZ123"), ("sales of SKU-88A this month", "SKU-88A"), ("2389012345的销量", "2389012345")])
+def test_a_part_it_cannot_read_is_named_not_dropped(question, named):
+    """Regression (h14): these answered another question (the whole shop, all of 2024) or failed with a 500."""
+    with pytest.raises(Unreadable) as raised:
+        parse(question, AS_OF, KNOWN)
+    assert named in str(raised.value)
+
+
+@pytest.mark.parametrize("question", ["top10 items by revenue", "Q3 revenue", "最近30天的销量", "本月前10的商品",
+                                      "2026-11-01 到 2026-11-15 的销售额", "最近120个月的销售额"])
+def test_numbers_that_are_words_are_still_read(question):
+    assert parse(question, AS_OF, KNOWN).metric
+
+
 @pytest.mark.parametrize("question", [
     "苏州的女装销量", "今年第三季度的销量", "卖得最差的5个商品", "2026年双11期间的销售额", "Revenue in November 2026",
     "最近三个月每周的客单价", "上个月杭州的订单数"])
