@@ -8,11 +8,13 @@ and these models agree on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -55,6 +57,21 @@ def _new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+# Ids a shop sees of its keys, model versions, webhooks and deliveries are random, not a global
+# sequence: a shop must not be able to count another shop's activity from the gaps in its own ids.
+# Within 2**32 .. 2**53 (exact in JavaScript numbers; rows from before 0008 keep their small ids).
+PUBLIC_ID_MIN, PUBLIC_ID_MAX = 2**32, 2**53 - 1
+PublicId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's INTEGER is 64-bit already
+
+
+def _new_public_id() -> int:
+    return PUBLIC_ID_MIN + secrets.randbelow(PUBLIC_ID_MAX - PUBLIC_ID_MIN)
+
+
+def _public_id() -> Mapped[int]:
+    return mapped_column(PublicId, primary_key=True, autoincrement=False, default=_new_public_id)
+
+
 # --- platform --------------------------------------------------------------------------
 
 class Shop(Base):
@@ -74,7 +91,7 @@ class Shop(Base):
 class ApiKey(Base, ShopOwned):
     __tablename__ = "api_keys"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = _public_id()
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     # sha256 of the key: keys are 256-bit random, so a fast hash is enough and lookups stay O(1).
@@ -112,7 +129,7 @@ class ModelVersion(Base, ShopOwned):
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = _public_id()
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     service: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)
@@ -130,7 +147,7 @@ class ModelVersion(Base, ShopOwned):
 class Webhook(Base, ShopOwned):
     __tablename__ = "webhooks"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = _public_id()
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list] = mapped_column(JSONType, default=list)
@@ -146,9 +163,9 @@ class WebhookDelivery(Base, ShopOwned):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = _public_id()
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
-    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    webhook_id: Mapped[int] = mapped_column(PublicId, ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed

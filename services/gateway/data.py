@@ -72,7 +72,8 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
 
 
 def list_keys(session: Session) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None)).order_by(ApiKey.id)))
+    active = select(ApiKey).where(ApiKey.revoked_at.is_(None))
+    return list(session.scalars(active.order_by(ApiKey.created_at, ApiKey.id)))
 
 
 def get_job(session: Session, job_id: str) -> Job:
@@ -90,15 +91,7 @@ def list_jobs(session: Session, status: str | None, kind: str | None, limit: int
         query = query.where(Job.status == status)
     if kind:
         query = query.where(Job.kind == kind)
-    if cursor:
-        created_at, job_id = decode_cursor(cursor, datetime, str)
-        query = query.where(tuple_(Job.created_at, Job.id) < (created_at, job_id))
-    rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].created_at, rows[-1].id])
-    return rows, next_cursor
+    return _newest_first(session, query, Job.created_at, Job.id, str, limit, cursor)
 
 
 def list_models(session: Session, service: str | None, limit: int,
@@ -106,14 +99,7 @@ def list_models(session: Session, service: str | None, limit: int,
     query = select(ModelVersion)
     if service:
         query = query.where(ModelVersion.service == service)
-    if cursor:
-        query = query.where(ModelVersion.id < decode_cursor(cursor, int)[0])
-    rows = list(session.scalars(query.order_by(ModelVersion.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id])
-    return rows, next_cursor
+    return _newest_first(session, query, ModelVersion.trained_at, ModelVersion.id, int, limit, cursor)
 
 
 def get_model(session: Session, model_id: int) -> ModelVersion:
@@ -131,7 +117,8 @@ def create_webhook(session: Session, shop_id: int, url: str, events: list[str], 
 
 
 def list_webhooks(session: Session) -> list[Webhook]:
-    return list(session.scalars(select(Webhook).where(Webhook.active.is_(True)).order_by(Webhook.id)))
+    active = select(Webhook).where(Webhook.active.is_(True))
+    return list(session.scalars(active.order_by(Webhook.created_at, Webhook.id)))
 
 
 def get_webhook(session: Session, webhook_id: int) -> Webhook:
@@ -145,13 +132,20 @@ def list_deliveries(session: Session, webhook_id: int, limit: int,
                     cursor: str | None) -> tuple[list[WebhookDelivery], str | None]:
     get_webhook(session, webhook_id)
     query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    return _newest_first(session, query, WebhookDelivery.created_at, WebhookDelivery.id, int, limit, cursor)
+
+
+def _newest_first(session: Session, query, time_column, id_column, id_type, limit: int, cursor: str | None):
+    """A page of ``query``, newest first, keyset-paginated on (time, id): ids are random, so
+    they order nothing by themselves."""
     if cursor:
-        query = query.where(WebhookDelivery.id < decode_cursor(cursor, int)[0])
-    rows = list(session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1)))
+        query = query.where(tuple_(time_column, id_column) < tuple(decode_cursor(cursor, datetime, id_type)))
+    rows = list(session.scalars(query.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].id])
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, time_column.key), getattr(last, id_column.key)])
     return rows, next_cursor
 
 

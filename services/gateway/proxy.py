@@ -26,6 +26,7 @@ from shared.auth import Principal, current_principal, principal_headers
 from shared.config import DOMAIN_SERVICES, Settings
 from shared.errors import GatewayTimeout, NotFound, ServiceUnavailable
 from shared.i18n import LazyText, t
+from shared.models import PUBLIC_ID_MAX
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,9 @@ SERVICE_FOR_PREFIX = {
     "anomalies": "insights",
     "reports": "insights",
 }
+MAX_ROW_ID = PUBLIC_ID_MAX
 # Served by the gateway itself; anything else under these prefixes is a 405, not a proxy.
-MAX_ROW_ID = 2**31 - 1
-GATEWAY_PREFIXES = {"shops", "keys", "jobs", "admin", "models", "webhooks", "items", "dashboard"}
+GATEWAY_PREFIXES = {"shops", "keys", "user-tokens", "jobs", "admin", "models", "webhooks", "items", "dashboard"}
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                "transfer-encoding", "upgrade", "host", "authorization"}
 
@@ -203,7 +204,7 @@ class RowIdConverter(IntegerConverter):
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > MAX_ROW_ID:  # PostgreSQL's integer would overflow: no such row can exist
+        if number > MAX_ROW_ID:  # beyond any public id: no such row can exist
             # Routing runs before the app's error handlers see domain errors: raise werkzeug's own.
             raise RoutingNotFound(LazyText("gateway.id_too_large", {"id": value, "max": MAX_ROW_ID}))
         return number

@@ -126,7 +126,7 @@ def test_ids_with_reserved_characters_reach_the_service_intact(settings, recomme
 @pytest.mark.parametrize(("method", "path", "status", "says"), [
     ("GET", "/v1/webhooks/null/deliveries", 404, "no route"),   # a client's unset id is not a method problem
     ("DELETE", "/v1/keys/abc", 404, "no route"),
-    ("POST", "/v1/models/999999999999/promote", 404, "at most 2147483647"),
+    ("POST", "/v1/models/99999999999999999/promote", 404, "at most 9007199254740991"),
     ("POST", "/v1/models/x/rollback", 404, "no service 'x'"),
     ("POST", "/v1/models/7/promote", 404, "no model version 7"),
     ("GET", "/v1/models/7/promote", 405, "takes POST"),          # the route exists, for POST

@@ -48,6 +48,22 @@ def test_keys_can_be_created_listed_and_revoked(client, shop):
     assert client.delete(f"/v1/keys/{key['id']}", headers=shop.headers()).status_code == 404
 
 
+def test_ids_do_not_count_other_shops_activity(client, shop, other_shop):
+    """Keys (like model versions, webhooks and deliveries) get random ids: a shop's consecutive
+    creations say nothing about how much another shop created in between."""
+    def new_key(owner):
+        return client.post("/v1/keys", json={"role": "client"}, headers=owner.headers()).get_json()["id"]
+
+    ours = [new_key(shop)]
+    theirs = [new_key(other_shop) for _ in range(3)]
+    ours.append(new_key(shop))
+    ids = ours + theirs
+    assert all(2**32 <= i < 2**53 for i in ids), ids
+    assert abs(ours[1] - ours[0]) > 1000 and len(set(ids)) == len(ids)
+    for key_id in theirs:  # another shop's ids are still nobody's here
+        assert client.delete(f"/v1/keys/{key_id}", headers=shop.headers()).status_code == 404
+
+
 # (method, path, body, least role). Proxied routes count as allowed when the answer is not 401/403.
 ROUTES = [
     ("GET", "/v1/jobs", None, "analyst"),
