@@ -94,7 +94,7 @@ def prepare_demo(settings: Settings, seed: int, scale: float, end_date: date, ge
 
 def _follow_quietly(started: list[dict], poll: Callable[[], list[dict]], _label: str) -> list[dict]:
     latest = started
-    while any(job["status"] not in ("succeeded", "failed") for job in latest):
+    while any(job["status"] not in jobs.FINISHED for job in latest):
         time.sleep(POLL_S)
         latest = poll()
     return latest
