@@ -23,6 +23,7 @@ superseded (the sweeper requeued the job and another worker took it) stops witho
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -64,7 +65,18 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, (OperationalError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                            ConnectionError, TimeoutError))
+                            ConnectionError, TimeoutError, *_driver_connection_errors()))
+
+
+@functools.cache
+def _driver_connection_errors() -> tuple[type[BaseException], ...]:
+    """psycopg2's own errors for a lost server: code that uses the raw cursor (the import's
+    ``COPY``) gets them unwrapped by SQLAlchemy."""
+    try:
+        import psycopg2
+    except ImportError:
+        return ()
+    return psycopg2.OperationalError, psycopg2.InterfaceError
 
 
 # --- starting and reading jobs ----------------------------------------------------------
