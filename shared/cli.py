@@ -163,7 +163,7 @@ def train_sentiment() -> None:
 
 @main.command()
 def beat() -> None:
-    """Run Celery beat (periodic webhook delivery) on REDIS_URL."""
+    """Run Celery beat (periodic webhook delivery, the job sweeper) on REDIS_URL."""
     from shared import celery_app
 
     settings = load_settings()
