@@ -168,7 +168,7 @@ def request_cancel(session: Session, job: Job) -> Job:
     session.commit()
     session.refresh(job)
     if job.status in FINISHED and not stopped:
-        raise Conflict(t("jobs.cancel_finished", job_id=job.id, status=job.status),
+        raise Conflict(t("jobs.cancel_finished", job_id=job.id, status=t(f"jobs.status_{job.status}")),
                        errors={"status": [t("jobs.cancel_only_unfinished")]})
     return job
 

@@ -86,7 +86,7 @@ def test_a_finished_job_cannot_be_cancelled(client, shop, settings):
     reply = client.post(f"/v1/jobs/{job_id}/cancel", headers=shop.headers())
     assert reply.status_code == 409 and reply.mimetype == "application/problem+json"
     problem = reply.get_json()
-    assert "already finished (succeeded)" in problem["detail"] and "status" in problem["errors"]
+    assert "already finished (it succeeded)" in problem["detail"] and "status" in problem["errors"]
     assert _job(client, shop, job_id)["status"] == "succeeded"
 
 
