@@ -37,7 +37,7 @@ def create_app(config: Mapping | Settings | None = None, background: bool = Fals
     """The gateway with every service mounted in-process.
 
     With ``background`` (what ``shopmind serve all-in-one`` uses), embedded mode also starts
-    the in-process job runner's recovery and the webhook delivery thread.
+    the in-process job runner's recovery, the webhook delivery thread and the job sweeper.
     """
     settings = resolve_settings(config)
     services = {name: factory(settings) for name, factory in SERVICE_FACTORIES.items()}
@@ -45,11 +45,13 @@ def create_app(config: Mapping | Settings | None = None, background: bool = Fals
     if background and settings.embedded:
         from shared import jobs
         from shared.platform_tasks import start_embedded_webhook_loop
+        from shared.sweeper import start_embedded_sweeper
 
         recovered = jobs.embedded_runner().recover_unfinished(settings)
         if recovered:
             log.info("re-running %d unfinished jobs from a previous run", recovered)
         start_embedded_webhook_loop(settings)
+        start_embedded_sweeper(settings)
     return gateway
 
 

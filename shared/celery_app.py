@@ -30,8 +30,10 @@ TASK_MODULES = [
     "services.pricing.tasks",
     "services.insights.tasks",
 ]
-# Above the longest training run: Redis redelivers unacknowledged tasks older than this.
-VISIBILITY_TIMEOUT_S = 6 * 3600
+# Where kombu keeps messages in Redis: one list per queue and priority step, and a hash of the
+# messages delivered to a worker and not yet acknowledged (the sweeper reads both).
+PRIORITY_STEPS = (0, 3, 6, 9)
+UNACKED_KEY = "unacked"
 
 celery = Celery("shopmind")
 _settings: Settings | None = None
@@ -40,6 +42,11 @@ _settings: Settings | None = None
 def queue_for(task_name: str) -> str:
     prefix = task_name.split(".", 1)[0]
     return prefix if prefix in QUEUES else "platform"
+
+
+def queue_keys(queues: tuple[str, ...] = QUEUES) -> list[str]:
+    """The Redis lists holding the queues' messages (kombu adds a suffix per priority step)."""
+    return [queue if not step else f"{queue}\x06\x16{step}" for queue in queues for step in PRIORITY_STEPS]
 
 
 def _route(name, args, kwargs, options, task=None, **_kw):
@@ -68,13 +75,18 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = (),
         broker_url=settings.redis_url or "memory://",
         broker_connection_retry_on_startup=True,
         # A Redis that accepts connections but never answers must not hang a request that starts a job.
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S, "socket_timeout": 5,
+        # The visibility timeout is above the longest job: a message unacknowledged that long is
+        # given to another worker. A killed worker's job is requeued sooner by the sweeper.
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s, "socket_timeout": 5,
                                   "socket_connect_timeout": 5},
+        # A worker keeps reconnecting to a Redis that restarts, however long it takes.
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,  # results live in the jobs table
         task_acks_late=True,  # tasks are idempotent, so a killed worker's task simply runs again
-        task_reject_on_worker_lost=True,
+        task_reject_on_worker_lost=True,  # a child killed mid-task puts its message back at once
         worker_prefetch_multiplier=1,
         task_routes=(_route,),
         task_default_queue="platform",
@@ -90,7 +102,9 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = (),
 
 def _beat_schedule(settings: Settings) -> dict:
     schedule = {"deliver-webhooks": {"task": "platform.deliver_webhooks", "schedule": 10.0,
-                                     "options": {"expires": 30}}}
+                                     "options": {"expires": 30}},
+                "sweep-jobs": {"task": "platform.sweep_jobs", "schedule": settings.sweep_interval_s,
+                               "options": {"expires": settings.sweep_interval_s}}}
     when = settings.nightly_retrain_utc.strip().lower()
     if when != "off":
         try:

@@ -183,7 +183,7 @@ def train_sentiment() -> None:
 
 @main.command()
 def beat() -> None:
-    """Run Celery beat (periodic webhook delivery) on REDIS_URL."""
+    """Run Celery beat (periodic webhook delivery, the job sweeper) on REDIS_URL."""
     from shared import celery_app
 
     settings = load_settings()
@@ -229,14 +229,16 @@ def _follow_jobs(started: list[dict], poll, label: str) -> list[dict]:
     """A progress bar over running jobs (their mean progress), saying what one of them is doing."""
     import time
 
+    from shared.jobs import FINISHED
+
     latest = started
     with click.progressbar(length=1000, label=f"    {label}", file=sys.stderr,
                            item_show_func=lambda text: text) as bar:
         shown = 0
         while True:
-            done = sum(1.0 if job["status"] in ("succeeded", "failed") else job["progress"] for job in latest)
+            done = sum(1.0 if job["status"] in FINISHED else job["progress"] for job in latest)
             target = int(1000 * done / len(latest))
-            running = [job for job in latest if job["status"] not in ("succeeded", "failed")]
+            running = [job for job in latest if job["status"] not in FINISHED]
             bar.update(max(0, target - shown), (running[0].get("message") or "")[:40] if running else "")
             shown = max(shown, target)
             if not running:

@@ -51,6 +51,17 @@ class Settings:
     log_level: str = "INFO"
     # Nightly retrain of every model, "HH:MM" in UTC (default 03:00 in Shanghai); "off" disables it.
     nightly_retrain_utc: str = "19:00"
+    # Jobs (docs/operations.md, "Jobs"): a running job stamps its heartbeat this often; one whose
+    # heartbeat is older than job_stale_s lost its worker. The sweeper runs every sweep_interval_s,
+    # puts lost jobs back in the queue at most job_max_requeues times, and re-publishes a queued
+    # job the broker no longer holds once it has waited job_queued_grace_s.
+    job_heartbeat_s: float = 10.0
+    job_stale_s: float = 120.0
+    job_queued_grace_s: float = 120.0
+    job_max_requeues: int = 3
+    sweep_interval_s: float = 30.0
+    # Redis gives an unacknowledged message to another worker after this long (above the longest job).
+    broker_visibility_timeout_s: int = 6 * 3600
 
     @property
     def embedded(self) -> bool:
@@ -160,4 +171,26 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         model_check_interval_s=float(get("SHOPMIND_MODEL_CHECK_INTERVAL_S", "2")),
         log_level=get("SHOPMIND_LOG_LEVEL", "INFO") or "INFO",
         nightly_retrain_utc=get("SHOPMIND_NIGHTLY_RETRAIN_UTC", "19:00") or "19:00",
+        **_job_timing(get),
     )
+
+
+def _job_timing(get) -> dict:
+    """The job heartbeat and sweeper numbers, checked together: a stale limit at or under a few
+    heartbeats would take live jobs for dead ones."""
+    timing = {
+        "job_heartbeat_s": float(get("SHOPMIND_JOB_HEARTBEAT_S", "10")),
+        "job_stale_s": float(get("SHOPMIND_JOB_STALE_S", "120")),
+        "job_queued_grace_s": float(get("SHOPMIND_JOB_QUEUED_GRACE_S", "120")),
+        "job_max_requeues": int(get("SHOPMIND_JOB_MAX_REQUEUES", "3")),
+        "sweep_interval_s": float(get("SHOPMIND_SWEEP_INTERVAL_S", "30")),
+        "broker_visibility_timeout_s": int(get("SHOPMIND_BROKER_VISIBILITY_TIMEOUT_S", str(6 * 3600))),
+    }
+    if min(timing["job_heartbeat_s"], timing["job_queued_grace_s"], timing["sweep_interval_s"],
+           timing["broker_visibility_timeout_s"]) <= 0 or timing["job_max_requeues"] < 0:
+        raise ValueError("SHOPMIND_JOB_HEARTBEAT_S, SHOPMIND_JOB_QUEUED_GRACE_S, SHOPMIND_SWEEP_INTERVAL_S and "
+                         "SHOPMIND_BROKER_VISIBILITY_TIMEOUT_S must be above 0, SHOPMIND_JOB_MAX_REQUEUES 0 or more")
+    if timing["job_stale_s"] < 3 * timing["job_heartbeat_s"]:
+        raise ValueError(f"SHOPMIND_JOB_STALE_S ({timing['job_stale_s']:g}) must be at least three heartbeats "
+                         f"(3 x SHOPMIND_JOB_HEARTBEAT_S = {3 * timing['job_heartbeat_s']:g})")
+    return timing

@@ -93,8 +93,10 @@ def prepare_demo(settings: Settings, seed: int, scale: float, end_date: date, ge
 
 
 def _follow_quietly(started: list[dict], poll: Callable[[], list[dict]], _label: str) -> list[dict]:
+    from shared.jobs import FINISHED
+
     latest = started
-    while any(job["status"] not in ("succeeded", "failed") for job in latest):
+    while any(job["status"] not in FINISHED for job in latest):
         time.sleep(POLL_S)
         latest = poll()
     return latest

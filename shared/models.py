@@ -36,7 +36,7 @@ from shared.db import Base, JSONType, ShopOwned, UTCDateTime, utcnow
 Money = Numeric(14, 2)
 
 ROLES = ("admin", "analyst", "client")
-JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 MODEL_STATUSES = ("training", "ready", "active", "retired", "failed")
 ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "closed", "refunded")
 SALES_STATUSES = ("paid", "shipped", "completed")
@@ -103,7 +103,12 @@ class ApiKey(Base, ShopOwned):
 
 class Job(Base, ShopOwned):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_shop_created", "shop_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_shop_created", "shop_id", "created_at"),
+        # The sweeper's scan: only the few unfinished jobs, however many finished ones pile up.
+        Index("ix_jobs_unfinished", "status", postgresql_where=text("status IN ('queued', 'running')"),
+              sqlite_where=text("status IN ('queued', 'running')")),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_job_id)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
@@ -118,6 +123,12 @@ class Job(Base, ShopOwned):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by POST /v1/jobs/{id}/cancel on a running job; it stops at its next safe point.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Stamped by the running attempt every SHOPMIND_JOB_HEARTBEAT_S, and when the sweeper requeues.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Times the sweeper put the job back in the queue (bounded by SHOPMIND_JOB_MAX_REQUEUES).
+    requeues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ModelVersion(Base, ShopOwned):

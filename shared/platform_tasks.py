@@ -1,4 +1,5 @@
-"""Background work that belongs to the platform rather than a service: webhook delivery."""
+"""Background work that belongs to the platform rather than a service: webhook delivery, the
+nightly retrain, and the job sweeper."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from celery import shared_task
 from sqlalchemy import exists, select
 
-from shared import celery_app, jobs, webhooks
+from shared import celery_app, jobs, sweeper, webhooks
 from shared.config import TRAINABLE_SERVICES, Settings
 from shared.db import ALL_SHOPS, session_scope
 from shared.models import Event, Order, Shop
@@ -25,6 +26,13 @@ def deliver_webhooks_once(settings: Settings) -> int:
 def deliver_webhooks() -> int:
     """Send due webhook deliveries (scheduled every 10 s by beat)."""
     return deliver_webhooks_once(celery_app.current_settings())
+
+
+@shared_task(name="platform.sweep_jobs", ignore_result=True)
+def sweep_jobs() -> dict:
+    """Requeue or fail jobs whose message or worker was lost (scheduled by beat every
+    SHOPMIND_SWEEP_INTERVAL_S)."""
+    return sweeper.sweep(celery_app.current_settings())
 
 
 def start_nightly_retrain(settings: Settings) -> list[str]:

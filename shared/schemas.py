@@ -40,13 +40,15 @@ class StrictSchema(ma.Schema):
 class JobSchema(ma.Schema):
     id = ma.fields.String()
     kind = ma.fields.String()
-    status = ma.fields.String(metadata={"enum": ["queued", "running", "succeeded", "failed"]})
+    status = ma.fields.String(metadata={"enum": ["queued", "running", "succeeded", "failed", "cancelled"]})
     progress = ma.fields.Float(metadata={"description": "0..1"})
     message = ma.fields.String(allow_none=True, metadata={"description": "what the job is doing now"})
     params = ma.fields.Dict()
     created_at = ma.fields.String()
     started_at = ma.fields.String(allow_none=True)
     finished_at = ma.fields.String(allow_none=True)
+    cancel_requested_at = ma.fields.String(allow_none=True, metadata={
+        "description": "when a cancel was asked for (a running job stops at its next safe point)"})
     result = ma.fields.Dict(allow_none=True)
     error = ma.fields.Dict(allow_none=True, metadata={"description": "a problem document when failed"})
 

@@ -141,6 +141,19 @@ class JobById(MethodView):
         return jobs.job_to_dict(job)
 
 
+@blp.route("/jobs/<job_id>/cancel")
+class CancelJob(MethodView):
+    @blp.response(202, JobSchema, description="a running job will stop at its next safe point")
+    @blp.alt_response(200, schema=JobSchema, description="the job was queued and is now cancelled")
+    @blp.alt_response(409, description="the job has already finished")
+    def post(self, job_id):
+        """Cancel a job: a queued one at once, a running one at its next safe point (nothing
+        half-written). Follow it with `GET /v1/jobs/{id}?wait=`."""
+        session = request_session()
+        job = jobs.request_cancel(session, data.get_job(session, job_id))
+        return jobs.job_to_dict(job), 200 if job.status == "cancelled" else 202
+
+
 @blp.route("/admin/retrain")
 class Retrain(MethodView):
     @blp.arguments(RetrainSchema)

@@ -14,17 +14,18 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy import Connection, Table, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.ingestion.cleaning import Rejection, clean_datetime
 from shared import i18n
-from shared.db import session_scope, upsert
+from shared.db import get_engine, session_scope, upsert
 from shared.errors import InvalidInput
 from shared.i18n import t
 from shared.models import (
@@ -238,6 +239,25 @@ class StagingLoader:
         self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self.stage_name}")
 
 
+@contextmanager
+def staging_connection(database_url: str) -> Iterator[Connection]:
+    """The import's own connection. If the import stops before it commits (cancelled, failed,
+    a lost database), what it staged is dropped with it: the real tables were never touched, and
+    the pooled connection does not carry the temporary table to the next user."""
+    with get_engine(database_url).connect() as connection:
+        try:
+            yield connection
+        except BaseException:
+            try:
+                connection.rollback()
+                for entity in TABLES:
+                    connection.exec_driver_sql(f"DROP TABLE IF EXISTS stage_{entity}")
+                connection.commit()
+            except Exception:  # the connection itself is gone: so are its temporary tables
+                connection.invalidate()
+            raise
+
+
 def _is_ranged(column_type) -> bool:
     return column_type.__class__.__name__ in ("Numeric", "UTCDateTime", "Date", "Integer", "SmallInteger")
 
@@ -289,6 +309,11 @@ def ensure_event_partitions(connection: Connection, start: datetime | None, end:
             created.append(name)
         month = following
     return created
+
+
+def forget_rejections(session: Session, job_id: str) -> None:
+    """Drop what an earlier attempt of this import kept, so a rerun reports each row once."""
+    session.execute(delete(ImportRejection).where(ImportRejection.job_id == job_id))
 
 
 def save_rejections(session: Session, shop_id: int, job_id: str, rejections: Iterable[Rejection],

@@ -61,7 +61,8 @@ def import_file(ctx: JobContext) -> dict:
     try:
         result = _import(ctx, path)
     except Exception as exc:
-        if not is_transient(exc):  # a retry needs the file; a final failure does not
+        # A retry, or the attempt that took this one's place, needs the file; a final end does not.
+        if not is_transient(exc) and not isinstance(exc, jobs.JobSuperseded):
             path.unlink(missing_ok=True)
         raise
     path.unlink(missing_ok=True)
@@ -75,6 +76,7 @@ def _import(ctx: JobContext, path: Path) -> dict:
     with ctx.session() as session:
         shop = session.get(Shop, ctx.shop_id)
         salt, timezone = shop.user_id_salt, params.get("timezone") or shop.timezone
+        loader.forget_rejections(session, ctx.job_id)  # a redelivered import starts from scratch
     reader, plan = open_source(path, params, ctx.settings.max_import_bytes)
     header_key = [h.strip() for h in reader.header]
     totals = {"rows_total": 0, "rows_rejected": 0, "header_rows_skipped": 0}
@@ -83,9 +85,10 @@ def _import(ctx: JobContext, path: Path) -> dict:
     ctx.progress(0.0, t("ingestion.progress_reading", format=reader.info.format,
                         encoding=reader.info.encoding or "binary"), force=True)
     timings = Timings()
-    with reader, get_engine(ctx.settings.database_url).connect() as connection:
+    with reader, loader.staging_connection(ctx.settings.database_url) as connection:
         staging = loader.StagingLoader(connection, plan.entity, ctx.shop_id)
         for chunk in reader.chunks(CHUNK_ROWS):
+            ctx.check_cancelled()  # between chunks: only the staging table holds anything yet
             rows, numbers = [], []
             for row, number in zip(chunk.rows, chunk.row_numbers, strict=True):
                 if plan.preset != "taobao_user_behavior" and [c.strip() for c in row] == header_key:
@@ -140,7 +143,8 @@ def _import(ctx: JobContext, path: Path) -> dict:
             connection.commit()
             with get_engine(ctx.settings.database_url).begin() as ddl:
                 loader.ensure_event_partitions(ddl, start, end)
-        ctx.progress(0.92, t("ingestion.progress_writing"), force=True)  # the last progress write before the lock
+        # The last progress write before the lock, and the last point where a cancel is honoured.
+        ctx.progress(0.92, t("ingestion.progress_writing"), force=True)
         staging.lock_for_write()
         timings.lap("partitions")
         counts = staging.apply()

@@ -37,7 +37,8 @@ def demo(app, tmp_path_factory):
     words |= {w for c in customers for w in (c["province"], c["city"])}
     words |= {r["competitor"] for r in csv.DictReader(open(out / "competitor_prices.csv", encoding="utf-8"))}
     segments = client.get("/v1/segments", headers=shop.headers()).get_json()["rfm"]
-    ids = {"item_id": products[0]["item_id"], "user_id": customers[1]["user_id"], "segment": segments[0]["name"]}
+    ids = {"item_id": products[0]["item_id"], "user_id": customers[1]["user_id"], "segment": segments[0]["name"],
+           "finished_job_id": body["job"]["id"]}
     return {"client": client, "shop": shop, "words": sorted(filter(None, words)), "ids": ids}
 
 

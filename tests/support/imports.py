@@ -54,7 +54,7 @@ def import_file(client, headers, path: Path, entity: str, preset: str = "auto", 
 def wait_for_job(client, headers, job: dict, rounds: int = 3) -> dict:
     """Poll ``GET /v1/jobs/{id}?wait=120`` until the job finishes (or ``rounds`` polls pass)."""
     for _ in range(rounds):
-        if job["status"] in ("succeeded", "failed"):
+        if job["status"] in ("succeeded", "failed", "cancelled"):
             break
         job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=headers).get_json()
     return job

@@ -112,6 +112,7 @@ def walk(call: Callable[[str, str, dict | None], tuple[int, object]],
         ("GET", "/v1/anomalies?metric=orders&days=30", None),
         # failures: each must say what to fix in the reader's language
         ("GET", "/v1/forecasts/items/no-such-item", None), ("GET", "/v1/jobs/no-such-job", None),
+        ("POST", "/v1/jobs/no-such-job/cancel", None),
         ("GET", "/v1/recommendations/popular?n=1000", None), ("POST", "/v1/ask", {"question": "今天天气怎么样"}),
         ("POST", "/v1/ask", {"question": "本月上海的销售额", "as_of": "not a date"}),
         ("POST", "/v1/ask", {"question": "本月拉萨的销售额"}), ("GET", "/v1/nothing-here", None),
@@ -120,6 +121,8 @@ def walk(call: Callable[[str, str, dict | None], tuple[int, object]],
     ]
     if segment:
         requests.append(("GET", f"/v1/segments/{segment}/customers?limit=5", None))
+    if ids.get("finished_job_id"):  # cancelling a finished job: a 409 that says why
+        requests.append(("POST", f"/v1/jobs/{ids['finished_job_id']}/cancel", None))
     for question in ("本月热销商品排名", "最近7天每天的销售额趋势", "本月和上月销售额对比", "各品类销售额占比",
                      "今年各客户分群的销售额占比", "本月的转化率", "本月好评率", "top 5 products this month",
                      "revenue this month vs last month", "sales by category this year"):
