@@ -4,7 +4,7 @@ The ids are chosen by the application (``shared.models._new_public_id``); Postgr
 become BIGINT to hold them (SQLite's INTEGER is 64-bit already). Existing rows keep their ids.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-05 12:00
 Reversible: yes, while no id above 2**31 - 1 exists (a downgrade after new rows fails loudly).
 """
@@ -12,7 +12,7 @@ Reversible: yes, while no id above 2**31 - 1 exists (a downgrade after new rows 
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ unfinished jobs.
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-10 09:00
+Create Date: 2026-12-05 11:00
 Reversible: yes (drops the columns and the index; cancelled jobs keep the status "cancelled").
 """
 
