@@ -14,7 +14,13 @@ worker_class = "sync"
 threads = 1
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "180"))  # above the 120 s maximum of ?wait=
 graceful_timeout = 30
+# Above nginx's upstream keepalive_timeout (4 s): nginx never reuses a connection gunicorn is closing.
 keepalive = 5
+# The same bounds nginx applies in front (infra/nginx/default.conf.template: large_client_header_buffers
+# 4 8k), so a client that reaches gunicorn directly gets no more room than one behind nginx.
+limit_request_line = 4094
+limit_request_fields = 60
+limit_request_field_size = 8190
 # Recycle workers now and then so a slow leak never becomes an outage.
 max_requests = 10000
 max_requests_jitter = 1000

@@ -131,7 +131,9 @@ def _generate(out_dir: Path, seed: int, scale: float, end_date: date) -> dict:
 @main.command()
 @click.argument("target", type=click.Choice(SERVE_TARGETS))
 @click.option("--port", default=8000, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 in containers")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to bind; any other than loopback only with nginx in front (0.0.0.0 in containers "
+                   "whose port only nginx reaches): docs/operations.md, Deploying safely")
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default: infra/gunicorn.conf.py)")
 def serve(target: str, port: int, host: str, workers: int | None) -> None:
     """Serve one service, the gateway, or everything in one process, under gunicorn."""

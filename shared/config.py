@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.waits import default_total
+
 SERVICES = ("gateway", "ingestion", "recommendation", "forecasting", "sentiment", "pricing", "insights")
 DOMAIN_SERVICES = SERVICES[1:]
 # The services with a model per shop (POST /v1/admin/retrain, the nightly retrain, /v1/models).
@@ -62,6 +64,11 @@ class Settings:
     sweep_interval_s: float = 30.0
     # Redis gives an unacknowledged message to another worker after this long (above the longest job).
     broker_visibility_timeout_s: int = 6 * 3600
+    # Requests of one process that may sit in a ?wait= at once (overall, per shop); the rest answer at once.
+    max_waiters: int = 4
+    max_waiters_per_shop: int = 2
+    # Reverse proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host are believed (0: none).
+    trusted_proxies: int = 0
 
     @property
     def embedded(self) -> bool:
@@ -149,6 +156,8 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         for name in DOMAIN_SERVICES
         if get(f"SHOPMIND_{name.upper()}_URL")
     }
+    # `shopmind serve` sets GUNICORN_THREADS to the threads each worker really runs (1 for services).
+    request_threads = int(get("GUNICORN_THREADS", "8"))
     allow_hosts = tuple(h.strip() for h in (get("SHOPMIND_WEBHOOK_ALLOW_HOSTS", "") or "").split(",") if h.strip())
     return Settings(
         data_dir=data_dir,
@@ -172,6 +181,9 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         log_level=get("SHOPMIND_LOG_LEVEL", "INFO") or "INFO",
         nightly_retrain_utc=get("SHOPMIND_NIGHTLY_RETRAIN_UTC", "19:00") or "19:00",
         **_job_timing(get),
+        max_waiters=int(get("SHOPMIND_MAX_WAITERS", str(default_total(request_threads)))),
+        max_waiters_per_shop=int(get("SHOPMIND_MAX_WAITERS_PER_SHOP", "2")),
+        trusted_proxies=int(get("SHOPMIND_TRUSTED_PROXIES", "0")),
     )
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from shared import celery_app, i18n
+from shared import celery_app, i18n, waits
 from shared.config import Settings
 from shared.db import ALL_SHOPS, new_session, session_scope, utcnow
 from shared.errors import Conflict, ServiceUnavailable, ShopmindError, problem
@@ -126,6 +126,18 @@ def wait(shop_id: int, job_id: str, seconds: float, database_url: str) -> Job | 
             return job
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.5, 0.5)
+
+
+def wait_for(settings: Settings, shop_id: int, job_ids: list[str], seconds: float) -> tuple[list[Job | None], bool]:
+    """Wait, with one budget for all, for the jobs to finish, if this process has a wait slot
+    free for the shop; (the latest rows, whether it waited). Without a slot it answers at once:
+    a long poll must never take the threads every other request needs."""
+    slots = waits.slots_for(settings.max_waiters, settings.max_waiters_per_shop)
+    with slots.hold(shop_id) as granted:
+        deadline = time.monotonic() + (min(seconds, MAX_WAIT_S) if granted else 0.0)
+        latest = [wait(shop_id, job_id, max(0.0, deadline - time.monotonic()), settings.database_url)
+                  for job_id in job_ids]
+    return latest, granted
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:

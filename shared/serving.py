@@ -55,6 +55,9 @@ def run_gunicorn(target: str, host: str, port: int, workers: int | None = None) 
     if target in THREADED:
         options["worker_class"] = "gthread"
         options["threads"] = int(os.environ.get("GUNICORN_THREADS", "8"))
+    # The workers size their ?wait= slots (SHOPMIND_MAX_WAITERS) from the threads they really run:
+    # a sync service has one, and a long poll there would stop it answering anything else.
+    os.environ["GUNICORN_THREADS"] = str(options.get("threads", 1))
     if target == "all-in-one":
         from shared.config import load_settings
 

@@ -93,6 +93,13 @@ def init_language(app: Flask) -> None:
             i18n.reset_language(token)
 
 
+def retry_after_unless(waited: bool) -> dict[str, str]:
+    """The headers of a ``?wait=`` reply: when no wait slot was free, when to poll again."""
+    from shared.waits import RETRY_AFTER_S
+
+    return {} if waited else {"Retry-After": str(RETRY_AFTER_S)}
+
+
 def resolve_settings(config: Mapping | Settings | None) -> Settings:
     """App factories accept ready Settings, a mapping of overrides (tests), or None (env)."""
     return config if isinstance(config, Settings) else load_settings(config)

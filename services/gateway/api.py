@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -40,6 +39,7 @@ from shared.errors import NotFound
 from shared.i18n import t
 from shared.models import Shop
 from shared.schemas import JobSchema, PageArgsSchema, WaitArgsSchema
+from shared.web import retry_after_unless
 
 blp = Blueprint("platform", __name__, url_prefix="/v1", description="Shops, keys, jobs, models, webhooks")
 
@@ -137,7 +137,8 @@ class JobById(MethodView):
         """A job's status, progress, result or error; `?wait=` waits for it to finish."""
         job = data.get_job(request_session(), job_id)
         if args["wait"] and job.status not in jobs.FINISHED:
-            job = jobs.wait(current_shop_id(), job_id, args["wait"], _settings().database_url)
+            [job], waited = jobs.wait_for(_settings(), current_shop_id(), [job_id], args["wait"])
+            return jobs.job_to_dict(job), 200, retry_after_unless(waited)
         return jobs.job_to_dict(job)
 
 
@@ -163,13 +164,13 @@ class Retrain(MethodView):
     def post(self, args, wait_args):
         """Retrain the shop's models now (one job per service)."""
         started, skipped = aggregate.retrain(args["models"], current_principal())
-        if wait_args["wait"]:
-            deadline = time.monotonic() + wait_args["wait"]  # one budget for all jobs, not one each
-            finished = [jobs.wait(current_shop_id(), j["id"], max(0.0, deadline - time.monotonic()),
-                                  _settings().database_url) for j in started]
-            started = [jobs.job_to_dict(j) for j in finished]
+        if wait_args["wait"] and started:
+            latest, waited = jobs.wait_for(_settings(), current_shop_id(), [j["id"] for j in started],
+                                           wait_args["wait"])
+            started = [jobs.job_to_dict(j) for j in latest]
             if all(j["status"] in jobs.FINISHED for j in started):
                 return {"jobs": started, "skipped": skipped}, 200
+            return {"jobs": started, "skipped": skipped}, 202, retry_after_unless(waited)
         return {"jobs": started, "skipped": skipped}
 
 

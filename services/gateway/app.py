@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.gateway import aggregate, api, openapi, proxy, security
 from shared import celery_app, db
@@ -32,6 +33,10 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     app.config.update(SETTINGS=settings, SERVICE_NAME="gateway", MAX_CONTENT_LENGTH=settings.max_body_bytes,
                       EXPECTED_SERVICES=DOMAIN_SERVICES, SEND_FILE_MAX_AGE_DEFAULT=86400)
     app.url_map.converters["row_id"] = proxy.RowIdConverter
+    if settings.trusted_proxies > 0:
+        # Behind nginx every request comes from nginx: the client's address (rate limits on unknown
+        # keys, logs) is in X-Forwarded-For, believed only for as many hops as there are proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     init_request_ids(app)
     init_language(app)
     db.init_app(app)

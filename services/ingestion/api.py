@@ -20,6 +20,7 @@ from shared.db import request_session
 from shared.errors import InvalidInput, NotFound
 from shared.i18n import current_language, t
 from shared.schemas import JobEnvelopeSchema
+from shared.web import retry_after_unless
 
 blp = Blueprint("ingestion", __name__, url_prefix="/v1", description="Imports and real-time events")
 
@@ -60,9 +61,10 @@ class Imports(MethodView):
             path.unlink(missing_ok=True)
             raise
         if args["wait"]:
-            job = jobs.wait(current_shop_id(), job.id, args["wait"], _settings().database_url)
+            [job], waited = jobs.wait_for(_settings(), current_shop_id(), [job.id], args["wait"])
             if job.status in jobs.FINISHED:
                 return {"job": jobs.job_to_dict(job)}, 200
+            return {"job": jobs.job_to_dict(job)}, 202, retry_after_unless(waited)
         return {"job": jobs.job_to_dict(job)}
 
 

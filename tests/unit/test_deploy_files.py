@@ -12,14 +12,18 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 
 
-def test_one_container_per_service_and_only_the_gateway_is_published():
+def test_one_container_per_service_and_only_nginx_is_published():
     served = {name: spec["command"] for name, spec in COMPOSE.items() if spec.get("command", [None])[:2] ==
               ["shopmind", "serve"]}
     assert set(served) == {"gateway", *DOMAIN_SERVICES}
     for name, command in served.items():
         assert command[2] == name and command[2] in SERVE_TARGETS
         assert COMPOSE[name]["healthcheck"]["test"][-1].endswith("/healthz")
-    assert [name for name, spec in COMPOSE.items() if spec.get("ports")] == ["gateway"]
+    # Clients reach the gateway only through nginx, which it trusts for their address.
+    assert [name for name, spec in COMPOSE.items() if spec.get("ports")] == ["nginx"]
+    assert COMPOSE["nginx"]["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert COMPOSE["gateway"]["environment"]["SHOPMIND_TRUSTED_PROXIES"] == "1"
+    assert all("SHOPMIND_TRUSTED_PROXIES" not in COMPOSE[name]["environment"] for name in DOMAIN_SERVICES)
 
 
 def test_workers_cover_every_queue_and_migrate_runs_first():
