@@ -25,7 +25,10 @@ def alembic_config(database_url: str) -> Config:
 
 
 def wait_for_database(database_url: str, timeout_s: float = 60.0) -> None:
-    """Retry until the database answers, so a container started before Postgres does not crash."""
+    """Retry until the database answers, so a container started before Postgres does not crash.
+    A SQLite file's directory is created first: there is nothing to wait for, only a file to make."""
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s
     delay = 0.5
     while True:
@@ -45,8 +48,6 @@ def wait_for_database(database_url: str, timeout_s: float = 60.0) -> None:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    if database_url.startswith("sqlite:///"):
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     wait_for_database(database_url)
     command.upgrade(alembic_config(database_url), revision)
 

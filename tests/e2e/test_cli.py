@@ -72,6 +72,16 @@ def test_create_key_lets_the_platform_back_into_a_shop(tmp_path, monkeypatch):
     assert missing.exit_code != 0 and "no shop with id 987654" in missing.output
 
 
+def test_serving_a_fresh_sqlite_path_creates_its_directory(tmp_path):
+    """`serve all-in-one` waits for its database: a SQLite file in a directory that does not exist
+    yet is made at once, not waited for until the start fails."""
+    from shared.migrate import pending, wait_for_database
+
+    url = f"sqlite:///{tmp_path / 'not' / 'yet' / 'shopmind.db'}"
+    wait_for_database(url, timeout_s=2)
+    assert (tmp_path / "not" / "yet").stat().st_mode & 0o777 == 0o700 and pending(url)
+
+
 def test_worker_refuses_to_start_without_redis(tmp_path, monkeypatch):
     monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("REDIS_URL", raising=False)
