@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import gzip
@@ -157,13 +158,34 @@ def test_forced_wrong_encoding_on_a_later_row(tmp_path):
     assert f"byte {data.index(b'3,') + 2}" in error.detail
 
 
-@pytest.mark.parametrize("name", ["no-such-codec", "base64"])
-def test_unknown_encoding_name_is_refused(tmp_path, name):
+@pytest.mark.parametrize("name,match", [
+    ("no-such-codec", "unknown text encoding"), ("utf-8\x00", "unknown text encoding"),
+    ("base64", "not a text encoding"), ("rot13", "not a text encoding"), ("idna", "not a text encoding"),
+    ("punycode", "not a text encoding"), ("unicode_escape", "not a text encoding"), ("utf-7", "not a text encoding"),
+])
+def test_unknown_or_unsuitable_encoding_name_is_refused_naming_the_field(tmp_path, name, match):
     path = write(tmp_path / "a.csv", "a,b\n1,2\n")
 
-    error = raises_import_error(path, "unknown text encoding", encoding=name)
+    error = raises_import_error(path, match, encoding=name)
 
-    assert repr(name) in error.detail
+    assert "encoding" in error.errors and "gb18030" in str(error.errors["encoding"][0])
+
+
+@pytest.mark.parametrize("name", ["utf-16", "UTF-32"])
+def test_a_wide_encoding_without_its_byte_order_mark_is_refused(tmp_path, name):
+    path = write(tmp_path / "a.csv", "a,b\n1,2\n".encode("utf-32-le" if "32" in name else "utf-16-le"))
+
+    error = raises_import_error(path, "byte-order mark", encoding=name)
+
+    assert "encoding" in error.errors
+
+
+@pytest.mark.parametrize("name", ["utf-16-le", "utf-32-le", "UTF-32LE"])
+def test_a_wide_encoding_with_its_byte_order_named_reads(tmp_path, name):
+    path = write(tmp_path / "a.csv", "a,b\n1,二\n".encode(codecs.lookup(name).name))
+
+    with TableReader(path, encoding=name) as reader:
+        assert reader.header == ["a", "b"] and [c.rows for c in reader.chunks()] == [[["1", "二"]]]
 
 
 def test_decode_error_beyond_the_sample_names_the_exact_row(tmp_path):
@@ -366,7 +388,7 @@ def test_a_field_longer_than_the_limit_names_its_row(tmp_path):
     path = write(tmp_path / "long.csv", text)
 
     error = raises_import_error(path, r"^row 4: a field is longer than 1,000,000 characters",
-                                max_field_chars=1_000_000)
+                                max_field_chars=1_000_000, max_line_chars=3_000_000)
 
     assert error.row == 4
 
