@@ -13,12 +13,16 @@ from shared.errors import InvalidInput
 from shared.i18n import t
 from shared.jobs import MAX_WAIT_S
 
+MAX_TIMEZONE_CHARS = 64
+
 
 def validate_timezone(name: str) -> None:
     """An IANA time zone name, as shops and imports give them."""
+    if len(name) > MAX_TIMEZONE_CHARS:  # no zone name is this long; the file system would say why not
+        raise ma.ValidationError(str(t("validation.timezone", name=name[:MAX_TIMEZONE_CHARS] + "…")))
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory
         raise ma.ValidationError(str(t("validation.timezone", name=name))) from None
 
 
