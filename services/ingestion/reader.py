@@ -1249,7 +1249,9 @@ def _sheet_values(worksheet: Any) -> Iterator[tuple]:
     class Parser(WorkSheetParser):
         def parse_cell(self, element):
             cell = super().parse_cell(element)
-            if cell["value"] is None and element.findtext(VALUE_TAG) is None:
+            # No value, or an empty one (openpyxl writes <v/>); t="str" with an empty value is a
+            # formula that computed "", which is a value.
+            if cell["value"] is None and not element.findtext(VALUE_TAG) and element.get("t") != "str":
                 formula = element.find(FORMULA_TAG)
                 if formula is not None:
                     cell["value"] = _FormulaCell("=" + (formula.text or ""))
