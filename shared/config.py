@@ -38,8 +38,12 @@ class Settings:
     # Uploads (imports) may be large and are streamed to disk; JSON bodies are read into memory.
     max_body_bytes: int = 4 * 1024**3
     max_json_bytes: int = 10 * 1024**2
-    # An import may expand (gzip, xlsx) to at most this many bytes.
-    max_import_bytes: int = 16 * 1024**3
+    # An import may be (plain) or expand to (gzip, xlsx) at most this many bytes; a compressed one
+    # also at most max_import_ratio times its size (past 64 MiB). Lines longer than
+    # max_import_line_chars fail the import at once.
+    max_import_bytes: int = 2 * 1024**3
+    max_import_ratio: int = 200
+    max_import_line_chars: int = 1024 * 1024
     # Distributed mode: base URL of each service (SHOPMIND_<NAME>_URL); empty = in-process.
     service_urls: Mapping[str, str] = field(default_factory=dict)
     service_timeout_s: float = 10.0
@@ -169,7 +173,9 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         rate_limit_per_minute=int(get("SHOPMIND_RATE_LIMIT_PER_MINUTE", "1200")),
         max_body_bytes=int(get("SHOPMIND_MAX_BODY_BYTES", str(4 * 1024**3))),
         max_json_bytes=int(get("SHOPMIND_MAX_JSON_BYTES", str(10 * 1024**2))),
-        max_import_bytes=int(get("SHOPMIND_MAX_IMPORT_BYTES", str(16 * 1024**3))),
+        max_import_bytes=int(get("SHOPMIND_MAX_IMPORT_BYTES", str(2 * 1024**3))),
+        max_import_ratio=int(get("SHOPMIND_MAX_IMPORT_RATIO", "200")),
+        max_import_line_chars=int(get("SHOPMIND_MAX_IMPORT_LINE_CHARS", str(1024 * 1024))),
         upload_dir=Path(get("SHOPMIND_UPLOAD_DIR") or data_dir / "uploads").resolve(),
         service_urls=service_urls,
         service_timeout_s=float(get("SHOPMIND_SERVICE_TIMEOUT_S", "10")),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import unicodedata
+from pathlib import Path, PurePosixPath
 
 from flask import Response, current_app, request
 from flask.views import MethodView
@@ -11,7 +12,7 @@ from flask_smorest import Blueprint
 
 from services.ingestion import loader
 from services.ingestion.presets import ENTITY_FIELDS, PRESETS, preset_description
-from services.ingestion.reader import ImportFileError, gzip_declared_size
+from services.ingestion.reader import MAX_COLUMNS, ImportFileError, decompressed_limit, gzip_declared_size
 from services.ingestion.schemas import EventBatchSchema, EventsAcceptedSchema, ImportArgsSchema, ImportFormatsSchema
 from services.ingestion.tasks import open_source
 from shared import jobs
@@ -39,27 +40,20 @@ class Imports(MethodView):
 
         CSV (UTF-8, UTF-8 with BOM, GBK, GB18030), XLSX or JSON Lines, optionally gzipped. The file
         is checked before the job is queued: an unreadable file or one whose columns fit no preset
-        is refused at once (422, listing the columns seen and the fields needed).
+        is refused at once (422, listing the columns seen and the fields needed). A refused
+        upload is deleted (the request deletes every file it saved but the one a job takes).
         """
         upload = request.files.get("file")
         if upload is None:
             raise InvalidInput(t("ingestion.no_file"), errors={"file": [t("ingestion.missing")]})
         upload.stream.flush()
         path = Path(upload.stream.name)
-        for _field, other in request.files.items(multi=True):  # only `file` is read; drop the rest
-            if other is not upload and hasattr(other.stream, "name"):
-                Path(other.stream.name).unlink(missing_ok=True)
-        params = {**args, "path": str(path), "filename": upload.filename, "mapping": _mapping_field()}
-        try:
-            _preflight(path, params)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        try:
-            job = jobs.start(request_session(), _settings(), current_shop_id(), "ingestion.import", params)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+        # The upload's name in the upload folder, never its path: params are shown with the job.
+        params = {**args, "upload": path.name, "filename": _display_name(upload.filename),
+                  "mapping": _mapping_field()}
+        _preflight(path, params)
+        job = jobs.start(request_session(), _settings(), current_shop_id(), "ingestion.import", params)
+        request.keep_upload(path)
         if args["wait"]:
             [job], waited = jobs.wait_for(_settings(), current_shop_id(), [job.id], args["wait"])
             if job.status in jobs.FINISHED:
@@ -79,18 +73,35 @@ def _mapping_field() -> dict | None:
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                 for k, v in mapping.items()):
         raise InvalidInput(t("ingestion.mapping_not_object"), errors={"mapping": [t("ingestion.not_strings")]})
+    if len(mapping) > MAX_COLUMNS:
+        raise InvalidInput(t("ingestion.mapping_too_large", count=f"{len(mapping):,}", limit=f"{MAX_COLUMNS:,}"),
+                           errors={"mapping": [t("ingestion.mapping_too_large", count=f"{len(mapping):,}",
+                                                 limit=f"{MAX_COLUMNS:,}")]})
     return mapping
+
+
+def _display_name(filename: str | None) -> str | None:
+    """The uploaded file's own name as the job shows it: no folders, no control characters, cut."""
+    if not filename:
+        return None
+    name = PurePosixPath(filename.replace("\\", "/")).name
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return name[:200] or None
 
 
 def _preflight(path: Path, params: dict) -> None:
     """Refuse what can be refused before queuing: empty, unreadable, a bomb, no usable columns."""
     settings = _settings()
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise InvalidInput(t("ingestion.file_empty"), errors={"file": [t("ingestion.empty")]})
+    if size > settings.max_import_bytes:
+        raise ImportFileError(t("ingestion.too_large_file", limit=f"{settings.max_import_bytes:,}"), status=413)
     declared = gzip_declared_size(path)
-    if declared is not None and declared > settings.max_import_bytes:
-        raise ImportFileError(t("ingestion.too_large_import", limit=f"{settings.max_import_bytes:,}"), status=413)
-    reader, _plan = open_source(path, params, settings.max_import_bytes)
+    limit = decompressed_limit(size, settings.max_import_bytes, settings.max_import_ratio)
+    if declared is not None and declared > limit:
+        raise ImportFileError(t("ingestion.too_large_import", limit=f"{limit:,}"), status=413)
+    reader, _plan = open_source(path, params, settings)  # reads a bounded prefix: detection and header
     reader.close()
 
 

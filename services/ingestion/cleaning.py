@@ -281,12 +281,18 @@ def extract(plan: ColumnPlan, rows: list[list[str]], row_numbers: list[int]) -> 
     return frame
 
 
-def clean_chunk(plan: ColumnPlan, raw: pd.DataFrame, timezone: str, user_salt: str) -> CleanChunk:
-    """Apply every field's rule; a row with any bad cell is rejected (each bad cell reported)."""
+def clean_chunk(plan: ColumnPlan, raw: pd.DataFrame, timezone: str, user_salt: str,
+                formula_cells: list[tuple[int, int, str]] = ()) -> CleanChunk:
+    """Apply every field's rule; a row with any bad cell is rejected (each bad cell reported).
+
+    ``formula_cells`` (row, column index, formula): cells of a workbook that hold a formula and no
+    computed value; a row where one feeds a field is rejected, never loaded with the field empty.
+    """
     entity = plan.entity
     required = set(ENTITY_FIELDS[entity][0])
     out = pd.DataFrame(index=raw.index)
     reasons: dict[str, pd.Series] = {}
+    formulas = _formula_reasons(plan, raw.index, formula_cells)
 
     for fld in entity_fields(entity):
         if fld not in raw:
@@ -327,6 +333,8 @@ def clean_chunk(plan: ColumnPlan, raw: pd.DataFrame, timezone: str, user_salt: s
             if empty.any():
                 why = why if why is not None else pd.Series(None, index=raw.index, dtype=object)
                 why = why.where(~empty | why.notna(), t("ingestion.reject_required", field=fld))
+        if fld in formulas:  # said instead of whatever the empty cell would have earned
+            why = formulas[fld] if why is None else formulas[fld].where(formulas[fld].notna(), why)
         out[fld] = cleaned
         if why is not None and why.notna().any():
             reasons[fld] = why
@@ -347,6 +355,23 @@ def clean_chunk(plan: ColumnPlan, raw: pd.DataFrame, timezone: str, user_salt: s
         out.loc[present, "user_id"] = out.loc[present, "user_id"].map(lookup)
 
     return _split_rejected(plan, raw, out, reasons)
+
+
+def _formula_reasons(plan: ColumnPlan, rows: pd.Index, formula_cells) -> dict[str, pd.Series]:
+    """Per field fed by a formula cell without a value: the reason, on the rows that have one."""
+    if not len(formula_cells):
+        return {}
+    field_of = {index: fld for fld, indexes in plan.fields.items() for index in indexes}
+    kept = set(rows)
+    reasons: dict[str, pd.Series] = {}
+    for row, index, formula in formula_cells:
+        fld = field_of.get(index)
+        if fld is None or row not in kept:
+            continue  # a column the import does not read, or a row already dropped
+        if fld not in reasons:
+            reasons[fld] = pd.Series(None, index=rows, dtype=object)
+        reasons[fld][row] = t("ingestion.reject_formula", formula=formula[:100])
+    return reasons
 
 
 def _split_rejected(plan: ColumnPlan, raw: pd.DataFrame, out: pd.DataFrame,

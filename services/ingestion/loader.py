@@ -5,7 +5,10 @@ Cleaned chunks go into a TEMP table on the import's own connection (``COPY`` on 
 progress while it stages. :meth:`StagingLoader.apply` then, in one transaction, drops in-file
 duplicates (last row wins), drops rows identical to what is stored (``rows_duplicate``: a
 re-import changes nothing), counts the rest as updates or inserts, and upserts them on the
-natural key (DATA.md) with a single ``INSERT ... SELECT ... ON CONFLICT``. SQL only: no Flask.
+natural key (DATA.md) with a single ``INSERT ... SELECT ... ON CONFLICT``. An update writes only
+the columns the file has: a partial re-import (``item_id,title``) leaves price and the rest as
+they were, and so does an empty cell unless the import asks for ``empty_cells=clear``.
+SQL only: no Flask.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ TABLES: dict[str, Table] = {
     "order_items": OrderItem.__table__, "events": Event.__table__, "reviews": Review.__table__,
     "inventory": Inventory.__table__, "competitor_prices": CompetitorPrice.__table__,
 }
+EMPTY_CELLS = ("keep", "clear")
+"""What an empty cell of a column the file has does to a stored value: keep it, or clear it."""
 # Stored rejections per import; beyond this they are counted, not kept.
 MAX_STORED_REJECTIONS = 100_000
 LIVE_EVENT_DAYS = 90
@@ -61,13 +66,21 @@ def _q(name: str) -> str:
 class StagingLoader:
     """Stage cleaned frames for one entity and shop, then apply them at once."""
 
-    def __init__(self, connection: Connection, entity: str, shop_id: int):
+    def __init__(self, connection: Connection, entity: str, shop_id: int, columns: Iterable[str] | None = None,
+                 empty_cells: str = "keep"):
+        """``columns``: the fields the file has (default: all); an update writes only those.
+        ``empty_cells``: ``keep`` (an empty cell leaves the stored value) or ``clear`` (sets NULL)."""
+        if empty_cells not in EMPTY_CELLS:
+            raise ValueError(f"empty_cells must be one of {EMPTY_CELLS}")
         self.connection = connection
         self.entity = entity
         self.shop_id = shop_id
         self.table = TABLES[entity]
         self.columns = [c.name for c in self.table.columns]
         self.keys = [c.name for c in self.table.primary_key.columns]
+        wanted = set(self.columns if columns is None else columns)
+        self.updated_columns = [c for c in self.columns if c not in self.keys and c in wanted]
+        self.keep_empty = empty_cells == "keep"
         self.is_pg = connection.dialect.name == "postgresql"
         self.stage_name = f"stage_{entity}"
         self._seq = 0
@@ -137,8 +150,13 @@ class StagingLoader:
         stage, table = self.stage_name, self.table.name
         eq = " IS NOT DISTINCT FROM " if self.is_pg else " IS "
         key_match = " AND ".join(f"t.{_q(k)} = {stage}.{_q(k)}" for k in self.keys)
-        others = [c for c in self.columns if c not in self.keys]
-        same = " AND ".join(f"t.{_q(c)}{eq}{stage}.{_q(c)}" for c in others) or "1 = 1"
+        # Unchanged: every column the update would write already holds what it would write.
+        if self.keep_empty:
+            same = " AND ".join(f"({stage}.{_q(c)} IS NULL OR t.{_q(c)}{eq}{stage}.{_q(c)})"
+                                for c in self.updated_columns)
+        else:
+            same = " AND ".join(f"t.{_q(c)}{eq}{stage}.{_q(c)}" for c in self.updated_columns)
+        same = same or "1 = 1"
         unchanged = self.connection.exec_driver_sql(
             f"DELETE FROM {stage} WHERE EXISTS (SELECT 1 FROM {table} t WHERE {key_match} AND {same})").rowcount
         updated = self._scalar(
@@ -163,9 +181,11 @@ class StagingLoader:
         stage, table = self.stage_name, self.table.name
         columns = ", ".join(map(_q, self.columns))
         insert_all = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} WHERE true"
-        others = [c for c in self.columns if c not in self.keys]
-        conflict = (f"DO UPDATE SET {', '.join(f'{_q(c)} = excluded.{_q(c)}' for c in others)}"
-                    if others else "DO NOTHING")
+        if self.keep_empty:
+            assignments = [f"{_q(c)} = COALESCE(excluded.{_q(c)}, {table}.{_q(c)})" for c in self.updated_columns]
+        else:
+            assignments = [f"{_q(c)} = excluded.{_q(c)}" for c in self.updated_columns]
+        conflict = f"DO UPDATE SET {', '.join(assignments)}" if assignments else "DO NOTHING"
         upsert_all = f"{insert_all} ON CONFLICT ({', '.join(map(_q, self.keys))}) {conflict}"
         if only_new_keys:
             try:

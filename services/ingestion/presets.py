@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from shared.errors import InvalidInput
 from shared.i18n import Message, t
 
+# Column names a job result lists back (ignored, dropped): the first this many, each cut to
+# LISTED_NAME_CHARS; the rest are counted.
+LISTED_NAMES = 50
+LISTED_NAME_CHARS = 100
+
 # entity -> (required fields, optional fields), in DATA.md's order.
 ENTITY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "products": (("item_id",), ("title", "category", "brand", "price", "cost", "status", "created_at",
@@ -160,10 +165,33 @@ class ColumnPlan:
     def hashed(self) -> list[str]:
         return [self.header[i] for i in self.fields.get("user_id", [])]
 
+    @property
+    def fields_present(self) -> set[str]:
+        """The entity's fields this file gives a value for (a re-import leaves the others alone)."""
+        present = set(self.fields)
+        if self.address_column is not None:
+            present |= {"province", "city"}
+        return present
+
     def report(self) -> dict:
-        return {"preset": self.preset, "preset_confidence": round(self.confidence, 2), "preset_reason": self.reason,
-                "column_mapping": self.column_mapping, "columns_ignored": self.ignored,
-                "columns_dropped_pii": self.dropped_pii, "columns_hashed": self.hashed}
+        report = {"preset": self.preset, "preset_confidence": round(self.confidence, 2),
+                  "preset_reason": self.reason, "column_mapping": self.column_mapping,
+                  "columns_ignored": _listed(self.ignored), "columns_dropped_pii": _listed(self.dropped_pii),
+                  "columns_hashed": self.hashed}
+        for key, names in (("columns_ignored_more", self.ignored), ("columns_dropped_pii_more", self.dropped_pii)):
+            if len(names) > LISTED_NAMES:
+                report[key] = len(names) - LISTED_NAMES
+        return report
+
+
+def _listed(names: list) -> list:
+    return [name[:LISTED_NAME_CHARS] if isinstance(name, str) else name for name in names[:LISTED_NAMES]]
+
+
+def _names_text(names: list[str]) -> str:
+    """Column names for a message: the first LISTED_NAMES, cut, and how many more there are."""
+    text = ", ".join(_listed(names))
+    return text + f", … (+{len(names) - LISTED_NAMES})" if len(names) > LISTED_NAMES else text
 
 
 def looks_like_user_behavior(first_row: list[str]) -> bool:
@@ -224,9 +252,9 @@ def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str,
     if missing:
         raise InvalidInput(
             t("ingestion.missing_columns", fields=", ".join(missing), entity=entity,
-              columns=", ".join(header) or "-"),
+              columns=_names_text(header) or "-"),
             errors={f: [t("ingestion.no_column_for_field")] for f in missing},
-            columns_seen=list(header), fields_required=list(ENTITY_FIELDS[entity][0]),
+            columns_seen=_listed(header), fields_required=list(ENTITY_FIELDS[entity][0]),
             fields_optional=list(ENTITY_FIELDS[entity][1]),
         )
     return plan
@@ -245,12 +273,12 @@ def _apply_user_mapping(plan: ColumnPlan, mapping: dict[str, str], allowed: set[
     for source, fld in mapping.items():
         index = plan.header.index(source) if source in plan.header else by_name.get(normalise_name(source))
         if index is None:
-            errors[source] = [t("ingestion.no_such_column", columns=", ".join(plan.header))]
+            errors[source[:LISTED_NAME_CHARS]] = [t("ingestion.no_such_column", columns=_names_text(plan.header))]
         elif fld not in allowed:
-            errors[source] = [t("ingestion.not_a_field", field=fld, entity=plan.entity,
-                                fields=", ".join(sorted(allowed)))]
+            errors[source[:LISTED_NAME_CHARS]] = [t("ingestion.not_a_field", field=fld[:LISTED_NAME_CHARS],
+                                                    entity=plan.entity, fields=", ".join(sorted(allowed)))]
         elif normalise_name(source) in _PII:
-            errors[source] = [t("ingestion.personal_column")]
+            errors[source[:LISTED_NAME_CHARS]] = [t("ingestion.personal_column")]
         else:
             for cols in plan.fields.values():  # a column feeds one field only
                 if index in cols:

@@ -36,9 +36,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from itertools import islice
+from itertools import islice, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -59,6 +59,26 @@ JSONL_HEADER_SCAN_ROWS = 10_000
 """JSON Lines: the header is the union of the keys of this many first non-blank lines."""
 MAX_RAGGED_RECORDED = 100_000
 """At most this many ragged rows are kept with their row numbers (all are counted)."""
+MAX_LISTED_NAMES = 50
+"""JSON Lines: at most this many keys not in the header are listed (see ``ignored_keys``)."""
+MAX_LISTED_NAME_CHARS = 100
+"""Names listed back to the caller are cut to this many characters."""
+MAX_LINE_CHARS = 1024 * 1024
+"""Default longest line (CSV, JSON Lines) a reader accepts; a longer one fails the file at once."""
+MAX_COLUMNS = 1000
+"""Default most columns a file may have (header names, or fields of the first row without one)."""
+MAX_EXPANSION = 200
+"""Default most a gzip or workbook may expand (decompressed ÷ compressed size) past :data:`EXPANSION_FLOOR`."""
+EXPANSION_FLOOR = 64 * 1024 * 1024
+"""Any compressed file may expand to this many bytes, whatever its ratio."""
+HEADER_SCAN_ROWS = 1000
+"""The header is the first non-empty row among this many (blank rows above it included)."""
+JSONL_HEADER_SCAN_CHARS = 4 * 1024 * 1024
+"""JSON Lines: the header scan also stops after this much text (its lines are kept in memory)."""
+MAX_BLANK_RUN = 1_048_576
+"""Most blank rows in a row a file may have: a spreadsheet's height, so no export of one has more."""
+BLANK_TO_DATA_RATIO = 10
+"""Past :data:`MAX_BLANK_RUN` blank rows in all, blank rows may outnumber data rows this many times."""
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -68,6 +88,16 @@ _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 32), 127])
 _JSON_ARRAY_START = re.compile(r"\[\s*\{")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+# Text encodings shop exports come in (names as codecs.lookup gives them). Others are refused:
+# codecs that are not text encodings at all (base64, rot13), or that no CSV is written in (idna,
+# punycode, unicode_escape, utf-7).
+TEXT_ENCODINGS = tuple(dict.fromkeys(codecs.lookup(name).name for name in (
+    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be",
+    "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950", "ascii", "latin-1", "cp1252", "iso8859-15",
+    "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949")))
+_BOM_NEEDED = {"utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE),
+               "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}
 
 # Undecodable bytes become this lone surrogate while we look for the row that holds them; no
 # decoder produces a lone surrogate from valid input, so it cannot be mistaken for real text.
@@ -155,11 +185,24 @@ class Chunk:
         Bytes consumed from the file on disk so far (compressed bytes for gzip). Reads run ahead
         of the rows by up to a few hundred KB, so for a small file every chunk may report the
         whole size; ``bytes_read / info.size_bytes`` is a progress fraction.
+    formula_cells : list of (int, int, str)
+        XLSX: cells of these rows holding a formula the workbook has no computed value for, as
+        ``(row_number, column_index, formula)``; the cell itself reads as "". Empty otherwise.
     """
 
     rows: list[list[str]]
     row_numbers: list[int]
     bytes_read: int
+    formula_cells: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def decompressed_limit(size: int, max_bytes: int, max_expansion: int) -> int:
+    """Most bytes a compressed file of ``size`` bytes may expand to.
+
+    ``max_bytes`` at most; below that, :data:`EXPANSION_FLOOR` or ``max_expansion`` times the
+    size on disk, whichever is more: ordinary exports compress 3-20 times, a bomb a thousand.
+    """
+    return min(max_bytes, max(EXPANSION_FLOOR, max_expansion * size))
 
 
 def gzip_declared_size(path: str | os.PathLike) -> int | None:
@@ -212,7 +255,18 @@ class TableReader:
         workbook whose members declare more than this in total.
     max_field_chars : int
         A field longer than this is an error (422) naming the row. Note: Python's
-        ``csv.field_size_limit`` is process-wide; it is set from this value while reading.
+        ``csv.field_size_limit`` is process-wide; it is set from this value before every read.
+    max_line_chars : int
+        CSV and JSON Lines: a line longer than this is an error (422) naming the line. Lines are
+        read with this limit, so a huge line costs no more memory than the limit.
+    max_columns : int
+        A header (or headerless first row, or JSON Lines key set) wider than this is a 422.
+    max_expansion : int
+        Gzip and XLSX: past :data:`EXPANSION_FLOOR` bytes, the file may expand at most this many
+        times its size on disk (413 beyond).
+    max_blank_run : int
+        More blank rows than this in a row is a 422, and so are blank rows outnumbering data rows
+        :data:`BLANK_TO_DATA_RATIO` to one once there are more than this in all.
 
     Attributes
     ----------
@@ -229,18 +283,20 @@ class TableReader:
     """
 
     def __init__(self, path: str | os.PathLike, *, encoding: str | None = None, sheet: str | None = None,
-                 has_header: bool = True, max_decompressed_bytes: int = 4 * 1024**3,
-                 max_field_chars: int = 1_000_000):
+                 has_header: bool = True, max_decompressed_bytes: int = 2 * 1024**3,
+                 max_field_chars: int = 1_000_000, max_line_chars: int = MAX_LINE_CHARS,
+                 max_columns: int = MAX_COLUMNS, max_expansion: int = MAX_EXPANSION,
+                 max_blank_run: int = MAX_BLANK_RUN):
         self._path = os.fspath(path)
         self._encoding = encoding
         self._sheet = sheet
         self._has_header = has_header
-        self._max_bytes = max_decompressed_bytes
-        self._max_field_chars = max_field_chars
+        size = os.path.getsize(self._path)
+        self._limits = _Limits(decompressed_limit(size, max_decompressed_bytes, max_expansion), max_field_chars,
+                               max_line_chars, max_columns, max_blank_run)
         self._ragged = _RaggedLog(MAX_RAGGED_RECORDED)
         self._source: _Source | None = None
         self._started = False
-        csv.field_size_limit(max_field_chars)
         try:
             self.info, self._source = self._open()
         except BaseException:
@@ -254,7 +310,9 @@ class TableReader:
         """Yield the data rows in chunks of at most ``chunk_rows`` rows.
 
         Rows dropped for a wrong field count (see :meth:`ragged_rows`) and blank rows leave a
-        chunk short; chunks are never empty. A file with a header and no data yields nothing.
+        chunk short, or empty: a chunk comes for every ``chunk_rows`` rows read, so progress
+        moves through a stretch of blank rows too. A file with a header and no data yields at
+        most one empty chunk.
         The reader can be iterated once; it closes its file when the iteration ends.
 
         Parameters
@@ -269,8 +327,9 @@ class TableReader:
         Raises
         ------
         ImportFileError
-            Undecodable bytes, an over-long field, corrupt gzip or workbook data, or (413) a
-            gzip stream expanding beyond ``max_decompressed_bytes``, with the row when known.
+            Undecodable bytes, an over-long line or field, too many blank rows, corrupt gzip or
+            workbook data, or (413) a gzip stream expanding beyond its limit, with the row (or
+            line) when known.
         """
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
@@ -301,8 +360,9 @@ class TableReader:
         """JSON Lines: keys first seen after the header scan, with the line where each first appeared.
 
         The header is the union of the keys of the first :data:`JSONL_HEADER_SCAN_ROWS`
-        non-blank lines (first-seen order); values of keys that first appear later are not
-        read. Empty for other formats.
+        non-blank lines (or fewer, :data:`JSONL_HEADER_SCAN_CHARS` of text; first-seen order);
+        values of keys that first appear later are not read. The first :data:`MAX_LISTED_NAMES`
+        such keys are listed. Empty for other formats.
         """
         return dict(getattr(self._source, "ignored_keys", {}))
 
@@ -332,15 +392,15 @@ class TableReader:
         return self._open_text(size, compression)
 
     def _open_xlsx(self, size: int) -> tuple[SourceInfo, _Source]:
-        _check_workbook_archive(self._path, self._max_bytes)
+        _check_workbook_archive(self._path, self._limits.decompressed_bytes)
         source = _XlsxSource(self._path, sheet=self._sheet, has_header=self._has_header, ragged=self._ragged,
-                             size=size)
+                             size=size, limits=self._limits)
         info = SourceInfo("xlsx", None, None, False, source.sheet, size)
         return info, source
 
     def _open_text(self, size: int, compression: str | None) -> tuple[SourceInfo, _Source]:
         def open_bytes() -> _ByteStream:
-            return _ByteStream(self._path, compression, self._max_bytes)
+            return _ByteStream(self._path, compression, self._limits.decompressed_bytes)
 
         sample, at_eof = _read_sample(open_bytes)
         if not sample:
@@ -357,9 +417,12 @@ class TableReader:
         fmt = _text_format(content)
         delimiter = _sniff_delimiter(text) if fmt == "csv" else None
         if _UNDECODABLE in text:  # only possible with a forced encoding: detection decodes the sample
-            raise _wrong_encoding_error(sample, at_eof, encoding, fmt, delimiter, open_bytes)
-        options = dict(open_bytes=open_bytes, encoding=encoding, max_field_chars=self._max_field_chars,
-                       ragged=self._ragged)
+            raise _wrong_encoding_error(sample, at_eof, encoding, fmt, delimiter, open_bytes, self._limits)
+        if not at_eof and not _has_nonempty_row(text, delimiter or ",", self._limits):
+            # The header is looked for in this first stretch only: the request that uploads a file
+            # reads no more than a bounded prefix of it before queuing the import.
+            raise ImportFileError(t("ingestion.blank_start", limit=f"{SAMPLE_BYTES:,}"))
+        options = dict(open_bytes=open_bytes, encoding=encoding, limits=self._limits, ragged=self._ragged)
         if fmt == "jsonl":
             source: _Source = _JsonlSource(**options)
         else:
@@ -376,9 +439,13 @@ class TableReader:
             if encoding is None:
                 raise ImportFileError(t("ingestion.unknown_encoding"))
             return encoding, True
-        encoding = _codec_name(self._encoding)
+        encoding = text_encoding(self._encoding)
         if encoding == "utf-8" and sample.startswith(codecs.BOM_UTF8):
             encoding = "utf-8-sig"  # same encoding; keeps the BOM out of the first cell
+        if encoding in _BOM_NEEDED and not sample.startswith(_BOM_NEEDED[encoding]):
+            # Python would guess the byte order; a wrong guess reads every character wrong.
+            raise ImportFileError(t("ingestion.bom_needed", encoding=encoding),
+                                  errors={"encoding": [t("ingestion.use_byte_order", encoding=encoding)]})
         if not _is_wide(encoding):
             _refuse_binary(sample)
         return encoding, False
@@ -389,10 +456,77 @@ class TableReader:
         source = self._source
         try:
             for rows, numbers in source.batches(chunk_rows):
-                if rows:
-                    yield Chunk(rows, numbers, source.bytes_read())
+                # Yielded even when every row was blank or ragged: the caller's progress moves.
+                yield Chunk(rows, numbers, source.bytes_read(), source.take_formula_cells())
         finally:
             source.close()
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What one file may cost (see the parameters of :class:`TableReader`)."""
+
+    decompressed_bytes: int
+    field_chars: int
+    line_chars: int
+    columns: int
+    blank_run: int
+
+    def check_width(self, width: int) -> None:
+        if width > self.columns:
+            raise ImportFileError(t("ingestion.too_many_columns", columns=f"{width:,}", limit=f"{self.columns:,}"))
+
+
+def _bounded_lines(stream: io.TextIOBase, limit: int) -> Iterator[str]:
+    """The lines of ``stream``, each read with ``limit`` so a huge line is never held whole.
+
+    Raises ImportFileError (422, naming the line) at the first line longer than ``limit``
+    characters, newline excluded.
+    """
+    readline = stream.readline
+    size = limit + 2  # room for "\r\n"
+    number = 0
+    while line := readline(size):
+        number += 1
+        if len(line) > limit and len(line.rstrip("\r\n")) > limit:
+            raise ImportFileError(t("ingestion.line_too_long", line=number, chars=f"{limit:,}"), row=number)
+        yield line
+
+
+def _csv_reader(lines: Iterable[str], delimiter: str, limits: _Limits) -> Iterator[list[str]]:
+    # csv.field_size_limit is process-wide: set it again for every reader made here.
+    csv.field_size_limit(limits.field_chars)
+    return csv.reader(lines, delimiter=delimiter)
+
+
+def _has_nonempty_row(text: str, delimiter: str, limits: _Limits) -> bool:
+    """Whether the decoded sample holds a row with a value (the header must be in it)."""
+    try:
+        return any(map(any, _csv_reader(io.StringIO(text, newline=""), delimiter, limits)))
+    except csv.Error:
+        return True  # an unbalanced quote: the reader proper says where
+
+
+class _BlankRows:
+    """The blank-row budget (see ``max_blank_run``); counts blank and data rows as they are read."""
+
+    def __init__(self, run_limit: int):
+        self._run_limit = run_limit
+        self.run = 0
+        self.total = 0
+        self.data = 0
+
+    def blank(self, number: int) -> None:
+        self.run += 1
+        self.total += 1
+        if self.run > self._run_limit or (
+                self.total > self._run_limit and self.total > BLANK_TO_DATA_RATIO * self.data):
+            raise ImportFileError(t("ingestion.too_many_blank_rows", row=number, blank=f"{self.total:,}",
+                                    run=f"{self.run:,}", limit=f"{self._run_limit:,}"), row=number)
+
+    def rows(self, count: int) -> None:
+        self.data += count
+        self.run = 0
 
 
 # -- detection helpers ----------------------------------------------------------------------------
@@ -459,7 +593,7 @@ def _detect_encoding(sample: bytes, at_eof: bool) -> str | None:
 
 
 def _wrong_encoding_error(sample: bytes, at_eof: bool, encoding: str, fmt: str, delimiter: str | None,
-                          open_bytes: Callable[[], _ByteStream]) -> ImportFileError:
+                          open_bytes: Callable[[], _ByteStream], limits: _Limits) -> ImportFileError:
     """422 for a forced encoding the file does not decode with: where it fails, what it looks like instead."""
     try:
         codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=at_eof)
@@ -467,7 +601,7 @@ def _wrong_encoding_error(sample: bytes, at_eof: bool, encoding: str, fmt: str, 
     except UnicodeDecodeError as exc:
         where = [t("ingestion.at_byte", byte=exc.start)]
     locate = _first_undecodable_line if fmt == "jsonl" else _first_undecodable_record
-    row = locate(open_bytes, encoding, delimiter)
+    row = locate(open_bytes, encoding, delimiter, limits)
     if row:
         where.insert(0, t("ingestion.at_row", row=row))
     suggestion = _detect_encoding(sample, at_eof)
@@ -478,14 +612,37 @@ def _wrong_encoding_error(sample: bytes, at_eof: bool, encoding: str, fmt: str, 
     return ImportFileError(t("ingestion.wrong_encoding", encoding=encoding, where=join(where), hint=hint), row=row)
 
 
-def _codec_name(encoding: str) -> str:
-    """Normalised codec name; 422 for an unknown name or a codec that is not a text encoding."""
+def text_encoding(encoding: str) -> str:
+    """The codec name for an ``encoding`` a caller asked for, if it is one of :data:`TEXT_ENCODINGS`.
+
+    Parameters
+    ----------
+    encoding : str
+        A name or alias (``GBK``, ``utf8``, ``UTF-16LE`` ...).
+
+    Returns
+    -------
+    str
+        The normalised codec name (``gbk``, ``utf-8``, ``utf-16-le`` ...).
+
+    Raises
+    ------
+    ImportFileError
+        422 naming the ``encoding`` field: not a codec name, or a codec that is no text encoding
+        a CSV is written in.
+    """
+    allowed = ", ".join(TEXT_ENCODINGS)
     try:
-        name = codecs.lookup(encoding).name
-        io.TextIOWrapper(io.BytesIO(), encoding=name)  # refuses bytes-to-bytes codecs such as base64
+        name = codecs.lookup(encoding).name if encoding.isprintable() and len(encoding) <= 40 else None
     except LookupError:
-        raise ImportFileError(t("ingestion.no_such_encoding", encoding=encoding)) from None
-    return name
+        name = None
+    if name is None:
+        detail = t("ingestion.no_such_encoding", encoding=encoding[:40])
+    elif name not in TEXT_ENCODINGS:
+        detail = t("ingestion.not_text_encoding", encoding=encoding)
+    else:
+        return name
+    raise ImportFileError(detail, errors={"encoding": [t("ingestion.one_of", values=allowed)]})
 
 
 def _is_wide(encoding: str) -> bool:
@@ -572,6 +729,7 @@ class _ByteStream:
         """The stream as text, newlines untranslated (as the csv module needs)."""
         stream = io.TextIOWrapper(self.buffer, encoding=encoding, errors=errors, newline="")
         stream._CHUNK_SIZE = TEXT_CHUNK_CHARS  # fewer, larger decode calls
+        self._text = stream  # held here: a wrapper closes the file under it when it is collected
         return stream
 
     def position(self) -> int:
@@ -594,7 +752,7 @@ def _gzip_errors() -> Iterator[None]:
 
 
 def _first_undecodable_record(open_bytes: Callable[[], _ByteStream], encoding: str,
-                              delimiter: str | None) -> int | None:
+                              delimiter: str | None, limits: _Limits) -> int | None:
     """Row number (1-based, every record counted) of the first CSV record with undecodable bytes.
 
     Used only after a decode error: the text layer decodes ahead of the parser, so the row being
@@ -602,8 +760,8 @@ def _first_undecodable_record(open_bytes: Callable[[], _ByteStream], encoding: s
     """
     stream = open_bytes()
     try:
-        reader = csv.reader(stream.text(encoding, _MARK_ERRORS), delimiter=delimiter or ",")
-        for number, row in enumerate(reader, 1):
+        lines = _bounded_lines(stream.text(encoding, _MARK_ERRORS), limits.line_chars)
+        for number, row in enumerate(_csv_reader(lines, delimiter or ",", limits), 1):
             if _UNDECODABLE in "".join(row):
                 return number
     except (csv.Error, ImportFileError, UnicodeError, OSError, EOFError, zlib.error):
@@ -614,11 +772,11 @@ def _first_undecodable_record(open_bytes: Callable[[], _ByteStream], encoding: s
 
 
 def _first_undecodable_line(open_bytes: Callable[[], _ByteStream], encoding: str,
-                            delimiter: str | None = None) -> int | None:
+                            delimiter: str | None, limits: _Limits) -> int | None:
     """Line number of the first line with undecodable bytes (JSON Lines)."""
     stream = open_bytes()
     try:
-        for number, line in enumerate(stream.text(encoding, _MARK_ERRORS), 1):
+        for number, line in enumerate(_bounded_lines(stream.text(encoding, _MARK_ERRORS), limits.line_chars), 1):
             if _UNDECODABLE in line:
                 return number
     except (ImportFileError, UnicodeError, OSError, EOFError, zlib.error):
@@ -674,22 +832,30 @@ class _Source(abc.ABC):
     def close(self) -> None:
         """Release the file."""
 
+    def take_formula_cells(self) -> list[tuple[int, int, str]]:
+        """Formula cells without a value in the rows of the last batch (XLSX only)."""
+        return []
+
 
 class _CsvSource(_Source):
     """Delimited text through the C ``csv`` reader; rows are passed on as the reader builds them."""
 
     def __init__(self, *, open_bytes: Callable[[], _ByteStream], encoding: str, delimiter: str,
-                 has_header: bool, max_field_chars: int, ragged: _RaggedLog):
+                 has_header: bool, limits: _Limits, ragged: _RaggedLog):
         self._open_bytes = open_bytes
         self._encoding = encoding
         self._delimiter = delimiter
-        self._max_field_chars = max_field_chars
+        self._limits = limits
+        self._max_field_chars = limits.field_chars
         self._ragged = ragged
+        self._blank = _BlankRows(limits.blank_run)
         self._bytes = open_bytes()
         try:
-            self._reader = csv.reader(self._bytes.text(encoding), delimiter=delimiter)
+            lines = _bounded_lines(self._bytes.text(encoding), limits.line_chars)
+            self._reader = _csv_reader(lines, delimiter, limits)
             self._records = 0  # records taken from the csv reader so far, blank ones included
             first = self._first_nonempty_row()
+            limits.check_width(len(first) if not has_header else len(_header_names(first)))
             if has_header:
                 self.header = _header_names(first)
                 self._pending: list[list[str]] = []
@@ -704,12 +870,13 @@ class _CsvSource(_Source):
         self._slice_extra = itemgetter(slice(self._width, None))
 
     def _first_nonempty_row(self) -> list[str]:
-        while True:
+        for _ in range(HEADER_SCAN_ROWS):
             batch = self._read(1)
             if not batch:
                 raise ImportFileError(t("ingestion.no_values"))
             if any(batch[0]):
                 return batch[0]
+        raise ImportFileError(t("ingestion.no_header", rows=f"{HEADER_SCAN_ROWS:,}"))
 
     def _read(self, size: int) -> list[list[str]]:
         """Up to ``size`` records from the csv reader, with read errors turned into ImportFileError."""
@@ -722,7 +889,7 @@ class _CsvSource(_Source):
             raise self._csv_error(exc, self._records + len(rows) + 1) from None
         except UnicodeDecodeError:
             near = self._records + len(rows) + 1
-            row = _first_undecodable_record(self._open_bytes, self._encoding, self._delimiter)
+            row = _first_undecodable_record(self._open_bytes, self._encoding, self._delimiter, self._limits)
             where = t("ingestion.at_row", row=row) if row else t("ingestion.at_or_after_row", row=near)
             raise ImportFileError(t("ingestion.mixed_encoding", where=where, encoding=self._encoding),
                                   row=row or near) from None
@@ -751,26 +918,34 @@ class _CsvSource(_Source):
         width = self._width
         lengths = set(map(len, rows))
         if lengths == {width} and all(map(any, rows)):  # the common case: no per-row Python work
+            self._blank.rows(len(rows))
             return rows, list(range(first_number, first_number + len(rows)))
         if len(lengths) == 1 and width < lengths.pop() and not any(map(any, map(self._slice_extra, rows))):
             trimmed = list(map(self._slice_data, rows))  # trailing delimiter on every line
             if all(map(any, trimmed)):
+                self._blank.rows(len(rows))
                 return trimmed, list(range(first_number, first_number + len(rows)))
         kept: list[list[str]] = []
         numbers: list[int] = []
+        blank = self._blank
         for number, row in enumerate(rows, first_number):
             count = len(row)
             if count != width:
                 if count > width and not any(row[width:]):
                     row = row[:width]
                 elif not any(row):
-                    continue  # blank line
+                    blank.blank(number)
+                    continue
                 else:
                     self._ragged.add(number, count)
+                    blank.rows(1)
                     continue
             if any(row):
                 kept.append(row)
                 numbers.append(number)
+                blank.rows(1)
+            else:
+                blank.blank(number)
         return kept, numbers
 
     def bytes_read(self) -> int:
@@ -791,16 +966,18 @@ _NOT_AN_OBJECT = object()
 class _JsonlSource(_Source):
     """One JSON object per line; the header is the keys of the first lines (see ``ignored_keys``)."""
 
-    def __init__(self, *, open_bytes: Callable[[], _ByteStream], encoding: str, max_field_chars: int,
+    def __init__(self, *, open_bytes: Callable[[], _ByteStream], encoding: str, limits: _Limits,
                  ragged: _RaggedLog):
         self._open_bytes = open_bytes
         self._encoding = encoding
-        self._max_field_chars = max_field_chars
+        self._limits = limits
+        self._max_field_chars = limits.field_chars
         self._ragged = ragged
+        self._blank = _BlankRows(limits.blank_run)
         self.ignored_keys: dict[str, int] = {}
         self._bytes = open_bytes()
         try:
-            self._lines = enumerate(self._bytes.text(encoding), 1)
+            self._lines = enumerate(_bounded_lines(self._bytes.text(encoding), limits.line_chars), 1)
             self._last_line = 0
             self._scanned = self._scan_header()
         except BaseException:
@@ -809,31 +986,42 @@ class _JsonlSource(_Source):
         self._keys = frozenset(self.header)
 
     def _scan_header(self) -> list[tuple[int, Any]]:
-        scanned = list(islice(self._records(), JSONL_HEADER_SCAN_ROWS))
+        scanned: list[tuple[int, Any]] = []
+        chars = 0
+        for record in self._records():  # bounded: the scanned lines are kept to be read again
+            scanned.append(record)
+            chars += self._last_chars
+            if len(scanned) >= JSONL_HEADER_SCAN_ROWS or chars >= JSONL_HEADER_SCAN_CHARS:
+                break
         keys: dict[str, None] = {}
         for _, value in scanned:
             if isinstance(value, dict):
                 keys.update(dict.fromkeys(value))
         if not keys:
             raise ImportFileError(t("ingestion.no_json_keys", lines=len(scanned)))
+        self._limits.check_width(len(keys))
         self.header = list(keys)
         return scanned
 
     def _records(self) -> Iterator[tuple[int, Any]]:
         """(line number, parsed object or _NOT_AN_OBJECT) for each non-blank line."""
+        blank = self._blank
         try:
             with _gzip_errors():
                 for number, line in self._lines:
                     self._last_line = number
                     if not line.strip():
+                        blank.blank(number)
                         continue
+                    blank.rows(1)
+                    self._last_chars = len(line)
                     try:
                         value = _JSON_DECODER.decode(line)
                     except ValueError:
                         value = _NOT_AN_OBJECT
                     yield number, value
         except UnicodeDecodeError:
-            line = _first_undecodable_line(self._open_bytes, self._encoding)
+            line = _first_undecodable_line(self._open_bytes, self._encoding, None, self._limits)
             near = self._last_line + 1
             where = t("ingestion.at_line", line=line) if line else t("ingestion.at_or_after_line", line=near)
             raise ImportFileError(t("ingestion.mixed_encoding", where=where, encoding=self._encoding),
@@ -861,9 +1049,10 @@ class _JsonlSource(_Source):
             if not isinstance(value, dict):
                 self._ragged.add(number, 0)
                 continue
-            if not keys.issuperset(value):
+            if not keys.issuperset(value) and len(self.ignored_keys) < MAX_LISTED_NAMES:
                 for key in value.keys() - keys:
-                    self.ignored_keys.setdefault(key, number)
+                    if len(self.ignored_keys) < MAX_LISTED_NAMES:
+                        self.ignored_keys.setdefault(key[:MAX_LISTED_NAME_CHARS], number)
             row = [_json_cell(value.get(key)) for key in header]
             if max(map(len, row)) > self._max_field_chars:
                 raise ImportFileError(t("ingestion.field_too_long", row=number, chars=f"{self._max_field_chars:,}"),
@@ -908,23 +1097,26 @@ def _json_text(value: Any) -> str:
 class _XlsxSource(_Source):
     """A worksheet read with openpyxl in read-only mode, row by row."""
 
-    def __init__(self, path: str, *, sheet: str | None, has_header: bool, ragged: _RaggedLog, size: int):
+    def __init__(self, path: str, *, sheet: str | None, has_header: bool, ragged: _RaggedLog, size: int,
+                 limits: _Limits):
         from openpyxl import load_workbook  # heavy import, only for workbooks
 
         self._ragged = ragged
         self._size = size
         self._done = False
         self._book = None
+        self._blank = _BlankRows(limits.blank_run)
+        self._formula_cells: list[tuple[int, int, str]] = []
         self._file = open(path, "rb")
         try:
             with _workbook_errors():
                 self._book = load_workbook(self._file, read_only=True, data_only=True)
                 worksheet = self._worksheet(sheet)
-                worksheet.reset_dimensions()  # stored dimensions are often wrong; read every cell
                 self.sheet = worksheet.title
-                self._values = worksheet.iter_rows(values_only=True)
+                self._values = _sheet_values(worksheet)
             self._records = 0
             first = self._first_nonempty_row()
+            limits.check_width(len(first) if not has_header else len(_header_names(first)))
             if has_header:
                 self.header = _header_names(first)
                 self._pending: list[list[str]] = []
@@ -951,20 +1143,34 @@ class _XlsxSource(_Source):
         return worksheet
 
     def _first_nonempty_row(self) -> list[str]:
-        while True:
+        for _ in range(HEADER_SCAN_ROWS):
             batch = self._read(1)
             if not batch:
                 raise ImportFileError(t("ingestion.empty_sheet", sheet=self.sheet))
             if any(batch[0]):
+                self._formula_cells.clear()  # a header cell is a name, whatever computed it
                 return batch[0]
+        raise ImportFileError(t("ingestion.no_header", rows=f"{HEADER_SCAN_ROWS:,}"))
 
     def _read(self, size: int) -> list[list[str]]:
         with _workbook_errors():
             values = list(islice(self._values, size))
+        first_number = self._records + 1
         self._records += len(values)
         if len(values) < size:
             self._done = True
-        return [[cell if type(cell) is str else _cell_text(cell) for cell in row] for row in values]
+        rows = [[cell if type(cell) is str else _cell_text(cell) for cell in row] for row in values]
+        if _FormulaCell.seen:  # rare: only workbooks written by programs that compute nothing
+            for number, row in enumerate(rows, first_number):
+                for index, cell in enumerate(row):
+                    if type(cell) is _FormulaCell:
+                        self._formula_cells.append((number, index, str.__str__(cell)))
+                        row[index] = ""
+        return rows
+
+    def take_formula_cells(self) -> list[tuple[int, int, str]]:
+        cells, self._formula_cells = self._formula_cells, []
+        return cells
 
     def batches(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
         while True:
@@ -982,6 +1188,7 @@ class _XlsxSource(_Source):
         width = self._width
         kept: list[list[str]] = []
         numbers: list[int] = []
+        blank = self._blank
         for number, row in enumerate(rows, first_number):
             count = len(row)
             if count < width:
@@ -989,11 +1196,15 @@ class _XlsxSource(_Source):
             elif count > width:
                 if any(row[width:]):
                     self._ragged.add(number, count)
+                    blank.rows(1)
                     continue
                 del row[width:]
-            if any(row):
+            if any(row) or any(cell[0] == number for cell in self._formula_cells):
                 kept.append(row)
                 numbers.append(number)
+                blank.rows(1)
+            else:
+                blank.blank(number)
         return kept, numbers
 
     def bytes_read(self) -> int:
@@ -1018,11 +1229,58 @@ def _workbook_errors() -> Iterator[None]:
         raise ImportFileError(t("ingestion.bad_workbook", error=f"{type(exc).__name__}: {exc}")) from None
 
 
+class _FormulaCell(str):
+    """A formula cell the workbook holds no computed value for (its text, e.g. ``=SUM(B2:B9)``)."""
+
+    seen = False  # set once any workbook had one: only then are rows searched for them
+
+
+def _sheet_values(worksheet: Any) -> Iterator[tuple]:
+    """The rows of a read-only worksheet as ``iter_rows(values_only=True)`` gives them (blank rows
+    included, every cell read whatever the stored dimensions say), except that a formula cell
+    without a cached value comes as a :class:`_FormulaCell` instead of None.
+
+    openpyxl's ``data_only`` reads the value Excel computed and saved with each formula; a
+    workbook written by a program that computes nothing has none, and openpyxl says None, the
+    same as for an empty cell. Its sheet parser is asked for the formula where the value is missing.
+    """
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)
+            # No value, or an empty one (openpyxl writes <v/>); t="str" with an empty value is a
+            # formula that computed "", which is a value.
+            if cell["value"] is None and not element.findtext(VALUE_TAG) and element.get("t") != "str":
+                formula = element.find(FORMULA_TAG)
+                if formula is not None:
+                    cell["value"] = _FormulaCell("=" + (formula.text or ""))
+                    _FormulaCell.seen = True
+            return cell
+
+    book = worksheet.parent
+    with worksheet._get_source() as source:
+        parser = Parser(source, worksheet._shared_strings, data_only=True, epoch=book.epoch,
+                        date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        expected = 1
+        for number, cells in parser.parse():
+            if number < expected:
+                continue  # a row repeated out of order: openpyxl keeps the first
+            yield from repeat((), number - expected)
+            values = [None] * max((cell["column"] for cell in cells), default=0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield tuple(values)
+            expected = number + 1
+
+
 def _cell_text(value: Any) -> str:
     """An XLSX cell value as text (strings are handled by the caller)."""
     if value is None:
         return ""
     kind = type(value)
+    if kind is _FormulaCell:
+        return value  # kept as is: the reader reports it
     if kind is bool:
         return "true" if value else "false"
     if kind is int:

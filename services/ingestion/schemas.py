@@ -2,10 +2,20 @@
 
 import marshmallow as ma
 
+from services.ingestion.loader import EMPTY_CELLS
 from services.ingestion.presets import ENTITY_FIELDS, PRESETS
+from services.ingestion.reader import TEXT_ENCODINGS, ImportFileError, text_encoding
 from shared.jobs import MAX_WAIT_S
 from shared.models import EVENT_TYPES
 from shared.schemas import StrictSchema, validate_timezone
+
+
+def validate_encoding(name: str) -> None:
+    """One of the text encodings CSV files come in (reader.TEXT_ENCODINGS), under any alias."""
+    try:
+        text_encoding(name)
+    except ImportFileError as exc:
+        raise ma.ValidationError([str(exc.detail), *map(str, exc.errors["encoding"])]) from None
 
 
 class ImportArgsSchema(ma.Schema):
@@ -14,10 +24,16 @@ class ImportArgsSchema(ma.Schema):
     mode = ma.fields.String(load_default="strict", validate=ma.validate.OneOf(["strict", "lenient"]),
                             metadata={"description": "strict: one bad row and nothing is written; "
                                                      "lenient: good rows load, bad rows go to the report"})
-    encoding = ma.fields.String(load_default=None, metadata={"description": "override detection, e.g. gbk"})
+    encoding = ma.fields.String(load_default=None, validate=validate_encoding,
+                                metadata={"description": "override detection, e.g. gbk; one of "
+                                                         + ", ".join(TEXT_ENCODINGS)})
     sheet = ma.fields.String(load_default=None, metadata={"description": "XLSX sheet (default: the first)"})
     timezone = ma.fields.String(load_default=None, validate=validate_timezone,
-                                metadata={"description": "for times without an offset (default: the shop's)"})
+                                metadata={"description": "IANA name, for naive times (default: the shop's)"})
+    empty_cells = ma.fields.String(load_default="keep", validate=ma.validate.OneOf(EMPTY_CELLS),
+                                   metadata={"description": "keep: an empty cell leaves the stored value as it is; "
+                                                            "clear: it sets the value to null. Columns the file "
+                                                            "does not have are never touched."})
     wait = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0, max=MAX_WAIT_S))
 
 

@@ -1,9 +1,10 @@
 """The import job: read the uploaded file, clean it chunk by chunk, stage it, apply it at once.
 
-``ingestion.import`` takes only the job id; its params name the saved upload and the options.
-Nothing reaches the real tables until every row has been read and cleaned: in ``strict`` mode a
-single rejected row means nothing is written at all; in ``lenient`` mode the good rows are
-applied in one transaction and the rejected ones are kept for the report.
+``ingestion.import`` takes only the job id; its params name the saved upload (its file name in
+the upload folder, never a path) and the options. Nothing reaches the real tables until every
+row has been read and cleaned: in ``strict`` mode a single rejected row means nothing is
+written at all; in ``lenient`` mode the good rows are applied in one transaction and the
+rejected ones are kept for the report.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 from services.ingestion import loader
 from services.ingestion.cleaning import Rejection, clean_chunk, extract
 from services.ingestion.presets import PRESET_ENTITY, ColumnPlan, looks_like_user_behavior, plan_columns
-from services.ingestion.reader import TableReader
+from services.ingestion.reader import ImportFileError, TableReader
 from shared import jobs, webhooks
+from shared.config import Settings
 from shared.db import get_engine
 from shared.errors import InvalidInput
 from shared.i18n import Message, t
@@ -30,10 +32,11 @@ SHOWN_REJECTIONS = 100
 FOLLOW_UP = {"reviews": "sentiment.score", "competitor_prices": "pricing.watch"}
 
 
-def open_source(path: Path, params: dict, max_import_bytes: int) -> tuple[TableReader, ColumnPlan]:
+def open_source(path: Path, params: dict, settings: Settings) -> tuple[TableReader, ColumnPlan]:
     """Open the file and plan its columns; the API runs this too, to refuse a bad file at once."""
     options = {"encoding": params.get("encoding"), "sheet": params.get("sheet"),
-               "max_decompressed_bytes": max_import_bytes}
+               "max_decompressed_bytes": settings.max_import_bytes, "max_expansion": settings.max_import_ratio,
+               "max_line_chars": settings.max_import_line_chars}
     reader = TableReader(path, **options)
     headerless = PRESET_ENTITY.get(params["preset"]) == "events" and params["preset"] != "generic" and (
         params["preset"] == "taobao_user_behavior" or looks_like_user_behavior(reader.header))
@@ -54,10 +57,27 @@ def report_url(job_id: str) -> str:
     return f"/v1/imports/{job_id}/rejections.csv"
 
 
+def upload_path(settings: Settings, params: dict) -> Path:
+    """The saved upload a job's params name: a file name in the upload folder, nothing else.
+
+    Jobs queued before uploads were named this way carry a ``path``; it is honoured only inside
+    the upload folder.
+    """
+    folder = settings.upload_dir
+    if "upload" in params:
+        name = str(params["upload"])
+    else:
+        legacy = Path(params.get("path") or "")
+        name = legacy.name if legacy.parent == folder else ""
+    if not name or name != Path(name).name or name in (".", ".."):
+        raise InvalidInput(t("ingestion.upload_gone"))
+    return folder / name
+
+
 @job_task("ingestion.import")
 def import_file(ctx: JobContext) -> dict:
     """Import one uploaded file (see the module docstring)."""
-    path = Path(ctx.params["path"])
+    path = upload_path(ctx.settings, ctx.params)
     try:
         result = _import(ctx, path)
     except Exception as exc:
@@ -77,7 +97,7 @@ def _import(ctx: JobContext, path: Path) -> dict:
         shop = session.get(Shop, ctx.shop_id)
         salt, timezone = shop.user_id_salt, params.get("timezone") or shop.timezone
         loader.forget_rejections(session, ctx.job_id)  # a redelivered import starts from scratch
-    reader, plan = open_source(path, params, ctx.settings.max_import_bytes)
+    reader, plan = open_source(path, params, ctx.settings)
     header_key = [h.strip() for h in reader.header]
     totals = {"rows_total": 0, "rows_rejected": 0, "header_rows_skipped": 0}
     shown: list[Rejection] = []
@@ -85,28 +105,38 @@ def _import(ctx: JobContext, path: Path) -> dict:
     ctx.progress(0.0, t("ingestion.progress_reading", format=reader.info.format,
                         encoding=reader.info.encoding or "binary"), force=True)
     timings = Timings()
+    read_fraction = 0.0
     with reader, loader.staging_connection(ctx.settings.database_url) as connection:
-        staging = loader.StagingLoader(connection, plan.entity, ctx.shop_id)
-        for chunk in reader.chunks(CHUNK_ROWS):
-            ctx.check_cancelled()  # between chunks: only the staging table holds anything yet
-            rows, numbers = [], []
-            for row, number in zip(chunk.rows, chunk.row_numbers, strict=True):
-                if plan.preset != "taobao_user_behavior" and [c.strip() for c in row] == header_key:
-                    totals["header_rows_skipped"] += 1  # concatenated exports repeat their header
-                    continue
-                rows.append(row)
-                numbers.append(number)
-            totals["rows_total"] += len(rows)
-            timings.lap("read")
-            cleaned = clean_chunk(plan, extract(plan, rows, numbers), timezone, salt)
-            timings.lap("clean")
-            staging.stage(cleaned.frame)
-            timings.lap("stage")
-            totals["rows_rejected"] += cleaned.rows_rejected
-            stored += _keep_rejections(ctx, cleaned.rejections, stored, shown)
-            ctx.progress(0.85 * chunk.bytes_read / max(reader.info.size_bytes, 1),
-                         t("ingestion.progress_read", rows=f"{totals['rows_total']:,}",
-                           rejected=f"{totals['rows_rejected']:,}"))
+        staging = loader.StagingLoader(connection, plan.entity, ctx.shop_id, columns=plan.fields_present,
+                                       empty_cells=params.get("empty_cells") or "keep")
+        try:
+            # One pass of this loop per chunk of the file (CHUNK_ROWS rows read, blank ones included).
+            for chunk in reader.chunks(CHUNK_ROWS):
+                ctx.check_cancelled()  # between chunks: only the staging table holds anything yet
+                rows, numbers = [], []
+                for row, number in zip(chunk.rows, chunk.row_numbers, strict=True):
+                    if plan.preset != "taobao_user_behavior" and [c.strip() for c in row] == header_key:
+                        totals["header_rows_skipped"] += 1  # concatenated exports repeat their header
+                        continue
+                    rows.append(row)
+                    numbers.append(number)
+                totals["rows_total"] += len(rows)
+                timings.lap("read")
+                if rows:
+                    cleaned = clean_chunk(plan, extract(plan, rows, numbers), timezone, salt, chunk.formula_cells)
+                    timings.lap("clean")
+                    staging.stage(cleaned.frame)
+                    timings.lap("stage")
+                    totals["rows_rejected"] += cleaned.rows_rejected
+                    stored += _keep_rejections(ctx, cleaned.rejections, stored, shown)
+                read_fraction = chunk.bytes_read / max(reader.info.size_bytes, 1)
+                ctx.progress(0.85 * read_fraction,
+                             t("ingestion.progress_read", rows=f"{totals['rows_total']:,}",
+                               rejected=f"{totals['rows_rejected']:,}"))
+        except ImportFileError:
+            # The failed job shows how far it got (a throttled progress write may not have landed).
+            ctx.progress(0.85 * read_fraction, force=True)
+            raise
         ragged = [Rejection(row, t("ingestion.whole_row"), "", _ragged_reason(count, len(reader.header)))
                   for row, count in reader.ragged_rows()]
         totals["rows_total"] += reader.ragged_count  # the list above is capped; the count is not

@@ -229,11 +229,12 @@ def test_mappings(client, shop, settings, tmp_path):
     assert result["column_mapping"] == {"单号": "order_id", "下单": "created_at", "金额": "paid_amount"}
 
 
-def test_a_huge_field_fails_the_import_naming_the_row(client, shop, settings, tmp_path):
+def test_a_huge_line_fails_the_import_naming_the_line_and_the_limit(client, shop, settings, tmp_path):
     path = write(tmp_path / "big.csv", b"item_id,title\n1,ok\n2," + b"x" * 10_500_000 + b"\n")
     status, body = import_file(client, shop.headers(), path, "products")
     error = body["job"]["error"] if "job" in body else body
-    assert error["status"] == 422 and "row 3" in error["detail"] and _count(settings, shop, Product) == 0
+    assert error["status"] == 422 and "line 3 " in error["detail"] and "1,048,576" in error["detail"]
+    assert error["row"] == 3 and _count(settings, shop, Product) == 0
 
 
 def test_bad_query_arguments(client, shop, tmp_path):
@@ -268,7 +269,7 @@ def test_a_database_outage_during_an_import_is_retried(client, shop, settings, t
     upload.write_bytes(path.read_bytes())
     with session_scope(shop.id, settings.database_url) as s:
         job = jobs.Job(shop_id=shop.id, kind="ingestion.import", status="queued", progress=0, attempts=0,
-                       params={"path": str(upload), "entity": "products", "preset": "auto", "mode": "strict"})
+                       params={"upload": upload.name, "entity": "products", "preset": "auto", "mode": "strict"})
         s.add(job)
     jobs.run_here("ingestion.import", job.id, settings)  # in this process, so the patch applies
     finished = client.get(f"/v1/jobs/{job.id}", headers=shop.headers()).get_json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import gzip
@@ -157,13 +158,34 @@ def test_forced_wrong_encoding_on_a_later_row(tmp_path):
     assert f"byte {data.index(b'3,') + 2}" in error.detail
 
 
-@pytest.mark.parametrize("name", ["no-such-codec", "base64"])
-def test_unknown_encoding_name_is_refused(tmp_path, name):
+@pytest.mark.parametrize("name,match", [
+    ("no-such-codec", "unknown text encoding"), ("utf-8\x00", "unknown text encoding"),
+    ("base64", "not a text encoding"), ("rot13", "not a text encoding"), ("idna", "not a text encoding"),
+    ("punycode", "not a text encoding"), ("unicode_escape", "not a text encoding"), ("utf-7", "not a text encoding"),
+])
+def test_unknown_or_unsuitable_encoding_name_is_refused_naming_the_field(tmp_path, name, match):
     path = write(tmp_path / "a.csv", "a,b\n1,2\n")
 
-    error = raises_import_error(path, "unknown text encoding", encoding=name)
+    error = raises_import_error(path, match, encoding=name)
 
-    assert repr(name) in error.detail
+    assert "encoding" in error.errors and "gb18030" in str(error.errors["encoding"][0])
+
+
+@pytest.mark.parametrize("name", ["utf-16", "UTF-32"])
+def test_a_wide_encoding_without_its_byte_order_mark_is_refused(tmp_path, name):
+    path = write(tmp_path / "a.csv", "a,b\n1,2\n".encode("utf-32-le" if "32" in name else "utf-16-le"))
+
+    error = raises_import_error(path, "byte-order mark", encoding=name)
+
+    assert "encoding" in error.errors
+
+
+@pytest.mark.parametrize("name", ["utf-16-le", "utf-32-le", "UTF-32LE"])
+def test_a_wide_encoding_with_its_byte_order_named_reads(tmp_path, name):
+    path = write(tmp_path / "a.csv", "a,b\n1,二\n".encode(codecs.lookup(name).name))
+
+    with TableReader(path, encoding=name) as reader:
+        assert reader.header == ["a", "b"] and [c.rows for c in reader.chunks()] == [[["1", "二"]]]
 
 
 def test_decode_error_beyond_the_sample_names_the_exact_row(tmp_path):
@@ -366,7 +388,7 @@ def test_a_field_longer_than_the_limit_names_its_row(tmp_path):
     path = write(tmp_path / "long.csv", text)
 
     error = raises_import_error(path, r"^row 4: a field is longer than 1,000,000 characters",
-                                max_field_chars=1_000_000)
+                                max_field_chars=1_000_000, max_line_chars=3_000_000)
 
     assert error.row == 4
 
@@ -720,3 +742,108 @@ def _english():
 
     with i18n.use_language("en"):
         yield
+
+
+# -- limits: what one file may cost -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_a_line_over_the_limit_fails_naming_the_line_and_the_limit(tmp_path, compressed):
+    data = b"id,text\n1,ok\n2," + b"y" * 5000 + b"\n3,after\n"
+    path = write(tmp_path / "long.csv", gzip.compress(data) if compressed else data)
+
+    error = raises_import_error(path, r"^line 3 is longer than 1,000 characters", max_line_chars=1000)
+
+    assert error.row == 3
+
+
+def test_a_line_of_exactly_the_limit_reads(tmp_path):
+    path = write(tmp_path / "edge.csv", "id,text\r\n1," + "z" * 998 + "\r\n2,b\r\n")
+
+    _, rows, _ = read_all(path, max_line_chars=1000)
+
+    assert [row[0] for row in rows] == ["1", "2"] and len(rows[0][1]) == 998
+
+
+def test_a_json_line_over_the_limit_fails_naming_it(tmp_path):
+    path = write(tmp_path / "e.jsonl", '{"a": 1}\n{"a": "' + "q" * 3000 + '"}\n')
+
+    raises_import_error(path, r"^line 2 is longer than 1,000 characters", max_line_chars=1000)
+
+
+def test_the_header_must_be_within_the_first_stretch_of_the_file(tmp_path):
+    path = write(tmp_path / "late.csv", "\n" * (reader_module.SAMPLE_BYTES + 10) + "id\n1\n")
+
+    raises_import_error(path, "header row must be near the start")
+
+
+def test_rows_without_values_before_the_header_are_bounded(tmp_path):
+    path = write(tmp_path / "commas.csv", ",,\n" * (reader_module.HEADER_SCAN_ROWS + 1) + "id\n1\n")
+
+    raises_import_error(path, "none of the first 1,000 rows has a value")
+
+
+def test_a_long_run_of_blank_rows_fails_naming_the_row(tmp_path):
+    path = write(tmp_path / "gap.csv", "id\n1\n" + "\n" * 30 + "2\n")
+
+    assert [row for row in read_all(path, max_blank_run=30)[1]] == [["1"], ["2"]]
+    error = raises_import_error(path, r"^row 32: 30 blank rows", max_blank_run=29)
+    assert error.row == 32
+
+
+def test_blank_rows_may_not_outnumber_data_rows_ten_to_one(tmp_path):
+    path = write(tmp_path / "sparse.csv", "id\n" + "1\n\n\n\n\n\n\n\n\n\n\n\n" * 10)  # 11 blank per row
+
+    raises_import_error(path, "no more than 10 blank rows for each row with data", max_blank_run=20)
+    assert len(read_all(path, max_blank_run=200)[1]) == 10
+
+
+def test_blank_rows_still_yield_chunks_so_progress_moves(tmp_path):
+    path = write(tmp_path / "holes.csv", "id\n1\n" + "\n" * 10 + "2\n")
+
+    with TableReader(path) as reader:
+        chunks = list(reader.chunks(chunk_rows=4))
+
+    assert [chunk.row_numbers for chunk in chunks] == [[2], [], [13]]
+
+
+@pytest.mark.parametrize("text,has_header", [("a,b,c,d\n1,2,3,4\n", True), ("1,2,3,4\n", False),
+                                             ('{"a": 1, "b": 2, "c": 3, "d": 4}\n', True)])
+def test_more_columns_than_the_limit_is_refused(tmp_path, text, has_header):
+    path = write(tmp_path / "wide.txt", text)
+
+    raises_import_error(path, "the file has 4 columns; an import takes at most 3", max_columns=3,
+                        has_header=has_header)
+
+
+def test_the_decompressed_limit_is_a_ratio_of_the_size_between_a_floor_and_a_ceiling():
+    floor, ceiling = reader_module.EXPANSION_FLOOR, 2 * 1024**3
+    assert reader_module.decompressed_limit(611_000, ceiling, 200) == 122_200_000  # not 600 MB
+    assert reader_module.decompressed_limit(1_000, ceiling, 200) == floor
+    assert reader_module.decompressed_limit(1_000_000, ceiling, 200) == 200_000_000
+    assert reader_module.decompressed_limit(100_000_000, ceiling, 200) == ceiling
+
+
+def test_a_gzip_stops_at_its_decompressed_limit(tmp_path):
+    path = write(tmp_path / "bomb.csv.gz", gzip.compress(b"id\n" + b"1\n" * 2_000_000, compresslevel=1))
+
+    error = raises_import_error(path, "more than 1,000,000 bytes", status=413, max_decompressed_bytes=1_000_000)
+
+    assert error.slug == "import-too-large"
+
+
+def _formula_workbook(path: Path) -> Path:
+    book = openpyxl.Workbook()
+    book.active.append(["id", "amount"])
+    book.active.append(["1", "=2*3"])
+    book.active.append(["2", 5])
+    book.save(path)
+    return path
+
+
+def test_xlsx_formula_cells_without_a_value_are_reported_with_the_chunk(tmp_path):
+    with TableReader(_formula_workbook(tmp_path / "f.xlsx")) as reader:
+        chunks = list(reader.chunks())
+
+    assert chunks[0].rows == [["1", ""], ["2", "5"]]
+    assert chunks[0].formula_cells == [(2, 1, "=2*3")]
