@@ -162,7 +162,13 @@ def test_a_file_over_the_import_size_limit_is_413_and_deleted(client, settings, 
     assert list(settings.upload_dir.glob("*")) == []
 
 
-@pytest.mark.parametrize("encoding", ["utf-8%00", "idna", "punycode", "utf-32", "rot13", "no-such"])
+def test_an_encoding_with_a_nul_is_refused_before_anything_reads_it(client, shop, tmp_path):
+    status, body = import_file(client, shop.headers(), write(tmp_path / "p.csv", b"item_id\n1\n"), "products",
+                               encoding="utf-8%00")
+    assert status == 400 and "NUL" in body["detail"], body
+
+
+@pytest.mark.parametrize("encoding", ["idna", "punycode", "utf-32", "rot13", "no-such"])
 def test_unusable_encodings_are_a_422_naming_the_field(client, shop, tmp_path, encoding):
     status, body = import_file(client, shop.headers(), write(tmp_path / "p.csv", b"item_id\n1\n"), "products",
                                encoding=encoding)
