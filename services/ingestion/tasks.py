@@ -189,7 +189,7 @@ def _import(ctx: JobContext, path: Path) -> dict:
     summary["timings_s"] = timings.report()
     summary["quality"]["duplicates"] = {"in_file": duplicates_in_file, "already_stored": counts["unchanged"]}
     if summary["rows_loaded"] == 0 and summary["rows_updated"] == 0 and summary["rows_duplicate"]:
-        summary["note"] = "every row was already stored exactly like this; nothing changed"
+        summary["note"] = t("ingestion.nothing_changed")
     with ctx.session() as session:
         webhooks.emit(session, ctx.shop_id, "import_finished",
                       {"job_id": ctx.job_id, "entity": plan.entity,
