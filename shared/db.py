@@ -11,6 +11,7 @@ a forgotten filter is an error, not a leak.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from sqlalchemy import JSON, Date, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker, with_loader_criteria
 from sqlalchemy.sql.elements import TextClause
@@ -30,6 +32,8 @@ from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeDecorator
 
 from shared.config import Settings, load_settings, normalise_database_url
+
+log = logging.getLogger(__name__)
 
 ALL_SHOPS = "*"
 
@@ -274,5 +278,12 @@ def request_session() -> Session:
 
 def _close_request_session(_exc) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except DBAPIError as exc:
+        # The server went away mid-request: the answer (a 503 already) stands; drop the connection
+        # rather than let the rollback's error escape past Flask's handlers as a bare 500.
+        log.warning("closing a request's session failed (%s); its connection is discarded", exc.orig)
+        session.invalidate()

@@ -75,8 +75,10 @@ class Stack:
         logs.mkdir()
         self.gateway = ShopmindProcess("gateway", ["serve", "gateway", "--port", str(ports["gateway"])], self.env,
                                        logs, ports["gateway"])
+        # A service's one thread never waits by default; here it may, so a request is in flight
+        # inside ingestion when the test kills it.
         self.ingestion = ShopmindProcess("ingestion", ["serve", "ingestion", "--port", str(ports["ingestion"])],
-                                         self.env, logs, ports["ingestion"])
+                                         {**self.env, "SHOPMIND_MAX_WAITERS": "1"}, logs, ports["ingestion"])
         self.recommendation = ShopmindProcess(
             "recommendation", ["serve", "recommendation", "--port", str(ports["recommendation"])], self.env, logs,
             ports["recommendation"])
