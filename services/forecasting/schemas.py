@@ -58,6 +58,10 @@ class PlanSchema(ma.Schema):
     reorder_qty = ma.fields.Integer()
     stockout_date = ma.fields.String(allow_none=True)
     risk = ma.fields.String(metadata={"enum": ["high", "medium", "low"]})
+    days_of_cover = ma.fields.Integer(allow_none=True, metadata={
+        "description": "whole days the stock lasts after as_of (it runs out on stockout_date); "
+                       "null: it lasts beyond the forecast"})
+    daily_demand = ma.fields.Float(metadata={"description": "mean expected units a day over the lead time"})
 
 
 class ReplenishmentSchema(ma.Schema):

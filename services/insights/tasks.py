@@ -22,7 +22,7 @@ from services.insights.answer import (
 from services.insights.report import render
 from services.insights.segments import segment, summary
 from services.pricing import data as pricing_data
-from services.pricing import tasks as pricing_tasks
+from services.pricing import service as pricing_tasks
 from services.pricing.elasticity import DemandCurves
 from shared import artifacts, webhooks
 from shared.errors import Conflict

@@ -131,7 +131,7 @@ def _uci() -> dict:
 
 
 def _speed() -> dict:
-    from services.pricing import tasks
+    from services.pricing import service as tasks
     from services.pricing.elasticity import DemandCurves, estimate
     from services.pricing.optimise import Guardrails, advise
     from tests.support.prices import synthetic_price_panel

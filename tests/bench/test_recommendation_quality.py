@@ -13,7 +13,7 @@ newest event are the test; each test user's new items after the cut-off are the 
 - UCI Online Retail as customers x products: lines with a CustomerID and Quantity > 0, each a
   ``buy`` at its invoice time (Europe/London -> UTC): holdout the last 30 days.
 
-Tuning is the random search of ``services.recommendation.tasks.tune_recommender`` (the same
+Tuning is the random search of ``services.recommendation.service.tune`` (the same
 candidate sequence: DEFAULT_PARAMS first, then SEARCH_SPACE draws from ``random.Random(7)``, each
 scored by ``evaluate(validation, window, params)["als"]["recall@20"]``) on a validation frame
 that ends where the test holdout begins, so the test stays unseen. The job stops at 12 trials;
@@ -32,7 +32,7 @@ import pytest
 
 from services.recommendation.evaluate import evaluate, time_split
 from services.recommendation.model import DEFAULT_PARAMS
-from services.recommendation.tasks import PROMOTION_METRIC, SEARCH_SPACE
+from services.recommendation.service import PROMOTION_METRIC, SEARCH_SPACE
 from tests.bench.rec_data import TAOBAO, UCI, describe, taobao_frame, uci_frame
 
 BUDGET_S = float(os.environ.get("QUALITY_TUNE_BUDGET_S", "150"))

@@ -7,7 +7,7 @@ A synthetic shop (rec_data.synthetic_shop: 100k users, 100k products, 1M behavio
 power-law item popularity and clustered users; each user-day's buys also a paid order) is
 copied with psycopg2 COPY (bypassing the importer) into a throwaway, migrated database: the
 partitioned ``events`` table, ``orders``, ``order_items`` and ``products``. Then the train job's
-work runs in-process with the functions ``services.recommendation.tasks`` uses, in its order
+work runs in-process with the functions ``services.recommendation.service`` uses, in its order
 (``_load``, then ``fit_and_register``): data.load_interactions / load_baskets /
 load_event_categories / load_catalogue, evaluate() on the job's holdout, recommender.train(),
 to_arrays + artifacts.save_version + promote_if_better. Each stage is timed, and inside them
@@ -85,7 +85,7 @@ def test_recommendation_training(tmp_path):
         from services.recommendation.evaluate import evaluate
         from services.recommendation.model import DEFAULT_PARAMS, NotEnoughData
         from services.recommendation.recommender import train
-        from services.recommendation.tasks import PROMOTION_METRIC, SERVICE, holdout_days
+        from services.recommendation.service import PROMOTION_METRIC, SERVICE, holdout_days
         from shared import artifacts
         from shared.config import load_settings
         from shared.db import session_scope
@@ -123,7 +123,7 @@ def test_recommendation_training(tmp_path):
                 with stages.stage("load.load_catalogue"), session_scope(shop_id, url_s) as session:
                     catalogue = data.load_catalogue(session, interactions)
             window = holdout_days(interactions)
-            with stages.stage("evaluate"):  # tasks.fit_and_register
+            with stages.stage("evaluate"):  # service.fit_and_register
                 try:
                     evaluation = evaluate(interactions, window, params)
                     metrics = {**evaluation.pop("als"), "baselines": evaluation, "holdout_days": window}

@@ -8,7 +8,7 @@ import pytest
 
 from services.forecasting import model as m
 from services.forecasting.forecasts import Forecasts, expected
-from services.forecasting.replenish import plan_item
+from services.forecasting.replenish import pack_sizes, plan_item, plan_stock
 from shared import calendar as cal
 
 FAST = {"n_rounds": 60, "max_depth": 4, "origin_step": 14, "nthread": 1}
@@ -123,6 +123,27 @@ def test_replenishment_math():
     calm = plan_item("b", p50 * 0, p50 * 0 + 1, p50 * 0 + 2, on_hand=500, on_order=0, lead_time_days=7,
                      service_level=0.95, as_of=date(2026, 11, 20))
     assert calm.risk == "low" and calm.reorder_qty == 0 and calm.stockout_date is None
+
+
+def test_stockout_rule_reads_stock_rows_one_way():
+    """The replenishment route and the stock-out alerts share this rule. They used to differ: the
+    alerts ignored pack sizes (their reorder_qty disagreed with the route's) and failed on a
+    missing on-hand count. Missing on hand / on order count as 0, a missing lead time is 7 days,
+    pack sizes always round the order up, and days of cover say how long the stock lasts."""
+    p50 = np.full(30, 10.0)
+    quantiles = np.stack([p50 - 5, p50, p50 + 5], axis=1)[None].repeat(3, axis=0)
+    stock = pd.DataFrame({"item_id": ["a", "b", "gone"], "on_hand": [50, np.nan, 5],
+                          "on_order": [np.nan, 20, 0], "lead_time_days": [np.nan, 3, 7]})
+    catalogue = pd.DataFrame({"item_id": ["a", "b"], "attributes": [{"pack_size": "12"}, None]})
+    plans = plan_stock({"a": 0, "b": 1}, quantiles, date(2026, 11, 20), stock, 0.95, pack_sizes(catalogue))
+    assert [p.item_id for p in plans] == ["b", "a"]  # "gone" is not forecast; soonest stock-out first
+    b, a = plans
+    assert (a.on_order, a.lead_time_days, a.risk) == (0, 7, "high")
+    assert a.reorder_qty % 12 == 0 and a.reorder_qty > 0
+    assert (a.days_of_cover, a.stockout_date, a.daily_demand) == (5, "2026-11-26", 10.0)
+    assert (b.on_hand, b.on_order, b.lead_time_days, b.days_of_cover, b.risk) == (0, 20, 3, 0, "high")
+    what_if = plan_stock({"a": 0}, quantiles, date(2026, 11, 20), stock, 0.95, {}, lead_time_days=3)
+    assert what_if[0].lead_time_days == 3 and what_if[0].risk == "medium"
 
 
 def test_expected_value_sits_above_the_median_of_skewed_counts():
