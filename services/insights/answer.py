@@ -13,14 +13,14 @@ rate = reviews rated 4–5 ÷ rated reviews. Times are the shop's local days.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation
 from services.insights.segments import segment_title
+from shared.calendar import local_window  # noqa: F401 (callers import it from here)
 from shared.i18n import Message, t
 
 ORDER_METRICS = {"revenue", "units", "orders", "aov", "buyers", "repeat_rate", "refund_rate"}
@@ -86,12 +86,6 @@ def bucket(days: pd.Series, dimension: str) -> pd.Series:
     if dimension == "month":
         return days.dt.to_period("M").dt.to_timestamp()
     return days
-
-
-def local_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datetime]:
-    """The instants [start, end) of a range of the shop's local days (inclusive)."""
-    zone = ZoneInfo(timezone)
-    return datetime.combine(span[0], time(), zone), datetime.combine(span[1] + timedelta(days=1), time(), zone)
 
 
 def span_buckets(span: tuple[date, date], dimension: str) -> list[date]:
