@@ -1,9 +1,7 @@
 """From an interpretation and the sums it needs to the answer: table, Vega-Lite chart, one sentence. Pure.
 
-Metric definitions (docs/insights.md): sales are orders whose status is paid, shipped, completed,
-or unknown with lines that net to a positive quantity (invoice exports; a negative net is a
-return or cancellation and counts as refunded); revenue = Σ line paid amount (else unit price ×
-quantity; an order imported without its lines counts its own paid amount); units = Σ quantity > 0;
+Metric definitions (docs/insights.md): sales, returns, revenue and units are those of
+shared.sales, summed by the database (insights/data.py);
 orders = distinct sale orders; AOV = revenue ÷ orders;
 buyers = distinct buyers of sale orders; repeat rate = share of those buyers with 2+ sale orders
 in the range; refund rate = refunded ÷ (sale + refunded) orders; conversion = distinct buyers
