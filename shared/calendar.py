@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -66,3 +67,9 @@ def calendar_features(dates: pd.DatetimeIndex | pd.Series) -> pd.DataFrame:
     frame["days_to_festival"] = np.clip((following - day_values).astype(int), 0, 60)
     frame["days_since_festival"] = np.clip((day_values - previous).astype(int), 0, 60)
     return frame
+
+
+def local_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datetime]:
+    """The instants [start, end) of a range of the shop's local days (both ends included)."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(span[0], time(), zone), datetime.combine(span[1] + timedelta(days=1), time(), zone)

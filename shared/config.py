@@ -1,4 +1,4 @@
-"""The one configuration loader: environment variables with the embedded defaults of API.md.
+"""The one configuration loader: environment variables (docs/operations.md) with embedded defaults.
 
 Every process (gateway, services, workers, CLI) calls :func:`load_settings`; tests pass
 an ``overrides`` mapping instead of touching ``os.environ``.
@@ -18,8 +18,14 @@ from shared.waits import default_total
 
 SERVICES = ("gateway", "ingestion", "recommendation", "forecasting", "sentiment", "pricing", "insights")
 DOMAIN_SERVICES = SERVICES[1:]
-# The services with a model per shop (POST /v1/admin/retrain, the nightly retrain, /v1/models).
+# The services with a model per shop (POST /v1/admin/retrain, the nightly retrain, /v1/models):
+# the one list; each trains with the job ``train_task(service)``.
 TRAINABLE_SERVICES = ("recommendation", "forecasting", "sentiment", "pricing", "insights")
+
+
+def train_task(service: str) -> str | None:
+    """The job kind that trains ``service``'s model, or None when it has none."""
+    return f"{service}.train" if service in TRAINABLE_SERVICES else None
 
 
 @dataclass(frozen=True)

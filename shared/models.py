@@ -1,6 +1,7 @@
-"""ORM models: the platform tables (shops, keys, jobs, models, webhooks) and the shop entities of DATA.md.
+"""ORM models: the platform tables (shops, keys, jobs, models, webhooks) and the shop entities
+(docs/imports.md, "Entities and fields").
 
-Shop entities use their natural key (DATA.md) as primary key, always led by ``shop_id``, so an
+Shop entities use their natural key as primary key, always led by ``shop_id``, so an
 upsert is an ``ON CONFLICT`` on the primary key and every index starts with the tenant.
 Schema changes go through Alembic (``infra/migrations``); a test checks that the migrations
 and these models agree on SQLite and PostgreSQL.
@@ -26,7 +27,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,14 +38,8 @@ Money = Numeric(14, 2)
 ROLES = ("admin", "analyst", "client")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 MODEL_STATUSES = ("training", "ready", "active", "retired", "failed")
+# Which of them are sales: shared.sales.
 ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "closed", "refunded")
-SALES_STATUSES = ("paid", "shipped", "completed")
-
-
-def is_sale(status):
-    """SQL condition: the order counts as a sale. Exports without a status column (invoice
-    files that list only what was sold) count as sales; closed and refunded orders never do."""
-    return or_(status.in_(SALES_STATUSES), status.is_(None))
 EVENT_TYPES = ("pv", "fav", "cart", "buy")
 
 
@@ -86,6 +80,12 @@ class Shop(Base):
     # Salt for hashing buyer nicknames into user ids; per shop so ids do not join across shops.
     user_id_salt: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def shop_timezone(session, shop_id: int | None = None) -> str:
+    """The IANA zone a shop's days are counted in (``shop_id``: the session's shop if not given).
+    Every reader of a shop's local day asks here."""
+    return session.get(Shop, shop_id if shop_id is not None else session.info["tenant"]).timezone
 
 
 class ApiKey(Base, ShopOwned):
@@ -188,7 +188,7 @@ class WebhookDelivery(Base, ShopOwned):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# --- shop entities (DATA.md) ------------------------------------------------------------
+# --- shop entities (docs/imports.md) --------------------------------------------------
 
 class Product(Base, ShopOwned):
     __tablename__ = "products"

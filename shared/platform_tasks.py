@@ -10,7 +10,7 @@ from celery import shared_task
 from sqlalchemy import exists, select
 
 from shared import celery_app, jobs, sweeper, webhooks
-from shared.config import TRAINABLE_SERVICES, Settings
+from shared.config import TRAINABLE_SERVICES, Settings, train_task
 from shared.db import ALL_SHOPS, session_scope
 from shared.models import Event, Order, Shop
 
@@ -37,7 +37,7 @@ def sweep_jobs() -> dict:
 
 def start_nightly_retrain(settings: Settings) -> list[str]:
     """Start each service's training job for every shop that has data (idempotent per shop)."""
-    kinds = [f"{service}.train" for service in TRAINABLE_SERVICES if f"{service}.train" in celery_app.celery.tasks]
+    kinds = [train_task(service) for service in TRAINABLE_SERVICES if train_task(service) in celery_app.celery.tasks]
     started = []
     with session_scope(ALL_SHOPS, settings.database_url) as session:
         shop_ids = session.scalars(select(Shop.id).where(

@@ -1,42 +1,114 @@
-"""SQL the model services share: a shop's paid order lines per local day, and its stock snapshots.
+"""What counts as a sale, defined once (docs/imports.md, "What counts as a sale").
 
-Forecasting reads demand from them, pricing reads prices from the same rows; one query, so the
-two never disagree on what a sale is (``models.is_sale``) or which day it fell on.
+Every figure of money or units reads it from here: the dashboard, ``/v1/ask`` and what insights
+builds on it (anomalies, the weekly report, segments), the histories pricing and forecasting
+train on, and the purchases recommendations learn from. So the same shop and days give the same
+revenue wherever it is read:
+
+- an order is a **sale** when its status is paid, shipped or completed, or when it has no status
+  (invoice exports list only what happened) and its lines net to a positive quantity, or it was
+  imported without lines;
+- an order is a **return** when it was refunded, or has no status and its lines net negative
+  (a credit note such as UCI's "C" invoices); returns count as refunded, never as negative sales;
+  closed and pending orders are neither;
+- a sale's **revenue** is the net of its lines: each line's paid amount, else unit price ×
+  quantity, so a credit line on a sale's own invoice lowers it; an order imported without lines
+  counts its own paid amount; **units** are the positive quantities of a sale's lines;
+- the **day** of an order is the shop's local day of its creation time.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
-from shared.models import Inventory, Order, OrderItem, is_sale
+from shared.db import local_bucket
+from shared.models import Inventory, Order, OrderItem
 
+SALE_STATUSES = ("paid", "shipped", "completed")
+RETURN_STATUS = "refunded"
 LINE_COLUMNS = ["item_id", "date", "units", "revenue", "price"]
 
 
-def paid_lines(session: Session, timezone: str) -> pd.DataFrame:
-    """item_id, date (the shop's local day), units, revenue, price of paid order lines.
+def local_day(stamp: ColumnElement, timezone: str) -> ColumnElement:
+    """SQL: the shop's local day (a DATE) of a UTC timestamp column."""
+    return local_bucket(stamp, timezone, "day")
 
-    Closed and refunded orders are not sales; non-positive quantities (returns, flagged at import)
-    are left out. Revenue is the line's paid amount, else unit price × quantity; price is the unit
+
+def _net_quantity(order) -> ColumnElement:
+    """SQL: the sum of the order's line quantities (NULL when it has no lines)."""
+    lines = aliased(OrderItem)
+    return (select(func.sum(lines.quantity)).where(lines.shop_id == order.shop_id, lines.order_id == order.order_id)
+            .correlate(order).scalar_subquery())
+
+
+def sale_flag(order=Order) -> ColumnElement:
+    """SQL: 1 when the order is a sale, else 0. CASE, so only status-less orders ask for their
+    lines' net quantity."""
+    return case((order.status.in_(SALE_STATUSES), 1),
+                (order.status.is_(None), case((func.coalesce(_net_quantity(order), 1) > 0, 1), else_=0)),
+                else_=0)
+
+
+def return_flag(order=Order) -> ColumnElement:
+    """SQL: 1 when the order is a return (refunded, or a status-less credit note), else 0."""
+    return case((order.status == RETURN_STATUS, 1),
+                (order.status.is_(None), case((_net_quantity(order) < 0, 1), else_=0)),
+                else_=0)
+
+
+def is_sale(order=Order) -> ColumnElement:
+    """SQL condition for WHERE: the order is a sale."""
+    return sale_flag(order) == 1
+
+
+def line_revenue(line=OrderItem) -> ColumnElement:
+    """SQL: the net revenue of an order line (negative for a credit line)."""
+    return func.coalesce(line.paid_amount, line.unit_price * line.quantity)
+
+
+def line_units(line=OrderItem) -> ColumnElement:
+    """SQL: the units a line sold (its quantity when positive, else 0)."""
+    return case((line.quantity > 0, line.quantity), else_=0)
+
+
+def paid_lines(session: Session, timezone: str) -> pd.DataFrame:
+    """item_id, date (the shop's local day), units, revenue, price of every line of every sale.
+
+    Credit lines on a sale's own invoice are kept with 0 units and their negative revenue, so an
+    item's revenue per day adds up to what ``/v1/ask`` and the dashboard report; price is the unit
     price the shopper saw, else paid amount ÷ quantity.
     """
     rows = session.execute(
-        select(OrderItem.item_id, Order.created_at, OrderItem.quantity,
-               func.coalesce(OrderItem.paid_amount, OrderItem.unit_price * OrderItem.quantity),
-               func.coalesce(OrderItem.unit_price, OrderItem.paid_amount / OrderItem.quantity))
+        select(OrderItem.item_id, local_day(Order.created_at, timezone), line_units(), line_revenue(),
+               func.coalesce(OrderItem.unit_price, OrderItem.paid_amount / func.nullif(OrderItem.quantity, 0)))
         .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
-        .where(is_sale(Order.status), OrderItem.quantity > 0)
+        .where(is_sale(Order))
     ).all()
-    frame = pd.DataFrame(rows, columns=["item_id", "created_at", "units", "revenue", "price"])
+    frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
     if frame.empty:
         return pd.DataFrame(columns=LINE_COLUMNS)
-    local = pd.to_datetime(frame["created_at"], utc=True).dt.tz_convert(timezone)
-    frame["date"] = local.dt.tz_localize(None).dt.normalize()
+    frame["date"] = pd.to_datetime(frame["date"])
     for column in ("units", "revenue", "price"):
         frame[column] = frame[column].astype(float)
-    return frame[LINE_COLUMNS]
+    return frame
+
+
+def sales_totals(session: Session, start: datetime, end: datetime) -> dict:
+    """revenue, orders, buyers of the sales created in [start, end) (UTC), counted in the database."""
+    revenue = case((OrderItem.order_id.is_(None), Order.paid_amount), else_=line_revenue())
+    row = session.execute(
+        select(func.coalesce(func.sum(revenue), 0), func.count(func.distinct(Order.order_id)),
+               func.count(func.distinct(Order.user_id)))
+        .select_from(Order)
+        .outerjoin(OrderItem, (OrderItem.shop_id == Order.shop_id) & (OrderItem.order_id == Order.order_id))
+        .where(Order.created_at >= start, Order.created_at < end, is_sale(Order))
+    ).one()
+    return {"revenue": float(row[0]), "orders": int(row[1]), "buyers": int(row[2])}
 
 
 def stock_snapshots(session: Session) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 A service's ``app.py`` is one call::
 
     def create_app(config=None):
-        return create_service_app("forecasting", [blp], config, train_task="forecasting.train")
+        return create_service_app("forecasting", [blp], config)
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMe
 
 from shared import celery_app, db, i18n, json_body
 from shared.auth import current_shop_id, set_current_principal, verify_principal
-from shared.config import Settings, keep_files_private, load_settings
+from shared.config import Settings, keep_files_private, load_settings, train_task
 from shared.errors import Api, InvalidInput, register_error_handlers
 from shared.i18n import t
 
@@ -214,9 +214,9 @@ def create_service_app(
     name: str,
     blueprints: Iterable[ApiBlueprint],
     config: Mapping | Settings | None = None,
-    train_task: str | None = None,
 ) -> Flask:
-    """Build an internal service: it trusts only requests signed by the gateway."""
+    """Build an internal service: it trusts only requests signed by the gateway; its retrain
+    route starts ``config.train_task(name)`` (a service outside TRAINABLE_SERVICES has none)."""
     settings = resolve_settings(config)
     configure_logging(settings.log_level)
     keep_files_private(settings)
@@ -240,7 +240,7 @@ def create_service_app(
 
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
-    app.register_blueprint(_internal_blueprint(train_task))
+    app.register_blueprint(_internal_blueprint(train_task(name)))
     return app
 
 

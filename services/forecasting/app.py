@@ -10,4 +10,4 @@ from shared.web import create_service_app
 
 
 def create_app(config: Mapping | Settings | None = None) -> Flask:
-    return create_service_app("forecasting", [blp], config, train_task="forecasting.train")
+    return create_service_app("forecasting", [blp], config)

@@ -6,12 +6,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import Product, Shop
+from shared.models import Product
+from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
 from shared.sales import stock_snapshots
-
-
-def shop_timezone(session: Session, shop_id: int) -> str:
-    return session.get(Shop, shop_id).timezone
 
 
 def catalogue(session: Session) -> pd.DataFrame:

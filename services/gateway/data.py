@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from shared import sales
 from shared.auth import generate_api_key, hash_api_key
+from shared.calendar import local_window
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound
 from shared.i18n import DEFAULT_LANGUAGE, t
@@ -21,7 +24,7 @@ from shared.models import (
     Shop,
     Webhook,
     WebhookDelivery,
-    is_sale,
+    shop_timezone,
 )
 from shared.schemas import decode_cursor, encode_cursor
 
@@ -158,33 +161,32 @@ def describe_product(product: Product) -> dict:
 
 
 def shop_kpis(session: Session, days: int = 30) -> dict:
-    """Sales KPIs for the last ``days`` of data vs the ``days`` before.
+    """Sales KPIs for the shop's last ``days`` local days of data vs the ``days`` before.
 
-    Read against the shop's last order, not the server clock, so a shop whose export ended
-    last month still sees its numbers.
+    Read against the local day of the shop's last order, not the server clock, so a shop whose
+    export ended last month still sees its numbers; what a sale is: ``shared.sales``.
     """
     last = session.scalar(select(func.max(Order.created_at)))
     if last is None:
         return {"as_of": None, "window_days": days, "current": None, "previous": None}
-    current = _sales_between(session, last - timedelta(days=days), last)
-    previous = _sales_between(session, last - timedelta(days=2 * days), last - timedelta(days=days))
+    timezone = shop_timezone(session)
+    last_day = last.astimezone(ZoneInfo(timezone)).date()
+    current = _sales_between(session, (last_day - timedelta(days=days - 1), last_day), timezone)
+    previous = _sales_between(session, (last_day - timedelta(days=2 * days - 1), last_day - timedelta(days=days)),
+                              timezone)
 
     def change(key):
         old, new = previous[key], current[key]
         return round((new - old) / old, 4) if old else None
 
-    return {"as_of": last.date().isoformat(), "window_days": days, "current": current, "previous": previous,
+    return {"as_of": last_day.isoformat(), "window_days": days, "current": current, "previous": previous,
             "change": {k: change(k) for k in current}}
 
 
-def _sales_between(session: Session, start: datetime, end: datetime) -> dict:
-    row = session.execute(
-        select(func.coalesce(func.sum(Order.paid_amount), 0), func.count(Order.order_id),
-               func.count(func.distinct(Order.user_id)))
-        .where(is_sale(Order.status), Order.created_at > start, Order.created_at <= end)
-    ).one()
-    revenue, orders, buyers = float(row[0]), int(row[1]), int(row[2])
-    return {"revenue": round(revenue, 2), "orders": orders, "buyers": buyers,
+def _sales_between(session: Session, span: tuple[date, date], timezone: str) -> dict:
+    totals = sales.sales_totals(session, *local_window(span, timezone))
+    revenue, orders = totals["revenue"], totals["orders"]
+    return {"revenue": round(revenue, 2), "orders": orders, "buyers": totals["buyers"],
             "average_order_value": round(revenue / orders, 2) if orders else 0.0}
 
 

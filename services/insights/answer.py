@@ -1,9 +1,7 @@
 """From an interpretation and the sums it needs to the answer: table, Vega-Lite chart, one sentence. Pure.
 
-Metric definitions (docs/insights.md): sales are orders whose status is paid, shipped, completed,
-or unknown with lines that net to a positive quantity (invoice exports; a negative net is a
-return or cancellation and counts as refunded); revenue = Σ line paid amount (else unit price ×
-quantity; an order imported without its lines counts its own paid amount); units = Σ quantity > 0;
+Metric definitions (docs/insights.md): sales, returns, revenue and units are those of
+shared.sales, summed by the database (insights/data.py);
 orders = distinct sale orders; AOV = revenue ÷ orders;
 buyers = distinct buyers of sale orders; repeat rate = share of those buyers with 2+ sale orders
 in the range; refund rate = refunded ÷ (sale + refunded) orders; conversion = distinct buyers
@@ -13,14 +11,14 @@ rate = reviews rated 4–5 ÷ rated reviews. Times are the shop's local days.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation
 from services.insights.segments import segment_title
+from shared.calendar import local_window  # noqa: F401 (callers import it from here)
 from shared.i18n import Message, t
 
 ORDER_METRICS = {"revenue", "units", "orders", "aov", "buyers", "repeat_rate", "refund_rate"}
@@ -86,12 +84,6 @@ def bucket(days: pd.Series, dimension: str) -> pd.Series:
     if dimension == "month":
         return days.dt.to_period("M").dt.to_timestamp()
     return days
-
-
-def local_window(span: tuple[date, date], timezone: str) -> tuple[datetime, datetime]:
-    """The instants [start, end) of a range of the shop's local days (inclusive)."""
-    zone = ZoneInfo(timezone)
-    return datetime.combine(span[0], time(), zone), datetime.combine(span[1] + timedelta(days=1), time(), zone)
 
 
 def span_buckets(span: tuple[date, date], dimension: str) -> list[date]:

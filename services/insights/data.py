@@ -12,29 +12,15 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Float, String, case, cast, distinct, func, null, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from shared.db import local_bucket
-from shared.models import (
-    SALES_STATUSES,
-    Customer,
-    Event,
-    Inventory,
-    Order,
-    OrderItem,
-    Product,
-    Review,
-    ReviewSentiment,
-    Shop,
-    is_sale,
-)
+from shared.models import Customer, Event, Inventory, Order, OrderItem, Product, Review, ReviewSentiment
+from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
+from shared.sales import is_sale, line_revenue, line_units, return_flag, sale_flag
 
 ROW_LIMIT = 2_000_000
 STATEMENT_TIMEOUT_MS = 10_000
-
-
-def shop_timezone(session: Session, shop_id: int) -> str:
-    return session.get(Shop, shop_id).timezone
 
 
 def _bounded(session: Session) -> None:
@@ -68,26 +54,16 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     or not given. A ``metric`` that needs no money or units, with no product group or filter,
     is counted on the orders alone, without joining their lines (a year's question reads 3× less).
 
-    A sale is an order paid, shipped or completed, or one without a status (invoice exports)
-    whose lines net to a positive quantity; one that nets negative is a return (UCI's "C"
-    invoices), counted as refunded. Revenue is the line's paid amount (else price × quantity);
-    an order imported without its lines counts its own paid amount.
+    What a sale, a return, revenue and units are: ``shared.sales``; an order imported without
+    its lines counts its own paid amount.
     """
     _bounded(session)
     filters = filters or {}
     with_lines = metric is None or metric in LINE_METRICS or bool(LINE_KEYS & {*group, *filters})
     with_repeaters = metric in (None, "repeat_rate")
-    # Sale or return is decided per order, once: only orders without a status need their lines'
-    # net quantity, and CASE asks for it just for them.
-    its = aliased(OrderItem)
-    net = (select(func.sum(its.quantity)).where(its.shop_id == Order.shop_id, its.order_id == Order.order_id)
-           .correlate(Order).scalar_subquery())
-    sale = case((Order.status.in_(SALES_STATUSES), 1), (Order.status.is_(None), case((func.coalesce(net, 1) > 0, 1),
-                                                                                      else_=0)), else_=0)
-    returned = case((Order.status == "refunded", 1), (Order.status.is_(None), case((net < 0, 1), else_=0)), else_=0)
     order_keys = {key for key in (*group, *filters) if key not in LINE_KEYS and key not in TIME_BUCKETS}
-    orders = (select(Order.shop_id, Order.order_id, Order.user_id, Order.paid_amount, sale.label("sale"),
-                     returned.label("returned"),
+    orders = (select(Order.shop_id, Order.order_id, Order.user_id, Order.paid_amount, sale_flag().label("sale"),
+                     return_flag().label("returned"),
                      *(ORDER_KEYS[key].label(key) for key in sorted(order_keys - {"user_id"})),
                      *(local_bucket(Order.created_at, timezone, key).label(key)
                        for key in group if key in TIME_BUCKETS))
@@ -100,11 +76,11 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     keys = [orders.c[key] if key not in LINE_KEYS else ORDER_KEYS[key].label(key) for key in group]
     if with_lines:
         revenue = case((OrderItem.order_id.is_(None), orders.c.paid_amount),
-                       else_=func.coalesce(OrderItem.paid_amount, OrderItem.unit_price * OrderItem.quantity))
-        amounts = [OrderItem.quantity.label("quantity"), Product.title.label("title"),
+                       else_=line_revenue())
+        amounts = [line_units().label("units"), Product.title.label("title"),
                    cast(revenue, Float).label("revenue")]  # Float: Decimal objects cost more than the query
     else:
-        amounts = [cast(null(), Float).label("quantity"), cast(null(), String).label("title"),
+        amounts = [cast(null(), Float).label("units"), cast(null(), String).label("title"),
                    cast(null(), Float).label("revenue")]
     rows = select(*keys, orders.c.order_id, orders.c.user_id, *amounts, orders.c.sale, orders.c.returned)
     if with_lines:
@@ -120,7 +96,7 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     sold = lines.c.sale == 1
     totals = select(*by, func.count().label("lines"),
                     func.sum(case((sold, lines.c.revenue))).label("revenue"),
-                    func.sum(case((sold & (lines.c.quantity > 0), lines.c.quantity))).label("units"),
+                    func.sum(case((sold, lines.c.units))).label("units"),
                     func.count(distinct(case((sold, lines.c.order_id)))).label("orders"),
                     func.count(distinct(case((sold, lines.c.user_id)))).label("buyers"),
                     func.count(distinct(case((lines.c.returned == 1, lines.c.order_id)))).label("refunded"),
@@ -207,12 +183,11 @@ def latest_order_time(session: Session) -> datetime | None:
 def buyer_orders(session: Session, end: datetime) -> pd.DataFrame:
     """user_id, order_id, created_at, revenue of sale orders created before ``end`` (RFM input)."""
     _bounded(session)
-    revenue = func.coalesce(func.sum(func.coalesce(OrderItem.paid_amount, OrderItem.unit_price * OrderItem.quantity)),
-                            Order.paid_amount, 0)
+    revenue = func.coalesce(func.sum(line_revenue()), Order.paid_amount, 0)
     rows = session.execute(
         select(Order.user_id, Order.order_id, Order.created_at, revenue)
         .outerjoin(OrderItem, (OrderItem.shop_id == Order.shop_id) & (OrderItem.order_id == Order.order_id))
-        .where(Order.created_at < end, Order.user_id.is_not(None), is_sale(Order.status))
+        .where(Order.created_at < end, Order.user_id.is_not(None), is_sale())
         .group_by(Order.user_id, Order.order_id, Order.created_at, Order.paid_amount).limit(ROW_LIMIT)
     ).all()
     frame = pd.DataFrame(rows, columns=["user_id", "order_id", "created_at", "revenue"])

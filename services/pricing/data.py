@@ -6,13 +6,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import CompetitorPrice, Product, Shop, ShopSetting
+from shared.models import CompetitorPrice, Product, ShopSetting
+from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
 
 RULES_SETTING = "pricing.rules"
-
-
-def shop_timezone(session: Session, shop_id: int) -> str:
-    return session.get(Shop, shop_id).timezone
 
 
 def catalogue(session: Session) -> pd.DataFrame:

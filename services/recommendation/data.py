@@ -11,7 +11,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import Event, Order, OrderItem, Product, is_sale
+from shared.models import Event, Order, OrderItem, Product
+from shared.sales import is_sale
 
 INTERACTION_COLUMNS = ["user_id", "item_id", "type", "ts"]
 
@@ -22,11 +23,12 @@ def _frame(session: Session, query, columns: list[str]) -> pd.DataFrame:
 
 
 def load_interactions(session: Session) -> pd.DataFrame:
-    """Behaviour events plus paid order lines as ``buy`` (a buy logged both ways counts once)."""
+    """Behaviour events plus the lines of sales as ``buy`` (a buy logged both ways counts once;
+    a credit line returns its item, it does not buy it)."""
     events = _frame(session, select(Event.user_id, Event.item_id, Event.type, Event.ts), INTERACTION_COLUMNS)
     lines = _frame(session, select(Order.user_id, OrderItem.item_id, Order.created_at)
                    .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
-                   .where(is_sale(Order.status), Order.user_id.is_not(None)),
+                   .where(is_sale(), OrderItem.quantity > 0, Order.user_id.is_not(None)),
                    ["user_id", "item_id", "ts"])
     lines["type"] = "buy"
     parts = [part for part in (events, lines[INTERACTION_COLUMNS]) if not part.empty]
@@ -38,10 +40,10 @@ def load_interactions(session: Session) -> pd.DataFrame:
 
 
 def load_baskets(session: Session) -> pd.DataFrame:
-    """The item lines of each paid order, for "bought together"."""
+    """The items each sale bought, for "bought together"."""
     return _frame(session, select(OrderItem.order_id, OrderItem.item_id)
                   .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
-                  .where(is_sale(Order.status)), ["basket_id", "item_id"])
+                  .where(is_sale(), OrderItem.quantity > 0), ["basket_id", "item_id"])
 
 
 def load_catalogue(session: Session, interactions: pd.DataFrame) -> pd.DataFrame:

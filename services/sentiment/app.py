@@ -10,4 +10,4 @@ from shared.web import create_service_app
 
 
 def create_app(config: Mapping | Settings | None = None) -> Flask:
-    return create_service_app("sentiment", [blp], config, train_task="sentiment.train")
+    return create_service_app("sentiment", [blp], config)

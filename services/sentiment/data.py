@@ -10,11 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import upsert
-from shared.models import Product, Review, ReviewSentiment, Shop, ShopSetting
-
-
-def shop_timezone(session: Session, shop_id: int) -> str:
-    return session.get(Shop, shop_id).timezone
+from shared.models import Product, Review, ReviewSentiment, ShopSetting
+from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
 
 
 def rated_reviews(session: Session) -> pd.DataFrame:
