@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.support.commands import SHOPMIND
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
@@ -42,7 +43,7 @@ def start_server(target: str, port: int, env: dict, log_path: Path, workers: int
     not within ``timeout_s``, the process is killed and the benchmark fails with its log's tail."""
     import httpx
 
-    command = [sys.executable, "-m", "shared.cli", "serve", target, "--port", str(port)]
+    command = [*SHOPMIND, "serve", target, "--port", str(port)]
     log = open(log_path, "wb")
     process = subprocess.Popen([*command, *(["--workers", str(workers)] if workers else [])], cwd=ROOT, env=env,
                                stdout=log, stderr=log)

@@ -13,8 +13,8 @@ horizon=28)``, and ``Forecasts.from_history`` (the 90-day forecast of every item
 parameters are DEFAULT_PARAMS (nthread 2).
 
 Serving: the bundle (``Forecasts.to_artifact()``) saved with ``shared.artifacts.save_version``
-and promoted as the forecasting version of a shop made with ``python -m shared.cli create-shop``
-in a throwaway database (``shared.migrate.upgrade``), then ``python -m shared.cli serve
+and promoted as the forecasting version of a shop made with ``python -m services.runtime.cli create-shop``
+in a throwaway database (``shared.migrate.upgrade``), then ``python -m services.runtime.cli serve
 all-in-one`` on it (with Redis reachable at REDIS_URL, else redis://127.0.0.1:6379/0, as in
 production: 2 gthread workers and the Redis rate limiter; without Redis the embedded single
 worker). `GET /v1/forecasts/items/{id}?horizon=28` over 2,000 different item ids with an API key,
@@ -34,7 +34,6 @@ import json
 import os
 import resource
 import subprocess
-import sys
 import time
 
 import httpx
@@ -53,6 +52,7 @@ from tests.bench.servers import (
     status_mb,
     throwaway_database,
 )
+from tests.support.commands import SHOPMIND
 
 N_ITEMS = int(os.environ.get("FC_BENCH_ITEMS", "10000"))  # smaller only to try the benchmark out
 N_DAYS = 730
@@ -137,7 +137,7 @@ def test_forecasting_speed(tmp_path):
         from shared.migrate import upgrade
 
         upgrade(url_s)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-fc"],
+        created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench-fc"],
                                             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
         settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",

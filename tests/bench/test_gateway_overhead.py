@@ -6,7 +6,6 @@ the same run, so the ratio is meaningful on a noisy machine. Run with `make benc
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from shared.auth import Principal, principal_headers
 from tests.bench.load import run_load
 from tests.bench.servers import ROOT, free_port, server_env, start_server
+from tests.support.commands import SHOPMIND
 
 PATH = "/v1/imports/presets"
 
@@ -28,9 +28,9 @@ def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
 @pytest.mark.bench
 def test_gateway_overhead(tmp_path):
     env = server_env(tmp_path)
-    subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], cwd=ROOT, env=env, check=True,
+    subprocess.run([*SHOPMIND, "migrate"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
-    created = subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,
+    created = subprocess.run([*SHOPMIND, "create-shop", "bench"], cwd=ROOT, env=env,
                              check=True, capture_output=True, text=True)
     key = json.loads(created.stdout)["api_key"]["key"]
     service_port, gateway_port = free_port(), free_port()

@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -31,6 +30,7 @@ from tests.bench.fc_data import wait_for_quiet
 from tests.bench.servers import ROOT, free_port, server_env, start_server
 from tests.support import DEMO_END
 from tests.support import questions as qs
+from tests.support.commands import SHOPMIND
 
 
 def _request(conn, method, path, headers, body=None):
@@ -49,7 +49,7 @@ def test_insights(tmp_path):
     env = server_env(tmp_path / "server")
     (tmp_path / "server").mkdir()
     upgrade(f"sqlite:///{tmp_path / 'server' / 'shopmind.db'}")
-    created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-ask"], cwd=ROOT,
+    created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench-ask"], cwd=ROOT,
                                         env=env, check=True, capture_output=True, text=True).stdout)
     key = created["api_key"]["key"]
     port = free_port()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -25,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.bench.servers import ROOT, free_port, server_env, start_server, throwaway_database
+from tests.support.commands import SHOPMIND
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "10000000"))
 BATCH = 1_000_000
@@ -53,7 +53,7 @@ def test_event_questions_on_ten_million_events(tmp_path):
     server = None
     try:
         upgrade(dsn)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "ten-million"],
+        created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "ten-million"],
                                             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
         engine = create_engine(url)

@@ -7,7 +7,7 @@ A synthetic shop (rec_data.synthetic_shop: power-law item popularity, users clus
 categories, ~1.5M events, Taobao type mix) is trained in-process with
 ``services.recommendation.recommender.train``, saved with ``shared.artifacts.save_version`` and
 promoted in a throwaway database (migrated with ``shared.migrate.upgrade``; the shop made with
-``python -m shared.cli create-shop``, whose salt pseudonymises the buyer ids as an import would).
+``python -m services.runtime.cli create-shop``, whose salt pseudonymises the buyer ids as an import would).
 The events themselves are not loaded into the database: the per-request ``recent_events``
 query runs against an empty ``events`` table (an index probe that finds nothing).
 
@@ -30,7 +30,6 @@ per-request ``recent_events`` query), to show where a request's time goes.
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -51,6 +50,7 @@ from tests.bench.servers import (
     status_mb,
     throwaway_database,
 )
+from tests.support.commands import SHOPMIND
 
 TRIVIAL = "/v1/imports/presets"
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_500_000
@@ -113,7 +113,7 @@ def test_recommendation_serving(tmp_path):
         from shared.models import Shop
 
         upgrade(url_s)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-rec"],
+        created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench-rec"],
                                             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
         settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -32,6 +31,7 @@ from sqlalchemy import create_engine
 from tests.bench.rec_data import pseudonymised, synthetic_shop
 from tests.bench.rec_timing import Stages, pipeline_targets
 from tests.bench.servers import ROOT, server_env, throwaway_database
+from tests.support.commands import SHOPMIND
 
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_000_000
 
@@ -93,7 +93,7 @@ def test_recommendation_training(tmp_path):
         from shared.models import Shop
 
         upgrade(url_s)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-train"],
+        created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench-train"],
                                             cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
         shop_id = created["shop"]["id"]
         settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",

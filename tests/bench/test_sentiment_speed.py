@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -32,6 +31,7 @@ import pytest
 
 from tests.bench.fc_data import DATA, wait_for_quiet
 from tests.bench.servers import ROOT, free_port, server_env, start_server
+from tests.support.commands import SHOPMIND
 
 REVIEWS = DATA / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 N_TEXTS = 20_000
@@ -105,7 +105,7 @@ def _http(texts, tmp_path) -> dict:
     (tmp_path / "server").mkdir()
     upgrade(f"sqlite:///{tmp_path / 'server' / 'shopmind.db'}")
     base.build(tmp_path / "server" / "artifacts")
-    created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-sent"], cwd=ROOT,
+    created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench-sent"], cwd=ROOT,
                                         env=env, check=True, capture_output=True, text=True).stdout)
     headers = {"Authorization": f"Bearer {created['api_key']['key']}", "Content-Type": "application/json"}
     port = free_port()

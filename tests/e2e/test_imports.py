@@ -191,7 +191,7 @@ def test_unreadable_files_are_refused_before_queuing(client, shop, settings, tmp
 def test_a_gzip_bomb_is_413(client, shop, tmp_path):
     from dataclasses import replace
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
     from tests.conftest import make_shop
 
     small = create_app(replace(client.application.config["SETTINGS"], max_import_bytes=1_000_000)).test_client()

@@ -236,7 +236,7 @@ def test_a_live_event_today_does_not_move_the_training_window(demo):
 def test_a_promotion_is_served_at_once_even_with_a_long_model_check(demo, base_env):
     """Serving processes re-check the active version every few seconds; a promotion (in the job's
     process: a Celery worker in CI) tells them at once, so the job's "promoted" is true when it returns."""
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     slow_check = create_app({**base_env, "SHOPMIND_MODEL_CHECK_INTERVAL_S": "3600"}).test_client()
     shop, user = demo["shop"], demo["users"][2]

@@ -9,22 +9,19 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-GUNICORN_CONF = Path(__file__).resolve().parent.parent / "infra" / "gunicorn.conf.py"
-# target -> "module:factory"; all-in-one composes every service in one process.
-FACTORIES = {
-    "all-in-one": "services.allinone:create_background_app",
-    "gateway": "services.gateway.app:create_app",
-    "ingestion": "services.ingestion.app:create_app",
-    "recommendation": "services.recommendation.app:create_app",
-    "forecasting": "services.forecasting.app:create_app",
-    "sentiment": "services.sentiment.app:create_app",
-    "pricing": "services.pricing.app:create_app",
-    "insights": "services.insights.app:create_app",
-}
+from services.runtime.registry import FACTORIES, task_modules
+from shared.config import DOMAIN_SERVICES
+
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "infra" / "gunicorn.conf.py"
 THREADED = {"all-in-one", "gateway"}
 
 
 def load_factory(target: str):
+    """The target's app factory, with the jobs it may run in-process (embedded mode) declared;
+    all-in-one declares every service's itself."""
+    if target in DOMAIN_SERVICES:
+        for module in task_modules((target,)):
+            importlib.import_module(module)
     module, _, name = FACTORIES[target].partition(":")
     return getattr(importlib.import_module(module), name)
 
