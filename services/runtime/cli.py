@@ -1,5 +1,5 @@
-"""The ``shopmind`` command (API.md, "Command line"). Each command is a thin call into code
-that is tested on its own; options default to the environment variables of API.md."""
+"""The ``shopmind`` command (README.md, "Command line"). Each command is a thin call into code
+that is tested on its own; options default to the environment variables of docs/operations.md."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 # Before numpy loads: implicit and xgboost run their own threads, and OpenBLAS threads on top of
-# them oversubscribe the cores (STACK-NOTES.md). Serving answers one request per thread anyway.
+# them oversubscribe the cores (docs/libraries.md). Serving answers one request per thread anyway.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click  # noqa: E402
