@@ -24,7 +24,15 @@ from sqlalchemy.engine import make_url
 from tests.support.commands import SHOPMIND
 
 ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION_DIR = ROOT / "tests" / "integration"
 PLATFORM_TOKEN = "test-platform-token"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/integration is marked ``integration`` (select with ``-m``)."""
+    for item in items:
+        if INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def _create_database(server_url: str) -> tuple[str, callable]:
@@ -123,6 +131,14 @@ def app(settings, worker):
 
     yield create_app(settings)
     jobs.shutdown_embedded_runner()  # no job thread may outlive the run (its log stream is closed)
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory):
+    """The demo shop's files per (seed, scale), each data set generated once per run."""
+    from tests.support.demo_shops import DemoData
+
+    return DemoData(tmp_path_factory)
 
 
 @pytest.fixture

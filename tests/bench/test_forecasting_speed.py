@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
 import time
 
 import httpx
@@ -43,16 +42,16 @@ import pytest
 from tests.bench.fc_data import recording_backtest, synthetic_history, wait_for_quiet
 from tests.bench.rec_load import run_paths
 from tests.bench.servers import (
-    ROOT,
+    bench_settings,
     child_pids,
     free_port,
+    new_shop,
     redis_url,
     server_env,
     start_server,
     status_mb,
     throwaway_database,
 )
-from tests.support.commands import SHOPMIND
 
 N_ITEMS = int(os.environ.get("FC_BENCH_ITEMS", "10000"))  # smaller only to try the benchmark out
 N_DAYS = 730
@@ -132,16 +131,11 @@ def test_forecasting_speed(tmp_path):
     try:
         from services.forecasting.forecasts import Forecasts
         from shared import artifacts
-        from shared.config import load_settings
         from shared.db import session_scope
-        from shared.migrate import upgrade
 
-        upgrade(url_s)
-        created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench-fc"],
-                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        created = new_shop(env, "bench-fc")
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
-        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
-                                                      "SHOPMIND_INTERNAL_TOKEN")})
+        settings = bench_settings(env)
         overall = forecasts.backtest["overall"]
         metrics = {"wape": overall["model"]["wape"], "coverage": overall["model"]["coverage"],
                    "seasonal_naive_wape": overall["seasonal_naive"]["wape"]}

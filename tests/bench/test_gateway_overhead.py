@@ -4,7 +4,6 @@ Both servers run under gunicorn with infra/gunicorn.conf.py (2 workers each), on
 the same run, so the ratio is meaningful on a noisy machine. Run with `make bench`.
 """
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import pytest
 
 from shared.auth import Principal, principal_headers
 from tests.bench.load import run_load
-from tests.bench.servers import ROOT, free_port, server_env, start_server
-from tests.support.commands import SHOPMIND
+from tests.bench.servers import free_port, new_shop, server_env, start_server
 
 PATH = "/v1/imports/presets"
 
@@ -28,11 +26,7 @@ def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
 @pytest.mark.bench
 def test_gateway_overhead(tmp_path):
     env = server_env(tmp_path)
-    subprocess.run([*SHOPMIND, "migrate"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    created = subprocess.run([*SHOPMIND, "create-shop", "bench"], cwd=ROOT, env=env,
-                             check=True, capture_output=True, text=True)
-    key = json.loads(created.stdout)["api_key"]["key"]
+    key = new_shop(env, "bench")["api_key"]["key"]
     service_port, gateway_port = free_port(), free_port()
     service = _serve("ingestion", service_port, env)
     gateway = _serve("gateway", gateway_port, {**env, "SHOPMIND_INGESTION_URL": f"http://127.0.0.1:{service_port}"})

@@ -21,6 +21,7 @@ from tests.bench.servers import (
     ROOT,
     child_pids,
     free_port,
+    new_shop,
     redis_url,
     server_env,
     start_server,
@@ -97,9 +98,7 @@ def test_import_events_vs_psql_copy(tmp_path):
         for name in ("userbehavior_head_users.csv", "userbehavior_time_window.csv"):
             out.write((DATA / name).read_bytes())
     rows = sum(1 for _ in open(sample))
-    subprocess.run([*SHOPMIND, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    key = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench"], cwd=ROOT, env=env,
-                                    check=True, capture_output=True, text=True).stdout)["api_key"]["key"]
+    key = new_shop(env, "bench")["api_key"]["key"]
     port = free_port()
     server = start_server("all-in-one", port, env, tmp_path / "server.log")
     worker = None

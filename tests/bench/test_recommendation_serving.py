@@ -29,7 +29,6 @@ per-request ``recent_events`` query), to show where a request's time goes.
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -41,16 +40,16 @@ from tests.bench.rec_data import pseudonymised, synthetic_shop, train_inputs
 from tests.bench.rec_load import run_paths, summarise
 from tests.bench.rec_timing import Stages, pipeline_targets
 from tests.bench.servers import (
-    ROOT,
+    bench_settings,
     child_pids,
     free_port,
+    new_shop,
     redis_url,
     server_env,
     start_server,
     status_mb,
     throwaway_database,
 )
-from tests.support.commands import SHOPMIND
 
 TRIVIAL = "/v1/imports/presets"
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_500_000
@@ -107,17 +106,12 @@ def test_recommendation_serving(tmp_path):
     env = server_env(tmp_path, url_s, redis)
     server = None
     try:
-        from shared.config import load_settings
         from shared.db import session_scope
-        from shared.migrate import upgrade
         from shared.models import Shop
 
-        upgrade(url_s)
-        created = json.loads(subprocess.run([*SHOPMIND, "create-shop", "bench-rec"],
-                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        created = new_shop(env, "bench-rec")
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
-        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
-                                                      "SHOPMIND_INTERNAL_TOKEN")})
+        settings = bench_settings(env)
         with session_scope(shop_id, url_s) as session:
             salt = session.get(Shop, shop_id).user_id_salt
 
