@@ -10,17 +10,18 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 from services.runtime.registry import FACTORIES, task_modules
-from shared.config import DOMAIN_SERVICES
+from shared.config import load_settings
 
 GUNICORN_CONF = Path(__file__).resolve().parents[2] / "infra" / "gunicorn.conf.py"
 THREADED = {"all-in-one", "gateway"}
 
 
 def load_factory(target: str):
-    """The target's app factory, with the jobs it may run in-process (embedded mode) declared;
-    all-in-one declares every service's itself."""
-    if target in DOMAIN_SERVICES:
-        for module in task_modules((target,)):
+    """The target's app factory. In embedded mode a process runs the jobs it starts, and a job may
+    start another service's (an import starts review scoring), so every job is declared there;
+    in distributed mode jobs go to the workers by name and a service imports no other service."""
+    if load_settings().embedded:
+        for module in task_modules():
             importlib.import_module(module)
     module, _, name = FACTORIES[target].partition(":")
     return getattr(importlib.import_module(module), name)
@@ -56,8 +57,6 @@ def run_gunicorn(target: str, host: str, port: int, workers: int | None = None) 
     # a sync service has one, and a long poll there would stop it answering anything else.
     os.environ["GUNICORN_THREADS"] = str(options.get("threads", 1))
     if target == "all-in-one":
-        from shared.config import load_settings
-
         if load_settings().embedded:
             # One process: the in-process job runner and SQLite want a single writer process, and
             # recycling it would stall serving while a job finishes.
