@@ -22,8 +22,9 @@ bench: $(STAMP)  ## benchmarks; figures go to docs/benchmarks.md (statsforecast 
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m pytest tests/bench -q -s -p no:cacheprovider
 
-lint: $(STAMP)
+lint: $(STAMP)   ## ruff, and the import boundaries of docs/architecture.md (contracts in pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 migrate: $(STAMP)
 	$(BIN)/shopmind migrate

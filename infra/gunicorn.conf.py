@@ -1,7 +1,7 @@
 """gunicorn settings for every shopmind process (``shopmind serve`` loads this file).
 
 Domain services answer from memory or the database and use sync workers (fastest for short
-requests here: STACK-NOTES.md). The gateway and all-in-one wait on other services, so
+requests here: docs/libraries.md). The gateway and all-in-one wait on other services, so
 ``shopmind serve`` gives them threaded workers instead.
 """
 

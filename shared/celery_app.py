@@ -1,14 +1,17 @@
 """The Celery app: one queue per service, late acks, one task at a time per worker process.
 
 Tasks are declared in each service's ``tasks.py`` with :func:`shared.jobs.job_task` and named
-``<service>.<verb>``; the name's prefix picks the queue. Without ``REDIS_URL`` (embedded mode)
-no broker and no Celery is used: :mod:`shared.jobs` runs the same job functions on in-process threads.
+``<service>.<verb>``; the name's prefix picks the queue. Which modules hold them is the
+composition's business (``services/runtime/registry.py``): the kernel imports no service.
+Without ``REDIS_URL`` (embedded mode) no broker and no Celery is used: :mod:`shared.jobs` runs the
+same job functions on in-process threads.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterable
 
 from celery import Celery
 from celery.schedules import crontab
@@ -20,16 +23,6 @@ from shared.config import DOMAIN_SERVICES, Settings
 log = logging.getLogger(__name__)
 
 QUEUES = ("platform", *DOMAIN_SERVICES)
-# Listed explicitly (not discovered) so a reader sees every module that defines tasks.
-TASK_MODULES = [
-    "shared.platform_tasks",
-    "services.ingestion.tasks",
-    "services.recommendation.tasks",
-    "services.forecasting.tasks",
-    "services.sentiment.tasks",
-    "services.pricing.tasks",
-    "services.insights.tasks",
-]
 # Where kombu keeps messages in Redis: one list per queue and priority step, and a hash of the
 # messages delivered to a worker and not yet acknowledged (the sweeper reads both).
 PRIORITY_STEPS = (0, 3, 6, 9)
@@ -53,17 +46,8 @@ def _route(name, args, kwargs, options, task=None, **_kw):
     return {"queue": queue_for(name)}
 
 
-def task_modules(queues: tuple[str, ...] = QUEUES) -> list[str]:
-    """The task modules a worker of ``queues`` needs: each module's queue is its package's name."""
-    def queue(module: str) -> str:
-        return module.split(".")[1] if module.startswith("services.") else "platform"
-
-    return [m for m in TASK_MODULES if queue(m) in queues]
-
-
-def configure(settings: Settings, extra_task_modules: tuple[str, ...] = (),
-              queues: tuple[str, ...] = QUEUES) -> Celery:
-    """Bind the Celery app to ``settings`` and import the task modules of ``queues`` (idempotent).
+def configure(settings: Settings, task_modules: Iterable[str] = ()) -> Celery:
+    """Bind the Celery app to ``settings`` and import ``task_modules`` (idempotent).
 
     Senders need no task module (``send_task`` goes by name), so a worker imports only its own
     queues' modules: an import worker then does not carry the training libraries' memory.
@@ -95,7 +79,7 @@ def configure(settings: Settings, extra_task_modules: tuple[str, ...] = (),
         timezone="UTC",
     )
     celery.set_default()
-    for module in (*task_modules(queues), *extra_task_modules):
+    for module in task_modules:
         importlib.import_module(module)
     return celery
 

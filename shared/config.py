@@ -1,4 +1,5 @@
-"""The one configuration loader: environment variables (docs/operations.md) with embedded defaults.
+"""The one configuration loader: environment variables with the embedded defaults
+(docs/operations.md, "Environment variables").
 
 Every process (gateway, services, workers, CLI) calls :func:`load_settings`; tests pass
 an ``overrides`` mapping instead of touching ``os.environ``.

@@ -1,6 +1,6 @@
 """One error format: RFC 9457 ``application/problem+json`` for every 4xx and 5xx.
 
-Domain code raises :class:`ShopmindError` subclasses (no Flask needed); the HTTP layer turns
+Domain code raises :class:`ShopmindError` subclasses (``shared/problems.py``, no Flask); this layer turns
 them, werkzeug's own exceptions (404, 405, 413, ...) and webargs/marshmallow validation
 errors into the same document: ``{"type","title","status","detail","errors","request_id"}``.
 """
@@ -8,7 +8,6 @@ errors into the same document: ``{"type","title","status","detail","errors","req
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from typing import Any
 
 import flask_smorest
@@ -17,81 +16,25 @@ from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from shared import problems
 from shared.i18n import DEFAULT_LANGUAGE, Message, catalogue, render, t
+from shared.problems import (  # noqa: F401  (re-exported: the web layer's callers import them from here)
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    ShopmindError,
+    TooManyRequests,
+    Unauthorized,
+    problem,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
-
-
-class ShopmindError(Exception):
-    """Base of the errors that map to a 4xx/5xx; carries what a caller needs to fix it."""
-
-    status = 400
-    slug = "bad-request"
-
-    def __init__(self, detail: str | Message, errors: dict[str, list[str | Message]] | None = None, **extra: Any):
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors
-        self.extra = extra
-
-    def to_problem(self) -> dict[str, Any]:
-        return problem(self.status, self.detail, errors=self.errors, slug=self.slug, **self.extra)
-
-
-class Unauthorized(ShopmindError):
-    status, slug = 401, "unauthorized"
-
-
-class Forbidden(ShopmindError):
-    status, slug = 403, "forbidden"
-
-
-class NotFound(ShopmindError):
-    status, slug = 404, "not-found"
-
-
-class Conflict(ShopmindError):
-    status, slug = 409, "conflict"
-
-
-class InvalidInput(ShopmindError):
-    status, slug = 422, "invalid-input"
-
-
-class TooManyRequests(ShopmindError):
-    status, slug = 429, "rate-limited"
-
-    def __init__(self, detail: str | Message, retry_after: int):
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-
-class ServiceUnavailable(ShopmindError):
-    status, slug = 503, "service-unavailable"
-
-
-class GatewayTimeout(ShopmindError):
-    status, slug = 504, "gateway-timeout"
-
-
-def problem(status: int, detail: str | Message | None = None, *, errors: dict | None = None,
-            slug: str | None = None, title: str | Message | None = None, **extra: Any) -> dict[str, Any]:
-    """A problem document as a dict (also used for failed jobs' ``error``); its texts may be
-    messages, rendered when the document is sent (or stored, for a job, as markers)."""
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    status_title = t(f"problem.status_{status}") if f"problem.status_{status}" in catalogue(DEFAULT_LANGUAGE) \
-        else t("problem.status_other", status=status)
-    doc = {
-        "type": f"https://shopmind.dev/problems/{slug or phrase.lower().replace(' ', '-')}",
-        "title": title or status_title,
-        "status": status,
-        "detail": detail or status_title,
-        "errors": errors or {},
-        "request_id": g.get("request_id") if g else None,
-    }
-    doc.update(extra)
-    return doc
+# Problem documents built while answering a request carry its id.
+problems.current_request_id = lambda: g.get("request_id") if g else None
 
 
 def problem_response(doc: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

@@ -1,7 +1,6 @@
-"""ORM models: the platform tables (shops, keys, jobs, models, webhooks) and the shop entities
-(docs/imports.md, "Entities and fields").
+"""ORM models: the platform tables (shops, keys, jobs, models, webhooks) and the shop entities of docs/data-model.md.
 
-Shop entities use their natural key as primary key, always led by ``shop_id``, so an
+Shop entities use their natural key (docs/data-model.md) as primary key, always led by ``shop_id``, so an
 upsert is an ``ON CONFLICT`` on the primary key and every index starts with the tenant.
 Schema changes go through Alembic (``infra/migrations``); a test checks that the migrations
 and these models agree on SQLite and PostgreSQL.
@@ -188,7 +187,7 @@ class WebhookDelivery(Base, ShopOwned):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# --- shop entities (docs/imports.md) --------------------------------------------------
+# --- shop entities (docs/data-model.md) -------------------------------------------------
 
 class Product(Base, ShopOwned):
     __tablename__ = "products"

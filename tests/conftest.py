@@ -12,7 +12,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `shopmind` sets it for every process
 
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,8 +21,18 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.support.commands import SHOPMIND
+
 ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION_DIR = ROOT / "tests" / "integration"
 PLATFORM_TOKEN = "test-platform-token"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/integration is marked ``integration`` (select with ``-m``)."""
+    for item in items:
+        if INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def _create_database(server_url: str) -> tuple[str, callable]:
@@ -94,7 +103,7 @@ def worker(base_env, settings, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "worker", "--include", "tests.support.job_tasks",
+        [*SHOPMIND, "worker", "--include", "tests.support.job_tasks",
          "--concurrency", "2"],
         cwd=ROOT, env={**os.environ, **base_env}, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -117,11 +126,19 @@ def worker(base_env, settings, tmp_path_factory):
 def app(settings, worker):
     """The all-in-one app: the gateway with every service mounted in-process."""
     import tests.support.job_tasks  # noqa: F401  (the embedded runner finds test tasks here)
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
     from shared import jobs
 
     yield create_app(settings)
     jobs.shutdown_embedded_runner()  # no job thread may outlive the run (its log stream is closed)
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory):
+    """The demo shop's files per (seed, scale), each data set generated once per run."""
+    from tests.support.demo_shops import DemoData
+
+    return DemoData(tmp_path_factory)
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-from shared.errors import InvalidInput
 from shared.i18n import Message, t
+from shared.problems import InvalidInput
 
 # Column names a job result lists back (ignored, dropped): the first this many, each cut to
 # LISTED_NAME_CHARS; the rest are counted.

@@ -42,8 +42,8 @@ from itertools import islice, repeat
 from operator import itemgetter
 from typing import Any
 
-from shared.errors import ShopmindError
 from shared.i18n import join, t
+from shared.problems import ShopmindError
 
 SAMPLE_BYTES = 1024 * 1024
 """How much decompressed text is decoded up front to detect the encoding and format."""

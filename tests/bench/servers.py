@@ -1,5 +1,5 @@
-"""What the benchmarks share to run a real server: free ports, Redis, processes' memory, and a
-throwaway PostgreSQL database.
+"""What the benchmarks share to run a real server: their environment and first shop, free ports,
+Redis, processes' memory, and a throwaway PostgreSQL database.
 
 ``throwaway_database`` uses DATABASE_URL when it is set (and fails loudly if that server is
 unusable); without it, it tries the local default server and skips the benchmark, with the
@@ -8,15 +8,17 @@ reason, when there is none.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.support.commands import SHOPMIND
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
@@ -36,13 +38,36 @@ def server_env(data_dir: Path, database_url: str | None = None, redis: str | Non
     return env
 
 
+def bench_settings(env: dict):
+    """The settings the benchmark's shopmind processes read from ``env`` (this process's own
+    DATABASE_URL does not leak in: an empty value counts as unset)."""
+    from shared.config import load_settings
+
+    return load_settings({k: env.get(k, "") for k in ("SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
+                                                       "SHOPMIND_INTERNAL_TOKEN", "DATABASE_URL")})
+
+
+def new_shop(env: dict, name: str) -> dict:
+    """Bring the benchmark's database to the latest schema and create a shop the way an operator
+    does (``shopmind create-shop``, whose salt pseudonymises buyer ids as imports do); returns
+    its JSON: ``{"shop": {"id", ...}, "api_key": {"key", ...}}``."""
+    from shared.migrate import upgrade
+
+    settings = bench_settings(env)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    created = subprocess.run([*SHOPMIND, "create-shop", name], cwd=ROOT, env=env, check=True, capture_output=True,
+                             text=True)
+    return json.loads(created.stdout)
+
+
 def start_server(target: str, port: int, env: dict, log_path: Path, workers: int | None = None,
                  timeout_s: float = 60) -> subprocess.Popen:
     """``shopmind serve <target>`` on ``port``, returned once its /healthz answers 200; if it does
     not within ``timeout_s``, the process is killed and the benchmark fails with its log's tail."""
     import httpx
 
-    command = [sys.executable, "-m", "shared.cli", "serve", target, "--port", str(port)]
+    command = [*SHOPMIND, "serve", target, "--port", str(port)]
     log = open(log_path, "wb")
     process = subprocess.Popen([*command, *(["--workers", str(workers)] if workers else [])], cwd=ROOT, env=env,
                                stdout=log, stderr=log)

@@ -13,8 +13,8 @@ horizon=28)``, and ``Forecasts.from_history`` (the 90-day forecast of every item
 parameters are DEFAULT_PARAMS (nthread 2).
 
 Serving: the bundle (``Forecasts.to_artifact()``) saved with ``shared.artifacts.save_version``
-and promoted as the forecasting version of a shop made with ``python -m shared.cli create-shop``
-in a throwaway database (``shared.migrate.upgrade``), then ``python -m shared.cli serve
+and promoted as the forecasting version of a shop made with ``python -m services.runtime.cli create-shop``
+in a throwaway database (``shared.migrate.upgrade``), then ``python -m services.runtime.cli serve
 all-in-one`` on it (with Redis reachable at REDIS_URL, else redis://127.0.0.1:6379/0, as in
 production: 2 gthread workers and the Redis rate limiter; without Redis the embedded single
 worker). `GET /v1/forecasts/items/{id}?horizon=28` over 2,000 different item ids with an API key,
@@ -33,8 +33,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 
 import httpx
@@ -44,9 +42,10 @@ import pytest
 from tests.bench.fc_data import recording_backtest, synthetic_history, wait_for_quiet
 from tests.bench.rec_load import run_paths
 from tests.bench.servers import (
-    ROOT,
+    bench_settings,
     child_pids,
     free_port,
+    new_shop,
     redis_url,
     server_env,
     start_server,
@@ -132,16 +131,11 @@ def test_forecasting_speed(tmp_path):
     try:
         from services.forecasting.forecasts import Forecasts
         from shared import artifacts
-        from shared.config import load_settings
         from shared.db import session_scope
-        from shared.migrate import upgrade
 
-        upgrade(url_s)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-fc"],
-                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        created = new_shop(env, "bench-fc")
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
-        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
-                                                      "SHOPMIND_INTERNAL_TOKEN")})
+        settings = bench_settings(env)
         overall = forecasts.backtest["overall"]
         metrics = {"wape": overall["model"]["wape"], "coverage": overall["model"]["coverage"],
                    "seasonal_naive_wape": overall["seasonal_naive"]["wape"]}

@@ -4,16 +4,14 @@ Both servers run under gunicorn with infra/gunicorn.conf.py (2 workers each), on
 the same run, so the ratio is meaningful on a noisy machine. Run with `make bench`.
 """
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from shared.auth import Principal, principal_headers
 from tests.bench.load import run_load
-from tests.bench.servers import ROOT, free_port, server_env, start_server
+from tests.bench.servers import free_port, new_shop, server_env, start_server
 
 PATH = "/v1/imports/presets"
 
@@ -28,11 +26,7 @@ def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
 @pytest.mark.bench
 def test_gateway_overhead(tmp_path):
     env = server_env(tmp_path)
-    subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    created = subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,
-                             check=True, capture_output=True, text=True)
-    key = json.loads(created.stdout)["api_key"]["key"]
+    key = new_shop(env, "bench")["api_key"]["key"]
     service_port, gateway_port = free_port(), free_port()
     service = _serve("ingestion", service_port, env)
     gateway = _serve("gateway", gateway_port, {**env, "SHOPMIND_INGESTION_URL": f"http://127.0.0.1:{service_port}"})

@@ -11,7 +11,6 @@ keyed and partitioned like ``events`` (what any loader that keeps the natural ke
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,12 +21,14 @@ from tests.bench.servers import (
     ROOT,
     child_pids,
     free_port,
+    new_shop,
     redis_url,
     server_env,
     start_server,
     status_mb,
     throwaway_database,
 )
+from tests.support.commands import SHOPMIND
 
 DATA = ROOT.parent / "shared" / "data" / "taobao_userbehavior"
 # The shape and key of the events table (infra/migrations), without shopmind's other columns.
@@ -97,14 +98,12 @@ def test_import_events_vs_psql_copy(tmp_path):
         for name in ("userbehavior_head_users.csv", "userbehavior_time_window.csv"):
             out.write((DATA / name).read_bytes())
     rows = sum(1 for _ in open(sample))
-    subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    key = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench"], cwd=ROOT, env=env,
-                                    check=True, capture_output=True, text=True).stdout)["api_key"]["key"]
+    key = new_shop(env, "bench")["api_key"]["key"]
     port = free_port()
     server = start_server("all-in-one", port, env, tmp_path / "server.log")
     worker = None
     if redis:  # one import at a time, in a worker that imports only the ingestion tasks
-        worker = subprocess.Popen([sys.executable, "-m", "shared.cli", "worker", "--queues", "platform,ingestion",
+        worker = subprocess.Popen([*SHOPMIND, "worker", "--queues", "platform,ingestion",
                                    "--concurrency", "1"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     importer = worker or server  # whose children run the import

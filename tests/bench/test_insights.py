@@ -18,8 +18,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -28,7 +26,7 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import wait_for_quiet
-from tests.bench.servers import ROOT, free_port, server_env, start_server
+from tests.bench.servers import free_port, new_shop, server_env, start_server
 from tests.support import DEMO_END
 from tests.support import questions as qs
 
@@ -42,15 +40,11 @@ def _request(conn, method, path, headers, body=None):
 @pytest.mark.bench
 def test_insights(tmp_path):
     from infra.demo_data import generate
-    from shared.migrate import upgrade
 
     out = tmp_path / "demo"
     generate(out, seed=42, scale=1.0, end_date=DEMO_END)
     env = server_env(tmp_path / "server")
-    (tmp_path / "server").mkdir()
-    upgrade(f"sqlite:///{tmp_path / 'server' / 'shopmind.db'}")
-    created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-ask"], cwd=ROOT,
-                                        env=env, check=True, capture_output=True, text=True).stdout)
+    created = new_shop(env, "bench-ask")
     key = created["api_key"]["key"]
     port = free_port()
     server = start_server("all-in-one", port, env, tmp_path / "server.log")

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -24,7 +22,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.bench.servers import ROOT, free_port, server_env, start_server, throwaway_database
+from tests.bench.servers import free_port, new_shop, server_env, start_server, throwaway_database
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "10000000"))
 BATCH = 1_000_000
@@ -45,16 +43,13 @@ ON CONFLICT DO NOTHING
 @pytest.mark.bench
 def test_event_questions_on_ten_million_events(tmp_path):
     from services.ingestion.loader import ensure_event_partitions
-    from shared.migrate import upgrade
 
     url, drop = throwaway_database()
     dsn = url.render_as_string(hide_password=False)
     env = server_env(tmp_path, dsn)
     server = None
     try:
-        upgrade(dsn)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "ten-million"],
-                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        created = new_shop(env, "ten-million")
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
         engine = create_engine(url)
         started = time.perf_counter()

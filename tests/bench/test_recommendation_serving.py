@@ -7,7 +7,7 @@ A synthetic shop (rec_data.synthetic_shop: power-law item popularity, users clus
 categories, ~1.5M events, Taobao type mix) is trained in-process with
 ``services.recommendation.recommender.train``, saved with ``shared.artifacts.save_version`` and
 promoted in a throwaway database (migrated with ``shared.migrate.upgrade``; the shop made with
-``python -m shared.cli create-shop``, whose salt pseudonymises the buyer ids as an import would).
+``python -m services.runtime.cli create-shop``, whose salt pseudonymises the buyer ids as an import would).
 The events themselves are not loaded into the database: the per-request ``recent_events``
 query runs against an empty ``events`` table (an index probe that finds nothing).
 
@@ -29,8 +29,6 @@ per-request ``recent_events`` query), to show where a request's time goes.
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -42,9 +40,10 @@ from tests.bench.rec_data import pseudonymised, synthetic_shop, train_inputs
 from tests.bench.rec_load import run_paths, summarise
 from tests.bench.rec_timing import Stages, pipeline_targets
 from tests.bench.servers import (
-    ROOT,
+    bench_settings,
     child_pids,
     free_port,
+    new_shop,
     redis_url,
     server_env,
     start_server,
@@ -107,17 +106,12 @@ def test_recommendation_serving(tmp_path):
     env = server_env(tmp_path, url_s, redis)
     server = None
     try:
-        from shared.config import load_settings
         from shared.db import session_scope
-        from shared.migrate import upgrade
         from shared.models import Shop
 
-        upgrade(url_s)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-rec"],
-                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+        created = new_shop(env, "bench-rec")
         shop_id, key = created["shop"]["id"], created["api_key"]["key"]
-        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
-                                                      "SHOPMIND_INTERNAL_TOKEN")})
+        settings = bench_settings(env)
         with session_scope(shop_id, url_s) as session:
             salt = session.get(Shop, shop_id).user_id_salt
 

@@ -19,8 +19,6 @@ outside implicit's ALS fit as a share and a multiple of the fit time (issue targ
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -31,7 +29,7 @@ from sqlalchemy import create_engine
 
 from tests.bench.rec_data import pseudonymised, synthetic_shop
 from tests.bench.rec_timing import Stages, pipeline_targets
-from tests.bench.servers import ROOT, server_env, throwaway_database
+from tests.bench.servers import bench_settings, new_shop, server_env, throwaway_database
 
 USERS, ITEMS, EVENTS = 100_000, 100_000, 1_000_000
 
@@ -87,17 +85,11 @@ def test_recommendation_training(tmp_path):
         from services.recommendation.recommender import train
         from services.recommendation.service import PROMOTION_METRIC, SERVICE, holdout_days
         from shared import artifacts
-        from shared.config import load_settings
         from shared.db import session_scope
-        from shared.migrate import upgrade
         from shared.models import Shop
 
-        upgrade(url_s)
-        created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-train"],
-                                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
-        shop_id = created["shop"]["id"]
-        settings = load_settings({k: env[k] for k in ("DATABASE_URL", "SHOPMIND_DATA_DIR", "SHOPMIND_ADMIN_TOKEN",
-                                                      "SHOPMIND_INTERNAL_TOKEN")})
+        shop_id = new_shop(env, "bench-train")["shop"]["id"]
+        settings = bench_settings(env)
         with session_scope(shop_id, url_s) as session:
             salt = session.get(Shop, shop_id).user_id_salt
         started = time.perf_counter()

@@ -22,8 +22,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -31,7 +29,7 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import DATA, wait_for_quiet
-from tests.bench.servers import ROOT, free_port, server_env, start_server
+from tests.bench.servers import free_port, new_shop, server_env, start_server
 
 REVIEWS = DATA / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 N_TEXTS = 20_000
@@ -99,14 +97,10 @@ def _job(app, texts, tmp_path) -> dict:
 
 def _http(texts, tmp_path) -> dict:
     from services.sentiment import base
-    from shared.migrate import upgrade
 
     env = server_env(tmp_path / "server")
-    (tmp_path / "server").mkdir()
-    upgrade(f"sqlite:///{tmp_path / 'server' / 'shopmind.db'}")
+    created = new_shop(env, "bench-sent")
     base.build(tmp_path / "server" / "artifacts")
-    created = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "create-shop", "bench-sent"], cwd=ROOT,
-                                        env=env, check=True, capture_output=True, text=True).stdout)
     headers = {"Authorization": f"Bearer {created['api_key']['key']}", "Content-Type": "application/json"}
     port = free_port()
     server = start_server("all-in-one", port, env, tmp_path / "server.log")

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from shared.cli import main
+from services.runtime.cli import main
 
 COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "generate-demo-data",
             "train-sentiment"]
@@ -28,7 +28,7 @@ def test_migrate_then_create_shop_gives_a_working_key(tmp_path, monkeypatch):
     created = json.loads(result.output)
     assert created["shop"]["name"] == "天猫旗舰店" and created["api_key"]["role"] == "admin"
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     client = create_app().test_client()
     reply = client.get("/v1/jobs", headers={"Authorization": f"Bearer {created['api_key']['key']}"})
@@ -63,7 +63,7 @@ def test_create_key_lets_the_platform_back_into_a_shop(tmp_path, monkeypatch):
     minted = json.loads(result.output)
     assert minted["shop_id"] == shop["id"] and minted["api_key"]["role"] == "admin"
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     client = create_app().test_client()
     reply = client.get("/v1/keys", headers={"Authorization": f"Bearer {minted['api_key']['key']}"})
@@ -108,7 +108,7 @@ def test_demo_prepares_a_working_shop_without_serving(tmp_path, monkeypatch):
     keys = json.loads((tmp_path / "demo_keys.json").read_text())["keys"]
     assert set(keys) == {"admin", "analyst", "client"}
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     client = create_app().test_client()
     dashboard = client.get("/v1/dashboard", headers={"Authorization": f"Bearer {keys['analyst']}"}).get_json()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.commands import SHOPMIND
 
 STARTUP_S = 420  # generate, import and train a small shop on 2 busy cores
 
@@ -41,7 +41,7 @@ class Served:
     def __init__(self, args: list[str], data_dir: Path, port: int, log: Path):
         self.port, self.log_path = port, log
         self._log = open(log, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", *args], cwd=ROOT,
+        self.process = subprocess.Popen([*SHOPMIND, *args], cwd=ROOT,
                                         env=_embedded_env(data_dir), stdout=self._log, stderr=subprocess.STDOUT)
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=130)
 

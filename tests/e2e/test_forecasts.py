@@ -2,24 +2,17 @@
 
 import pytest
 
-from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support import DEMO_END
+from tests.support.demo_shops import import_demo
 from tests.support.imports import csv_bytes, import_file, write
-
-FILES = [("products", "products.csv"), ("orders", "订单报表.csv"), ("order_items", "宝贝报表.csv"),
-         ("inventory", "inventory.csv")]
 
 
 @pytest.fixture(scope="module")
-def demo(app, tmp_path_factory):
+def demo(app, demo_data):
     client = app.test_client()
-    out = tmp_path_factory.mktemp("fcdemo")
-    generate(out, seed=5, scale=0.08, end_date=DEMO_END)
+    out = demo_data.files(seed=5, scale=0.08)
     shop = make_shop(client, "预测测试店")
-    for entity, name in FILES:
-        status, body = import_file(client, shop.headers(), out / name, entity, wait=120)
-        assert status == 200 and body["job"]["status"] == "succeeded", body
+    import_demo(client, shop, out, ["products", "orders", "order_items", "inventory"])
     reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["forecasting"]}, headers=shop.headers())
     job = reply.get_json()["jobs"][0]
     if job["status"] not in ("succeeded", "failed"):

@@ -151,7 +151,7 @@ def test_every_refusal_is_a_problem_and_leaves_no_upload_behind(client, shop, se
 
 
 def test_a_file_over_the_import_size_limit_is_413_and_deleted(client, settings, tmp_path):
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
     from tests.conftest import make_shop
 
     small = create_app(replace(settings, max_import_bytes=1_000)).test_client()

@@ -9,11 +9,9 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from infra.demo_data import generate
 from shared.db import session_scope
 from shared.models import Event, ImportRejection, Order, OrderItem, Product
 from shared.privacy import pseudonymise
-from tests.support import DEMO_END
 from tests.support.imports import TMALL_ORDERS_HEADER, csv_bytes, import_file, tmall_order_row, write
 
 SHOP_LANGUAGE = "en"  # these tests read the API's messages in English
@@ -34,10 +32,8 @@ def _ok(status, body):
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    generate(out, seed=3, scale=0.05, end_date=DEMO_END)
-    return out
+def demo_dir(demo_data):
+    return demo_data.files(seed=3, scale=0.05)
 
 
 def test_the_demo_shop_imports_and_reimports_as_duplicates(client, shop, settings, demo_dir):
@@ -191,7 +187,7 @@ def test_unreadable_files_are_refused_before_queuing(client, shop, settings, tmp
 def test_a_gzip_bomb_is_413(client, shop, tmp_path):
     from dataclasses import replace
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
     from tests.conftest import make_shop
 
     small = create_app(replace(client.application.config["SETTINGS"], max_import_bytes=1_000_000)).test_client()

@@ -8,25 +8,18 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support import DEMO_END
 from tests.support import questions as qs
-from tests.support.imports import import_file, retrain
-
-FILES = [("products", "products.csv"), ("customers", "customers.csv"), ("orders", "订单报表.csv"),
-         ("order_items", "宝贝报表.csv"), ("reviews", "reviews.csv"), ("events", "user_behavior.csv")]
+from tests.support.demo_shops import import_demo
+from tests.support.imports import retrain
 
 
 @pytest.fixture(scope="module")
-def demo(app, tmp_path_factory):
+def demo(app, demo_data):
     client = app.test_client()
-    out = tmp_path_factory.mktemp("askdemo")
-    generate(out, seed=42, scale=1.0, end_date=DEMO_END)
+    out = demo_data.files(seed=42, scale=1.0)
     shop = make_shop(client, "问答测试店")
-    for entity, name in FILES:
-        status, body = import_file(client, shop.headers(), out / name, entity, wait=120)
-        assert status == 200 and body["job"]["status"] == "succeeded", body
+    import_demo(client, shop, out, ["products", "customers", "orders", "order_items", "reviews", "events"])
     lines, _orders = qs.load_shop(out)
     products = pd.read_csv(out / "products.csv", dtype=str)
     return {"client": client, "shop": shop, "lines": lines, "products": products, "files": out}

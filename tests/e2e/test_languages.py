@@ -8,26 +8,17 @@ import csv
 
 import pytest
 
-from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support import DEMO_END
-from tests.support.imports import import_file
+from tests.support.demo_shops import DEMO_FILES, import_demo
 from tests.support.languages import check, walk
-
-FILES = [("products", "products.csv"), ("customers", "customers.csv"), ("orders", "订单报表.csv"),
-         ("order_items", "宝贝报表.csv"), ("events", "user_behavior.csv"), ("reviews", "reviews.csv"),
-         ("inventory", "inventory.csv"), ("competitor_prices", "competitor_prices.csv")]
 
 
 @pytest.fixture(scope="module")
-def demo(app, tmp_path_factory):
+def demo(app, demo_data):
     client = app.test_client()
-    out = tmp_path_factory.mktemp("languages")
-    generate(out, seed=8, scale=0.1, end_date=DEMO_END)
+    out = demo_data.files(seed=8, scale=0.1)
     shop = make_shop(client, "双语店")
-    for entity, name in FILES:
-        status, body = import_file(client, shop.headers(), out / name, entity, wait=120)
-        assert status == 200 and body["job"]["status"] == "succeeded", body
+    body = import_demo(client, shop, out, list(DEMO_FILES))
     reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["all"]}, headers=shop.headers())
     assert reply.status_code == 200 and all(j["status"] == "succeeded" for j in reply.get_json()["jobs"]), \
         reply.get_json()

@@ -119,7 +119,7 @@ def test_problem_json_for_framework_errors(client, shop):
 def test_oversized_body_is_413(settings, client):
     from dataclasses import replace
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     small = create_app(replace(settings, max_body_bytes=200)).test_client()
     shop = make_shop(small)
@@ -132,7 +132,7 @@ def test_oversized_body_is_413(settings, client):
 def test_rate_limit_answers_429_with_retry_after(settings):
     from dataclasses import replace
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     limited = create_app(replace(settings, rate_limit_per_minute=3)).test_client()
     shop = make_shop(limited)
@@ -221,7 +221,7 @@ def test_dashboard_degrades_to_partial_answers(client, shop):
 def test_database_down_is_a_503_not_a_traceback(settings, tmp_path):
     from dataclasses import replace
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     down = create_app(replace(settings, database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none")).test_client()
     reply = down.get("/v1/jobs", headers={"Authorization": "Bearer sm_anything"})
@@ -257,7 +257,7 @@ def test_nul_characters_are_refused(client, shop):
 def test_chunked_json_is_capped_too(settings):
     from dataclasses import replace
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     small = create_app(replace(settings, max_json_bytes=1000)).test_client()
     shop = make_shop(small)
@@ -284,7 +284,7 @@ def test_wrong_platform_tokens_are_rate_limited_per_address(settings):
     import random
     from dataclasses import replace
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     limited = create_app(replace(settings, rate_limit_per_minute=3)).test_client()
     # Addresses of this run only: in distributed runs the counters live in Redis, shared with other tests.

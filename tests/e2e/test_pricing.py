@@ -6,27 +6,20 @@ import json
 import numpy as np
 import pytest
 
-from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support import DEMO_END
+from tests.support.demo_shops import import_demo
 from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
-
-FILES = [("products", "products.csv"), ("orders", "订单报表.csv"), ("order_items", "宝贝报表.csv"),
-         ("inventory", "inventory.csv"), ("competitor_prices", "competitor_prices.csv")]
 
 
 @pytest.fixture(scope="module")
-def demo(app, tmp_path_factory):
+def demo(app, demo_data):
     client = app.test_client()
-    out = tmp_path_factory.mktemp("pricedemo")
-    generate(out, seed=42, scale=1.0, end_date=DEMO_END)
+    out = demo_data.files(seed=42, scale=1.0)
     truth = json.loads((out / "ground_truth.json").read_text())
     shop = make_shop(client, "定价测试店")
     hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["competitor_undercut"],
                                              "secret": "s" * 16}, headers=shop.headers()).get_json()
-    for entity, name in FILES:
-        status, body = import_file(client, shop.headers(), out / name, entity, wait=120)
-        assert status == 200 and body["job"]["status"] == "succeeded", body
+    body = import_demo(client, shop, out, ["products", "orders", "order_items", "inventory", "competitor_prices"])
     watch = wait_for_job(client, shop.headers(), {**body["job"]["result"]["follow_up_jobs"][0], "status": "queued"})
     job = retrain(client, shop.headers(), "pricing")
     assert job["status"] == "succeeded", job

@@ -5,25 +5,17 @@ import time
 
 import pytest
 
-from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support import DEMO_END
-from tests.support.imports import import_file
-
-FILES = [("products", "products.csv"), ("customers", "customers.csv"), ("orders", "订单报表.csv"),
-         ("order_items", "宝贝报表.csv"), ("events", "user_behavior.csv")]
+from tests.support.demo_shops import import_demo
 
 
 @pytest.fixture(scope="module")
-def demo(app, tmp_path_factory):
+def demo(app, demo_data):
     """A shop with the demo data imported and a recommendation model trained through the API."""
     client = app.test_client()
-    out = tmp_path_factory.mktemp("recdemo")
-    generate(out, seed=11, scale=0.1, end_date=DEMO_END)
+    out = demo_data.files(seed=11, scale=0.1)
     shop = make_shop(client, "推荐测试店")
-    for entity, name in FILES:
-        status, body = import_file(client, shop.headers(), out / name, entity, wait=120)
-        assert status == 200 and body["job"]["status"] == "succeeded", body
+    import_demo(client, shop, out, ["products", "customers", "orders", "order_items", "events"])
     reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["recommendation"]}, headers=shop.headers())
     assert reply.status_code == 200, reply.get_json()
     job = reply.get_json()["jobs"][0]
@@ -236,7 +228,7 @@ def test_a_live_event_today_does_not_move_the_training_window(demo):
 def test_a_promotion_is_served_at_once_even_with_a_long_model_check(demo, base_env):
     """Serving processes re-check the active version every few seconds; a promotion (in the job's
     process: a Celery worker in CI) tells them at once, so the job's "promoted" is true when it returns."""
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     slow_check = create_app({**base_env, "SHOPMIND_MODEL_CHECK_INTERVAL_S": "3600"}).test_client()
     shop, user = demo["shop"], demo["users"][2]

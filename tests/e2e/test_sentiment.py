@@ -5,25 +5,20 @@ import json
 
 import pytest
 
-from infra.demo_data import generate
 from tests.conftest import make_shop
-from tests.support import DEMO_END
+from tests.support.demo_shops import import_demo
 from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
 
 
 @pytest.fixture(scope="module")
-def demo(app, tmp_path_factory):
+def demo(app, demo_data):
     client = app.test_client()
-    out = tmp_path_factory.mktemp("sentdemo")
-    generate(out, seed=5, scale=0.2, end_date=DEMO_END)
+    out = demo_data.files(seed=5, scale=0.2)
     truth = json.loads((out / "ground_truth.json").read_text())
     shop = make_shop(client, "评价测试店")
     hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["negative_review_spike"],
                                              "secret": "s" * 16}, headers=shop.headers()).get_json()
-    status, body = import_file(client, shop.headers(), out / "products.csv", "products", wait=120)
-    assert status == 200 and body["job"]["status"] == "succeeded", body
-    status, body = import_file(client, shop.headers(), out / "reviews.csv", "reviews", wait=120)
-    assert status == 200 and body["job"]["status"] == "succeeded", body
+    body = import_demo(client, shop, out, ["products", "reviews"])
     [follow_up] = body["job"]["result"]["follow_up_jobs"]
     assert follow_up["kind"] == "sentiment.score"
     scoring = wait_for_job(client, shop.headers(), {"id": follow_up["id"], "status": "queued"})

@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from infra import nginx_conf
 from tests.conftest import ROOT
+from tests.support.commands import SHOPMIND
 
 
 def nginx_binary() -> str | None:
@@ -60,7 +60,7 @@ class Served:
         self.port, self.log = free_port(), log
         self._out = open(log, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "serve", target, "--port", str(self.port), "--workers", str(workers)],
+            [*SHOPMIND, "serve", target, "--port", str(self.port), "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT)
         self.address = f"127.0.0.1:{self.port}"
         _wait_for(lambda: httpx.get(f"http://{self.address}/healthz", timeout=1).status_code == 200,

@@ -12,12 +12,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.commands import SHOPMIND
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -135,7 +136,7 @@ class PrivatePostgres:
 
 
 class ShopmindProcess:
-    """``python -m shared.cli ARGS`` in its own process group, so killing it kills its children too
+    """``python -m services.runtime.cli ARGS`` in its own process group, so killing it kills its children too
     (gunicorn and Celery fork workers), as when a container or host dies."""
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path, port: int | None = None,
@@ -152,7 +153,7 @@ class ShopmindProcess:
         if self.log_path.exists():  # readiness is read from the log: start each run on a fresh one
             self.log_path.rename(self.log_path.with_suffix(f".{time.monotonic_ns()}.log"))
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", *self.args], cwd=ROOT, env=self.env,
+        self.process = subprocess.Popen([*SHOPMIND, *self.args], cwd=ROOT, env=self.env,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         return self

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from shared.celery_app import QUEUES, TASK_MODULES, queue_for, task_modules
-from shared.cli import SERVE_TARGETS
+from services.runtime.cli import SERVE_TARGETS
+from services.runtime.registry import TASK_MODULES, task_modules
+from shared.celery_app import QUEUES, queue_for
 from shared.config import DOMAIN_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def test_each_worker_imports_the_task_modules_of_its_queues_and_no_more():
 def test_a_worker_refuses_an_unknown_queue():
     from click.testing import CliRunner
 
-    from shared.cli import main
+    from services.runtime.cli import main
 
     result = CliRunner().invoke(main, ["worker", "--queues", "ingestion,trainig"],
                                 env={"REDIS_URL": "redis://127.0.0.1:1/0"})

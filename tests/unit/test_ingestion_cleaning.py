@@ -1,4 +1,4 @@
-"""Cleaning rules and column planning, each on the ugly cases of DATA.md."""
+"""Cleaning rules and column planning, each on the ugly cases of docs/export-formats.md."""
 
 import pandas as pd
 import pytest

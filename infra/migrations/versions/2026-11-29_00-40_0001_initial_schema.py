@@ -1,4 +1,4 @@
-"""Initial schema: platform tables and the shop entities of DATA.md.
+"""Initial schema: platform tables and the shop entities of docs/data-model.md.
 
 Revision ID: 0001
 Revises:

@@ -59,7 +59,7 @@ def prepare_demo(settings: Settings, seed: int, scale: float, end_date: date, ge
     echo("3/5 creating the demo shop and its keys")
     info = _demo_shop(settings)
 
-    from services.allinone import create_app
+    from services.runtime.allinone import create_app
 
     client = create_app(settings).test_client()
     auth = {"Authorization": f"Bearer {info['keys']['admin']}"}

@@ -1,7 +1,8 @@
 """All-in-one: every service in one process, the gateway calling them in-process.
 
-This is the only module that imports every service; it composes them, as docker-compose does
-in distributed mode. Services themselves never import each other.
+It composes every service, as docker-compose does in distributed mode, and declares every
+service's jobs so this process's in-process runner can run them. Services themselves never
+import each other.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from services.ingestion.app import create_app as create_ingestion
 from services.insights.app import create_app as create_insights
 from services.pricing.app import create_app as create_pricing
 from services.recommendation.app import create_app as create_recommendation
+from services.runtime.registry import task_modules
 from services.sentiment.app import create_app as create_sentiment
+from shared import celery_app
 from shared.config import Settings
 from shared.web import resolve_settings
 
@@ -40,6 +43,7 @@ def create_app(config: Mapping | Settings | None = None, background: bool = Fals
     the in-process job runner's recovery, the webhook delivery thread and the job sweeper.
     """
     settings = resolve_settings(config)
+    celery_app.configure(settings, task_modules())
     services = {name: factory(settings) for name, factory in SERVICE_FACTORIES.items()}
     gateway = create_gateway(settings, service_apps=services)
     if background and settings.embedded:

@@ -1,5 +1,5 @@
-"""The ``shopmind`` command (API.md, "Command line"). Each command is a thin call into code
-that is tested on its own; options default to the environment variables of API.md."""
+"""The ``shopmind`` command (README.md, "Command line"). Each command is a thin call into code
+that is tested on its own; options default to the environment variables of docs/operations.md."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from datetime import date
 from pathlib import Path
 
 # Before numpy loads: implicit and xgboost run their own threads, and OpenBLAS threads on top of
-# them oversubscribe the cores (STACK-NOTES.md). Serving answers one request per thread anyway.
+# them oversubscribe the cores (docs/libraries.md). Serving answers one request per thread anyway.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click  # noqa: E402
 
+from services.runtime.registry import SERVE_TARGETS
 from shared.config import DOMAIN_SERVICES, keep_files_private, load_settings
 
 log = logging.getLogger("shopmind")
-SERVE_TARGETS = ("all-in-one", "gateway", *DOMAIN_SERVICES)
 
 
 @click.group()
@@ -137,8 +137,8 @@ def _generate(out_dir: Path, seed: int, scale: float, end_date: date) -> dict:
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default: infra/gunicorn.conf.py)")
 def serve(target: str, port: int, host: str, workers: int | None) -> None:
     """Serve one service, the gateway, or everything in one process, under gunicorn."""
+    from services.runtime.serving import run_gunicorn
     from shared.migrate import pending, upgrade, wait_for_database
-    from shared.serving import run_gunicorn
 
     settings = load_settings()
     wait_for_database(settings.database_url)
@@ -158,6 +158,7 @@ def serve(target: str, port: int, host: str, workers: int | None) -> None:
 @click.option("--include", "extra_modules", multiple=True, hidden=True, help="extra task modules (tests)")
 def worker(queues: str, concurrency: int, extra_modules: tuple[str, ...]) -> None:
     """Run a Celery worker on REDIS_URL for the given queues."""
+    from services.runtime.registry import task_modules
     from shared import celery_app
 
     settings = load_settings()
@@ -166,7 +167,7 @@ def worker(queues: str, concurrency: int, extra_modules: tuple[str, ...]) -> Non
     unknown = set(queues.split(",")) - set(celery_app.QUEUES)
     if unknown:
         raise click.ClickException(f"unknown queues {sorted(unknown)}; the queues are {', '.join(celery_app.QUEUES)}")
-    app = celery_app.configure(settings, extra_modules, queues=tuple(queues.split(",")))
+    app = celery_app.configure(settings, [*task_modules(tuple(queues.split(","))), *extra_modules])
     app.worker_main(["worker", "-Q", queues, "-c", str(concurrency), "--loglevel", "INFO",
                      "-n", f"shopmind-{queues.replace(',', '-')[:40]}@%h"])
 
@@ -186,13 +187,14 @@ def train_sentiment() -> None:
 @main.command()
 def beat() -> None:
     """Run Celery beat (periodic webhook delivery, the job sweeper) on REDIS_URL."""
+    from services.runtime.registry import task_modules
     from shared import celery_app
 
     settings = load_settings()
     if settings.embedded:
         raise click.ClickException("beat needs REDIS_URL; embedded mode delivers webhooks in 'shopmind serve'")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    celery_app.configure(settings).Beat(schedule=str(settings.data_dir / "celerybeat-schedule"),
+    celery_app.configure(settings, task_modules()).Beat(schedule=str(settings.data_dir / "celerybeat-schedule"),
                                         loglevel="INFO").run()
 
 
@@ -204,8 +206,8 @@ def beat() -> None:
 @click.option("--no-serve", is_flag=True, help="prepare everything, then exit instead of serving")
 def demo(port: int, seed: int, scale: float, end_date, no_serve: bool) -> None:
     """Embedded mode end to end: migrate, generate, import, train, serve, print the keys."""
-    from shared.demo import prepare_demo
-    from shared.serving import run_gunicorn
+    from services.runtime.demo import prepare_demo
+    from services.runtime.serving import run_gunicorn
 
     settings = load_settings()
     if not os.environ.get("SHOPMIND_LOG_LEVEL"):

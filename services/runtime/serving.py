@@ -9,22 +9,20 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-GUNICORN_CONF = Path(__file__).resolve().parent.parent / "infra" / "gunicorn.conf.py"
-# target -> "module:factory"; all-in-one composes every service in one process.
-FACTORIES = {
-    "all-in-one": "services.allinone:create_background_app",
-    "gateway": "services.gateway.app:create_app",
-    "ingestion": "services.ingestion.app:create_app",
-    "recommendation": "services.recommendation.app:create_app",
-    "forecasting": "services.forecasting.app:create_app",
-    "sentiment": "services.sentiment.app:create_app",
-    "pricing": "services.pricing.app:create_app",
-    "insights": "services.insights.app:create_app",
-}
+from services.runtime.registry import FACTORIES, task_modules
+from shared.config import load_settings
+
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "infra" / "gunicorn.conf.py"
 THREADED = {"all-in-one", "gateway"}
 
 
 def load_factory(target: str):
+    """The target's app factory. In embedded mode a process runs the jobs it starts, and a job may
+    start another service's (an import starts review scoring), so every job is declared there;
+    in distributed mode jobs go to the workers by name and a service imports no other service."""
+    if load_settings().embedded:
+        for module in task_modules():
+            importlib.import_module(module)
     module, _, name = FACTORIES[target].partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -59,8 +57,6 @@ def run_gunicorn(target: str, host: str, port: int, workers: int | None = None) 
     # a sync service has one, and a long poll there would stop it answering anything else.
     os.environ["GUNICORN_THREADS"] = str(options.get("threads", 1))
     if target == "all-in-one":
-        from shared.config import load_settings
-
         if load_settings().embedded:
             # One process: the in-process job runner and SQLite want a single writer process, and
             # recycling it would stall serving while a job finishes.
