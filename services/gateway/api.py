@@ -1,4 +1,4 @@
-"""Platform and admin routes the gateway serves itself (API.md, "Platform and admin")."""
+"""Platform and admin routes the gateway serves itself (docs/api.md, "Platform routes")."""
 
 from __future__ import annotations
 

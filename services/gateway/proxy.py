@@ -30,7 +30,7 @@ from shared.models import PUBLIC_ID_MAX
 
 log = logging.getLogger(__name__)
 
-# First path segment after /v1 -> owning service (API.md).
+# First path segment after /v1 -> owning service (docs/api.md, docs/architecture.md).
 SERVICE_FOR_PREFIX = {
     "imports": "ingestion",
     "events": "ingestion",

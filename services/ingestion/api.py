@@ -1,4 +1,4 @@
-"""HTTP routes of the ingestion service (API.md, "Ingestion")."""
+"""HTTP routes of the ingestion service (docs/imports.md)."""
 
 from __future__ import annotations
 

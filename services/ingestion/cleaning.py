@@ -1,7 +1,7 @@
 """Cleaning: raw export cells in, typed canonical values out, each bad cell with a reason.
 
 Vectorised over a chunk of rows (pandas string operations), because imports run to millions of
-rows. Every rule here is one small function with tests on the ugly cases of DATA.md: ids that
+rows. Every rule here is one small function with tests on the ugly cases of docs/export-formats.md: ids that
 Excel wrapped (``="..."``, a leading ``'``) or ruined (``2.389E+15``), money as ``￥1,299.00``
 or ``1299元`` or full-width digits, the date forms of real exports and unix seconds/ms, the
 status words of the Tmall back office. Pure: no Flask, no SQL.
@@ -147,7 +147,7 @@ def clean_int(values: pd.Series, minimum: int | None = None) -> tuple[pd.Series,
 
 
 def clean_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
-    """Every date form of DATA.md, unix s/ms, ISO with offsets; naive times are in ``timezone``."""
+    """Every date form of docs/export-formats.md, unix s/ms, ISO with offsets; naive times are in ``timezone``."""
     text = normalise(values)
     reasons = pd.Series(None, index=values.index, dtype=object)
     if len(text) and _all_match(text, r"\d{10}"):  # fast path: a unix-seconds log
@@ -240,7 +240,7 @@ def split_address(addresses: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def synthetic_review_ids(frame: pd.DataFrame) -> pd.Series:
-    """DATA.md: a review without an id is keyed by a hash of item, user, time and text."""
+    """docs/data-model.md: a review without an id is keyed by a hash of item, user, time and text."""
     parts = (frame["item_id"].astype(str) + "\x1f" + frame["user_id"].astype(str) + "\x1f"
              + frame["created_at"].astype(str) + "\x1f" + frame["text"].astype(str))
     return parts.map(lambda s: "h" + hashlib.sha1(s.encode()).hexdigest()[:24])

@@ -5,7 +5,7 @@ Cleaned chunks go into a TEMP table on the import's own connection (``COPY`` on 
 progress while it stages. :meth:`StagingLoader.apply` then, in one transaction, drops in-file
 duplicates (last row wins), drops rows identical to what is stored (``rows_duplicate``: a
 re-import changes nothing), counts the rest as updates or inserts, and upserts them on the
-natural key (DATA.md) with a single ``INSERT ... SELECT ... ON CONFLICT``. An update writes only
+natural key (docs/data-model.md) with a single ``INSERT ... SELECT ... ON CONFLICT``. An update writes only
 the columns the file has: a partial re-import (``item_id,title``) leaves price and the rest as
 they were, and so does an empty cell unless the import asks for ``empty_cells=clear``.
 SQL only: no Flask.

@@ -21,7 +21,7 @@ from shared.problems import InvalidInput
 LISTED_NAMES = 50
 LISTED_NAME_CHARS = 100
 
-# entity -> (required fields, optional fields), in DATA.md's order.
+# entity -> (required fields, optional fields), in docs/data-model.md's order.
 ENTITY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "products": (("item_id",), ("title", "category", "brand", "price", "cost", "status", "created_at",
                                 "attributes")),
