@@ -5,7 +5,7 @@ Daily order lines (item_id, date, units, revenue), stock snapshots and catalogue
 transactions, the demo shop's Tmall seller-centre exports (``infra.demo_data``), and a synthetic
 catalogue for timing. Plus: a throwaway PostgreSQL database, waiting for a quiet machine, and a
 recorder of the model's forecasts during ``backtest`` (service code runs unchanged).
-Read-only use of ``../shared/data``; nothing is copied into the repo.
+Read-only use of the public data sets (``SHOPMIND_PUBLIC_DATA``); nothing is copied into the repo.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tests.bench.servers import ROOT
+from tests.support.public_data import PUBLIC_DATA
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = PUBLIC_DATA
 UCI = DATA / "uci_online_retail" / "online_retail.csv.gz"
 PAID_STATUSES = ("交易成功", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货")
 

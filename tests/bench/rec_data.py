@@ -3,7 +3,7 @@
 The frames have the columns and dtypes that ``services.recommendation.data.load_interactions``
 returns after an import (user_id pseudonymised as the importer does, item_id text, type, ts as
 UTC Timestamps, duplicates of (user, item, type, ts) dropped), so ``evaluate()`` sees what the
-train job sees. Read-only use of ``../shared/data``; nothing is copied into the repo.
+train job sees. Read-only use of the public data sets (``SHOPMIND_PUBLIC_DATA``); nothing is copied into the repo.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from shared.privacy import pseudonymise_many
-from tests.bench.servers import ROOT
+from tests.support.public_data import PUBLIC_DATA
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = PUBLIC_DATA
 TAOBAO = DATA / "taobao_userbehavior"
 UCI = DATA / "uci_online_retail" / "online_retail.csv.gz"
 COLUMNS = ["user_id", "item_id", "type", "ts"]

@@ -2,7 +2,7 @@
 
 Run alone with `.venv/bin/python -m pytest tests/bench/test_forecasting_accuracy.py -q -s -p no:cacheprovider`
 (needs the bench extra, `pip install -e '.[bench]'`, for statsforecast; the UCI part needs
-../shared/data beside the repo and is reported as skipped without it).
+the public data sets (`SHOPMIND_PUBLIC_DATA`) and is reported as skipped without them).
 
 Two datasets (tests/bench/fc_data.py says exactly how each is built):
 - UCI Online Retail: daily units per StockCode of the 400 products with the most days with a sale
@@ -37,6 +37,7 @@ import pytest
 from tests.bench.fc_anchors import anchor_forecasts, coverage_at, wape_at
 from tests.bench.fc_data import UCI, demo_lines, recording_backtest, uci_lines
 from tests.support import DEMO_END
+from tests.support.public_data import MISSING
 
 HORIZON, CUTOFFS = 28, 3
 ARIMA_ITEMS = int(os.environ.get("FC_BENCH_ARIMA_ITEMS", "50"))
@@ -184,7 +185,7 @@ def test_forecasting_accuracy(tmp_path):
         lines, stock, catalogue, facts = uci_lines(top=400)
         results["uci_online_retail"] = evaluate(build_history(lines, stock, catalogue), facts)
     else:
-        results["uci_online_retail"] = {"skipped": f"{UCI} not found (../shared/data is not beside the repo)"}
+        results["uci_online_retail"] = {"skipped": f"{UCI} not found: {MISSING}"}
 
     generate(tmp_path / "demo", seed=42, scale=1.0, end_date=DEMO_END)
     lines, stock, catalogue, facts = demo_lines(tmp_path / "demo")

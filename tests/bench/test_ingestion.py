@@ -29,8 +29,9 @@ from tests.bench.servers import (
     throwaway_database,
 )
 from tests.support.commands import SHOPMIND
+from tests.support.public_data import MISSING, data_set
 
-DATA = ROOT.parent / "shared" / "data" / "taobao_userbehavior"
+DATA = data_set("taobao_userbehavior")
 # The shape and key of the events table (infra/migrations), without shopmind's other columns.
 KEYED_EVENTS = """
 CREATE TABLE keyed_events (shop_id int, user_id varchar(64), item_id varchar(64), type varchar(8),
@@ -88,7 +89,7 @@ def _distinct_keys_file(source: Path, target: Path) -> Path:
 
 
 @pytest.mark.bench
-@pytest.mark.skipif(not DATA.exists(), reason="../shared/data is not beside the repo")
+@pytest.mark.skipif(not DATA.exists(), reason=MISSING)
 def test_import_events_vs_psql_copy(tmp_path):
     url, drop = throwaway_database()
     redis = redis_url()

@@ -14,7 +14,7 @@ Run alone with `.venv/bin/python -m pytest tests/bench/test_pricing.py -q -s -p 
    as reference, default guardrails), then true daily units D(p) = base_daily_demand ×
    (p / base_price)^true_elasticity on a normal day; uplift = Σ (p_new − cost)·D(p_new) ÷
    Σ (p_now − cost)·D(p_now) − 1 over all items (held items count with no change).
-3. UCI Online Retail (real, ../shared/data): the 400 best-selling StockCodes (fc_data.uci_lines),
+3. UCI Online Retail (real, a public data set): the 400 best-selling StockCodes (fc_data.uci_lines),
    price = UnitPrice, category = StockCode[:2], no stock data: share of negative elasticities and
    their distribution.
 4. Speed: a synthetic panel of 10,000 items × 730 days (tests/support/prices.py: 40 categories, Poisson demand, regime

@@ -1,7 +1,7 @@
 """Recommendation quality on the real logs: popularity, item-kNN, default ALS and tuned ALS.
 
 Run alone with `.venv/bin/python -m pytest tests/bench/test_recommendation_quality.py -q -s -p no:cacheprovider`.
-Needs `../shared/data` (skips without it); no database: the interaction frames are built as
+Needs the public data sets (`SHOPMIND_PUBLIC_DATA`; skips without it); no database: the interaction frames are built as
 ``services.recommendation.data.load_interactions`` returns them after an import (rec_data.py).
 
 Data sets and time-based splits (``evaluate.time_split``: the last ``holdout_days`` before the
@@ -34,6 +34,7 @@ from services.recommendation.evaluate import evaluate, time_split
 from services.recommendation.model import DEFAULT_PARAMS
 from services.recommendation.service import PROMOTION_METRIC, SEARCH_SPACE
 from tests.bench.rec_data import TAOBAO, UCI, describe, taobao_frame, uci_frame
+from tests.support.public_data import MISSING
 
 BUDGET_S = float(os.environ.get("QUALITY_TUNE_BUDGET_S", "150"))
 MAX_TRIALS = 200  # the budget binds first
@@ -141,7 +142,7 @@ def _report(name: str, frame: pd.DataFrame, window: float, note: str) -> dict:
 
 
 @pytest.mark.bench
-@pytest.mark.skipif(not (TAOBAO.exists() and UCI.exists()), reason="../shared/data is not beside the repo")
+@pytest.mark.skipif(not (TAOBAO.exists() and UCI.exists()), reason=MISSING)
 def test_recommendation_quality():
     reports = [
         _report("taobao_userbehavior/userbehavior_head_users.csv", taobao_frame(), 1.0,

@@ -1,9 +1,9 @@
 """Sentiment accuracy: the default model out of the box, and after learning from a shop's rated reviews.
 
 Run alone with `.venv/bin/python -m pytest tests/bench/test_sentiment_accuracy.py -q -s -p no:cacheprovider`
-(needs ../shared/data beside the repo; skipped without it).
+(needs the public data sets, `SHOPMIND_PUBLIC_DATA`; skipped without it).
 
-Data: ../shared/data/online_shopping_10_cats (Chinese e-commerce reviews, label 1 = positive; no
+Data: online_shopping_10_cats (Chinese e-commerce reviews, label 1 = positive; no
 licence to redistribute, so read in place and never copied or trained into the repo). Empty
 reviews dropped; split 50/50 stratified with `train_test_split(random_state=0)`: half A plays the
 shop's own rated reviews, half B is held out and never trained on.
@@ -38,6 +38,7 @@ import pandas as pd
 import pytest
 
 from tests.bench.fc_data import DATA
+from tests.support.public_data import MISSING
 
 REVIEWS = DATA / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 OTHER_DOMAINS = {"waimai_10k": DATA / "waimai_10k" / "waimai_10k.csv",
@@ -128,7 +129,7 @@ def _through_the_api(app, a: pd.DataFrame, b: pd.DataFrame, clean: np.ndarray, t
 @pytest.mark.bench
 def test_sentiment_accuracy(app, tmp_path):
     if not REVIEWS.exists():
-        pytest.skip(f"{REVIEWS} not found (../shared/data is not beside the repo)")
+        pytest.skip(f"{REVIEWS} not found: {MISSING}")
     pytest.importorskip("snownlp")
     from services.sentiment import base
 

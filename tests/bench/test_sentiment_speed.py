@@ -2,9 +2,9 @@
 (10 texts) through the gateway over HTTP.
 
 Run alone with `.venv/bin/python -m pytest tests/bench/test_sentiment_speed.py -q -s -p no:cacheprovider`
-(needs ../shared/data beside the repo for real review texts; skipped without it).
+(needs the public data sets, `SHOPMIND_PUBLIC_DATA`, for real review texts; skipped without it).
 
-Texts: 20,000 reviews of ../shared/data/online_shopping_10_cats (mean ~90 characters), read in place.
+Texts: 20,000 reviews of online_shopping_10_cats (mean ~90 characters), read in place.
 1. In process, one process: ``ReviewReader.analyze`` (label, score and every aspect clause) in
    batches of 2,000, as the scoring job calls it; and ``SentimentClassifier.predict_proba`` alone.
 2. The scoring job: the 20,000 texts imported as one shop's reviews through the gateway (embedded
@@ -30,6 +30,7 @@ import pytest
 
 from tests.bench.fc_data import DATA, wait_for_quiet
 from tests.bench.servers import free_port, new_shop, server_env, start_server
+from tests.support.public_data import MISSING
 
 REVIEWS = DATA / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 N_TEXTS = 20_000
@@ -134,7 +135,7 @@ def _http(texts, tmp_path) -> dict:
 @pytest.mark.bench
 def test_sentiment_speed(app, tmp_path):
     if not REVIEWS.exists():
-        pytest.skip(f"{REVIEWS} not found (../shared/data is not beside the repo)")
+        pytest.skip(f"{REVIEWS} not found: {MISSING}")
     texts = _texts()
     report = {"in_process": _in_process(texts, tmp_path), "scoring_job": _job(app, texts, tmp_path),
               "analyze_over_http": _http(texts, tmp_path), "machine": {"cpus": os.cpu_count()},

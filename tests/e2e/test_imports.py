@@ -3,7 +3,6 @@
 import json
 import os
 import time
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -12,11 +11,12 @@ from sqlalchemy import func, select
 from shared.db import session_scope
 from shared.models import Event, ImportRejection, Order, OrderItem, Product
 from shared.privacy import pseudonymise
+from tests.support import public_data
 from tests.support.imports import TMALL_ORDERS_HEADER, csv_bytes, import_file, tmall_order_row, write
 
 SHOP_LANGUAGE = "en"  # these tests read the API's messages in English
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = public_data.PUBLIC_DATA
 
 
 def _count(settings, shop, model):
@@ -297,7 +297,7 @@ def test_events_endpoint_for_front_ends(client, shop, settings):
     assert bad_time.status_code == 422 and "events.0.ts" in bad_time.get_json()["errors"]
 
 
-@pytest.mark.skipif(not (DATA / "taobao_userbehavior").exists(), reason="../shared/data is not beside the repo")
+@public_data.needs("taobao_userbehavior")
 def test_real_taobao_user_behavior_log(client, shop, settings):
     result = _ok(*import_file(client, shop.headers(), DATA / "taobao_userbehavior" / "userbehavior_head_users.csv",
                               "events", wait=120))
@@ -308,7 +308,7 @@ def test_real_taobao_user_behavior_log(client, shop, settings):
     assert _count(settings, shop, Event) == result["rows_loaded"]
 
 
-@pytest.mark.skipif(not (DATA / "uci_online_retail").exists(), reason="../shared/data is not beside the repo")
+@public_data.needs("uci_online_retail")
 def test_real_uci_online_retail_sample_as_order_lines(client, shop, tmp_path):
     import gzip
 

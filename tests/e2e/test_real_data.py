@@ -1,19 +1,19 @@
-"""The public data sets of ../shared/data through the public API, as a new user would use them.
-
-Skipped where the folder is not beside the repository (it is in CI and on development machines).
+"""The public data sets (tests/support/public_data.py) through the public API, as a new user would
+use them. Skipped, saying why, unless SHOPMIND_PUBLIC_DATA points at them.
 """
 
 import gzip
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_shop
+from tests.support import public_data
 from tests.support.imports import import_file, retrain, write
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.exists(), reason="../shared/data is not beside the repository")
+DATA = public_data.PUBLIC_DATA
+needs_data = public_data.needs("taobao_userbehavior", "uci_online_retail", "chnsenticorp_htl_all",
+                                "online_shopping_10_cats")
 
 
 @needs_data

@@ -17,13 +17,13 @@ import pytest
 
 from services.ingestion import reader as reader_module
 from services.ingestion.reader import Chunk, ImportFileError, TableReader, gzip_declared_size
+from tests.support import public_data
 
 ORDER_HEADER = ["订单编号", "买家会员名", "买家实际支付金额", "订单状态", "订单创建时间"]
 ORDER_ROWS = [
     ["2389012345678901", "小明", "￥1,299.00", "交易成功", "2024-11-11 00:01:02"],
     ["2389012345678902", "阿花", "￥59.90", "卖家已发货，等待买家确认", "2024/11/11 0:01"],
 ]
-REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def order_csv(rows=ORDER_ROWS, header=ORDER_HEADER) -> str:
@@ -707,11 +707,11 @@ def test_import_file_error_carries_row_status_and_slug():
     assert ImportFileError.status == 422 and ImportFileError.slug == "bad-import-file"
 
 
-# -- real exports (../shared/data, outside the repo) ----------------------------------------------
+# -- real exports (the public data sets, outside the repo: tests/support/public_data.py) ----------
 
-@pytest.mark.skipif(not (REAL_DATA / "taobao_userbehavior").is_dir(), reason="shared data sets not present")
+@public_data.needs("taobao_userbehavior")
 def test_real_taobao_user_behavior_log():
-    path = REAL_DATA / "taobao_userbehavior" / "userbehavior_head_users.csv"
+    path = public_data.data_set("taobao_userbehavior") / "userbehavior_head_users.csv"
 
     reader, rows, numbers = read_all(path, has_header=False)
 
@@ -721,9 +721,9 @@ def test_real_taobao_user_behavior_log():
     assert reader.ragged_rows() == []
 
 
-@pytest.mark.skipif(not (REAL_DATA / "uci_online_retail").is_dir(), reason="shared data sets not present")
+@public_data.needs("uci_online_retail")
 def test_real_uci_online_retail_gzip():
-    path = REAL_DATA / "uci_online_retail" / "online_retail.csv.gz"
+    path = public_data.data_set("uci_online_retail") / "online_retail.csv.gz"
 
     with TableReader(path) as reader:
         count = sum(len(chunk.rows) for chunk in reader.chunks())
