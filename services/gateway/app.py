@@ -12,6 +12,7 @@ from services.gateway import aggregate, api, openapi, proxy, security
 from shared import celery_app, db
 from shared.config import DOMAIN_SERVICES, Settings, keep_files_private
 from shared.errors import problem, problem_response, register_error_handlers
+from shared.service_client import REGISTRY_EXTENSION, ServiceRegistry
 from shared.web import (
     configure_logging,
     health,
@@ -24,8 +25,9 @@ from shared.web import (
 
 
 def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[str, Flask] | None = None) -> Flask:
-    """Build the gateway. ``service_apps`` (all-in-one mode) are called in-process; otherwise
-    each service is reached at ``SHOPMIND_<NAME>_URL``."""
+    """Build the gateway. ``service_apps`` (all-in-one mode) are called in-process, and call each
+    other in-process through the same registry; otherwise each service is reached at
+    ``SHOPMIND_<NAME>_URL``."""
     settings = resolve_settings(config)
     configure_logging(settings.log_level)
     keep_files_private(settings)
@@ -43,7 +45,9 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     celery_app.configure(settings)
     smorest = new_api(app, "shopmind", serve_spec=False)  # openapi.py serves the merged document
     app.extensions["shopmind.api"] = smorest
-    app.extensions["shopmind.registry"] = proxy.ServiceRegistry(settings, dict(service_apps or {}))
+    services = ServiceRegistry(settings, service_apps, client=proxy.ServiceClient)
+    services.share_with(service_apps or {})
+    app.extensions[REGISTRY_EXTENSION] = services
     register_error_handlers(app)
     security.init_app(app, settings)
     limit_json_bodies(app, settings)  # after authentication: its errors speak the shop's language

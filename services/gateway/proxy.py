@@ -8,25 +8,22 @@ or slow becomes a 503/504 problem, never a hang.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import httpx
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as RoutingNotFound
 from werkzeug.routing import IntegerConverter, Map, Rule
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+from werkzeug.test import run_wsgi_app
 
-from shared import i18n
-from shared.auth import Principal, current_principal, principal_headers
-from shared.config import DOMAIN_SERVICES, Settings
+from shared import service_client
+from shared.auth import Principal, current_principal
 from shared.errors import GatewayTimeout, NotFound, ServiceUnavailable
 from shared.i18n import LazyText, t
 from shared.models import PUBLIC_ID_MAX
+from shared.service_client import registry
 
 log = logging.getLogger(__name__)
 
@@ -51,35 +48,8 @@ _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriz
                "transfer-encoding", "upgrade", "host", "authorization"}
 
 
-@dataclass(frozen=True)
-class ServiceReply:
-    status: int
-    body: Any
-
-
-class ServiceClient:
-    """One downstream service: either a Flask app in this process or a base URL."""
-
-    def __init__(self, name: str, settings: Settings, app: Flask | None = None, base_url: str | None = None):
-        self.name = name
-        self.settings = settings
-        self.app = app
-        self.base_url = base_url
-        self._http = None
-        if app is None:
-            self._http = httpx.Client(
-                base_url=base_url,
-                timeout=httpx.Timeout(settings.service_timeout_s, connect=2.0),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            )
-
-    def _signed_headers(self, principal: Principal | None, method: str, path: str) -> dict[str, str]:
-        # The language the gateway settled on (the request's, else the shop's), for the service to answer in.
-        headers = {"X-Request-ID": g.get("request_id", ""), "Accept-Language": i18n.current_language(),
-                   i18n.SOURCE_HEADER: "request" if i18n.language_was_asked() else "shop"}
-        if principal is not None:
-            headers.update(principal_headers(principal, self.settings.internal_token, method, path))
-        return headers
+class ServiceClient(service_client.ServiceClient):
+    """One downstream service, which the gateway can also pass whole requests on to."""
 
     def forward(self, principal: Principal) -> Response:
         """Pass the current request on, unchanged but for auth, and stream the answer back."""
@@ -117,32 +87,6 @@ class ServiceClient:
         response.call_on_close(reply.close)
         return response
 
-    def call(self, method: str, path: str, principal: Principal | None, json_body: Any = None,
-             timeout_s: float | None = None) -> ServiceReply:
-        """A JSON call made by the gateway itself (aggregates, retrain fan-out, health).
-
-        ``path`` is already URL-encoded and may carry a query string; the signature covers the
-        decoded path, as the service will see it.
-        """
-        headers = self._signed_headers(principal, method, unquote(path.split("?", 1)[0]))
-        if self.app is not None:
-            builder = EnvironBuilder(path=path, method=method, headers=headers, json=json_body)
-            try:
-                app_iter, status, _headers = run_wsgi_app(self.app, builder.get_environ(), buffered=True)
-                raw = b"".join(app_iter)
-            finally:
-                builder.close()
-            return ServiceReply(int(status.split()[0]), _json_or_text(raw))
-        try:
-            reply = self._http.request(method, path, headers=headers, json=json_body,
-                                       timeout=timeout_s or self.settings.service_timeout_s)
-        except httpx.TimeoutException:
-            raise GatewayTimeout(t("gateway.service_timeout", service=self.name,
-                                   seconds=f"{timeout_s or self.settings.service_timeout_s:.0f}")) from None
-        except httpx.TransportError as exc:
-            raise ServiceUnavailable(t("gateway.service_down", service=self.name, error=type(exc).__name__)) from None
-        return ServiceReply(reply.status_code, _json_or_text(reply.content))
-
 
 def _raw_path() -> str:
     """The path as the client sent it: request.path is decoded, so a%3Fb would become "a?b"."""
@@ -163,37 +107,6 @@ def _body_chunks(chunk_size: int = 64 * 1024):
     stream = request.stream
     while chunk := stream.read(chunk_size):
         yield chunk
-
-
-def _json_or_text(raw: bytes) -> Any:
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return raw.decode("utf-8", "replace")
-
-
-class ServiceRegistry:
-    """Where each domain service lives."""
-
-    def __init__(self, settings: Settings, apps: dict[str, Flask] | None = None):
-        self.clients: dict[str, ServiceClient] = {}
-        for name in DOMAIN_SERVICES:
-            if apps and name in apps:
-                self.clients[name] = ServiceClient(name, settings, app=apps[name])
-            elif name in settings.service_urls:
-                self.clients[name] = ServiceClient(name, settings, base_url=settings.service_urls[name])
-
-    def get(self, name: str) -> ServiceClient:
-        client = self.clients.get(name)
-        if client is None:
-            raise ServiceUnavailable(
-                f"the {name} service is not configured: set SHOPMIND_{name.upper()}_URL or run all-in-one"
-            )
-        return client
-
-
-def registry() -> ServiceRegistry:
-    return current_app.extensions["shopmind.registry"]
 
 
 proxy = Blueprint("proxy", __name__)

@@ -1,5 +1,5 @@
 """Answering a question: parse it (``nlq``), read the rows it needs (``data``), compute and word the
-answer (``answer``). The glue between them, as tasks.py is for jobs; no HTTP here."""
+answer (``answer``). The use case ``POST /v1/ask`` calls; no HTTP here."""
 
 from __future__ import annotations
 

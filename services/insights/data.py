@@ -15,7 +15,7 @@ from sqlalchemy import Float, String, case, cast, distinct, func, null, select, 
 from sqlalchemy.orm import Session
 
 from shared.db import local_bucket
-from shared.models import Customer, Event, Inventory, Order, OrderItem, Product, Review, ReviewSentiment
+from shared.models import Customer, Event, Order, OrderItem, Product, Review, ReviewSentiment
 from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
 from shared.sales import is_sale, line_revenue, line_units, return_flag, sale_flag
 
@@ -212,11 +212,3 @@ def negative_reviews(session: Session, start: datetime, end: datetime) -> pd.Dat
                                   ReviewSentiment.created_at < end)).all()
     return pd.DataFrame(rows, columns=["item_id", "aspects"])
 
-
-def latest_stock(session: Session) -> pd.DataFrame:
-    """item_id, on_hand of each item's most recent inventory snapshot."""
-    rows = session.execute(select(Inventory.item_id, Inventory.date, Inventory.on_hand)).all()
-    frame = pd.DataFrame(rows, columns=["item_id", "date", "on_hand"])
-    if frame.empty:
-        return frame
-    return frame.sort_values("date").groupby("item_id", as_index=False).last()[["item_id", "on_hand"]]

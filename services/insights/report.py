@@ -8,6 +8,7 @@ product title or review holding markup stays inert.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from shared import i18n
@@ -17,6 +18,13 @@ CSS = ("body{font-family:-apple-system,'PingFang SC','Microsoft YaHei',sans-seri
        "color:#222}h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}"
        "table{border-collapse:collapse;width:100%}td,th{padding:4px 8px;border-bottom:1px solid #eee;text-align:left}"
        ".up{color:#0a7d32}.down{color:#c62828}.muted{color:#888}")
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A section the report could not fill, and why (no model trained yet, a service down)."""
+
+    reason: str | Message
 
 
 def bar_chart_svg(labels: list[str], values: list[float], width: int = 820, height: int = 180) -> str:
@@ -51,24 +59,37 @@ def _table(headers: list[Message], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _section(headers: list[Message], rows: list[dict] | Unavailable, cells) -> str:
+    """A table of ``rows`` (``cells`` makes a row's cells), or why the section is empty."""
+    if isinstance(rows, Unavailable):
+        return f'<p class="muted">{escape(str(rows.reason))}</p>'
+    return _table(headers, [cells(row) for row in rows])
+
+
 def render(shop: str, week: tuple[str, str], kpis: list[dict], daily: list[tuple[str, float]], top_items: list[dict],
-           falling_items: list[dict], segments: list[dict] | None, anomalies: list[dict], complaints: list[dict],
-           stock_risks: list[dict], price_advice: list[dict] | None = None) -> str:
-    """kpis: [{"name","now","before","text_now"}]; items: [{"title","now","before"}]; price_advice:
-    [{"title","current_price","price","expected_profit_gain_per_day","reason"}] (None: no pricing
-    model yet); the rest as named."""
-    segment_part = (_table([t("report.col_segment"), t("report.col_customers"), t("report.col_revenue_share")],
-                           [[escape(str(s.get("title", s["name"]))), f'{s["customers"]:,}', f'{s["revenue_share"]:.1%}']
-                            for s in segments])
-                    if segments is not None else f'<p class="muted">{escape(str(t("report.no_segments")))}</p>')
-    price_part = (_table([t("report.col_item"), t("report.col_price_now"), t("report.col_price_advised"),
-                          t("report.col_profit_gain"), t("report.col_reason")],
-                         [[escape(a["title"]), f'¥{a["current_price"]:,.2f}', f'¥{a["price"]:,.2f}',
-                           f'¥{a["expected_profit_gain_per_day"]:,.2f}'
-                           if a.get("expected_profit_gain_per_day") is not None else "–", escape(str(a["reason"]))]
-                          for a in price_advice])
-                  if price_advice is not None else
-                  f'<p class="muted">{escape(str(t("report.no_pricing")))}</p>')
+           falling_items: list[dict], segments: list[dict] | Unavailable, anomalies: list[dict],
+           complaints: list[dict], stock_risks: list[dict] | Unavailable,
+           price_advice: list[dict] | Unavailable) -> str:
+    """kpis: [{"name","now","before","text_now"}]; items: [{"title","now","before"}]; stock_risks:
+    [{"title","on_hand","daily","days_left","reorder_qty"}]; price_advice:
+    [{"title","current_price","price","expected_profit_gain_per_day","reason"}]; the rest as named.
+    A section given as :class:`Unavailable` shows its reason instead."""
+    segment_part = _section([t("report.col_segment"), t("report.col_customers"), t("report.col_revenue_share")],
+                            segments, lambda s: [escape(str(s.get("title", s["name"]))), f'{s["customers"]:,}',
+                                                 f'{s["revenue_share"]:.1%}'])
+    price_part = _section([t("report.col_item"), t("report.col_price_now"), t("report.col_price_advised"),
+                           t("report.col_profit_gain"), t("report.col_reason")],
+                          price_advice,
+                          lambda a: [escape(a["title"]), f'¥{a["current_price"]:,.2f}', f'¥{a["price"]:,.2f}',
+                                     f'¥{a["expected_profit_gain_per_day"]:,.2f}'
+                                     if a.get("expected_profit_gain_per_day") is not None else "–",
+                                     escape(str(a["reason"]))])
+    stock_part = _section([t("report.col_item"), t("report.col_on_hand"), t("report.col_daily_units"),
+                           t("report.col_days_left"), t("report.col_reorder_qty")],
+                          stock_risks,
+                          lambda r: [escape(r["title"]), f'{r["on_hand"]:,}', f'{r["daily"]:.2f}',
+                                     f'{r["days_left"]:.0f}' if r["days_left"] is not None else "–",
+                                     f'{r["reorder_qty"]:,}'])
     kpi_rows = [[escape(str(k["name"])), escape(str(k["text_now"])), escape(str(k["text_before"])),
                  _change(k["now"], k["before"])] for k in kpis]
     units_headers = [t("report.col_item"), t("report.col_units_week"), t("report.col_units_last_week"),
@@ -97,11 +118,7 @@ def render(shop: str, week: tuple[str, str], kpis: list[dict], daily: list[tuple
              _table([t("report.col_item"), t("report.col_negative_week"), t("report.col_main_issue")],
                     [[escape(c["title"]), f'{c["negative"]:,}', escape(str(i18n.label("aspect", c["aspect"] or "–")))]
                      for c in complaints]),
-             _h2("report.stock_risks"),
-             _table([t("report.col_item"), t("report.col_on_hand"), t("report.col_daily_units"),
-                     t("report.col_days_left")],
-                    [[escape(r["title"]), f'{r["on_hand"]:,}', f'{r["daily"]:.2f}', f'{r["days_left"]:.0f}']
-                     for r in stock_risks]),
+             _h2("report.stock_risks"), stock_part,
              _h2("report.price_advice"), price_part,
              f'<p class="muted">{escape(str(t("report.footer")))}</p>']
     title = escape(str(t("report.title", shop=shop)))
