@@ -20,10 +20,11 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from services.insights import anomalies, data
-from services.insights.answer import local_days, local_window
+from services.insights.answer import local_days
 from services.insights.segments import segment, summary
 from shared import artifacts, webhooks
 from shared.artifacts import ActiveModelCache, LoadedModel
+from shared.calendar import local_window
 from shared.config import Settings
 from shared.errors import Conflict, NotFound
 from shared.i18n import t

@@ -20,11 +20,12 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from services.insights import data
-from services.insights.answer import format_value, local_window, metric_name, order_value, span_buckets
+from services.insights.answer import format_value, metric_name, order_value, span_buckets
 from services.insights.report import Unavailable, render
 from services.insights.segments import summary
 from services.insights.service import active_segments, anomaly_report
 from shared.auth import Principal
+from shared.calendar import local_window
 from shared.config import Settings
 from shared.errors import Conflict, ShopmindError
 from shared.i18n import Message, t
@@ -154,11 +155,8 @@ def stock_risks(week: Week, caller: Principal) -> list[dict] | Unavailable:
     answer = _ask("forecasting", STOCK_RISK_ROUTE, caller, t("report.no_forecasting"))
     if isinstance(answer, Unavailable):
         return answer
-    as_of = date.fromisoformat(answer["as_of"])
-    return [{"title": week.title(p["item_id"]), "on_hand": p["on_hand"],
-             "daily": p["forecast_over_lead_time"] / max(p["lead_time_days"], 1),
-             "days_left": (date.fromisoformat(p["stockout_date"]) - as_of).days if p.get("stockout_date") else None,
-             "reorder_qty": p["reorder_qty"]} for p in answer["items"]]
+    return [{"title": week.title(p["item_id"]), "on_hand": p["on_hand"], "daily": p["daily_demand"],
+             "days_left": p["days_of_cover"], "reorder_qty": p["reorder_qty"]} for p in answer["items"]]
 
 
 def price_advice(week: Week, caller: Principal) -> list[dict] | Unavailable:

@@ -24,8 +24,7 @@ def _sections(page: str) -> tuple[str, str]:
 def _lists_forecastings_risks(stock: str, risks: list[dict]) -> None:
     assert risks and stock.count("<tr>") == len(risks) + 1  # a header, then one row per item at risk
     for plan in risks:
-        daily = plan["forecast_over_lead_time"] / plan["lead_time_days"]
-        assert f"<td>{plan['on_hand']:,}</td><td>{daily:.2f}</td>" in stock, plan
+        assert f"<td>{plan['on_hand']:,}</td><td>{plan['daily_demand']:.2f}</td>" in stock, plan
         assert f"<td>{plan['reorder_qty']:,}</td></tr>" in stock, plan
 
 
