@@ -38,7 +38,7 @@ TOP_ITEMS = 5
 COMPLAINTS = 5
 STOCK_RISKS = 10
 PRICE_CHANGES = 5
-# What the other services are asked; their answers' fields are read as docs/api.md lists them.
+# What the other services are asked; their answers' fields are those docs/forecasting.md and docs/pricing.md list.
 STOCK_RISK_ROUTE = f"/v1/replenishment?risk=high&limit={STOCK_RISKS}"
 PRICE_ADVICE_ROUTE = f"/v1/pricing/suggestions?action=change&limit={PRICE_CHANGES}"
 
