@@ -44,14 +44,17 @@ def test_services_reached_over_http_answer_the_report(demo, settings):  # noqa: 
     assert job["status"] == "succeeded", job
     risks = client.get(REPLENISHMENT, headers=h).get_json()["items"]
     changes = client.get(SUGGESTIONS, headers=h).get_json()["items"]
+    # As docker compose runs them: each service its own server, found at SHOPMIND_<NAME>_URL.
     forecasting, pricing = LiveServer(create_forecasting(settings)), LiveServer(create_pricing(settings))
+    apart = replace(settings, service_urls={"forecasting": forecasting.url, "pricing": pricing.url},
+                    service_timeout_s=60)
+    insights = LiveServer(create_insights(apart))
     try:
-        apart = replace(settings, service_urls={"forecasting": forecasting.url, "pricing": pricing.url})
-        gateway = create_gateway(apart, service_apps={"insights": create_insights(settings)}).test_client()
-        reply = gateway.get("/v1/reports/weekly", headers=demo["shop"].headers("analyst"))
+        gateway = create_gateway(replace(apart, service_urls={**apart.service_urls, "insights": insights.url}))
+        reply = gateway.test_client().get("/v1/reports/weekly", headers=demo["shop"].headers("analyst"))
     finally:
-        forecasting.stop()
-        pricing.stop()
+        for server in (insights, forecasting, pricing):
+            server.stop()
     assert reply.status_code == 200
     stock, prices = _sections(reply.data.decode())
     _lists_forecastings_risks(stock, risks)
