@@ -8,6 +8,10 @@ always returned with the answer, so a wrong reading is visible. Anything that lo
 instruction to the system, or that names no metric or topic it knows, is unreadable: the caller
 answers 422 with questions it can answer. Questions that belong to a model (补货, 潜力品类, 差评,
 定价, 推荐) are routed to that model's route instead.
+
+The words are tables (``vocabulary.py`` for metrics, dimensions, routes and qualifiers,
+``time_phrases.py`` for times), read by ``phrases.scan``/``phrases.pick``; this module combines
+what they found into the interpretation and checks the filter values against the shop's data.
 """
 
 from __future__ import annotations
@@ -208,17 +212,16 @@ def _filters(text: str, known: dict[str, list[str]]) -> dict[str, str]:
     return found
 
 
-# Words that may stand before 的 without naming a filter value: times, shapes, quantities, the shop.
+# Words that may stand before 的 without naming a filter value, besides those of the metric, dimension
+# and time tables: times the tables do not read, shapes, quantities, the shop.
 _NOT_VALUES = (
-    "本月", "上月", "上个月", "这个月", "当月", "本周", "上周", "这周", "这一周", "上一周", "上星期", "今天", "今日",
-    "昨天", "昨日", "今年", "去年", "本年", "前年", "最近", "过去", "每天", "每日", "每周", "每月", "按天", "按周",
-    "按月", "逐日", "期间", "双十一", "双十二", "去年同期", "同期", "季度", "个月", "星期", "各个", "每个", "所有",
-    "全部", "整体", "卖得", "最好", "最差", "最高", "最低", "最多", "最少", "最大", "最小", "倒数", "哪些", "哪个",
-    "哪几", "排名", "排行", "占比", "比例", "趋势", "走势", "变化", "对比", "环比", "同比", "相比", "比较", "一共",
-    "总共", "合计", "多少", "店铺", "本店", "我们", "我的", "全店", "手机端", "移动端", "无线端", "电脑端", "pc端",
-    "手机", "电脑", "客户", "顾客", "用户", "会员", "以来", "至今", "到现在", "期间", "前后", "左右", "之间",
-    "实际", "支付", "付款", "已付款", "成交", "下单", "线上", "网店", "淘宝", "天猫", "店里", "店内", "整个", "总的",
-    "总体", "目前", "现在", "当前", "截至", "为止", "累计", "当天")
+    "前年", "最近", "过去", "期间", "去年同期", "同期", "季度", "个月", "星期", "当天", "各个", "每个", "所有", "全部",
+    "整体", "最好", "最差", "最高", "最低", "最多", "最少", "最大", "最小", "倒数", "哪些", "哪个", "哪几", "排名",
+    "排行", "占比", "比例", "趋势", "走势", "变化", "对比", "环比", "同比", "相比", "比较", "一共", "总共", "合计",
+    "多少", "店铺", "本店", "我们", "我的", "全店", "手机端", "移动端", "无线端", "电脑端", "pc端", "手机", "电脑",
+    "客户", "顾客", "用户", "会员", "以来", "至今", "到现在", "前后", "左右", "之间", "实际", "支付", "付款", "已付款",
+    "成交", "下单", "线上", "网店", "淘宝", "天猫", "店里", "店内", "整个", "总的", "总体", "目前", "现在", "当前",
+    "截至", "为止", "累计")
 _BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
 _ENGLISH_PLACE = re.compile(r"\b(?:in|for|from)\s+((?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)*)")
 # Capitalised words after in/for/from that are not places, categories or brands.

@@ -251,7 +251,14 @@ def test_weekends_the_double11_day_and_half_years(question, as_of, span):
     assert parse(question, as_of, KNOWN).time_range == span
 
 
-@pytest.mark.parametrize("question", ["上一季度各省份的销售额", "这一季度女装的销量", "上半年的订单数"])
+@pytest.mark.parametrize("question", [
+    "上一季度各省份的销售额", "这一季度女装的销量", "上个季度的订单数", "上半年的订单数"])
 def test_time_phrases_before_de_are_read_as_times_not_values(question):
     """The words of the time tables are never a filter value (上一季度的 was refused as the place 上一)."""
     assert parse(question, AS_OF, KNOWN).time_phrase
+
+
+def test_an_unknown_place_after_a_time_is_named_alone():
+    with pytest.raises(UnknownValue) as raised:
+        parse("十月拉萨的销售额", AS_OF, KNOWN)
+    assert raised.value.value == "拉萨"  # was "十月拉萨"
