@@ -50,6 +50,7 @@ def shift_months(day: date, months: int) -> date:
 
 # --- the year context ------------------------------------------------------------------------------
 
+# value: years from as_of's (20xx年 reads its own)
 YEARS: tuple[Row, ...] = (
     Row("20xx年", re.compile(r"(20\d\d)\s*年?"), 0, 3, ("2025年", "2026")),
     Row("去年", re.compile(r"去年|\blast year\b"), -1, 2, ("去年", "last year")),
