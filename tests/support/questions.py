@@ -195,6 +195,11 @@ def cases(categories: list[str]) -> list[Case]:
                  filters={"category": categories[0]}, kind="ranking"),
             Case("本月手机端的订单占比", "orders", ZH_TIMES["本月"], "channel", "share", kind="share"),
             Case("Revenue this quarter", "revenue", (date(2026, 10, 1), AS_OF), language="en")]
+    # Phrases added as one row each of the time table (2026-12-05).
+    out += [Case("上半年的销售额", "revenue", (date(2026, 1, 1), date(2026, 6, 30))),
+            Case("下半年每月的订单数", "orders", (date(2026, 7, 1), AS_OF), "month", "trend", kind="trend"),
+            Case("双11当天的销量", "units", (date(2026, 11, 11),) * 2),
+            Case("2025年双11当天的订单数", "orders", (date(2025, 11, 11),) * 2)]
     for k, (phrase, span) in enumerate(EN_TIMES.items()):
         for j, (metric, word) in enumerate(EN_METRICS.items()):
             template = ("What was {m} {t}?", "{M} {t}", "How much {m} {t}")[(k + j) % 3] if metric in (

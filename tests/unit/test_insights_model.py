@@ -233,3 +233,32 @@ def test_two_values_of_one_dimension_are_refused():
 ])
 def test_a_change_is_attributed_only_to_a_category_that_made_most_of_it(now, before, driver):
     assert change_driver(pd.Series(now, dtype=float), pd.Series(before, dtype=float)) == driver
+
+
+@pytest.mark.parametrize(("question", "as_of", "span"), [
+    ("本周末的销售额", AS_OF, (date(2026, 11, 21), date(2026, 11, 22))),          # a Friday: this Saturday–Sunday
+    ("本周末的销售额", date(2026, 11, 21), (date(2026, 11, 21), date(2026, 11, 21))),  # Saturday: so far
+    ("这周末的订单数", date(2026, 11, 22), (date(2026, 11, 21), date(2026, 11, 22))),
+    ("双11当天的销售额", AS_OF, (date(2026, 11, 11), date(2026, 11, 11))),
+    ("双十一当天的销量", date(2026, 11, 10), (date(2025, 11, 11), date(2025, 11, 11))),  # before it: last year's
+    ("2024年双11当天的订单数", AS_OF, (date(2024, 11, 11), date(2024, 11, 11))),
+    ("上半年的销售额", AS_OF, (date(2026, 1, 1), date(2026, 6, 30))),
+    ("上半年的销售额", date(2026, 3, 15), (date(2026, 1, 1), date(2026, 3, 15))),  # still running: up to today
+    ("2025年上半年的销量", AS_OF, (date(2025, 1, 1), date(2025, 6, 30))),
+    ("下半年的订单数", AS_OF, (date(2026, 7, 1), AS_OF)),
+])
+def test_weekends_the_double11_day_and_half_years(question, as_of, span):
+    assert parse(question, as_of, KNOWN).time_range == span
+
+
+@pytest.mark.parametrize("question", [
+    "上一季度各省份的销售额", "这一季度女装的销量", "上个季度的订单数", "上半年的订单数"])
+def test_time_phrases_before_de_are_read_as_times_not_values(question):
+    """The words of the time tables are never a filter value (上一季度的 was refused as the place 上一)."""
+    assert parse(question, AS_OF, KNOWN).time_phrase
+
+
+def test_an_unknown_place_after_a_time_is_named_alone():
+    with pytest.raises(UnknownValue) as raised:
+        parse("十月拉萨的销售额", AS_OF, KNOWN)
+    assert raised.value.value == "拉萨"  # was "十月拉萨"
