@@ -18,6 +18,7 @@ from shared.config import Settings
 from shared.errors import Conflict, NotFound
 from shared.i18n import said, t
 from shared.jobs import JobContext
+from shared.models import shop_timezone
 
 SERVICE = "forecasting"
 MODELS: ActiveModelCache[Forecasts] = ActiveModelCache(
@@ -75,7 +76,7 @@ def backtest_report(shop_id: int, settings: Settings) -> dict:
 
 def load_history(ctx: JobContext):
     with ctx.session() as session:
-        timezone = data.shop_timezone(session, ctx.shop_id)
+        timezone = shop_timezone(session, ctx.shop_id)
         lines = sales.paid_lines(session, timezone)[["item_id", "date", "units", "revenue"]]
         stock = sales.stock_snapshots(session)
         catalogue = data.catalogue(session)

@@ -36,6 +36,7 @@ from services.insights.answer import (
 )
 from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation, parse
 from shared.i18n import Message, current_language, join, language_was_asked, render, t
+from shared.models import shop_timezone
 
 KNOWN_VALUES_TTL_S = 60.0
 _known: dict[int, tuple[float, dict]] = {}
@@ -105,7 +106,7 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
 
     It is written in the language the reader asked for (Accept-Language), else in the question's.
     """
-    timezone = data.shop_timezone(session, shop_id)
+    timezone = shop_timezone(session, shop_id)
     as_of = as_of or datetime.now(ZoneInfo(timezone)).date()
     language = answer_language(question)
     interp = parse(question, as_of, _known_values(session, shop_id))

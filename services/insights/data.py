@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from shared.db import local_bucket
 from shared.models import Customer, Event, Order, OrderItem, Product, Review, ReviewSentiment
-from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
 from shared.sales import is_sale, line_revenue, line_units, return_flag, sale_flag
 
 ROW_LIMIT = 2_000_000

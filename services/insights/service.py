@@ -29,6 +29,7 @@ from shared.config import Settings
 from shared.errors import Conflict, NotFound
 from shared.i18n import t
 from shared.jobs import JobContext
+from shared.models import shop_timezone
 
 SERVICE = "insights"
 ALERT_DAYS = 7  # anomalies of the last week alert; older ones are history
@@ -117,7 +118,7 @@ def train(ctx: JobContext) -> dict:
     """Segment the shop's buyers, save and promote the model, then alert on the week's anomalies."""
     ctx.progress(0.05, t("insights.progress_reading"))
     with ctx.session() as session:
-        timezone = data.shop_timezone(session, ctx.shop_id)
+        timezone = shop_timezone(session, ctx.shop_id)
         latest = data.latest_order_time(session)
         if latest is None:
             raise Conflict(t("insights.segments_need_orders"))
@@ -156,7 +157,7 @@ def train(ctx: JobContext) -> dict:
 
 def anomaly_report(session: Session, shop_id: int, metric: str, days: int, category: str | None = None) -> dict:
     """Flagged days of ``metric`` over the shop's last ``days`` days (of a category, if given)."""
-    timezone = data.shop_timezone(session, shop_id)
+    timezone = shop_timezone(session, shop_id)
     latest = data.latest_order_time(session)
     if latest is None:
         return {"metric": metric, "days": [], "note": t("insights.no_orders_yet")}

@@ -29,7 +29,7 @@ from shared.calendar import local_window
 from shared.config import Settings
 from shared.errors import Conflict, ShopmindError
 from shared.i18n import Message, t
-from shared.models import Shop
+from shared.models import Shop, shop_timezone
 from shared.service_client import registry
 
 KPI_METRICS = ("revenue", "orders", "aov", "buyers", "refund_rate")
@@ -86,7 +86,7 @@ class Week:
 
 
 def week_of(session: Session, shop_id: int) -> Week:
-    timezone = data.shop_timezone(session, shop_id)
+    timezone = shop_timezone(session, shop_id)
     latest = data.latest_order_time(session)
     if latest is None:
         raise Conflict(t("report.needs_orders"))

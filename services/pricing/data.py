@@ -7,7 +7,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.models import CompetitorPrice, Product, ShopSetting
-from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
 
 RULES_SETTING = "pricing.rules"
 

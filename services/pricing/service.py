@@ -23,6 +23,7 @@ from shared.config import Settings
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.i18n import t
 from shared.jobs import JobContext
+from shared.models import shop_timezone
 
 SERVICE = "pricing"
 MODELS: ActiveModelCache[DemandCurves] = ActiveModelCache(
@@ -110,7 +111,7 @@ def train(ctx: JobContext) -> dict:
     then watch competitors against the new curves."""
     ctx.progress(0.05, t("pricing.progress_reading"))
     with ctx.session() as session:
-        lines = sales.paid_lines(session, data.shop_timezone(session, ctx.shop_id))[["item_id", "date", "units",
+        lines = sales.paid_lines(session, shop_timezone(session, ctx.shop_id))[["item_id", "date", "units",
                                                                                      "price"]]
         stock, catalogue = sales.stock_snapshots(session), data.catalogue(session)
     days = (lines["date"].max() - lines["date"].min()).days + 1 if not lines.empty else 0

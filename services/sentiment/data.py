@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from shared.db import upsert
 from shared.models import Product, Review, ReviewSentiment, ShopSetting
-from shared.models import shop_timezone as shop_timezone  # the one definition, importable here too
 
 
 def rated_reviews(session: Session) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from shared.config import Settings
 from shared.errors import NotFound
 from shared.i18n import t
 from shared.jobs import JobContext
+from shared.models import shop_timezone
 
 log = logging.getLogger(__name__)
 SERVICE = "sentiment"
@@ -64,7 +65,7 @@ def item_sentiment(session: Session, shop_id: int, item_id: str, weeks: int) -> 
         raise NotFound(t("sentiment.unknown_item", item_id=item_id))
     reviews = data.item_review_count(session, item_id)
     scores = data.item_scores(session, item_id)
-    return item_summary(item_id, reviews, scores, data.shop_timezone(session, shop_id), weeks)
+    return item_summary(item_id, reviews, scores, shop_timezone(session, shop_id), weeks)
 
 
 def alert_list(session: Session, shop_id: int, rules: AlertRules) -> dict:
@@ -239,7 +240,7 @@ def current_alerts(session, shop_id: int, rules: AlertRules = AlertRules()) -> t
     if latest is None:
         return [], None
     since = latest - timedelta(days=rules.window_days + rules.baseline_days + 1)
-    frame = scored_frame(session, data.shop_timezone(session, shop_id), since)
+    frame = scored_frame(session, shop_timezone(session, shop_id), since)
     if frame.empty:
         return [], None
     as_of = max(frame["day"])
