@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
 
 from shared.i18n import Message, t
+
+if TYPE_CHECKING:  # the curves are only read here; elasticity builds them
+    from services.pricing.elasticity import DemandCurves
 
 
 @dataclass(frozen=True)
@@ -176,3 +181,32 @@ def simulate(e: ItemEconomics, price: float, days: int = 28) -> dict:
            "profit": round(e.daily_units * days * (e.price - e.cost), 2) if e.cost is not None else None}
     return {"price": round(price, 2), "current_price": round(e.price, 2), "days": days,
             "expected": totals(units), "low": totals(low), "high": totals(high), "at_current_price": now}
+
+
+def our_prices(catalogue: pd.DataFrame, curves: DemandCurves | None) -> pd.Series:
+    """Our current price per item: the catalogue's, else the last price sold at."""
+    prices = catalogue.dropna(subset=["price"]).set_index("item_id")["price"].astype(float)
+    if curves is not None:
+        sold = pd.Series(curves.at_price, index=curves.estimates.item_ids.astype(str)).dropna()
+        prices = prices.combine_first(sold)
+    return prices[prices > 0]
+
+
+def economics(curves: DemandCurves, k: int, price: float | None, cost: float | None,
+              rival_prices: pd.Series) -> ItemEconomics:
+    """Item k's economics at its current price (the catalogue's, else the last sold at)."""
+    e = curves.estimates
+    p0 = price if price and price > 0 else float(curves.at_price[k])
+    at = curves.at_price[k]
+    units = float(curves.daily_units[k] * (p0 / at) ** e.value[k]) if np.isfinite(at) and at > 0 else 0.0
+    reference = float(rival_prices.max()) if len(rival_prices) else (
+        float(curves.top_price[k]) if np.isfinite(curves.top_price[k]) else None)
+    return ItemEconomics(price=p0, cost=cost if cost and cost > 0 else None, daily_units=units,
+                         elasticity=float(e.value[k]), elasticity_sd=float(e.sd[k]), reference=reference)
+
+
+def guardrails(stored: dict) -> Guardrails:
+    known = {k: v for k, v in stored.items() if k in Guardrails.__dataclass_fields__}
+    if "endings" in known:
+        known["endings"] = tuple(known["endings"])
+    return Guardrails(**known)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.pricing import competitors, data
 from services.pricing.elasticity import DemandCurves, build_panel, estimate
-from services.pricing.optimise import Guardrails, ItemEconomics, advise, simulate
+from services.pricing.optimise import Guardrails, ItemEconomics, advise, economics, guardrails, our_prices, simulate
 from shared import artifacts, sales, webhooks
 from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.config import Settings
@@ -190,35 +190,6 @@ def suggestions(session: Session, curves: DemandCurves, rules: Guardrails, actio
     key = {"expected_profit_gain": "expected_profit_gain_per_day"}.get(sort, sort)
     rows.sort(key=lambda r: -(r.get(key) if r.get(key) is not None else float("-inf")))
     return rows
-
-
-def our_prices(catalogue: pd.DataFrame, curves: DemandCurves | None) -> pd.Series:
-    """Our current price per item: the catalogue's, else the last price sold at."""
-    prices = catalogue.dropna(subset=["price"]).set_index("item_id")["price"].astype(float)
-    if curves is not None:
-        sold = pd.Series(curves.at_price, index=curves.estimates.item_ids.astype(str)).dropna()
-        prices = prices.combine_first(sold)
-    return prices[prices > 0]
-
-
-def economics(curves: DemandCurves, k: int, price: float | None, cost: float | None,
-              rival_prices: pd.Series) -> ItemEconomics:
-    """Item k's economics at its current price (the catalogue's, else the last sold at)."""
-    e = curves.estimates
-    p0 = price if price and price > 0 else float(curves.at_price[k])
-    at = curves.at_price[k]
-    units = float(curves.daily_units[k] * (p0 / at) ** e.value[k]) if np.isfinite(at) and at > 0 else 0.0
-    reference = float(rival_prices.max()) if len(rival_prices) else (
-        float(curves.top_price[k]) if np.isfinite(curves.top_price[k]) else None)
-    return ItemEconomics(price=p0, cost=cost if cost and cost > 0 else None, daily_units=units,
-                         elasticity=float(e.value[k]), elasticity_sd=float(e.sd[k]), reference=reference)
-
-
-def guardrails(stored: dict) -> Guardrails:
-    known = {k: v for k, v in stored.items() if k in Guardrails.__dataclass_fields__}
-    if "endings" in known:
-        known["endings"] = tuple(known["endings"])
-    return Guardrails(**known)
 
 
 def _active(shop_id: int, settings: Settings) -> LoadedModel[DemandCurves]:
