@@ -400,7 +400,9 @@ def _execute(ctx: JobContext, fn: Callable[[JobContext], dict | None], retries: 
 
 
 def _finish(ctx: JobContext, status: str, result: dict | None = None, error: dict | None = None) -> None:
-    values = {"status": status, "finished_at": utcnow(), "result": i18n.to_json(result), "error": i18n.to_json(error)}
+    values = {"status": status, "finished_at": utcnow(), "result": i18n.to_json(result), "error": i18n.to_json(error),
+              # The last progress message ("writing…") must not outlive the job.
+              "message": i18n.dumps_text(t("jobs.finished" if status == "succeeded" else "jobs.ended_failed"))}
     if status == "succeeded":
         values["progress"] = 1.0
     _record(ctx, **values)

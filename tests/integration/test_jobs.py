@@ -37,7 +37,7 @@ def test_lifecycle_queued_running_progress_succeeded(client, shop, settings):
     done = seen[-1]
     assert done["progress"] == 1.0 and done["result"] == {"steps": 4, "shop_id": shop.id}
     assert done["error"] is None and done["started_at"] <= done["finished_at"]
-    assert done["kind"] == "tests.progress" and done["message"] == "step 4 of 4"
+    assert done["kind"] == "tests.progress" and done["message"] == "已完成"  # not the last step's "step 4 of 4"
 
 
 def test_failing_task_ends_failed_with_its_error(client, shop, settings):
@@ -45,6 +45,7 @@ def test_failing_task_ends_failed_with_its_error(client, shop, settings):
     job = seen[-1]
     assert job["status"] == "failed" and job["result"] is None
     assert job["error"]["status"] == 500 and "ValueError: the input had no rows" in job["error"]["detail"]
+    assert job["message"].startswith("失败")
 
 
 def test_bad_input_fails_the_job_with_a_4xx_problem(client, shop, settings):
