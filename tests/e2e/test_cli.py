@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from services.runtime.cli import main
 
-COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "generate-demo-data",
+COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "create-user", "generate-demo-data",
             "train-sentiment"]
 
 
