@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from services.runtime.cli import main
 
-COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "create-user", "generate-demo-data",
-            "train-sentiment"]
+COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "create-user",
+            "generate-demo-data", "train-sentiment"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
