@@ -236,7 +236,8 @@ def beat() -> None:
 @_end_date_option
 @click.option("--no-serve", is_flag=True, help="prepare everything, then exit instead of serving")
 def demo(port: int, seed: int, scale: float, end_date, no_serve: bool) -> None:
-    """Embedded mode end to end: migrate, generate, import, train, serve, print the keys."""
+    """Embedded mode end to end: migrate, generate, import, train, serve, print the console
+    login and the keys."""
     from services.runtime.demo import prepare_demo
     from services.runtime.serving import run_gunicorn
 
@@ -251,6 +252,8 @@ def demo(port: int, seed: int, scale: float, end_date, no_serve: bool) -> None:
     click.echo("")
     click.echo(f"shopmind demo shop '{info['shop']['name']}' (id {info['shop']['id']})"
                + (f" — training failed for {', '.join(failed)}; see above" if failed else " — every model trained"))
+    click.echo(f"  console:  http://127.0.0.1:{port}/   sign in as {info['login']['email']} "
+               f"with password {info['login']['password']}")
     click.echo(f"  API:      http://127.0.0.1:{port}/v1/   docs: http://127.0.0.1:{port}/docs")
     for role, key in info["keys"].items():
         click.echo(f"  {role:8s}  {key}")
