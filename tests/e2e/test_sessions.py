@@ -4,11 +4,15 @@ revocation, throttling (docs/api.md, "Console and sessions")."""
 import json
 import secrets
 import uuid
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from services.runtime.cli import main
+from shared.db import ALL_SHOPS, session_scope, utcnow
+from shared.models import ConsoleSession
 from tests.conftest import make_shop
 
 SHOP_LANGUAGE = "en"
@@ -78,6 +82,39 @@ def test_the_cookie_is_secure_over_https_and_not_for_an_untrusted_forwarded_prot
                         headers={"X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": _address()}
                         ).status_code == 201
     assert not spoofed.get_cookie("shopmind_session").secure  # SHOPMIND_TRUSTED_PROXIES is 0 here
+
+
+def test_the_cookie_is_secure_behind_a_trusted_proxy_that_says_https(settings, shop):
+    from services.gateway.app import create_app
+
+    behind_nginx = create_app(replace(settings, trusted_proxies=1)).test_client()
+    reply = behind_nginx.post("/v1/sessions", json={"email": _new_user(shop), "password": PASSWORD},
+                              headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": _address()})
+    assert reply.status_code == 201
+    assert behind_nginx.get_cookie("shopmind_session").secure
+
+
+@pytest.mark.parametrize("column,age", [("last_seen_at", "session_idle_s"), ("created_at", "session_max_s")])
+def test_idle_and_old_sessions_end(app, shop, settings, column, age):
+    console = Console(app, _new_user(shop))
+    with session_scope(ALL_SHOPS, settings.database_url) as session:
+        row = session.get(ConsoleSession, _token_hash(console))
+        setattr(row, column, utcnow() - timedelta(seconds=getattr(settings, age) + 5))
+    assert console.me().status_code == 401
+    with session_scope(ALL_SHOPS, settings.database_url) as session:
+        assert session.get(ConsoleSession, _token_hash(console)) is None  # and it is gone
+
+
+def _token_hash(console) -> str:
+    from services.gateway.passwords import hash_session_token
+
+    return hash_session_token(console.http.get_cookie("shopmind_session").value)
+
+
+def test_console_routes_answer_other_methods_with_405(app, shop):
+    console = Console(app, _new_user(shop))
+    reply = console.call("PUT", "/v1/me", json={})
+    assert reply.status_code == 405 and "PATCH" in reply.headers["Allow"]
 
 
 def test_logout_ends_the_session_on_the_server(app, shop):
