@@ -140,6 +140,8 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def _authenticate_session(settings: Settings, cookie: str, limiter) -> None:
+    if (request.method, request.path) in PLATFORM_ROUTES:  # no user of a shop is the platform
+        raise Unauthorized(i18n.t("auth.platform_token"))
     caller = accounts.session_caller(settings, cookie)
     g.console_session = caller
     # The reader's language: what the request asks for, else the user's own setting.

@@ -179,6 +179,7 @@ def test_session_users_have_their_roles(app, shop):
     assert analyst.call("GET", "/v1/jobs").status_code == 200
     admin = Console(app, _new_user(shop, "admin"))
     assert admin.call("POST", "/v1/keys", json={"role": "client"}).status_code == 201
+    assert admin.call("POST", "/v1/shops", json={"name": "mine now"}).status_code == 401  # the platform's only
 
 
 def test_a_user_sees_only_their_own_shop(app, shop, other_shop):
