@@ -33,26 +33,38 @@ _CLIENT_ROUTES = [
     ("GET", re.compile(r"^/v1/recommendations/")),
     ("POST", re.compile(r"^/v1/recommendations/session$")),
     ("POST", re.compile(r"^/v1/events$")),
+    ("GET", re.compile(r"^/v1/me$")),
 ]
 # Writes that only read data and compute an answer: analysts may call them.
 _ANALYST_WRITES = [
     ("POST", re.compile(r"^/v1/ask$")),
     ("POST", re.compile(r"^/v1/sentiment/analyze$")),
     ("POST", re.compile(r"^/v1/pricing/simulate$")),
+    # A console user's own settings and session: every role manages its own.
+    ("PATCH", re.compile(r"^/v1/me$")),
+    ("POST", re.compile(r"^/v1/users/me/password$")),
+    ("DELETE", re.compile(r"^/v1/sessions/current$")),
 ]
 # Reads that expose configuration rather than shop data: admins only.
-_ADMIN_READS = [re.compile(r"^/v1/webhooks"), re.compile(r"^/v1/keys")]
+_ADMIN_READS = [re.compile(r"^/v1/webhooks"), re.compile(r"^/v1/keys"), re.compile(r"^/v1/users")]
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a shop's API key, or the platform token (``shop_id`` None)."""
+    """Who is calling: a shop's API key, a console user's session, or the platform token
+    (``shop_id`` None)."""
 
     shop_id: int | None
     role: str
     key_id: int | None = None
     # The shopper a client key's request proved to be (a valid user token), else None.
     user_id: str | None = None
+    # The console user a session request comes from (``key_id`` is None then).
+    console_user_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "user" if self.console_user_id is not None else "key"
 
     def may_see_history_of(self, user_id: str) -> bool:
         """Staff keys see any buyer's history; a front-end key only the proven user's own."""
@@ -86,7 +98,8 @@ def required_role(method: str, path: str) -> str:
 def check_role(principal: Principal, method: str, path: str) -> None:
     needed = required_role(method, path)
     if ROLE_RANK.get(principal.role, -1) < ROLE_RANK[needed]:
-        raise Forbidden(t("auth.role", role=principal.role, method=method, path=path, needed=needed))
+        who = "auth.role_user" if principal.kind == "user" else "auth.role"
+        raise Forbidden(t(who, role=principal.role, method=method, path=path, needed=needed))
 
 
 # --- user tokens: a shop's backend vouches for the shopper behind a front-end key ---------

@@ -80,6 +80,12 @@ class Settings:
     max_waiters_per_shop: int = 2
     # Reverse proxies in front of the gateway whose X-Forwarded-For/-Proto/-Host are believed (0: none).
     trusted_proxies: int = 0
+    # Console sessions end after this long without a request, and this long after sign-in at most.
+    session_idle_s: int = 8 * 3600
+    session_max_s: int = 7 * 86400
+    # Failed sign-ins allowed per minute for one email, and from one address; then 429.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
 
     @property
     def embedded(self) -> bool:
@@ -197,6 +203,10 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         max_waiters=int(get("SHOPMIND_MAX_WAITERS", str(default_total(request_threads)))),
         max_waiters_per_shop=int(get("SHOPMIND_MAX_WAITERS_PER_SHOP", "2")),
         trusted_proxies=int(get("SHOPMIND_TRUSTED_PROXIES", "0")),
+        session_idle_s=int(get("SHOPMIND_SESSION_IDLE_S", str(8 * 3600))),
+        session_max_s=int(get("SHOPMIND_SESSION_MAX_S", str(7 * 86400))),
+        login_failures_per_account=int(get("SHOPMIND_LOGIN_FAILURES_PER_ACCOUNT", "5")),
+        login_failures_per_address=int(get("SHOPMIND_LOGIN_FAILURES_PER_ADDRESS", "20")),
     )
 
 

@@ -35,6 +35,8 @@ from shared.db import Base, JSONType, ShopOwned, UTCDateTime, utcnow
 Money = Numeric(14, 2)
 
 ROLES = ("admin", "analyst", "client")
+# Console users are people: the front-end role stays with keys.
+USER_ROLES = ("admin", "analyst")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 MODEL_STATUSES = ("training", "ready", "active", "retired", "failed")
 # Which of them are sales: shared.sales.
@@ -98,6 +100,37 @@ class ApiKey(Base, ShopOwned):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Base, ShopOwned):
+    """A person who signs in to the console; belongs to one shop with one role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = _public_id()
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    # Lower-cased, and unique across the platform: the sign-in form has no shop field.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # An argon2id hash (algorithm, parameters and salt included).
+    password_hash: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN", server_default="zh-CN")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleSession(Base, ShopOwned):
+    """A signed-in console: revocable, so logout and removing a user take effect at once."""
+
+    __tablename__ = "console_sessions"
+
+    # sha256 of the cookie's token: a leaked table opens no session.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(PublicId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Sent back in X-CSRF-Token with every state-changing request made with the cookie.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Job(Base, ShopOwned):

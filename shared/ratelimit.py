@@ -31,6 +31,11 @@ class InProcessRateLimiter:
             self._counts[(key, window)] = count
         return _retry_after(window) if count > self.limit else None
 
+    def spent(self, key: str) -> int | None:
+        """Seconds to wait if ``key`` has used its budget this window, without counting a hit."""
+        window = int(time.time() // WINDOW_S)
+        return _retry_after(window) if self._counts.get((key, window), 0) >= self.limit else None
+
 
 class RedisRateLimiter:
     def __init__(self, limit_per_minute: int, redis_url: str):
@@ -52,6 +57,15 @@ class RedisRateLimiter:
             log.warning("rate limiter unavailable (%s); request allowed", exc)
             return None
         return _retry_after(window) if count > self.limit else None
+
+    def spent(self, key: str) -> int | None:
+        window = int(time.time() // WINDOW_S)
+        try:
+            count = int(self._redis.get(f"shopmind:ratelimit:{key}:{window}") or 0)
+        except self._errors as exc:
+            log.warning("rate limiter unavailable (%s); request allowed", exc)
+            return None
+        return _retry_after(window) if count >= self.limit else None
 
 
 def _retry_after(window: int) -> int:

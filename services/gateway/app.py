@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.gateway import aggregate, api, openapi, proxy, security
+from services.gateway import accounts_api, aggregate, api, openapi, proxy, security
 from shared import celery_app, db
 from shared.config import DOMAIN_SERVICES, Settings, keep_files_private
 from shared.errors import problem, problem_response, register_error_handlers
@@ -56,6 +56,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     app.register_blueprint(openapi.openapi)
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(aggregate.blp)
+    smorest.register_blueprint(accounts_api.blp)
     app.register_blueprint(proxy.proxy)
 
     @app.get("/readyz")

@@ -43,9 +43,12 @@ SERVICE_FOR_PREFIX = {
 }
 MAX_ROW_ID = PUBLIC_ID_MAX
 # Served by the gateway itself; anything else under these prefixes is a 405, not a proxy.
-GATEWAY_PREFIXES = {"shops", "keys", "user-tokens", "jobs", "admin", "models", "webhooks", "items", "dashboard"}
+GATEWAY_PREFIXES = {"shops", "keys", "user-tokens", "jobs", "admin", "models", "webhooks", "items", "dashboard",
+                    "sessions", "me", "users"}
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                "transfer-encoding", "upgrade", "host", "authorization"}
+# The caller's credentials stay at the gateway: services trust the signed principal alone.
+_CREDENTIALS = {"authorization", "cookie", "x-csrf-token"}
 
 
 class ServiceClient(service_client.ServiceClient):
@@ -55,16 +58,18 @@ class ServiceClient(service_client.ServiceClient):
         """Pass the current request on, unchanged but for auth, and stream the answer back."""
         headers = self._signed_headers(principal, request.method, request.path)
         if self.app is not None:
-            environ = {k: v for k, v in request.environ.items()
-                       if k not in ("HTTP_AUTHORIZATION", "werkzeug.request", "HTTP_X_REQUEST_ID",
-                                    "HTTP_ACCEPT_LANGUAGE", "HTTP_X_SHOPMIND_LANGUAGE_SOURCE")}
+            dropped = {"werkzeug.request", "HTTP_X_REQUEST_ID", "HTTP_ACCEPT_LANGUAGE",
+                       "HTTP_X_SHOPMIND_LANGUAGE_SOURCE",
+                       *("HTTP_" + name.upper().replace("-", "_") for name in _CREDENTIALS)}
+            environ = {k: v for k, v in request.environ.items() if k not in dropped}
             for name, value in headers.items():
                 environ["HTTP_" + name.upper().replace("-", "_")] = value
             app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=False)
             return Response(app_iter, status=status, headers=response_headers)
         ours = {name.lower() for name in headers}
         named = {h.strip().lower() for h in request.headers.get("Connection", "").split(",")}
-        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | ours | named}
+        dropped = _HOP_BY_HOP | _CREDENTIALS | ours | named
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
         forwarded.update(headers)
         has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
         upstream = self._http.build_request(

@@ -1,4 +1,10 @@
-"""Who is calling, may they, and how often: the gateway's ``before_request``."""
+"""Who is calling, may they, and how often: the gateway's ``before_request``.
+
+A request proves who it is with a Bearer API key, or with the console's session cookie; both
+reach the same ``/v1`` routes with the same role table and the same shop scoping. A cookie is
+sent by the browser on its own, so a state-changing request made with one must also carry the
+session's CSRF token (``X-CSRF-Token``); a Bearer key is never sent on its own and needs none.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,26 @@ import hmac
 import threading
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import select
 
+from services.gateway import accounts
 from shared import i18n
 from shared.auth import USER_TOKEN_HEADER, Principal, check_role, hash_api_key, read_user_token, set_current_principal
 from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope
-from shared.errors import TooManyRequests, Unauthorized
+from shared.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.models import ApiKey, Shop
 from shared.ratelimit import rate_limiter
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/docs", "/", "/favicon.ico"}
 PUBLIC_PREFIXES = ("/static/",)  # our own scripts and the vendored assets
 PLATFORM_ROUTES = {("POST", "/v1/shops")}
+# Signing in needs no credential (its own throttle stands in for the key's rate limit).
+SIGN_IN_ROUTES = {("POST", "/v1/sessions")}
+SESSION_COOKIE = "shopmind_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Key lookups are cached briefly; a revoked key stops working in this process at once
 # (the cache entry is dropped) and in other processes within this many seconds.
 KEY_CACHE_TTL_S = 5.0
@@ -86,10 +98,17 @@ def init_app(app: Flask, settings: Settings) -> None:
     limiter = rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
     app.extensions["shopmind.keys"] = keys
     app.extensions["shopmind.limiter"] = limiter
+    app.extensions["shopmind.login_throttle"] = accounts.LoginThrottle(settings)
 
     @app.before_request
     def _authenticate():
         if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES) or request.method == "OPTIONS":
+            return
+        if (request.method, request.path) in SIGN_IN_ROUTES:
+            return
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and "Authorization" not in request.headers:  # an explicit key wins over the browser's cookie
+            _authenticate_session(settings, cookie, limiter)
             return
         token = _bearer_token()
         if (request.method, request.path) in PLATFORM_ROUTES:
@@ -118,6 +137,29 @@ def init_app(app: Flask, settings: Settings) -> None:
             user_id = read_user_token(settings.internal_token, principal.shop_id, user_token)
             principal = dataclasses.replace(principal, user_id=user_id)
         set_current_principal(principal)
+
+
+def _authenticate_session(settings: Settings, cookie: str, limiter) -> None:
+    if (request.method, request.path) in PLATFORM_ROUTES:  # no user of a shop is the platform
+        raise Unauthorized(i18n.t("auth.platform_token"))
+    caller = accounts.session_caller(settings, cookie)
+    g.console_session = caller
+    # The reader's language: what the request asks for, else the user's own setting.
+    if not i18n.negotiate(request.headers.get("Accept-Language")):
+        i18n.set_language(caller.language)
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(
+            request.headers.get(CSRF_HEADER, "").encode(), caller.csrf_token.encode()):
+        raise Forbidden(i18n.t("accounts.csrf", header=CSRF_HEADER))
+    check_role(caller.principal, request.method, request.path)
+    if limiter is not None and (wait := limiter.hit("session:" + caller.token_hash[:16])) is not None:
+        raise TooManyRequests(i18n.t("accounts.rate_limited", limit=settings.rate_limit_per_minute, seconds=wait),
+                              retry_after=wait)
+    set_current_principal(caller.principal)
+
+
+def console_session() -> accounts.SessionCaller | None:
+    """The console session the current request was made with, or None (an API key)."""
+    return g.get("console_session")
 
 
 def _slow_down_guessing() -> None:

@@ -90,6 +90,37 @@ def create_key(shop_id: int, role: str) -> None:
     click.echo(json.dumps({"shop_id": shop_id, "api_key": {"id": key.id, "key": secret, "role": key.role}}))
 
 
+@main.command("create-user")
+@click.option("--shop", "shop_id", required=True, type=int, help="the shop's id")
+@click.option("--email", required=True, help="what the user signs in with (unique across the platform)")
+@click.option("--role", required=True, type=click.Choice(("admin", "analyst")))
+@click.option("--password", default=None, help="leave out to have one generated and printed once")
+def create_user(shop_id: int, email: str, role: str, password: str | None) -> None:
+    """Add a console user to a shop; print it as JSON, with the password when one was generated."""
+    import marshmallow
+
+    from services.gateway.accounts import create_user as create
+    from services.gateway.accounts_schemas import UserCreateSchema
+    from shared.db import session_scope
+    from shared.errors import ShopmindError
+    from shared.models import Shop
+
+    given = {"email": email, "role": role, **({"password": password} if password is not None else {})}
+    try:
+        args = UserCreateSchema().load(given)
+    except marshmallow.ValidationError as exc:
+        raise click.BadParameter("; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items())) from None
+    settings = load_settings()
+    with session_scope(shop_id, settings.database_url) as session:
+        if session.get(Shop, shop_id) is None:
+            raise click.ClickException(f"no shop with id {shop_id}")
+        try:
+            user = create(session, shop_id, args["email"], args["role"], args.get("password"))
+        except ShopmindError as exc:
+            raise click.ClickException(str(exc.detail)) from None
+    click.echo(json.dumps({**user, "created_at": user["created_at"].isoformat()}, ensure_ascii=False))
+
+
 def _end_date_option(command):
     return click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                         help="last day of the shop's history [default: yesterday in the shop's timezone]")(command)
@@ -205,7 +236,8 @@ def beat() -> None:
 @_end_date_option
 @click.option("--no-serve", is_flag=True, help="prepare everything, then exit instead of serving")
 def demo(port: int, seed: int, scale: float, end_date, no_serve: bool) -> None:
-    """Embedded mode end to end: migrate, generate, import, train, serve, print the keys."""
+    """Embedded mode end to end: migrate, generate, import, train, serve, print the console
+    login and the keys."""
     from services.runtime.demo import prepare_demo
     from services.runtime.serving import run_gunicorn
 
@@ -220,6 +252,8 @@ def demo(port: int, seed: int, scale: float, end_date, no_serve: bool) -> None:
     click.echo("")
     click.echo(f"shopmind demo shop '{info['shop']['name']}' (id {info['shop']['id']})"
                + (f" — training failed for {', '.join(failed)}; see above" if failed else " — every model trained"))
+    click.echo(f"  console:  http://127.0.0.1:{port}/   sign in as {info['login']['email']} "
+               f"with password {info['login']['password']}")
     click.echo(f"  API:      http://127.0.0.1:{port}/v1/   docs: http://127.0.0.1:{port}/docs")
     for role, key in info["keys"].items():
         click.echo(f"  {role:8s}  {key}")

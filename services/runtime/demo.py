@@ -18,6 +18,7 @@ from shared.config import Settings
 
 DEMO_SHOP_NAME = "演示旗舰店 demo"
 DEMO_TIMEZONE = "Asia/Shanghai"
+DEMO_LOGIN = "owner@demo.shop"
 # (entity, file written by infra/demo_data.py, import preset)
 DEMO_IMPORTS = [
     ("products", "products.csv", "generic"),
@@ -124,7 +125,35 @@ def describe_training(job: dict) -> str:
 
 
 def _demo_shop(settings: Settings) -> dict:
-    """The demo shop and one key per role, kept in var/demo_keys.json so restarts reuse them."""
+    """The demo shop, one key per role and a console login, kept in var/demo_keys.json so
+    restarts reuse them."""
+    info = _demo_shop_and_keys(settings)
+    if "login" not in info:  # a keys file from before the console
+        info["login"] = _demo_login(settings, info["shop"]["id"])
+        keys_file = settings.data_dir / "demo_keys.json"
+        keys_file.write_text(json.dumps(info, ensure_ascii=False, indent=2))
+        keys_file.chmod(0o600)
+    return info
+
+
+def _demo_login(settings: Settings, shop_id: int) -> dict:
+    """An admin console user with a random password (printed, and kept in the keys file)."""
+    from services.gateway.accounts import create_user
+    from shared.db import session_scope
+    from shared.errors import Conflict
+
+    for email in (DEMO_LOGIN, DEMO_LOGIN.replace("@", f"+{shop_id}@")):  # the plain one may be an older shop's
+        with session_scope(shop_id, settings.database_url) as session:
+            try:
+                user = create_user(session, shop_id, email, "admin")
+            except Conflict:
+                continue
+        return {"email": user["email"], "password": user["password"]}
+    raise RuntimeError(f"no free demo login for shop {shop_id}: remove the users {DEMO_LOGIN} and "
+                       f"{DEMO_LOGIN.replace('@', f'+{shop_id}@')}")
+
+
+def _demo_shop_and_keys(settings: Settings) -> dict:
     from services.gateway.data import create_key, create_shop
     from shared.db import ALL_SHOPS, session_scope
     from shared.models import Shop

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from services.runtime.cli import main
 
-COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "generate-demo-data",
-            "train-sentiment"]
+COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create-key", "create-user",
+            "generate-demo-data", "train-sentiment"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -105,18 +105,24 @@ def test_demo_prepares_a_working_shop_without_serving(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
     assert result.exit_code == 0, result.output
     assert "orders: " in result.output and " rejected" in result.output and "failed" not in result.output
-    keys = json.loads((tmp_path / "demo_keys.json").read_text())["keys"]
+    demo = json.loads((tmp_path / "demo_keys.json").read_text())
+    keys, login = demo["keys"], demo["login"]
     assert set(keys) == {"admin", "analyst", "client"}
+    assert "console:  http://127.0.0.1:8000/" in result.output
+    assert login["email"] == "owner@demo.shop" and login["password"] in result.output
 
     from services.runtime.allinone import create_app
 
     client = create_app().test_client()
+    signed_in = client.post("/v1/sessions", json=login)
+    assert signed_in.status_code == 201 and signed_in.get_json()["user"]["role"] == "admin"
     dashboard = client.get("/v1/dashboard", headers={"Authorization": f"Bearer {keys['analyst']}"}).get_json()
     assert dashboard["kpis"]["current"]["orders"] > 0
     # A second run reuses the shop, the keys and the files.
     again = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
     assert again.exit_code == 0 and "already in" in again.output
-    assert json.loads((tmp_path / "demo_keys.json").read_text())["keys"] == keys
+    assert json.loads((tmp_path / "demo_keys.json").read_text()) == demo
+    assert login["password"] in again.output
 
 
 def test_create_shop_validates_like_the_api(tmp_path, monkeypatch):
