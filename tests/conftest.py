@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.support.commands import SHOPMIND
+from tests.support.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION_DIR = ROOT / "tests" / "integration"
@@ -114,11 +115,7 @@ def worker(base_env, settings, tmp_path_factory):
             process.kill()
             pytest.fail("the Celery worker did not start:\n" + log_path.read_text()[-3000:])
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process)
     log.close()
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.support.commands import SHOPMIND
+from tests.support.processes import stop_process
 
 STARTUP_S = 420  # generate, import and train a small shop on 2 busy cores
 
@@ -65,12 +66,7 @@ class Served:
 
     def stop(self) -> None:
         self.client.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout_s=30)
         self._log.close()
 
 

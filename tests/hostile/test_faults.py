@@ -35,6 +35,7 @@ from tests.support.fault_stack import (
     missing_binaries,
     wait_until,
 )
+from tests.support.imports import products_csv
 
 pytestmark = [
     pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
@@ -176,14 +177,6 @@ def stack(tmp_path_factory):
         stack.stop()
 
 
-def _products(path: Path, rows: int, title: str) -> Path:
-    with open(path, "w") as handle:
-        handle.write("item_id,title,category,price\n")
-        for i in range(rows):
-            handle.write(f"{i},{title}{i},女装,{i % 500 + 1}.50\n")
-    return path
-
-
 def _events(path: Path, users: int = 1500, items: int = 300, rows: int = 60_000) -> Path:
     """A UserBehavior log (headerless) over 60 days: enough for a recommender that trains a few seconds."""
     rng = random.Random(7)
@@ -208,7 +201,7 @@ def test_a_service_killed_mid_request_is_a_503_naming_it_and_recovers(stack, tmp
     assert stack.http.get("/v1/imports/presets", headers=headers).status_code == 200
     stack.worker.kill()  # the import below stays queued, so its ?wait= holds the service's request open
     try:
-        path = _products(tmp_path / "small.csv", 10, "标题")
+        path = products_csv(tmp_path / "small.csv", 10, "标题")
         answers = []
 
         def waiting_import():
@@ -252,15 +245,21 @@ def test_a_service_killed_mid_request_is_a_503_naming_it_and_recovers(stack, tmp
     assert stack.finished(headers, job_id)["status"] == "succeeded"
 
 
+def _import_caught_midway(stack, headers: dict, tmp_path: Path, rows: int) -> dict:
+    """Start a big products import and return once it is running and has made progress."""
+    job = stack.start_import(headers, products_csv(tmp_path / "big.csv", rows, "标题"), "products", "generic")
+    stack.until(headers, job["id"], lambda j: j["status"] == "running" and j["progress"] > 0, 60,
+                "never got midway")
+    return job
+
+
 # --- a worker is SIGKILLed mid-job --------------------------------------------------------------
 
 def test_a_worker_killed_during_an_import_leaves_nothing_half_written(stack, tmp_path):
     headers = stack.new_shop()
     shop = _shop_id(headers, stack)
     rows = 300_000
-    job = stack.start_import(headers, _products(tmp_path / "big.csv", rows, "标题"), "products", "generic")
-    stack.until(headers, job["id"], lambda j: j["status"] == "running" and j["progress"] > 0, 60,
-                "never got midway")
+    job = _import_caught_midway(stack, headers, tmp_path, rows)
     stack.worker.kill()
     killed_at = time.monotonic()
     assert stack.sql("SELECT count(*) FROM products WHERE shop_id = :shop", shop=shop)[0][0] == 0
@@ -299,16 +298,14 @@ def test_postgres_restarted_during_an_import(stack, tmp_path):
     headers = stack.new_shop()
     shop = _shop_id(headers, stack)
     rows = 300_000
-    job = stack.start_import(headers, _products(tmp_path / "big.csv", rows, "标题"), "products", "generic")
-    stack.until(headers, job["id"], lambda j: j["status"] == "running" and j["progress"] > 0, 60,
-                "never got midway")
+    job = _import_caught_midway(stack, headers, tmp_path, rows)
     stack.postgres.restart()
     done = stack.finished(headers, job["id"])
     if done["status"] == "succeeded":
         assert stack.sql("SELECT count(*) FROM products WHERE shop_id = :shop", shop=shop)[0][0] == rows
     else:  # failed, with a reason to retry: then nothing of it may be there
         assert stack.sql("SELECT count(*) FROM products WHERE shop_id = :shop", shop=shop)[0][0] == 0
-    again = stack.start_import(headers, _products(tmp_path / "small.csv", 10, "新"), "products", "generic")
+    again = stack.start_import(headers, products_csv(tmp_path / "small.csv", 10, "新"), "products", "generic")
     assert stack.finished(headers, again["id"])["status"] == "succeeded"
 
 
@@ -351,7 +348,7 @@ def test_redis_restarted_with_jobs_queued(stack, tmp_path):
     headers = stack.new_shop()
     stack.worker.kill()  # nothing consumes: the jobs wait in Redis
     try:
-        queued = [stack.start_import(headers, _products(tmp_path / f"part{i}.csv", 20, f"批{i}-"), "products",
+        queued = [stack.start_import(headers, products_csv(tmp_path / f"part{i}.csv", 20, f"批{i}-"), "products",
                                      "generic")["id"] for i in range(3)]
         stack.redis.restart()  # without persistence: every queued message is gone
     finally:
@@ -363,7 +360,7 @@ def test_redis_restarted_with_jobs_queued(stack, tmp_path):
     assert {row[0] for row in stack.sql("SELECT requeues FROM jobs WHERE id IN :ids",
                                         ids=tuple(queued))} == {1}
     # New work goes through the restarted Redis as usual.
-    again = stack.start_import(headers, _products(tmp_path / "after.csv", 5, "后"), "products", "generic")
+    again = stack.start_import(headers, products_csv(tmp_path / "after.csv", 5, "后"), "products", "generic")
     assert stack.finished(headers, again["id"])["status"] == "succeeded"
 
 

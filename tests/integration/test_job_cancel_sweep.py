@@ -2,14 +2,13 @@
 (Redis), the in-process runner otherwise."""
 
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select, text, update
 
 from shared import jobs, sweeper
 from shared.db import ALL_SHOPS, session_scope, utcnow
 from shared.models import Job, Product
-from tests.support.imports import import_file, wait_for_job
+from tests.support.imports import import_file, products_csv, wait_for_job
 
 SHOP_LANGUAGE = "en"
 
@@ -100,14 +99,6 @@ def test_cancel_is_for_admins_of_the_jobs_shop(client, shop, other_shop, setting
     client.post(f"/v1/jobs/{job_id}/cancel", headers=shop.headers())
 
 
-def _products(path: Path, rows: int, title: str) -> Path:
-    with open(path, "w") as handle:
-        handle.write("item_id,title,category,price\n")
-        for i in range(rows):
-            handle.write(f"{i},{title}{i},女装,{i % 500 + 1}.50\n")
-    return path
-
-
 def _catalogue(settings, shop) -> tuple[int, set[str]]:
     with session_scope(shop.id, settings.database_url) as session:
         count = session.scalar(select(func.count()).select_from(Product))
@@ -116,11 +107,11 @@ def _catalogue(settings, shop) -> tuple[int, set[str]]:
 
 
 def test_cancelling_an_import_midway_leaves_the_shop_data_as_it_was(client, shop, settings, tmp_path):
-    status, body = import_file(client, shop.headers(), _products(tmp_path / "before.csv", 1000, "原标题"),
+    status, body = import_file(client, shop.headers(), products_csv(tmp_path / "before.csv", 1000, "原标题"),
                                "products", preset="generic")
     assert status == 200 and body["job"]["status"] == "succeeded", body
     before = _catalogue(settings, shop)
-    big = _products(tmp_path / "big.csv", 400_000, "新标题")
+    big = products_csv(tmp_path / "big.csv", 400_000, "新标题")
     status, body = import_file(client, shop.headers(), big, "products", preset="generic", wait=0)
     assert status == 202, body
     job_id = body["job"]["id"]

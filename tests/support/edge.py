@@ -17,6 +17,7 @@ import pytest
 from infra import nginx_conf
 from tests.conftest import ROOT
 from tests.support.commands import SHOPMIND
+from tests.support.processes import stop_process
 
 
 def nginx_binary() -> str | None:
@@ -44,15 +45,6 @@ def _wait_for(check, process: subprocess.Popen, log: Path, what: str, timeout_s:
     pytest.fail(f"{what} did not start within {timeout_s} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 class Served:
     """``shopmind serve <target>`` on a free loopback port, its output in ``log``."""
 
@@ -67,7 +59,7 @@ class Served:
                   self.process, log, f"shopmind serve {target}", timeout_s)
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
         self._out.close()
 
 
@@ -101,5 +93,5 @@ class Nginx:
         _wait_for(accepts, self.process, run_dir / "stderr.log", "nginx", 15)
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
         self._stderr.close()

@@ -39,6 +39,16 @@ def write(path: Path, data: bytes, gzipped: bool = False) -> Path:
     return path
 
 
+def products_csv(path: Path, rows: int, title: str) -> Path:
+    """A plain products file of ``rows`` items (ids 0.., titles ``title`` + id): big ones for
+    jobs that must be caught midway."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("item_id,title,category,price\n")
+        for i in range(rows):
+            handle.write(f"{i},{title}{i},女装,{i % 500 + 1}.50\n")
+    return path
+
+
 def import_file(client, headers, path: Path, entity: str, preset: str = "auto", mode: str = "lenient",
                 wait: float = 60, **extra):
     """POST /v1/imports and wait; returns (status_code, body)."""
