@@ -11,6 +11,13 @@ COMMANDS = ["demo", "serve", "worker", "beat", "migrate", "create-shop", "create
             "generate-demo-data", "train-sentiment"]
 
 
+def _embedded(monkeypatch, data_dir) -> None:
+    """The command runs embedded (SQLite in ``data_dir``, in-process jobs), whatever CI exports."""
+    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command):
     result = CliRunner().invoke(main, [command, "--help"])
@@ -18,9 +25,7 @@ def test_every_command_has_help(command):
 
 
 def test_migrate_then_create_shop_gives_a_working_key(tmp_path, monkeypatch):
-    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    _embedded(monkeypatch, tmp_path)
     runner = CliRunner()
     assert runner.invoke(main, ["migrate"]).exit_code == 0
     result = runner.invoke(main, ["create-shop", "天猫旗舰店", "--currency", "CNY"])
@@ -52,9 +57,7 @@ def test_commands_close_up_files_an_earlier_version_left_readable(tmp_path, monk
 
 def test_create_key_lets_the_platform_back_into_a_shop(tmp_path, monkeypatch):
     """The API refuses to revoke a shop's last admin key; a lost one is replaced from the command line."""
-    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    _embedded(monkeypatch, tmp_path)
     runner = CliRunner()
     assert runner.invoke(main, ["migrate"]).exit_code == 0
     shop = json.loads(runner.invoke(main, ["create-shop", "店"]).output)["shop"]
@@ -99,9 +102,7 @@ def test_generate_demo_data_writes_the_export_files(tmp_path):
 
 def test_demo_prepares_a_working_shop_without_serving(tmp_path, monkeypatch):
     """What `make demo` does before it serves: migrate, generate, import through the API, train."""
-    monkeypatch.setenv("SHOPMIND_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    _embedded(monkeypatch, tmp_path)
     result = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
     assert result.exit_code == 0, result.output
     assert "orders: " in result.output and " rejected" in result.output and "failed" not in result.output
