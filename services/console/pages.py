@@ -34,11 +34,10 @@ console = Blueprint("console", __name__, template_folder="templates", static_fol
 
 
 def page_language() -> str:
-    """The reader's choice (cookie), else what the browser asks for, else zh-CN."""
+    """The reader's choice (the cookie the pages keep in step with their saved setting), else zh-CN:
+    Chinese first, whatever language the browser itself is set to."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in i18n.LANGUAGES:
-        return chosen
-    return i18n.negotiate(request.headers.get("Accept-Language")) or i18n.DEFAULT_LANGUAGE
+    return chosen if chosen in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
 
 
 def _label(key: str, **params) -> str:

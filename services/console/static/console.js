@@ -110,14 +110,39 @@
     return wrap;
   }
 
+  // Vega's axis labels in the page's language, built from Intl (no word lists of our own).
+  function vegaLocale() {
+    var names = function (count, options, at) {
+      var format = new Intl.DateTimeFormat(data.language, Object.assign({ timeZone: "UTC" }, options));
+      var list = [];
+      for (var i = 0; i < count; i++) list.push(format.format(at(i)));
+      return list;
+    };
+    var month = function (i) { return new Date(Date.UTC(2000, i, 1)); };
+    var weekday = function (i) { return new Date(Date.UTC(2000, 0, 2 + i)); }; // 2000-01-02 was a Sunday
+    var separator = new Intl.NumberFormat(data.language).format(1000).charAt(1);
+    return {
+      number: { decimal: ".", thousands: separator, grouping: [3], currency: ["", ""] },
+      time: {
+        dateTime: "%x %X", date: data.language === "zh-CN" ? "%Y/%-m/%-d" : "%-m/%-d/%Y", time: "%H:%M:%S",
+        periods: ["AM", "PM"],
+        days: names(7, { weekday: "long" }, weekday), shortDays: names(7, { weekday: "short" }, weekday),
+        months: names(12, { month: "long" }, month), shortMonths: names(12, { month: "short" }, month)
+      }
+    };
+  }
+  var locale = null;
+
   function chart(target, spec) {
     target.textContent = "";
     if (!spec || !window.vegaEmbed) return Promise.resolve();
     // ast + the interpreter: Vega evaluates expressions without eval, as the CSP requires.
     // As wide as its card (a phone's screen too), unless the spec lays out several views.
     var fitted = spec.mark || spec.layer ? Object.assign({}, spec, { width: "container", autosize: { type: "fit-x", contains: "padding" } }) : spec;
+    locale = locale || vegaLocale();
     return window.vegaEmbed(target, fitted, {
-      actions: false, renderer: "svg", ast: true, expr: window.vega.expressionInterpreter
+      actions: false, renderer: "svg", ast: true, expr: window.vega.expressionInterpreter,
+      formatLocale: locale.number, timeFormatLocale: locale.time
     }).catch(function () { target.textContent = msg("chart_failed"); });
   }
 
