@@ -29,7 +29,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 # Catalogue keys the browser needs (messages, units); passed to the page as JSON data.
 SCRIPT_KEYS_PREFIX = "console.js_"
 
-console = Blueprint("console", __name__, template_folder="templates", static_folder="static",
+console = Blueprint("console_pages", __name__, template_folder="templates", static_folder="static",
                     static_url_path="/static/console")
 
 

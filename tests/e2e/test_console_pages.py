@@ -168,3 +168,17 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
     assert len(keys) > 40
     for language in i18n.LANGUAGES:
         assert keys - set(i18n.catalogue(language)) == set(), language
+
+
+def test_no_vendored_file_is_ignored_by_git():
+    """A vendored file git ignores would work here and be missing from every checkout."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("git") or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    manifest = json.loads((VENDOR / "manifest.json").read_text())["packages"]
+    paths = [str(VENDOR / package / name) for package, entry in manifest.items() for name in entry["sha256"]]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True,
+                             text=True).stdout
+    assert ignored.split() == []
