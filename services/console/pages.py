@@ -21,6 +21,9 @@ LANGUAGE_COOKIE = "shopmind_language"  # the reader's choice on the settings pag
 PAGES = [("/", "dashboard", "nav_dashboard"), ("/imports", "imports", "nav_imports"), ("/ask", "ask", "nav_ask"),
          ("/admin", "admin", "nav_admin"), ("/settings", "settings", None)]
 LOGIN_PATH = "/login"
+# What POST /v1/imports?entity= takes, in the order a shop usually loads them (docs/imports.md).
+IMPORT_ENTITIES = ["orders", "order_items", "products", "customers", "events", "reviews", "inventory",
+                   "competitor_prices"]
 PAGE_PATHS = frozenset({page[0] for page in PAGES} | {LOGIN_PATH})
 # Scripts only from us (no inline script, no eval: charts use Vega's expression interpreter);
 # Vega-Embed and Vega set inline styles, and a chart may be downloaded as a data: or blob: image.
@@ -93,7 +96,7 @@ def dashboard():
 
 @console.get("/imports")
 def imports():
-    return _needs_login() or _render("imports.html", "imports")
+    return _needs_login() or _render("imports.html", "imports", entities=IMPORT_ENTITIES)
 
 
 @console.get("/ask")

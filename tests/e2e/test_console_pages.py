@@ -155,17 +155,22 @@ def test_every_asset_a_page_loads_is_served_and_vendored_ones_match_the_manifest
 
 
 def test_every_label_the_console_uses_is_in_both_catalogues():
-    keys = set()
+    """Literal keys in the templates (``_("key")``) and scripts (``msg("key")``), and the keys built
+    from a prefix (``"job_" + status``) for every value that prefix is given."""
+    from services.console.pages import IMPORT_ENTITIES
+
+    built = {"title_": [*PAGE_NAMES, "login"], "kpi_": ["revenue", "orders", "buyers", "average_order_value"],
+             "entity_": IMPORT_ENTITIES, "js_job_": ["queued", "running", "succeeded", "failed", "cancelled"],
+             "js_report_": ["rows_total", "rows_loaded", "rows_updated", "rows_duplicate", "rows_rejected"]}
+    keys = {f"console.{prefix}{value}" for prefix, values in built.items() for value in values}
     for template in (CONSOLE / "templates").glob("*.html"):
         keys |= {f"console.{k}" for k in re.findall(r"_\([\"']([a-z_0-9]+)[\"']\)", template.read_text())}
-        for prefix in re.findall(r'_\("([a-z_0-9]+)" ~ page\)', template.read_text()):
-            keys |= {f"console.{prefix}{page}" for page in [*PAGE_NAMES, "login"]}
-        for prefix in re.findall(r'_\("([a-z_0-9]+)" ~ key\)', template.read_text()):
-            keys |= {f"console.{prefix}{k}" for k in ["revenue", "orders", "buyers", "average_order_value"]}
     for script in (CONSOLE / "static").glob("*.js"):
-        keys |= {f"console.js_{k}" for k in re.findall(r'msg\("([a-z_0-9]+)"', script.read_text())}
-        keys |= {f"console.js_{k}" for k in re.findall(r'"(alert_[a-z_]+)"', script.read_text())}
-    assert len(keys) > 40
+        named = set(re.findall(r'msg\("([a-z_0-9]+)"', script.read_text()))
+        named |= set(re.findall(r'"(alert_[a-z_]+)"', script.read_text()))
+        keys |= {f"console.js_{k}" for k in named if not k.endswith("_")}
+        assert {f"js_{k}" for k in named if k.endswith("_")} <= set(built), script.name
+    assert len(keys) > 80
     for language in i18n.LANGUAGES:
         assert keys - set(i18n.catalogue(language)) == set(), language
 
