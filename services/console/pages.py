@@ -14,6 +14,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from shared import i18n
+from shared.config import TRAINABLE_SERVICES
 
 SESSION_COOKIE = "shopmind_session"  # set by POST /v1/sessions (HttpOnly)
 LANGUAGE_COOKIE = "shopmind_language"  # the reader's choice on the settings page
@@ -110,7 +111,7 @@ def ask():
 
 @console.get("/admin")
 def admin():
-    return _needs_login() or _render("admin.html", "admin")
+    return _needs_login() or _render("admin.html", "admin", services=TRAINABLE_SERVICES)
 
 
 @console.get("/settings")
