@@ -8,6 +8,7 @@ as it does, logging in through the form exactly as a person would.
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlparse
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.support.browser import chromium, console_errors
 from tests.support.demo_shops import import_demo
 
 PHONE_WIDTH = 400
+PASSWORD = "a long enough passphrase 42"
 
 
 def _phone(browser) -> None:
@@ -84,10 +86,12 @@ def console_shop(app, tmp_path_factory):
     out = tmp_path_factory.mktemp("console-demo")
     generate(out, seed=7, scale=0.1, end_date=datetime.date.today().isoformat())  # 本月 has sales
     import_demo(client, shop, out, ["products", "customers", "orders", "order_items"])
-    user = {"email": f"owner{shop.id}@shop.example", "password": "a long enough passphrase 42", "role": "admin"}
-    reply = client.post("/v1/users", json=user, headers=shop.headers("admin"))
-    assert reply.status_code == 201, reply.get_json()
-    return {"shop": shop, "user": user}
+    users = {}
+    for role in ("admin", "analyst"):
+        users[role] = {"email": f"{role}{shop.id}@shop.example", "password": PASSWORD, "role": role}
+        reply = client.post("/v1/users", json=users[role], headers=shop.headers("admin"))
+        assert reply.status_code == 201, reply.get_json()
+    return {"shop": shop, "user": users["admin"], "analyst": users["analyst"]}
 
 
 def _log_in(browser, url: str, user: dict, next_path: str = "/") -> None:
@@ -137,3 +141,48 @@ def test_the_dashboard_fits_a_phone(live_server, console_shop):
         _log_in(browser, live_server.url, console_shop["user"])
         _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#revenue-chart svg .role-mark *"))
         assert _horizontal_overflow(browser) == 0
+
+
+def test_admin_retrains_a_model_and_creates_and_revokes_a_key(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["user"], "/admin")
+        _wait(browser, lambda b: b.execute_script("return document.body.dataset.role") == "admin")
+        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#keys tbody tr"))
+        browser.find_element(By.CSS_SELECTOR, "[data-retrain=insights]").click()
+        # The jobs table refreshes by itself while a job runs, until the training is done.
+        rows = "return [...document.querySelectorAll('#jobs tbody tr')].map(r => r.textContent)"
+        _wait(browser, lambda b: any("insights.train" in r and "已完成" in r for r in b.execute_script(rows)), 120)
+        keys_before = len(browser.find_elements(By.CSS_SELECTOR, "#keys tbody tr"))
+        browser.find_element(By.CSS_SELECTOR, "#key-form button").click()
+        shown = _wait(browser, lambda b: b.find_element(By.ID, "new-key").is_displayed()
+                      and b.find_element(By.ID, "new-key"))
+        assert "sm_" in shown.text
+        _wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#keys tbody tr")) == keys_before + 1)
+        browser.execute_script("window.confirm = () => true")
+        browser.find_elements(By.CSS_SELECTOR, "#keys tbody tr")[-1].find_element(By.TAG_NAME, "button").click()
+        _wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#keys tbody tr")) == keys_before)
+        assert console_errors(browser) == []
+
+
+def test_an_analyst_sees_no_admin_actions(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["analyst"], "/admin")
+        _wait(browser, lambda b: b.execute_script("return document.body.dataset.role") == "analyst")
+        _wait(browser, lambda b: b.execute_script("return document.querySelectorAll('#jobs tbody tr').length"))
+        assert not any(node.is_displayed() for node in browser.find_elements(By.CSS_SELECTOR, ".admin-only"))
+        assert not browser.find_elements(By.CSS_SELECTOR, "#models button")
+
+
+def test_logging_out_ends_the_session(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["analyst"], "/ask")
+        browser.find_element(By.ID, "logout").click()
+        _wait(browser, lambda b: urlparse(b.current_url).path == "/login")
+        browser.get(f"{live_server.url}/")
+        _wait(browser, lambda b: urlparse(b.current_url).path == "/login")

@@ -32,8 +32,9 @@
     }
     return fetch(path, options).then(function (reply) {
       var type = reply.headers.get("Content-Type") || "";
-      var parsed = type.indexOf("json") >= 0 ? reply.json() : reply.text();
-      return parsed.then(function (content) {
+      // 204 and other empty replies have no JSON to read, whatever their Content-Type says.
+      return reply.text().then(function (text) {
+        var content = text && type.indexOf("json") >= 0 ? JSON.parse(text) : text || null;
         if (reply.status === 401 && data.page !== "login") {
           toLogin();
         }
