@@ -91,7 +91,7 @@ def console_shop(app, tmp_path_factory):
         users[role] = {"email": f"{role}{shop.id}@shop.example", "password": PASSWORD, "role": role}
         reply = client.post("/v1/users", json=users[role], headers=shop.headers("admin"))
         assert reply.status_code == 201, reply.get_json()
-    return {"shop": shop, "user": users["admin"], "analyst": users["analyst"]}
+    return {"shop": shop, "user": users["admin"], "analyst": users["analyst"], "files": out}
 
 
 def _log_in(browser, url: str, user: dict, next_path: str = "/") -> None:
@@ -186,3 +186,37 @@ def test_logging_out_ends_the_session(live_server, console_shop):
         _wait(browser, lambda b: urlparse(b.current_url).path == "/login")
         browser.get(f"{live_server.url}/")
         _wait(browser, lambda b: urlparse(b.current_url).path == "/login")
+
+
+def test_importing_the_gbk_order_report_shows_progress_then_the_report(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["user"], "/imports")
+        _wait(browser, lambda b: b.find_elements(By.ID, "import-form"))
+        assert (console_shop["files"] / "订单报表.csv").read_bytes().decode("gbk")  # the export as Tmall writes it
+        browser.find_element(By.ID, "file").send_keys(str(console_shop["files"] / "订单报表.csv"))
+        browser.find_element(By.CSS_SELECTOR, "input[name=mode][value=lenient]").click()
+        browser.find_element(By.CSS_SELECTOR, "#import-form button").click()
+        _wait(browser, lambda b: b.find_element(By.ID, "report").is_displayed(), 120)
+        assert browser.find_element(By.ID, "progress").get_attribute("value") == "1"
+        assert "已完成" in browser.find_element(By.ID, "progress-title").text
+        counts = browser.find_element(By.ID, "report-counts").text
+        assert "总行数" in counts and "重复（未改变）" in counts  # the fixture imported the same file already
+        assert browser.find_elements(By.CSS_SELECTOR, "#mapping tbody tr")
+        assert console_errors(browser) == []
+
+
+def test_switching_to_english_in_settings_relabels_the_console(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["analyst"], "/settings")
+        Select(_wait(browser, lambda b: b.find_element(By.ID, "language"))).select_by_value("en")
+        browser.find_element(By.CSS_SELECTOR, "#language-form button").click()
+        _wait(browser, lambda b: b.execute_script("return document.documentElement.lang") == "en")
+        assert browser.find_element(By.CSS_SELECTOR, ".nav a").text == "Home"
+        Select(browser.find_element(By.ID, "language")).select_by_value("zh-CN")  # leave it as it was
+        browser.find_element(By.CSS_SELECTOR, "#language-form button").click()
+        _wait(browser, lambda b: b.execute_script("return document.documentElement.lang") == "zh-CN")
