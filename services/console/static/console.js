@@ -96,10 +96,16 @@
   }
 
   // A table of an answer's columns and rows; numbers right-aligned in the reader's format.
+  // An answer's column codes (rank, label, value ...) read as words; others are shown as they are.
+  function heading(column) {
+    var key = "column_" + column;
+    return data.messages[key] || column;
+  }
+
   function table(columns, rows) {
     var wrap = element("table");
     var head = wrap.createTHead().insertRow();
-    columns.forEach(function (column) { head.appendChild(element("th", {}, column)); });
+    columns.forEach(function (column) { head.appendChild(element("th", {}, heading(column))); });
     var body = wrap.createTBody();
     rows.forEach(function (row) {
       var line = body.insertRow();
