@@ -7,7 +7,9 @@ without one goes straight to the login form instead of a page whose every call w
 
 from __future__ import annotations
 
+import hashlib
 import json
+from functools import cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -54,6 +56,17 @@ def _script_messages(language: str) -> dict[str, str]:
             if key.startswith(SCRIPT_KEYS_PREFIX)}
 
 
+@cache
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _asset(filename: str) -> str:
+    """One of our own files, its URL carrying a hash of its content: browsers keep static files a
+    day, and a new release must not run with yesterday's script."""
+    return url_for("console_pages.static", filename=filename, v=_fingerprint(Path(console.static_folder) / filename))
+
+
 def _vendor(package: str, filename: str) -> str:
     """A vendored asset's URL, versioned so an upgrade replaces the browser's cached copy."""
     manifest = json.loads((Path(current_app.static_folder) / "vendor" / "manifest.json").read_text())
@@ -73,7 +86,7 @@ def _render(template: str, page: str, **context) -> Response:
             "login": LOGIN_PATH, "session_cookie": SESSION_COOKIE, "language_cookie": LANGUAGE_COOKIE,
             **context.pop("data", {})}
     # The JSON sits in a <script type="application/json"> block: no "</" may close it early.
-    body = render_template(template, page=page, language=language, _=_label, vendor=_vendor,
+    body = render_template(template, page=page, language=language, _=_label, vendor=_vendor, asset=_asset,
                            nav=[(path, label) for path, _endpoint, label in PAGES if label],
                            page_data=json.dumps(data, ensure_ascii=False).replace("</", "<\\/"), **context)
     response = Response(body, mimetype="text/html")
