@@ -220,3 +220,25 @@ def test_switching_to_english_in_settings_relabels_the_console(live_server, cons
         Select(browser.find_element(By.ID, "language")).select_by_value("zh-CN")  # leave it as it was
         browser.find_element(By.CSS_SELECTOR, "#language-form button").click()
         _wait(browser, lambda b: b.execute_script("return document.documentElement.lang") == "zh-CN")
+
+
+def test_admin_adds_a_user_who_is_shown_a_password_once_and_removes_them(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+
+    email = f"new{console_shop['shop'].id}@shop.example"
+    count = "return document.querySelectorAll('#users tbody tr').length"
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["user"], "/admin")
+        _wait(browser, lambda b: b.execute_script(count))
+        before = browser.execute_script(count)
+        browser.find_element(By.ID, "user-email").send_keys(email)
+        browser.find_element(By.CSS_SELECTOR, "#user-form button").click()
+        shown = _wait(browser, lambda b: b.find_element(By.ID, "new-user").is_displayed()
+                      and b.find_element(By.ID, "new-user"))
+        assert email in shown.text
+        _wait(browser, lambda b: b.execute_script(count) == before + 1)
+        browser.execute_script("window.confirm = () => true")
+        row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#users tbody tr") if email in r.text)
+        row.find_element(By.TAG_NAME, "button").click()
+        _wait(browser, lambda b: b.execute_script(count) == before)
+        assert console_errors(browser) == []

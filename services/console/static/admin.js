@@ -1,5 +1,5 @@
 // 管理: jobs (refreshed while any is running), model versions with promote / roll back / retrain,
-// API keys (a new key is shown once), webhooks and their deliveries. Admin actions are hidden from
+// API keys (a new key is shown once), console users, webhooks and their deliveries. Admin actions are hidden from
 // other roles; the API refuses them anyway.
 (function () {
   "use strict";
@@ -83,6 +83,18 @@
     });
   }
 
+  function users() {
+    c.api("GET", "/v1/users").then(function (reply) {
+      var target = document.getElementById("users");
+      if (!reply.ok) { target.textContent = c.problemText(reply); return; }
+      grid(target, [c.msg("admin_email"), c.msg("admin_key_role"), c.msg("report_when"), ""], (reply.body.items || []).map(function (user) {
+        return [user.email, user.role, c.moment(user.created_at), button(c.msg("admin_remove"), function () {
+          if (window.confirm(c.msg("admin_remove_confirm", { email: user.email }))) act("DELETE", "/v1/users/" + user.id).then(users);
+        })];
+      }));
+    });
+  }
+
   function webhooks() {
     c.api("GET", "/v1/webhooks").then(function (reply) {
       var target = document.getElementById("webhooks");
@@ -129,6 +141,19 @@
       keys();
     });
   });
+  document.getElementById("user-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    // No password sent: the API generates one and returns it this once, to pass on to the person.
+    act("POST", "/v1/users", { email: form.elements.email.value.trim(), role: form.elements.role.value }).then(function (reply) {
+      if (!reply.ok) return;
+      var shown = document.getElementById("new-user");
+      shown.textContent = c.msg("admin_user_once", { email: reply.body.email, password: reply.body.password || "" });
+      shown.hidden = false;
+      form.reset();
+      users();
+    });
+  });
   document.getElementById("webhook-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var form = event.target;
@@ -140,6 +165,6 @@
   c.ready.then(function () {
     jobs();
     models();
-    if (isAdmin()) { keys(); webhooks(); }
+    if (isAdmin()) { keys(); users(); webhooks(); }
   });
 })();
