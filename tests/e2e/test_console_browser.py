@@ -55,6 +55,9 @@ def test_the_login_page_renders_offline_with_its_form(live_server):
         notice = _wait(browser, lambda b: b.find_element(By.ID, "notice").is_displayed()
                        and b.find_element(By.ID, "notice"))
         assert notice.text == "请填写邮箱和密码。"
+        browser.find_element(By.CSS_SELECTOR, "[data-language=en]").click()  # a reader of English switches
+        _wait(browser, lambda b: b.execute_script("return document.documentElement.lang") == "en")
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Log in to shopmind"
         assert console_errors(browser) == []
 
 

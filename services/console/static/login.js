@@ -3,6 +3,12 @@
   "use strict";
   var c = window.console_;
   var form = document.getElementById("login-form");
+  document.querySelectorAll("[data-language]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      document.cookie = c.data.language_cookie + "=" + button.dataset.language + "; path=/; SameSite=Lax; max-age=31536000";
+      location.reload();
+    });
+  });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     c.notice("");
