@@ -7,6 +7,11 @@ files and the licences, and rewrites the checksums. ``tests/unit/test_vendor_ass
 that what is committed matches the manifest.
 
 To upgrade a package, change its ``version`` in the manifest and run this module.
+
+A few npm tarballs ship no licence file (vega, vega-interpreter: their ``package.json`` says
+BSD-3-Clause). For those the manifest's ``licence_text_from`` names a sibling package of the same
+project and copyright holder whose LICENSE we copy beside them, and their ``package.json`` is kept
+as the record of what they declare.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ def refresh(package: str, entry: dict) -> dict:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             (target / name).write_bytes(data)
             checksums[name] = hashlib.sha256(data).hexdigest()
+        if sibling := entry.get("licence_text_from"):
+            data = (VENDOR_DIR / sibling / "LICENSE").read_bytes()
+            (target / "LICENSE").write_bytes(data)
+            checksums["LICENSE"] = hashlib.sha256(data).hexdigest()
     return {**entry, "sha256": checksums}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from services.console.pages import console
 from services.gateway import accounts_api, aggregate, api, openapi, proxy, security
 from shared import celery_app, db
 from shared.config import DOMAIN_SERVICES, Settings, keep_files_private
@@ -58,6 +59,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     smorest.register_blueprint(aggregate.blp)
     smorest.register_blueprint(accounts_api.blp)
     app.register_blueprint(proxy.proxy)
+    app.register_blueprint(console)  # the web console's pages under /, a client of /v1
 
     @app.get("/readyz")
     def readyz():

@@ -16,6 +16,7 @@ import time
 from flask import Flask, current_app, g, request
 from sqlalchemy import select
 
+from services.console.pages import PAGE_PATHS as CONSOLE_PAGES
 from services.gateway import accounts
 from shared import i18n
 from shared.auth import USER_TOKEN_HEADER, Principal, check_role, hash_api_key, read_user_token, set_current_principal
@@ -25,7 +26,9 @@ from shared.errors import Forbidden, TooManyRequests, Unauthorized
 from shared.models import ApiKey, Shop
 from shared.ratelimit import rate_limiter
 
-PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/docs", "/", "/favicon.ico"}
+# The console's pages are public here: each sends a visitor without a session to /login, and
+# everything they show comes from /v1 calls, which are checked.
+PUBLIC_PATHS = {"/healthz", "/readyz", "/openapi.json", "/docs", "/favicon.ico", *CONSOLE_PAGES}
 PUBLIC_PREFIXES = ("/static/",)  # our own scripts and the vendored assets
 PLATFORM_ROUTES = {("POST", "/v1/shops")}
 # Signing in needs no credential (its own throttle stands in for the key's rate limit).
