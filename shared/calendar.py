@@ -1,4 +1,5 @@
-"""The Chinese shopping calendar: festivals that move demand, and distances to them. Pure."""
+"""The shop's calendar: its local days and periods (the week starts on Monday; a running period
+ends today), the Chinese festivals that move demand, and distances to them. Pure."""
 
 from __future__ import annotations
 
@@ -73,3 +74,49 @@ def local_window(span: tuple[date, date], timezone: str) -> tuple[datetime, date
     """The instants [start, end) of a range of the shop's local days (both ends included)."""
     zone = ZoneInfo(timezone)
     return datetime.combine(span[0], time(), zone), datetime.combine(span[1] + timedelta(days=1), time(), zone)
+
+
+def shop_today(timezone: str) -> date:
+    """Today in the shop's time zone: what relative periods (昨天, 本周, 本月) are read against."""
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
+def month_range(year: int, month: int) -> tuple[date, date]:
+    """The first and last day of a month."""
+    start = date(year, month, 1)
+    end = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def shift_months(day: date, months: int) -> date:
+    """The same day ``months`` later (earlier when negative), kept inside a shorter month."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    last = month_range(year, month + 1)[1].day
+    return date(year, month + 1, min(day.day, last))
+
+
+def monday(day: date) -> date:
+    """The first day of the week ``day`` is in."""
+    return day - timedelta(days=day.weekday())
+
+
+# The periods the dashboard compares, each with the one before it of the same length: a period
+# still running (this week, this month) is compared with the same days of the previous one.
+KPI_PERIODS = ("yesterday", "this_week", "this_month", "last_30_days")
+
+
+def kpi_period(period: str, today: date) -> tuple[tuple[date, date], tuple[date, date]]:
+    """(the period's days, the previous period's days), both ends included, read on ``today``."""
+    if period == "yesterday":
+        day = today - timedelta(days=1)
+        return (day, day), (day - timedelta(days=1),) * 2
+    if period == "this_week":
+        start = monday(today)
+        return (start, today), (start - timedelta(days=7), today - timedelta(days=7))
+    if period == "this_month":
+        start = today.replace(day=1)
+        return (start, today), (shift_months(start, -1), shift_months(today, -1))
+    if period == "last_30_days":
+        return (today - timedelta(days=29), today), (today - timedelta(days=59), today - timedelta(days=30))
+    raise ValueError(f"unknown period {period!r}")

@@ -14,7 +14,9 @@ revenue wherever it is read:
 - a sale's **revenue** is the net of its lines: each line's paid amount, else unit price ×
   quantity, so a credit line on a sale's own invoice lowers it; an order imported without lines
   counts its own paid amount; **units** are the positive quantities of a sale's lines;
-- the **day** of an order is the shop's local day of its creation time.
+- the **day** of an order is the shop's local day of its creation time;
+- **conversion** is read from behaviour events, not orders: the users who bought (a ``buy``
+  event) ÷ the users who viewed (a ``pv`` event) in the same days; without views it has no value.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from shared.db import local_bucket
-from shared.models import Inventory, Order, OrderItem
+from shared.models import Event, Inventory, Order, OrderItem
 
 SALE_STATUSES = ("paid", "shipped", "completed")
 RETURN_STATUS = "refunded"
 LINE_COLUMNS = ["item_id", "date", "units", "revenue", "price"]
+VIEW_EVENT, BUY_EVENT = "pv", "buy"  # the behaviour events conversion divides
 
 
 def local_day(stamp: ColumnElement, timezone: str) -> ColumnElement:
@@ -109,6 +112,16 @@ def sales_totals(session: Session, start: datetime, end: datetime) -> dict:
         .where(Order.created_at >= start, Order.created_at < end, is_sale(Order))
     ).one()
     return {"revenue": float(row[0]), "orders": int(row[1]), "buyers": int(row[2])}
+
+
+def conversion(session: Session, start: datetime, end: datetime) -> float | None:
+    """Users who bought ÷ users who viewed, from the events of [start, end) (UTC); None without views."""
+    rows = dict(session.execute(
+        select(Event.type, func.count(func.distinct(Event.user_id)))
+        .where(Event.ts >= start, Event.ts < end, Event.type.in_((VIEW_EVENT, BUY_EVENT))).group_by(Event.type)
+    ).all())
+    viewers = rows.get(VIEW_EVENT, 0)
+    return rows.get(BUY_EVENT, 0) / viewers if viewers else None
 
 
 def stock_snapshots(session: Session) -> pd.DataFrame:

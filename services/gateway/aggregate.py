@@ -112,7 +112,8 @@ class ItemOverview(MethodView):
 class Dashboard(MethodView):
     @blp.response(200)
     def get(self):
-        """The shop's KPIs (last 30 days vs the 30 before), alerts, and job and model status."""
+        """The shop's KPIs (yesterday, this week, this month, last 30 days, each vs the period before), alerts,
+        and job and model status."""
         session = request_session()
         alerts = fan_out({
             "negative_reviews": ("sentiment", "/v1/sentiment/alerts"),

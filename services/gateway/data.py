@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shared import sales
 from shared.auth import generate_api_key, hash_api_key
-from shared.calendar import local_window
+from shared.calendar import KPI_PERIODS, kpi_period, local_window, shop_today
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound
 from shared.i18n import DEFAULT_LANGUAGE, t
@@ -27,6 +27,10 @@ from shared.models import (
     shop_timezone,
 )
 from shared.schemas import decode_cursor, encode_cursor
+
+# A shop whose last order is older than this is an export of the past: its dashboard is read on
+# the day after that order rather than on today, which would show nothing.
+STALE_AFTER_DAYS = 7
 
 
 def create_shop(session: Session, name: str, timezone: str, currency: str,
@@ -160,34 +164,47 @@ def describe_product(product: Product) -> dict:
     }
 
 
-def shop_kpis(session: Session, days: int = 30) -> dict:
-    """Sales KPIs for the shop's last ``days`` local days of data vs the ``days`` before.
+def shop_kpis(session: Session) -> dict:
+    """Sales KPIs of yesterday, this week, this month and the last 30 days, each against the period
+    before it (shared.calendar.kpi_period), read as /v1/ask reads the same words on ``as_of``.
 
-    Read against the local day of the shop's last order, not the server clock, so a shop whose
-    export ended last month still sees its numbers; what a sale is: ``shared.sales``.
+    ``as_of`` is the shop's today; a shop whose data ended more than a week ago (an export of last
+    year) is read on the day after its last order instead, so it still sees its numbers. What a
+    sale is: ``shared.sales``.
     """
     last = session.scalar(select(func.max(Order.created_at)))
-    if last is None:
-        return {"as_of": None, "window_days": days, "current": None, "previous": None}
     timezone = shop_timezone(session)
-    last_day = last.astimezone(ZoneInfo(timezone)).date()
-    current = _sales_between(session, (last_day - timedelta(days=days - 1), last_day), timezone)
-    previous = _sales_between(session, (last_day - timedelta(days=2 * days - 1), last_day - timedelta(days=days)),
-                              timezone)
+    today = shop_today(timezone)
+    if last is None:
+        return {"as_of": today.isoformat(), "today": today.isoformat(), "data_through": None, "periods": {},
+                "window_days": 30, "current": None, "previous": None, "change": {}}
+    data_through = last.astimezone(ZoneInfo(timezone)).date()
+    as_of = today if data_through >= today - timedelta(days=STALE_AFTER_DAYS) else data_through + timedelta(days=1)
+    periods = {}
+    for period in KPI_PERIODS:
+        span, before = kpi_period(period, as_of)
+        current, previous = _sales_between(session, span, timezone), _sales_between(session, before, timezone)
+        periods[period] = {"range": [d.isoformat() for d in span], "previous_range": [d.isoformat() for d in before],
+                           "current": current, "previous": previous,
+                           "change": {key: _change(previous[key], current[key]) for key in current}}
+    month = periods["last_30_days"]  # the fields the dashboard answered before it had periods
+    return {"as_of": as_of.isoformat(), "today": today.isoformat(), "data_through": data_through.isoformat(),
+            "periods": periods, "window_days": 30, "current": month["current"], "previous": month["previous"],
+            "change": month["change"]}
 
-    def change(key):
-        old, new = previous[key], current[key]
-        return round((new - old) / old, 4) if old else None
 
-    return {"as_of": last_day.isoformat(), "window_days": days, "current": current, "previous": previous,
-            "change": {k: change(k) for k in current}}
+def _change(old: float | None, new: float | None) -> float | None:
+    return round((new - old) / old, 4) if old and new is not None else None
 
 
 def _sales_between(session: Session, span: tuple[date, date], timezone: str) -> dict:
-    totals = sales.sales_totals(session, *local_window(span, timezone))
+    window = local_window(span, timezone)
+    totals = sales.sales_totals(session, *window)
     revenue, orders = totals["revenue"], totals["orders"]
+    rate = sales.conversion(session, *window)
     return {"revenue": round(revenue, 2), "orders": orders, "buyers": totals["buyers"],
-            "average_order_value": round(revenue / orders, 2) if orders else 0.0}
+            "average_order_value": round(revenue / orders, 2) if orders else 0.0,
+            "conversion": round(rate, 4) if rate is not None else None}
 
 
 def job_summary(session: Session) -> dict:

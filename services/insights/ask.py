@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 import time as time_module
 from collections.abc import Callable
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -35,6 +34,7 @@ from services.insights.answer import (
     value_label,
 )
 from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation, parse
+from shared.calendar import shop_today
 from shared.i18n import Message, current_language, join, language_was_asked, render, t
 from shared.models import shop_timezone
 
@@ -107,7 +107,7 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
     It is written in the language the reader asked for (Accept-Language), else in the question's.
     """
     timezone = shop_timezone(session, shop_id)
-    as_of = as_of or datetime.now(ZoneInfo(timezone)).date()
+    as_of = as_of or shop_today(timezone)
     language = answer_language(question)
     interp = parse(question, as_of, _known_values(session, shop_id))
     if interp.route:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import local_bucket
 from shared.models import Customer, Event, Order, OrderItem, Product, Review, ReviewSentiment
-from shared.sales import is_sale, line_revenue, line_units, return_flag, sale_flag
+from shared.sales import BUY_EVENT, VIEW_EVENT, is_sale, line_revenue, line_units, return_flag, sale_flag
 
 ROW_LIMIT = 2_000_000
 STATEMENT_TIMEOUT_MS = 10_000
@@ -38,7 +38,7 @@ TIME_BUCKETS = ("day", "week", "month")
 SUM_COLUMNS = ["lines", "revenue", "units", "orders", "buyers", "refunded"]
 # Metrics whose sums need the order lines (money and units); the others count orders and buyers.
 LINE_METRICS = {"revenue", "units", "aov"}
-EVENT_METRIC_TYPES = {"carts": ("cart",), "favs": ("fav",), "conversion": ("pv", "buy")}
+EVENT_METRIC_TYPES = {"carts": ("cart",), "favs": ("fav",), "conversion": (VIEW_EVENT, BUY_EVENT)}
 
 
 def order_aggregates(session: Session, start: datetime, end: datetime, timezone: str, group: tuple[str, ...] = (),

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 from services.insights.phrases import Unreadable, chinese_number, first, pick, scan
-from services.insights.time_phrases import TIME_WORDS, shift_months, time_range
+from services.insights.time_phrases import TIME_WORDS, time_range
 from services.insights.vocabulary import (
     CHANNELS,
     COMPARISONS,
@@ -40,6 +40,7 @@ from services.insights.vocabulary import (
     TREND,
     all_words,
 )
+from shared.calendar import shift_months
 from shared.i18n import entries, t
 
 __all__ = ["RATES", "TIME_DIMENSIONS", "Interpretation", "SeveralValues", "UnknownValue", "Unreadable",

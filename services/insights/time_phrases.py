@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.insights.phrases import NUMBER, Match, Row, Unreadable, chinese_number, first, pick, scan, word_row
-from shared.calendar import festival_days
+from shared.calendar import festival_days, monday, month_range, shift_months
 from shared.i18n import t
 
 # "最近N天" reaches back at most this far (ten years of days, weeks or months).
@@ -35,17 +35,6 @@ class Context:
     year: int | None  # the year the question names, if any
 
 
-def month_range(year: int, month: int) -> Span:
-    start = date(year, month, 1)
-    end = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
-    return start, end
-
-
-def shift_months(day: date, months: int) -> date:
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    last = month_range(year, month + 1)[1].day
-    return date(year, month + 1, min(day.day, last))
 
 
 # --- the year context ------------------------------------------------------------------------------
@@ -147,17 +136,13 @@ def month(match: Match, ctx: Context) -> tuple[Span, str]:
     return month_range(year, number), f"{year}年{number}月"
 
 
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def _last_month(day: date) -> Span:
     previous = shift_months(day.replace(day=1), -1)
     return month_range(previous.year, previous.month)
 
 
 def _this_weekend(day: date) -> Span:
-    saturday = _monday(day) + timedelta(days=5)
+    saturday = monday(day) + timedelta(days=5)
     return saturday, min(saturday + timedelta(days=1), day) if saturday <= day else saturday + timedelta(days=1)
 
 
@@ -165,8 +150,8 @@ RELATIVE = {  # phrase → the range it names on a day
     "今天": lambda d: (d, d),
     "昨天": lambda d: (d - timedelta(days=1),) * 2,
     "本周末": _this_weekend,
-    "本周": lambda d: (_monday(d), d),
-    "上周": lambda d: (_monday(d) - timedelta(days=7), _monday(d) - timedelta(days=1)),
+    "本周": lambda d: (monday(d), d),
+    "上周": lambda d: (monday(d) - timedelta(days=7), monday(d) - timedelta(days=1)),
     "本月": lambda d: (d.replace(day=1), d),
     "上月": _last_month,
 }

@@ -8,7 +8,7 @@ as it does, logging in through the form exactly as a person would.
 from __future__ import annotations
 
 import datetime
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -108,15 +108,22 @@ def _log_in(browser, url: str, user: dict, next_path: str = "/") -> None:
     _wait(browser, lambda b: "/login" not in b.current_url)
 
 
-def test_the_dashboard_shows_kpi_cards_and_the_daily_revenue_chart(live_server, console_shop):
+def test_the_dashboard_shows_kpi_cards_and_the_daily_revenue_chart(live_server, console_shop, client):
     from selenium.webdriver.common.by import By
 
+    kpis = client.get("/v1/dashboard", headers=console_shop["shop"].headers("analyst")).get_json()["kpis"]
     with chromium() as browser:
         _log_in(browser, live_server.url, console_shop["user"])
-        filled = "return [...document.querySelectorAll('.kpi .value')].map(e => e.textContent)"
+        filled = "return [...document.querySelectorAll('.kpi:not([hidden]) .value')].map(e => e.textContent)"
         values = _wait(browser, lambda b: (v := b.execute_script(filled)) and "—" not in v and v)
-        assert len(values) == 4
-        assert values[0].startswith("￥")  # revenue, in the shop's currency for a Chinese reader
+        assert len(values) == 4  # no behaviour events in this shop: no conversion card
+        # revenue of yesterday (the first period), in the shop's currency for a Chinese reader
+        assert values[0] == f"￥{kpis['periods']['yesterday']['current']['revenue']:,.2f}"
+        browser.find_element(By.CSS_SELECTOR, "#periods [data-period='this_month']").click()
+        month = f"￥{kpis['periods']['this_month']['current']['revenue']:,.2f}"
+        _wait(browser, lambda b: b.execute_script(filled)[0] == month)
+        link = browser.find_element(By.CSS_SELECTOR, "[data-kpi='revenue'] .ask-link").get_attribute("href")
+        assert link.endswith("/ask?q=" + quote("本月的销售额"))  # the same figure, asked
         _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#revenue-chart svg .role-mark *"))
         _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#top-items tbody tr"))
         assert console_errors(browser) == []

@@ -162,7 +162,11 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
     from a prefix (``"job_" + status``) for every value that prefix is given."""
     from services.console.pages import IMPORT_ENTITIES
 
-    built = {"title_": [*PAGE_NAMES, "login"], "kpi_": ["revenue", "orders", "buyers", "average_order_value"],
+    from shared.calendar import KPI_PERIODS
+
+    built = {"title_": [*PAGE_NAMES, "login"],
+             "kpi_": ["revenue", "orders", "buyers", "average_order_value", "conversion"],
+             "period_": KPI_PERIODS, "js_compare_": KPI_PERIODS, "js_question_": KPI_PERIODS,
              "entity_": IMPORT_ENTITIES, "js_job_": ["queued", "running", "succeeded", "failed", "cancelled"],
              "js_report_": ["rows_total", "rows_loaded", "rows_updated", "rows_duplicate", "rows_rejected"],
              "js_column_": ["rank", "key", "label", "value", "share"]}  # an answer's columns (POST /v1/ask)
@@ -171,7 +175,7 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
         keys |= {f"console.{k}" for k in re.findall(r"_\([\"']([a-z_0-9]+)[\"']\)", template.read_text())}
     for script in (CONSOLE / "static").glob("*.js"):
         named = set(re.findall(r'msg\("([a-z_0-9]+)"', script.read_text()))
-        named |= set(re.findall(r'"(alert_[a-z_]+)"', script.read_text()))
+        named |= set(re.findall(r'"((?:alert|metric)_[a-z_]+)"', script.read_text()))
         keys |= {f"console.js_{k}" for k in named if not k.endswith("_")}
         assert {f"js_{k}" for k in named if k.endswith("_")} <= set(built), script.name
     assert len(keys) > 80

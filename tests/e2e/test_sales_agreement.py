@@ -101,20 +101,24 @@ def _span(first: date, last: date) -> str:
     return f"{first.year}年{first.month}月{first.day}日至{last.year}年{last.month}月{last.day}日"
 
 
-def test_dashboard_ask_and_histories_agree_on_30_local_days(invoice_shop):
+def test_dashboard_ask_and_histories_agree_on_every_period(invoice_shop):
     expected = invoice_shop["expected"]
     kpis = invoice_shop["client"].get("/v1/dashboard", headers=invoice_shop["shop"].headers("analyst")
                                       ).get_json()["kpis"]
-    assert kpis["as_of"] == LAST_DAY.isoformat()  # the last order's local day, not its UTC one
-    windows = {"current": (LAST_DAY - timedelta(days=29), LAST_DAY),
-               "previous": (LAST_DAY - timedelta(days=59), LAST_DAY - timedelta(days=30))}
-    for name, (first, last) in windows.items():
-        truth = round(float(expected[(expected.index >= first) & (expected.index <= last)].sum()), 2)
-        asked = _ask(invoice_shop, f"{_span(first, last)}的销售额")
-        assert asked["interpretation"]["time_range"] == [first.isoformat(), last.isoformat()]
-        assert round(asked["rows"][0]["value"], 2) == truth, name
-        assert kpis[name]["revenue"] == truth, name
-        assert _history_revenue(invoice_shop, first, last) == truth, name
+    # The export ended long ago: read on the day after the last order's local day (not its UTC one).
+    assert kpis["data_through"] == LAST_DAY.isoformat()
+    assert kpis["as_of"] == (LAST_DAY + timedelta(days=1)).isoformat()
+    assert kpis["periods"]["yesterday"]["range"] == [LAST_DAY.isoformat()] * 2
+    for period, card in kpis["periods"].items():
+        for name, span in (("current", card["range"]), ("previous", card["previous_range"])):
+            first, last = (date.fromisoformat(d) for d in span)
+            truth = round(float(expected[(expected.index >= first) & (expected.index <= last)].sum()), 2)
+            asked = _ask(invoice_shop, f"{_span(first, last)}的销售额")
+            assert asked["interpretation"]["time_range"] == span
+            assert round(asked["rows"][0]["value"], 2) == truth, (period, name)
+            assert card[name]["revenue"] == truth, (period, name)
+            assert _history_revenue(invoice_shop, first, last) == truth, (period, name)
+            assert card[name]["conversion"] is None  # no behaviour events: no conversion
 
 
 def test_weekly_report_and_daily_answers_agree_day_by_day(invoice_shop):

@@ -92,3 +92,17 @@ def test_every_year_example_reads_its_year():
 ])
 def test_overlaps_go_to_the_longest_and_rivals_to_the_higher_priority(question, span, phrase):
     assert time_range(question, AS_OF) == (span, phrase)
+
+
+@pytest.mark.parametrize("today", [date(2026, 12, 5), date(2026, 3, 31), date(2026, 3, 2), date(2024, 2, 29),
+                                   date(2026, 1, 1)])
+def test_the_dashboard_periods_are_the_days_the_same_words_name_in_a_question(today):
+    from shared.calendar import KPI_PERIODS, kpi_period
+
+    words = {"yesterday": "昨天", "this_week": "本周", "this_month": "本月", "last_30_days": "最近30天"}
+    for period in KPI_PERIODS:
+        span, before = kpi_period(period, today)
+        assert time_range(f"{words[period]}的销售额", today)[0] == span, period
+        assert before[1] < span[0] and before[0] <= before[1], period
+    (month_start, _), (previous_start, previous_end) = kpi_period("this_month", today)
+    assert previous_start.day == 1 and previous_end.day <= today.day

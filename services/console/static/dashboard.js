@@ -1,4 +1,4 @@
-// 首页: KPI cards from GET /v1/dashboard; the daily revenue chart and top items from POST /v1/ask
+// 首页: KPI cards (yesterday, this week, this month, last 30 days) from GET /v1/dashboard; the daily revenue chart and top items from POST /v1/ask
 // (so they agree with what a question answers); the alerts the dashboard gathers.
 (function () {
   "use strict";
@@ -6,18 +6,49 @@
   var ALERTS = [["stockout_risk", "alert_stockout", "本月补货建议"], ["negative_reviews", "alert_reviews", "最近的差评"],
                 ["anomalies", "alert_anomalies", null]];
 
-  function kpis(block) {
-    var current = block.current, change = block.change || {};
-    document.getElementById("kpi-window").textContent = c.msg("kpi_window", { days: block.window_days, date: c.day(block.as_of) });
-    document.querySelectorAll("[data-kpi]").forEach(function (card) {
-      var key = card.dataset.kpi, value = current[key];
-      card.querySelector(".value").textContent =
-        key === "revenue" || key === "average_order_value" ? c.money(value) : c.number(value, 0);
-      var delta = change[key];
-      var line = card.querySelector(".change");
-      line.textContent = delta === null || delta === undefined ? c.msg("kpi_no_previous") : c.msg("kpi_change", { change: c.percent(delta) });
-      line.className = "change " + (delta > 0 ? "up" : delta < 0 ? "down" : "muted");
+  var METRIC_WORDS = { revenue: "metric_revenue", orders: "metric_orders", buyers: "metric_buyers",
+                       average_order_value: "metric_average_order_value", conversion: "metric_conversion" };
+  var block = null;
+
+  function format(key, value) {
+    if (key === "revenue" || key === "average_order_value") return c.money(value);
+    if (key === "conversion") return value === null || value === undefined ? "—" : c.percent(value).replace("+", "");
+    return c.number(value, 0);
+  }
+
+  // One period's cards: its value, the change against the period before, and the same figure
+  // asked on the 问答 page (a link only when the dashboard is read on today, as /ask reads it).
+  function showPeriod(name) {
+    var period = block.periods[name];
+    document.querySelectorAll("#periods button").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.period === name));
     });
+    document.getElementById("kpi-range").textContent = c.msg("kpi_range", {
+      from: c.day(period.range[0]), to: c.day(period.range[1]), compare: c.msg("compare_" + name) });
+    var withEvents = Object.keys(block.periods).some(function (key) { return block.periods[key].current.conversion !== null; });
+    document.querySelectorAll("[data-kpi]").forEach(function (card) {
+      var key = card.dataset.kpi, delta = period.change[key];
+      if (key === "conversion") card.hidden = !withEvents;
+      card.querySelector(".value").textContent = format(key, period.current[key]);
+      var line = card.querySelector(".change");
+      line.textContent = delta === null || delta === undefined ? c.msg("kpi_no_previous")
+        : c.msg("kpi_change", { compare: c.msg("compare_" + name), change: c.percent(delta) });
+      line.className = "change " + (delta > 0 ? "up" : delta < 0 ? "down" : "muted");
+      var link = card.querySelector(".ask-link");
+      link.hidden = block.as_of !== block.today;
+      link.href = "/ask?q=" + encodeURIComponent(c.msg("kpi_question", {
+        period: c.msg("question_" + name), metric: c.msg(METRIC_WORDS[key]) }));
+    });
+  }
+
+  function kpis(reply) {
+    block = reply;
+    document.getElementById("kpi-window").textContent = block.as_of === block.today ? ""
+      : c.msg("kpi_stale", { through: c.day(block.data_through), as_of: c.day(block.as_of) });
+    document.querySelectorAll("#periods button").forEach(function (button) {
+      button.addEventListener("click", function () { showPeriod(button.dataset.period); });
+    });
+    showPeriod("yesterday");
   }
 
   // How many items an alert part holds: a list, or the first list inside an object.
@@ -57,20 +88,20 @@
       c.notice(c.problemText(reply));
       return;
     }
-    var block = reply.body.kpis;
+    var found = reply.body.kpis;
     alerts(reply.body.alerts || {});
-    if (!block || !block.current) {
+    if (!found || !found.data_through) {
       document.getElementById("empty").hidden = false;
-      document.getElementById("kpis").hidden = true;
+      ["kpis", "periods", "kpi-range"].forEach(function (id) { document.getElementById(id).hidden = true; });
       document.getElementById("kpi-window").textContent = "";
       return;
     }
-    kpis(block);
-    ask("最近30天每天的销售额", block.as_of).then(function (answer) {
+    kpis(found);
+    ask("最近30天每天的销售额", found.as_of).then(function (answer) {
       var target = document.getElementById("revenue-chart");
       if (answer.ok) c.chart(target, answer.body.chart); else target.textContent = c.problemText(answer);
     });
-    ask("最近30天销量前10的商品", block.as_of).then(function (answer) {
+    ask("最近30天销量前10的商品", found.as_of).then(function (answer) {
       var target = document.getElementById("top-items");
       target.textContent = "";
       if (answer.ok) target.appendChild(c.table(answer.body.columns, answer.body.rows));
