@@ -364,5 +364,5 @@ def test_the_login_form_posted_without_scripts_says_they_are_needed(app):
     reply = browser.post("/login", data={"email": "a@example.com", "password": PASSWORD, "csrf_token": token})
     assert reply.status_code == 400 and reply.mimetype == "text/html"
     html = reply.get_data(as_text=True)
-    assert "请在浏览器里允许本站运行 JavaScript" in html and 'role="alert"' in html
+    assert "请允许浏览器为本站运行脚本" in html and 'role="alert"' in html
     assert 'name="csrf_token"' in html and browser.get_cookie("shopmind_session") is None
