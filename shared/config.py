@@ -83,6 +83,8 @@ class Settings:
     # Console sessions end after this long without a request, and this long after sign-in at most.
     session_idle_s: int = 8 * 3600
     session_max_s: int = 7 * 86400
+    # The sweeper deletes sessions that ended (idle or too old) more than this many days ago.
+    session_purge_after_days: int = 7
     # Failed sign-ins allowed per minute for one email, and from one address; then 429.
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
@@ -205,9 +207,17 @@ def load_settings(overrides: Mapping[str, object] | None = None) -> Settings:
         trusted_proxies=int(get("SHOPMIND_TRUSTED_PROXIES", "0")),
         session_idle_s=int(get("SHOPMIND_SESSION_IDLE_S", str(8 * 3600))),
         session_max_s=int(get("SHOPMIND_SESSION_MAX_S", str(7 * 86400))),
+        session_purge_after_days=_non_negative(get, "SHOPMIND_SESSION_PURGE_AFTER_DAYS", 7),
         login_failures_per_account=int(get("SHOPMIND_LOGIN_FAILURES_PER_ACCOUNT", "5")),
         login_failures_per_address=int(get("SHOPMIND_LOGIN_FAILURES_PER_ADDRESS", "20")),
     )
+
+
+def _non_negative(get, name: str, default: int) -> int:
+    value = int(get(name, str(default)))
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more (days), not {value}")
+    return value
 
 
 def _job_timing(get) -> dict:

@@ -2,11 +2,15 @@
 
 A fixed one-minute window keyed by the key id: one INCR (and an EXPIRE on the first hit) per
 request. Good enough to stop a runaway client; not a billing meter.
+
+A cooldown is the other shape: one action per key every few seconds (a webhook's test delivery),
+a ``SET NX`` with an expiry in Redis.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
@@ -78,3 +82,50 @@ def rate_limiter(limit_per_minute: int, redis_url: str | None):
     if redis_url:
         return RedisRateLimiter(limit_per_minute, redis_url)
     return InProcessRateLimiter(limit_per_minute)
+
+
+class InProcessCooldown:
+    """One action per key every ``seconds`` (this process only)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> int | None:
+        """Claim ``key`` for the next ``seconds``; if it is already claimed, the seconds left to wait."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._until) > 100_000:  # forget the ones that ran out
+                self._until = {k: until for k, until in self._until.items() if until > now}
+            until = self._until.get(key)
+            if until is not None and until > now:
+                return max(1, math.ceil(until - now))
+            self._until[key] = now + self.seconds
+        return None
+
+
+class RedisCooldown:
+    """One action per key every ``seconds``, shared by every process using this Redis."""
+
+    def __init__(self, seconds: float, redis_url: str):
+        import redis
+
+        self.seconds = seconds
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._errors = (redis.RedisError,)
+
+    def take(self, key: str) -> int | None:
+        name = f"shopmind:cooldown:{key}"
+        try:
+            if self._redis.set(name, 1, nx=True, px=max(1, int(self.seconds * 1000))):
+                return None
+            left_ms = self._redis.pttl(name)
+        except self._errors as exc:  # fail open, as the rate limiter does
+            log.warning("cooldown unavailable (%s); action allowed", exc)
+            return None
+        return max(1, math.ceil(left_ms / 1000)) if left_ms and left_ms > 0 else 1
+
+
+def cooldown(seconds: float, redis_url: str | None):
+    return RedisCooldown(seconds, redis_url) if redis_url else InProcessCooldown(seconds)

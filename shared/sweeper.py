@@ -11,6 +11,11 @@ process in embedded mode) :func:`sweep` puts such jobs back in the queue, at mos
 start them again. Requeuing is safe: every job kind runs again to the same outcome (imports stage,
 then apply in one transaction; training saves a new model version at its end), and the claim of
 :mod:`shared.jobs` makes sure only one attempt owns a job. :func:`judge` decides, without I/O.
+
+Each round also deletes console sessions that ended, idle or too old, more than
+``SHOPMIND_SESSION_PURGE_AFTER_DAYS`` ago (:func:`purge_sessions`): nothing else would, since an
+ended session is deleted only when its cookie is presented again. Sessions ended by signing out,
+removing the user or changing the password are deleted at once and never wait for this.
 """
 
 from __future__ import annotations
@@ -21,18 +26,23 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from shared import celery_app, i18n, jobs
 from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope, utcnow
 from shared.errors import problem
 from shared.i18n import Message, t
-from shared.models import Job
+from shared.models import ConsoleSession, Job
 
 log = logging.getLogger(__name__)
+
+# Ended sessions are deleted this many at a time (one short transaction each), at most
+# SESSION_PURGE_BATCHES times a round: a backlog goes down over a few rounds, never in one long lock.
+SESSION_PURGE_BATCH = 500
+SESSION_PURGE_BATCHES = 20
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,8 @@ def judge(unfinished: Iterable[JobFacts], held: set[str], now: datetime, setting
 
 
 def sweep(settings: Settings) -> dict[str, int]:
-    """One round: judge every unfinished job, then act on the lost ones. Returns counts by action."""
+    """One round: judge every unfinished job, then act on the lost ones; then purge long-ended
+    console sessions. Returns counts by action, and ``sessions_purged``."""
     with session_scope(ALL_SHOPS, settings.database_url) as session:
         rows = session.execute(select(
             Job.id, Job.kind, Job.status, Job.requeues, Job.created_at, Job.started_at, Job.heartbeat_at,
@@ -100,7 +111,32 @@ def sweep(settings: Settings) -> dict[str, int]:
             counts[verdict.action] += 1
     if any(counts.values()):
         log.warning("sweeper: %s", ", ".join(f"{n} {action}" for action, n in counts.items() if n))
+    counts["sessions_purged"] = purge_sessions(settings)
     return counts
+
+
+def purge_sessions(settings: Settings, now: datetime | None = None, batch: int = SESSION_PURGE_BATCH,
+                   batches: int = SESSION_PURGE_BATCHES) -> int:
+    """Delete console sessions that ended (idle past SHOPMIND_SESSION_IDLE_S, or older than
+    SHOPMIND_SESSION_MAX_S) more than SHOPMIND_SESSION_PURGE_AFTER_DAYS ago, ``batch`` rows per
+    transaction, at most ``batches`` transactions. Returns how many were deleted."""
+    now = now or utcnow()
+    grace = timedelta(days=settings.session_purge_after_days)
+    ended_long_ago = or_(ConsoleSession.last_seen_at < now - timedelta(seconds=settings.session_idle_s) - grace,
+                         ConsoleSession.created_at < now - timedelta(seconds=settings.session_max_s) - grace)
+    purged = 0
+    for _ in range(batches):
+        with session_scope(ALL_SHOPS, settings.database_url) as session:
+            hashes = session.scalars(select(ConsoleSession.token_hash).where(ended_long_ago).limit(batch)).all()
+            if hashes:
+                session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash.in_(hashes), ended_long_ago))
+        purged += len(hashes)
+        if len(hashes) < batch:
+            break
+    if purged:
+        log.info("sweeper: deleted %d console sessions that ended over %d days ago", purged,
+                 settings.session_purge_after_days)
+    return purged
 
 
 def _act(verdict: Verdict, settings: Settings) -> bool:

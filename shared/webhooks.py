@@ -11,6 +11,10 @@ Target URLs are treated as hostile: https only (unless allowed), no private, loo
 link-local or otherwise special addresses unless the host is allow-listed, the address is
 checked when connecting (the connection goes to the very IP that was checked, so DNS
 rebinding cannot swap it), redirects are not followed, and timeouts are short.
+
+:func:`send_test` is the one delivery made outside the outbox: ``POST /v1/webhooks/{id}/test``
+sends a signed ``ping`` at once, through the same sender and URL checks, logs it beside the
+others and is never retried; :class:`TestThrottle` keeps the button from flooding a URL.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import logging
 import random
 import socket
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -33,8 +38,10 @@ from sqlalchemy.orm import Session
 from shared import i18n
 from shared.config import Settings
 from shared.db import utcnow
-from shared.errors import InvalidInput
-from shared.models import SentAlert, Webhook, WebhookDelivery
+from shared.errors import InvalidInput, TooManyRequests
+from shared.i18n import Message
+from shared.models import SentAlert, Shop, Webhook, WebhookDelivery, new_public_id
+from shared.ratelimit import cooldown, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,14 @@ EVENTS = (
 )
 MAX_ATTEMPTS = 8
 SIGNATURE_HEADER = "X-Shopmind-Signature"
+# Sent only by POST /v1/webhooks/{id}/test, to any subscription whatever events it chose.
+TEST_EVENT = "ping"
+# A test waits at most this long for the receiver (less if SHOPMIND_WEBHOOK_TIMEOUT_S is lower):
+# it holds a request open meanwhile.
+TEST_TIMEOUT_S = 5.0
+# One test per subscription every TEST_COOLDOWN_S, and at most TEST_PER_SHOP_PER_MINUTE per shop.
+TEST_COOLDOWN_S = 5
+TEST_PER_SHOP_PER_MINUTE = 20
 
 
 class UnsafeTarget(ValueError):
@@ -106,7 +121,7 @@ def deliver_due(session: Session, settings: Settings, limit: int = 100) -> int:
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
         outcome = send_signed(hook.url, body, hook.secret, delivery.event, delivery.id, settings)
         delivery.attempts += 1
-        delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
+        delivery.last_status_code, delivery.last_error = outcome.status_code, i18n.dumps_text(outcome.error)
         if outcome.ok:
             delivery.status, delivery.delivered_at = "delivered", utcnow()
             sent += 1
@@ -127,6 +142,52 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+# --- test deliveries ----------------------------------------------------------------------------
+
+class TestThrottle:
+    """How often a shop may test its subscriptions: the button must not become a way to flood a URL."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, settings: Settings):
+        self.per_hook = cooldown(TEST_COOLDOWN_S, settings.redis_url)
+        self.per_shop = rate_limiter(TEST_PER_SHOP_PER_MINUTE, settings.redis_url)
+
+    def check(self, shop_id: int, webhook_id: int) -> None:
+        if (wait := self.per_hook.take(f"webhook-test:{webhook_id}")) is not None:
+            raise TooManyRequests(i18n.t("webhooks.test_too_soon", seconds=wait, every=TEST_COOLDOWN_S),
+                                  retry_after=wait)
+        if (wait := self.per_shop.hit(f"webhook-tests:{shop_id}")) is not None:
+            raise TooManyRequests(i18n.t("webhooks.tests_per_shop", limit=TEST_PER_SHOP_PER_MINUTE, seconds=wait),
+                                  retry_after=wait)
+
+
+def send_test(session: Session, settings: Settings, hook: Webhook, throttle: TestThrottle) -> dict:
+    """Send a signed ``ping`` to ``hook`` now and log it as a delivery (the caller commits).
+
+    A receiver that fails is the answer, not an error: ``{"ok": false, "error": <why>}``. The row
+    is written after the attempt, already ``delivered`` or ``failed``, so the outbox never sees it
+    pending and nothing retries it."""
+    throttle.check(hook.shop_id, hook.id)
+    now = utcnow()
+    shop_name = session.get(Shop, hook.shop_id).name
+    payload = {"event": TEST_EVENT, "shop_id": hook.shop_id, "created_at": now.isoformat(), "data": i18n.render({
+        "test": True, "webhook_id": hook.id, "shop_name": shop_name,
+        "message": i18n.t("webhooks.ping_message", shop=shop_name, webhook_id=hook.id)})}
+    delivery = WebhookDelivery(id=new_public_id(), shop_id=hook.shop_id, webhook_id=hook.id, event=TEST_EVENT,
+                               payload=payload, attempts=1, created_at=now, next_attempt_at=now)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    outcome = send_signed(hook.url, body, hook.secret, TEST_EVENT, delivery.id, settings,
+                          timeout_s=min(settings.webhook_timeout_s, TEST_TIMEOUT_S))
+    delivery.status = "delivered" if outcome.ok else "failed"
+    delivery.delivered_at = utcnow() if outcome.ok else None
+    delivery.last_status_code, delivery.last_error = outcome.status_code, i18n.dumps_text(outcome.error)
+    session.add(delivery)
+    session.flush()
+    return {"ok": outcome.ok, "status_code": outcome.status_code, "duration_ms": outcome.duration_ms,
+            "error": i18n.render(outcome.error), "delivery": delivery}
+
+
 # --- the hostile-URL-safe sender ------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -142,8 +203,9 @@ class Target:
 class Outcome:
     ok: bool
     status_code: int | None = None
-    error: str | None = None
+    error: Message | str | None = None  # why it failed, in the reader's language when shown
     permanent: bool = False
+    duration_ms: int | None = None  # from resolving the host to the answer's status line
 
 
 # IPv6 ranges that embed or translate to IPv4 (or are deprecated) and so can reach private hosts.
@@ -192,12 +254,18 @@ def resolve_target(url: str, settings: Settings) -> Target:
 
 
 def send_signed(url: str, body: bytes, secret: str, event: str, delivery_id: int,
-                settings: Settings) -> Outcome:
-    """POST ``body`` once; never follows redirects; checks the address at connect time."""
+                settings: Settings, timeout_s: float | None = None) -> Outcome:
+    """POST ``body`` once; never follows redirects; checks the address at connect time.
+    ``timeout_s``: the read timeout (default SHOPMIND_WEBHOOK_TIMEOUT_S); connecting gets at most 3 s."""
+    started = time.monotonic()
+
+    def took() -> int:
+        return round((time.monotonic() - started) * 1000)
+
     try:
         target = resolve_target(url, settings)
     except UnsafeTarget as exc:
-        return Outcome(False, error=str(exc), permanent=True)
+        return Outcome(False, error=i18n.said(exc), permanent=True, duration_ms=took())
     headers = {
         "Host": target.host if target.port in (80, 443) else f"{target.host}:{target.port}",
         "Content-Type": "application/json",
@@ -206,7 +274,8 @@ def send_signed(url: str, body: bytes, secret: str, event: str, delivery_id: int
         "X-Shopmind-Event": event,
         "X-Shopmind-Delivery": str(delivery_id),
     }
-    timeout = urllib3.Timeout(connect=min(3.0, settings.webhook_timeout_s), read=settings.webhook_timeout_s)
+    read_timeout = settings.webhook_timeout_s if timeout_s is None else timeout_s
+    timeout = urllib3.Timeout(connect=min(3.0, read_timeout), read=read_timeout)
     # Connect to the checked IP; TLS still verifies the certificate against the host name.
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(target.ip, target.port, timeout=timeout, retries=False,
@@ -214,17 +283,24 @@ def send_signed(url: str, body: bytes, secret: str, event: str, delivery_id: int
                                            cert_reqs="CERT_REQUIRED")
     else:
         pool = urllib3.HTTPConnectionPool(target.ip, target.port, timeout=timeout, retries=False)
+    failure = None
     try:
         response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
                                 preload_content=False)
         status = response.status
-        response.drain_conn()
+        response.close()  # the status is the answer: an endless body is not read
+    except urllib3.exceptions.NewConnectionError as exc:  # refused, unreachable (a TimeoutError subclass)
+        failure = i18n.t("webhooks.connect_failed", host=target.host, error=str(exc.__cause__ or exc))
+    except urllib3.exceptions.TimeoutError:
+        failure = i18n.t("webhooks.timed_out", seconds=f"{read_timeout:g}")
     except urllib3.exceptions.HTTPError as exc:
-        return Outcome(False, error=f"{type(exc).__name__}: {exc}")
+        failure = i18n.t("webhooks.send_failed", error=f"{type(exc).__name__}: {exc}")
     finally:
         pool.close()
+    if failure is not None:
+        return Outcome(False, error=failure, duration_ms=took())
     if 200 <= status < 300:
-        return Outcome(True, status)
+        return Outcome(True, status, duration_ms=took())
     if 300 <= status < 400:
-        return Outcome(False, status, "redirects are not followed; point the webhook at the final URL")
-    return Outcome(False, status, f"target answered HTTP {status}")
+        return Outcome(False, status, i18n.t("webhooks.redirect_refused"), duration_ms=took())
+    return Outcome(False, status, i18n.t("webhooks.answered_http", status=status), duration_ms=took())

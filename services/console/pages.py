@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from shared import i18n
 from shared.config import TRAINABLE_SERVICES
+from shared.login_form import LOGIN_COOKIE, LOGIN_TOKEN_TTL_S, is_login_nonce, mint_login_token, new_login_nonce
 
 SESSION_COOKIE = "shopmind_session"  # set by POST /v1/sessions (HttpOnly)
 LANGUAGE_COOKIE = "shopmind_language"  # the reader's choice on the settings page
@@ -134,7 +135,29 @@ def settings():
 
 @console.get(LOGIN_PATH)
 def login():
-    return _render("login.html", "login", data={"next": safe_next(request.args.get("next"))})
+    return _login_form()
+
+
+@console.post(LOGIN_PATH)
+def login_without_script():
+    """Where the form goes when the browser runs no script (login.js sends it to POST /v1/sessions
+    instead). The console draws every page with scripts, so it says so rather than sign in to
+    pages that would stay empty."""
+    return _login_form(no_script=True), 400
+
+
+def _login_form(no_script: bool = False) -> Response:
+    """The form, with the login CSRF token for this browser's pre-session cookie (kept if it has
+    one, so two open login tabs both work)."""
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if not is_login_nonce(nonce):
+        nonce = new_login_nonce()
+    response = _render("login.html", "login", no_script=no_script,
+                       csrf_token=mint_login_token(current_app.config["SETTINGS"].internal_token, nonce),
+                       data={"next": safe_next(request.args.get("next"))})
+    response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_TOKEN_TTL_S, path="/", httponly=True,
+                        secure=request.is_secure, samesite="Strict")
+    return response
 
 
 def safe_next(target: str | None) -> str:

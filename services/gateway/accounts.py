@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.db import ALL_SHOPS, session_scope, utcnow
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from shared.i18n import t
+from shared.login_form import LOGIN_COOKIE, login_token_matches
 from shared.models import User
 from shared.ratelimit import rate_limiter
 
@@ -143,9 +144,17 @@ def _console_user(caller: SessionCaller | None) -> int:
 
 # --- sessions --------------------------------------------------------------------------------
 
-def sign_in(settings: Settings, throttle: LoginThrottle, email: str, password: str, address: str | None) -> dict:
+def sign_in(settings: Settings, throttle: LoginThrottle, email: str, password: str, address: str | None,
+            login_form: tuple[str | None, str | None] = (None, None)) -> dict:
     """Check the password and open a session: ``{"user", "token", "csrf_token"}``. An unknown
-    email and a wrong password get the same answer, in the same time."""
+    email and a wrong password get the same answer, in the same time.
+
+    ``login_form``: the pre-session cookie and the form's token. A browser that loaded the login
+    page sends the cookie and must send the token minted for it (403 otherwise); a request
+    without the cookie (an API client) is not asked for one."""
+    cookie, token = login_form
+    if cookie is not None and not login_token_matches(settings.internal_token, cookie, token):
+        raise Forbidden(t("accounts.login_form", cookie=LOGIN_COOKIE))
     email = normalise_email(email)
     throttle.check(email, address)
     with session_scope(ALL_SHOPS, settings.database_url) as session:

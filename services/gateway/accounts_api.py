@@ -22,6 +22,7 @@ from services.gateway.accounts_schemas import (
 )
 from shared.auth import current_principal, current_shop_id
 from shared.db import request_session
+from shared.login_form import LOGIN_COOKIE
 
 blp = Blueprint("console", __name__, url_prefix="/v1", description="Console users and sessions")
 
@@ -41,17 +42,29 @@ def _session_cookie(value: str, max_age: int) -> dict[str, str]:
                                       secure=request.is_secure, samesite="Lax")}
 
 
+def _signed_in_cookies(token: str, max_age: int) -> list[tuple[str, str]]:
+    """The session cookie, and the login form's pre-session cookie dropped (its work is done)."""
+    cookies = [("Set-Cookie", _session_cookie(token, max_age)["Set-Cookie"])]
+    if LOGIN_COOKIE in request.cookies:
+        cookies.append(("Set-Cookie", dump_cookie(LOGIN_COOKIE, "", max_age=0, path="/", httponly=True,
+                                                  secure=request.is_secure, samesite="Strict")))
+    return cookies
+
+
 @blp.route("/sessions")
 class Sessions(MethodView):
     @blp.arguments(SignInSchema)
     @blp.response(201, SignedInSchema)
     @blp.alt_response(401, description="unknown email or wrong password (one answer for both)")
+    @blp.alt_response(403, description="the login page's cookie came without its form's csrf_token (or a wrong "
+                                       "or expired one)")
     @blp.alt_response(429, description="too many failed sign-ins for this email or from this address")
     def post(self, args):
         """Sign in to the console: sets an HttpOnly session cookie and returns the CSRF token."""
-        signed_in = accounts.sign_in(_settings(), _throttle(), args["email"], args["password"], request.remote_addr)
+        signed_in = accounts.sign_in(_settings(), _throttle(), args["email"], args["password"], request.remote_addr,
+                                     login_form=(request.cookies.get(LOGIN_COOKIE), args["csrf_token"]))
         return ({"user": signed_in["user"], "csrf_token": signed_in["csrf_token"]}, 201,
-                _session_cookie(signed_in["token"], _settings().session_max_s))
+                _signed_in_cookies(signed_in["token"], _settings().session_max_s))
 
 
 @blp.route("/sessions/current")

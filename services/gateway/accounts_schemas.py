@@ -20,6 +20,9 @@ class SignInSchema(StrictSchema):
     # Not checked for form: any wrong email gets the same 401 as a wrong password.
     email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=EMAIL_MAX_LENGTH))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=PASSWORD_MAX_LENGTH))
+    csrf_token = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200), metadata={
+        "description": "the login form's hidden field; required only with the shopmind_login cookie GET /login "
+                       "sets (a browser); API clients send neither"})
 
 
 class UserSchema(ma.Schema):

@@ -30,6 +30,7 @@ from services.gateway.schemas import (
     WebhookCreateSchema,
     WebhookListSchema,
     WebhookSchema,
+    WebhookTestSchema,
 )
 from shared import artifacts, jobs, webhooks
 from shared.auth import USER_TOKEN_HEADER, current_principal, current_shop_id, mint_user_token
@@ -234,6 +235,20 @@ class WebhookById(MethodView):
         session = request_session()
         session.delete(data.get_webhook(session, webhook_id))
         session.commit()
+
+
+@blp.route("/webhooks/<row_id:webhook_id>/test")
+class WebhookTest(MethodView):
+    @blp.response(200, WebhookTestSchema)
+    @blp.alt_response(429, description="this webhook was tested moments ago, or the shop tested too many")
+    def post(self, webhook_id):
+        """Send a signed `ping` to the subscription now (whatever events it chose) and log it with
+        its deliveries. A receiver that fails is still a 200: `ok: false` and the reason."""
+        session = request_session()
+        reply = webhooks.send_test(session, _settings(), data.get_webhook(session, webhook_id),
+                                   current_app.extensions["shopmind.webhook_tests"])
+        session.commit()
+        return reply
 
 
 @blp.route("/webhooks/<row_id:webhook_id>/deliveries")

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.console.pages import console
 from services.gateway import accounts_api, aggregate, api, openapi, proxy, security
-from shared import celery_app, db
+from shared import celery_app, db, webhooks
 from shared.config import DOMAIN_SERVICES, Settings, keep_files_private
 from shared.errors import problem, problem_response, register_error_handlers
 from shared.service_client import REGISTRY_EXTENSION, ServiceRegistry
@@ -51,6 +51,7 @@ def create_app(config: Mapping | Settings | None = None, service_apps: Mapping[s
     app.extensions[REGISTRY_EXTENSION] = services
     register_error_handlers(app)
     security.init_app(app, settings)
+    app.extensions["shopmind.webhook_tests"] = webhooks.TestThrottle(settings)
     limit_json_bodies(app, settings)  # after authentication: its errors speak the shop's language
 
     app.register_blueprint(health)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from shared import i18n
 from shared.auth import USER_TOKEN_HEADER, USER_TOKEN_MAX_TTL_S
 from shared.config import TRAINABLE_SERVICES
 from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, LazyText
@@ -147,7 +148,9 @@ class DeliverySchema(ma.Schema):
     status = ma.fields.String(metadata={"enum": ["pending", "delivered", "failed"]})
     attempts = ma.fields.Integer()
     last_status_code = ma.fields.Integer(allow_none=True)
-    last_error = ma.fields.String(allow_none=True)
+    # Kept as a catalogue message where it is ours: read in the reader's language.
+    last_error = ma.fields.Function(lambda d: i18n.loads_text(d.last_error), allow_none=True,
+                                    metadata={"type": "string"})
     created_at = ma.fields.DateTime()
     next_attempt_at = ma.fields.DateTime()
     delivered_at = ma.fields.DateTime(allow_none=True)
@@ -155,3 +158,11 @@ class DeliverySchema(ma.Schema):
 
 
 DeliveryPageSchema = page_schema(DeliverySchema, "WebhookDeliveryPage")
+
+
+class WebhookTestSchema(ma.Schema):
+    ok = ma.fields.Boolean(metadata={"description": "the receiver answered 2xx"})
+    status_code = ma.fields.Integer(allow_none=True, metadata={"description": "what it answered; null if none"})
+    duration_ms = ma.fields.Integer(allow_none=True, metadata={"description": "from resolving the host to the answer"})
+    error = ma.fields.String(allow_none=True, metadata={"description": "why it failed, when it did"})
+    delivery = ma.fields.Nested(DeliverySchema, metadata={"description": "the row added to the delivery log"})

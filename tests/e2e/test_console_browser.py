@@ -252,3 +252,35 @@ def test_admin_adds_a_user_who_is_shown_a_password_once_and_removes_them(live_se
         row.find_element(By.TAG_NAME, "button").click()
         _wait(browser, lambda b: b.execute_script(count) == before)
         assert console_errors(browser) == []
+
+
+def test_admin_sends_a_test_delivery_and_sees_the_answer_and_the_log(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+
+    from tests.support.http_servers import Recorder
+
+    receiver = Recorder()
+    try:
+        shop = console_shop["shop"]
+        reply = shop.client.post("/v1/webhooks", json={"url": receiver.url + "/erp", "events": ["*"],
+                                                       "secret": "whsec-console-0123456789"}, headers=shop.headers())
+        assert reply.status_code == 201, reply.get_json()
+        with chromium() as browser:
+            _log_in(browser, live_server.url, console_shop["user"], "/admin")
+            row = _wait(browser, lambda b: next((r for r in b.find_elements(By.CSS_SELECTOR, "#webhooks tbody tr")
+                                                 if receiver.url + "/erp" in r.text), None))
+            test = next(b for b in row.find_elements(By.TAG_NAME, "button") if b.text == "发送测试")
+            test.click()
+            result = row.find_element(By.CSS_SELECTOR, ".test-result")
+            _wait(browser, lambda b: result.text.startswith("✓"))
+            assert result.text.startswith("✓ 200，用时") and result.text.endswith("毫秒")
+            assert [r["headers"]["X-Shopmind-Event"] for r in receiver.requests] == ["ping"]
+            # The log below shows it: the ping, delivered, answered 200.
+            logged = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#deliveries tbody tr"))
+            assert "ping" in logged[0].text and "delivered" in logged[0].text and "200" in logged[0].text
+            test.click()  # at once again: spaced out, and it says so
+            _wait(browser, lambda b: result.text.startswith("✗"))
+            assert "刚刚测试过" in result.text and len(receiver.requests) == 1
+            assert [e for e in console_errors(browser) if "/test" not in e] == []  # the 429 is logged by Chromium
+    finally:
+        receiver.stop()

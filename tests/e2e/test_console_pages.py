@@ -116,6 +116,7 @@ def test_login_is_a_form_with_email_and_password_and_returns_only_to_this_site(c
     assert reply.status_code == 200
     page = Page(reply.get_data(as_text=True))
     assert page.inputs["email"]["type"] == "email" and page.inputs["password"]["type"] == "password"
+    assert page.inputs["csrf_token"]["type"] == "hidden" and page.inputs["csrf_token"]["value"]  # login CSRF
     assert json.loads(page.data)["next"] == "/ask?q=本月"
     for elsewhere in ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]:
         data = json.loads(Page(client.get("/login", query_string={"next": elsewhere}).get_data(as_text=True)).data)

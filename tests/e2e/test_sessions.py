@@ -296,3 +296,73 @@ def test_a_forged_cookie_is_refused(app, path):
     browser.set_cookie("shopmind_session", "forged")
     reply = browser.get(path)
     assert reply.status_code == 401 and reply.content_type == PROBLEM_JSON
+
+
+# --- the login form's CSRF token (login CSRF) ----------------------------------------------------
+
+def _login_page(browser, **kwargs):
+    """GET /login as a browser: the page's hidden csrf_token and the pre-session cookie it set."""
+    import re
+
+    reply = browser.get("/login", **kwargs)
+    assert reply.status_code == 200
+    [token] = re.findall(r'<input type="hidden" name="csrf_token" value="([^"]+)">', reply.get_data(as_text=True))
+    return token, browser.get_cookie("shopmind_login")
+
+
+def test_the_login_form_carries_a_token_for_its_pre_session_cookie(app):
+    browser = app.test_client()
+    token, cookie = _login_page(browser)
+    assert token and cookie.value and cookie.value not in token
+    assert cookie.http_only and cookie.same_site == "Strict"
+    _again, same = _login_page(browser)  # a second tab: the cookie stays, so both forms work
+    assert same.value == cookie.value
+
+
+def test_a_browser_login_without_the_forms_token_is_refused(app, shop, settings):
+    from shared.login_form import mint_login_token
+
+    email = _new_user(shop)
+    browser = app.test_client()
+    token, cookie = _login_page(browser)
+    other_browsers_token, _ = _login_page(app.test_client())
+    expired = mint_login_token(settings.internal_token, cookie.value, now=1_000_000_000)
+    for sent in [None, "", "1999999999.forged", other_browsers_token, expired,
+                 mint_login_token("another-secret", cookie.value), "١٢٣.é"]:
+        body = {"email": email, "password": PASSWORD} if sent is None else {
+            "email": email, "password": PASSWORD, "csrf_token": sent}
+        reply = browser.post("/v1/sessions", json=body, headers={"Accept-Language": "en"},
+                             environ_base={"REMOTE_ADDR": _address()})
+        assert reply.status_code == 403 and reply.content_type == PROBLEM_JSON, (sent, reply.get_json())
+        assert "reload the login page" in reply.get_json()["detail"]
+        assert browser.get_cookie("shopmind_session") is None
+    reply = browser.post("/v1/sessions", json={"email": email, "password": PASSWORD, "csrf_token": token},
+                         environ_base={"REMOTE_ADDR": _address()})
+    assert reply.status_code == 201, reply.get_json()
+    assert browser.get_cookie("shopmind_session") and browser.get_cookie("shopmind_login") is None  # done with
+
+
+def test_api_clients_sign_in_with_json_and_no_cookie_as_before(app, shop):
+    console = Console(app, _new_user(shop))  # no GET /login, no cookie, no csrf_token
+    assert console.reply.status_code == 201 and console.me().status_code == 200
+
+
+def test_the_sign_in_route_takes_no_form_posts(app, shop):
+    """What another site's page could post without the browser asking first (a form) is refused."""
+    email = _new_user(shop)
+    browser = app.test_client()
+    token, _cookie = _login_page(browser)
+    reply = browser.post("/v1/sessions", data={"email": email, "password": PASSWORD, "csrf_token": token},
+                         environ_base={"REMOTE_ADDR": _address()})
+    assert reply.status_code == 415 and reply.content_type == PROBLEM_JSON
+    assert browser.get_cookie("shopmind_session") is None
+
+
+def test_the_login_form_posted_without_scripts_says_they_are_needed(app):
+    browser = app.test_client()
+    token, _cookie = _login_page(browser)
+    reply = browser.post("/login", data={"email": "a@example.com", "password": PASSWORD, "csrf_token": token})
+    assert reply.status_code == 400 and reply.mimetype == "text/html"
+    html = reply.get_data(as_text=True)
+    assert "请允许浏览器为本站运行脚本" in html and 'role="alert"' in html
+    assert 'name="csrf_token"' in html and browser.get_cookie("shopmind_session") is None

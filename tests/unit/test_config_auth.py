@@ -28,6 +28,14 @@ def test_overrides_win_and_postgres_urls_use_psycopg2(tmp_path):
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
+def test_ended_sessions_are_kept_a_week_unless_configured(tmp_path):
+    base = {"SHOPMIND_DATA_DIR": str(tmp_path)}
+    assert load_settings(base).session_purge_after_days == 7
+    assert load_settings({**base, "SHOPMIND_SESSION_PURGE_AFTER_DAYS": "0"}).session_purge_after_days == 0
+    with pytest.raises(ValueError, match="SHOPMIND_SESSION_PURGE_AFTER_DAYS"):
+        load_settings({**base, "SHOPMIND_SESSION_PURGE_AFTER_DAYS": "-1"})
+
+
 @pytest.mark.parametrize("method,path,role", [
     ("GET", "/v1/recommendations/users/u1", "client"),
     ("POST", "/v1/recommendations/session", "client"),
@@ -48,6 +56,7 @@ def test_overrides_win_and_postgres_urls_use_psycopg2(tmp_path):
     ("DELETE", "/v1/keys/3", "admin"),
     ("POST", "/v1/admin/retrain", "admin"),
     ("GET", "/v1/webhooks", "admin"),
+    ("POST", "/v1/webhooks/4294967296/test", "admin"),
     ("POST", "/v1/some/future/route", "admin"),
 ])
 def test_required_role_table(method, path, role):

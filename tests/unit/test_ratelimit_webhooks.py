@@ -1,4 +1,4 @@
-"""Rate limiter windows and the webhook sender's defences against hostile URLs."""
+"""Rate limiter windows, cooldowns and the webhook sender's defences against hostile URLs."""
 
 import hashlib
 import hmac
@@ -8,7 +8,7 @@ import pytest
 
 from shared import webhooks
 from shared.config import load_settings
-from shared.ratelimit import InProcessRateLimiter
+from shared.ratelimit import InProcessCooldown, InProcessRateLimiter
 
 
 def test_in_process_rate_limit_counts_per_key():
@@ -17,6 +17,19 @@ def test_in_process_rate_limit_counts_per_key():
     retry_after = limiter.hit("a")
     assert retry_after is not None and 1 <= retry_after <= 61
     assert limiter.hit("b") is None  # another key has its own budget
+
+
+def test_a_cooldown_allows_one_action_per_key_until_it_runs_out(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("shared.ratelimit.time.monotonic", lambda: clock[0])
+    cooldown = InProcessCooldown(5)
+    assert cooldown.take("hook-1") is None
+    assert cooldown.take("hook-1") == 5
+    clock[0] += 3.2
+    assert cooldown.take("hook-1") == 2  # whole seconds, rounded up
+    assert cooldown.take("hook-2") is None  # another key is free
+    clock[0] += 1.9
+    assert cooldown.take("hook-1") is None  # ran out: claimed again
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 // 管理: jobs (refreshed while any is running), model versions with promote / roll back / retrain,
-// API keys (a new key is shown once), console users, webhooks and their deliveries. Admin actions are hidden from
+// API keys (a new key is shown once), console users, webhooks (test one, its deliveries). Admin actions are hidden from
 // other roles; the API refuses them anyway.
 (function () {
   "use strict";
@@ -101,10 +101,33 @@
       if (!reply.ok) { target.textContent = c.problemText(reply); return; }
       grid(target, ["id", "URL", c.msg("admin_webhook_events"), ""], (reply.body.items || []).map(function (hook) {
         var tools = c.element("span");
+        var result = c.element("span", { "class": "test-result", "role": "status" });
+        tools.appendChild(button(c.msg("admin_test"), function () { test(hook.id, result); }));
         tools.appendChild(button(c.msg("admin_deliveries"), function () { deliveries(hook.id); }));
         tools.appendChild(button(c.msg("admin_delete"), function () { act("DELETE", "/v1/webhooks/" + hook.id).then(webhooks); }));
+        tools.appendChild(result);
         return [hook.id, hook.url, (hook.events || []).join(", "), tools];
       }));
+    });
+  }
+
+  // A signed ping sent now: its answer beside the button (✓ 200 in 35 ms / ✗ why), then the log.
+  function test(id, result) {
+    result.className = "test-result";
+    result.textContent = c.msg("admin_test_sending");
+    c.api("POST", "/v1/webhooks/" + id + "/test").then(function (reply) {
+      var ok = reply.ok && reply.body.ok;
+      result.className = "test-result " + (ok ? "up" : "down");
+      if (!reply.ok) {
+        result.textContent = c.msg("admin_test_failed", { reason: c.problemText(reply) });
+        return;
+      }
+      result.textContent = ok ? c.msg("admin_test_ok", { status: reply.body.status_code, ms: c.number(reply.body.duration_ms, 0) })
+        : c.msg("admin_test_failed", { reason: reply.body.error || reply.body.status_code });
+      deliveries(id);
+    }, function () {
+      result.className = "test-result down";
+      result.textContent = c.msg("admin_test_failed", { reason: c.msg("error_network") });
     });
   }
 

@@ -1,4 +1,5 @@
-// /login: POST /v1/sessions, keep the CSRF token for later writes, go where the visitor was headed.
+// /login: POST /v1/sessions (with the form's login CSRF token), keep the session's CSRF token for
+// later writes, go where the visitor was headed.
 (function () {
   "use strict";
   var c = window.console_;
@@ -18,7 +19,9 @@
       return;
     }
     form.querySelector("button").disabled = true;
-    c.api("POST", "/v1/sessions", { email: email, password: password }).then(function (reply) {
+    // The form's token goes with the pre-session cookie the login page set (login CSRF).
+    var body = { email: email, password: password, csrf_token: form.elements.csrf_token.value };
+    c.api("POST", "/v1/sessions", body).then(function (reply) {
       form.querySelector("button").disabled = false;
       if (reply.status === 201) {
         localStorage.setItem(c.CSRF_KEY, reply.body.csrf_token || "");
