@@ -66,6 +66,7 @@
       return;
     }
     kpis(block);
+    performance.mark("kpis-visible"); // read by tests/bench/test_console_speed.py
     ask("最近30天每天的销售额", block.as_of).then(function (answer) {
       var target = document.getElementById("revenue-chart");
       if (answer.ok) c.chart(target, answer.body.chart); else target.textContent = c.problemText(answer);
