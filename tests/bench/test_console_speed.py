@@ -19,8 +19,11 @@ once Vega-Embed has drawn a chart), "answer-visible" (ask.js). A page is done wh
 it has loaded, and no request has finished for QUIET_S; "done" below is the latest of its marks,
 its load event and its last response.
 
-Targets (issue "Web console, part 1", Performance), asserted: the dashboard warm fully rendered
-< 1 s; cold, every page < 2 s; < 1.5 MB transferred for any page.
+Targets (issue "Web console, part 1", Performance), asserted on the median of the runs: the
+dashboard warm fully rendered < 1 s; cold, every page < 2 s; < 1.5 MB transferred for any page.
+As of 2026-12-05 the first is missed on the 2-core machine: GET /v1/dashboard alone takes 0.7-1 s
+(its alert parts; docs/benchmarks.md, "Console"). Also measured, not a target: the dashboard cold
+over an emulated slow link (SLOW_LINK), where nginx's gzip shows.
 """
 
 from __future__ import annotations
