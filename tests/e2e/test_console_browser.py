@@ -284,3 +284,25 @@ def test_admin_sends_a_test_delivery_and_sees_the_answer_and_the_log(live_server
             assert [e for e in console_errors(browser) if "/test" not in e] == []  # the 429 is logged by Chromium
     finally:
         receiver.stop()
+
+
+def test_the_dashboard_and_an_answer_set_the_marks_the_benchmark_reads(live_server, console_shop):
+    # tests/bench/test_console_speed.py times the pages by these marks: they must not silently go.
+    from selenium.webdriver.common.by import By
+
+    mark = "return performance.getEntriesByName(arguments[0], 'mark').map(m => m.startTime)"
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["user"])
+        chart = _wait(browser, lambda b: b.execute_script(mark, "chart-rendered"))
+        kpis = browser.execute_script(mark, "kpis-visible")
+        assert len(kpis) == 1 and len(chart) == 1 and 0 < kpis[0] < chart[0]  # the chart waits for the KPIs' as_of
+        assert "—" not in browser.execute_script(
+            "return [...document.querySelectorAll('.kpi:not([hidden]) .value')].map(e => e.textContent).join()")
+        assert browser.find_elements(By.CSS_SELECTOR, "#revenue-chart svg .role-mark *")  # drawn when marked
+
+        browser.get(f"{live_server.url}/ask?q=本月热销商品排名")
+        chart = _wait(browser, lambda b: b.execute_script(mark, "chart-rendered"))
+        answer = browser.execute_script(mark, "answer-visible")
+        assert len(answer) == 1 and 0 < answer[0] <= chart[0]
+        assert browser.find_elements(By.CSS_SELECTOR, "#chart svg .role-mark path")
+        assert console_errors(browser) == []

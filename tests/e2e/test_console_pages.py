@@ -162,7 +162,6 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
     """Literal keys in the templates (``_("key")``) and scripts (``msg("key")``), and the keys built
     from a prefix (``"job_" + status``) for every value that prefix is given."""
     from services.console.pages import IMPORT_ENTITIES
-
     from shared.calendar import KPI_PERIODS
 
     built = {"title_": [*PAGE_NAMES, "login"],

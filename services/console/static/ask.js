@@ -62,6 +62,7 @@
       if (!link.hidden) link.href = csv(body.columns, body.rows);
       interpretation(body.interpretation);
       answer.hidden = false;
+      performance.mark("answer-visible"); // the chart marks "chart-rendered" once drawn
     } else {
       problem.querySelector(".reason").textContent = c.problemText(reply);
       var suggested = (reply.body && reply.body.suggestions) || [];

@@ -97,6 +97,7 @@
       return;
     }
     kpis(found);
+    performance.mark("kpis-visible"); // read by tests/bench/test_console_speed.py
     ask("最近30天每天的销售额", found.as_of).then(function (answer) {
       var target = document.getElementById("revenue-chart");
       if (answer.ok) c.chart(target, answer.body.chart); else target.textContent = c.problemText(answer);
