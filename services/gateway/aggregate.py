@@ -119,6 +119,7 @@ class Dashboard(MethodView):
             "negative_reviews": ("sentiment", "/v1/sentiment/alerts"),
             "stockout_risk": ("forecasting", "/v1/replenishment?risk=high"),
             "anomalies": ("insights", "/v1/anomalies"),
+            "competitor_undercuts": ("pricing", "/v1/pricing/competitors"),
         }, current_principal(), current_app.config["SETTINGS"].aggregate_budget_s)
         return {
             "kpis": data.shop_kpis(session),

@@ -119,6 +119,10 @@ def test_demo_prepares_a_working_shop_without_serving(tmp_path, monkeypatch):
     assert signed_in.status_code == 201 and signed_in.get_json()["user"]["role"] == "admin"
     dashboard = client.get("/v1/dashboard", headers={"Authorization": f"Bearer {keys['analyst']}"}).get_json()
     assert dashboard["kpis"]["current"]["orders"] > 0
+    alerts = dashboard["alerts"]
+    assert set(alerts) == {"negative_reviews", "stockout_risk", "anomalies", "competitor_undercuts"}
+    assert all("error" not in part for part in alerts.values()), alerts  # every model trained: every part answers
+    assert isinstance(alerts["competitor_undercuts"]["undercuts"], list)
     # A second run reuses the shop, the keys and the files.
     again = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
     assert again.exit_code == 0 and "already in" in again.output

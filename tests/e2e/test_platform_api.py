@@ -214,6 +214,7 @@ def test_dashboard_degrades_to_partial_answers(client, shop):
     assert reply.status_code == 200
     body = reply.get_json()
     assert set(body) == {"kpis", "alerts", "jobs", "models"}
+    assert set(body["alerts"]) == {"negative_reviews", "stockout_risk", "anomalies", "competitor_undercuts"}
     for part in body["alerts"].values():
         assert isinstance(part, dict)
 

@@ -3,8 +3,9 @@
 (function () {
   "use strict";
   var c = window.console_;
+  // [the dashboard's alert part, its label, a question that shows it, the list to count in the part]
   var ALERTS = [["stockout_risk", "alert_stockout", "本月补货建议"], ["negative_reviews", "alert_reviews", "最近的差评"],
-                ["anomalies", "alert_anomalies", null]];
+                ["anomalies", "alert_anomalies", null], ["competitor_undercuts", "alert_undercuts", null, "undercuts"]];
 
   var METRIC_WORDS = { revenue: "metric_revenue", orders: "metric_orders", buyers: "metric_buyers",
                        average_order_value: "metric_average_order_value", conversion: "metric_conversion" };
@@ -70,7 +71,7 @@
       if (part && part.error) {
         item.appendChild(c.element("span", { "class": "muted" }, c.msg(entry[1]) + c.msg("alert_unavailable")));
       } else {
-        var n = count(part);
+        var n = entry[3] ? (part && part[entry[3]] || []).length : count(part);
         var text = c.msg(entry[1]) + c.msg("alert_count", { count: c.number(n, 0) });
         item.appendChild(entry[2] ? c.element("a", { href: "/ask?q=" + encodeURIComponent(entry[2]) }, text) : c.element("span", {}, text));
         if (n > 0) item.className = "hot";
