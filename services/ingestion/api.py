@@ -10,7 +10,14 @@ from flask_smorest import Blueprint
 
 from services.ingestion import service
 from services.ingestion.presets import ENTITY_FIELDS, PRESETS, preset_description
-from services.ingestion.schemas import EventBatchSchema, EventsAcceptedSchema, ImportArgsSchema, ImportFormatsSchema
+from services.ingestion.schemas import (
+    EventBatchSchema,
+    EventsAcceptedSchema,
+    ImportArgsSchema,
+    ImportFormatsSchema,
+    ImportPreviewSchema,
+    PreviewArgsSchema,
+)
 from shared import jobs
 from shared.auth import current_shop_id
 from shared.db import request_session
@@ -53,6 +60,24 @@ class Imports(MethodView):
                 return {"job": jobs.job_to_dict(job)}, 200
             return {"job": jobs.job_to_dict(job)}, 202, retry_after_unless(waited)
         return {"job": jobs.job_to_dict(job)}
+
+
+@blp.route("/imports/preview")
+class ImportPreview(MethodView):
+    @blp.arguments(PreviewArgsSchema, location="query")
+    @blp.response(200, ImportPreviewSchema)
+    def post(self, args):
+        """What importing a file would do, without importing it (multipart field `file`, optional
+        form field `mapping`): the entity it most likely holds, the preset, each column's field
+        with masked sample values, and the required fields still without a column.
+
+        Nothing is stored and the upload is deleted when the answer is sent.
+        """
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidInput(t("ingestion.no_file"), errors={"file": [t("ingestion.missing")]})
+        upload.stream.flush()
+        return service.preview_import(_settings(), args, Path(upload.stream.name), request.form.get("mapping"))
 
 
 @blp.route("/imports/<job_id>/rejections.csv")

@@ -151,6 +151,13 @@ class ColumnPlan:
     close_reason_column: int | None = None
     dropped_pii: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    # columns the user's mapping set to null: read for nothing, not even the address
+    excluded: set[int] = field(default_factory=set)
+
+    @property
+    def missing(self) -> list[str]:
+        """The entity's required fields no column feeds (empty when the file can be imported)."""
+        return [f for f in ENTITY_FIELDS[self.entity][0] if f not in self.fields]
 
     @property
     def column_mapping(self) -> dict[str, str]:
@@ -173,6 +180,27 @@ class ColumnPlan:
             present |= {"province", "city"}
         return present
 
+    def columns(self, samples: list[list[str]]) -> list[dict]:
+        """Each column as a preview shows it: the field it feeds (or null), its role, and sample
+        values, masked where the column is personal data (buyer ids, addresses, phones ...)."""
+        field_of = {i: f for f, cols in self.fields.items() for i in cols}
+        described = []
+        for index, name in enumerate(self.header):
+            if index in field_of:
+                role = "hashed" if field_of[index] == "user_id" else "field"
+            elif index == self.address_column:
+                role = "address"
+            elif index == self.close_reason_column:
+                role = "close_reason"
+            elif normalise_name(name) in _PII:
+                role = "personal"
+            else:
+                role = "ignored"
+            values = [row[index] for row in samples if index < len(row)]
+            shown = [mask(v) if role in MASKED_ROLES else v[:SAMPLE_CHARS] for v in values]
+            described.append({"name": name, "field": field_of.get(index), "role": role, "samples": shown})
+        return described
+
     def report(self) -> dict:
         report = {"preset": self.preset, "preset_confidence": round(self.confidence, 2),
                   "preset_reason": self.reason, "column_mapping": self.column_mapping,
@@ -182,6 +210,17 @@ class ColumnPlan:
             if len(names) > LISTED_NAMES:
                 report[key] = len(names) - LISTED_NAMES
         return report
+
+
+# Roles whose values a preview never shows in the clear, and how much of a value it shows.
+MASKED_ROLES = frozenset({"hashed", "address", "personal"})
+SAMPLE_CHARS = 60
+
+
+def mask(value: str) -> str:
+    """A personal value as a preview shows it: its first character, the rest starred."""
+    value = value.strip()
+    return value[:1] + "*" * min(max(len(value) - 1, 2), 6) if value else ""
 
 
 def _listed(names: list) -> list:
@@ -200,9 +239,14 @@ def looks_like_user_behavior(first_row: list[str]) -> bool:
     return len(cells) == 5 and cells[3].lower() in BEHAVIOR_TYPES and cells[4].isdigit() and bool(cells[0])
 
 
-def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str, str] | None = None,
-                 headerless: bool = False) -> ColumnPlan:
-    """Decide which column feeds which field; raise a 422 that lists what was seen and what is needed."""
+def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str, str | None] | None = None,
+                 headerless: bool = False, complete: bool = True) -> ColumnPlan:
+    """Decide which column feeds which field; raise a 422 that lists what was seen and what is needed.
+
+    ``mapping`` names a field for a column, or None to leave the column out. With
+    ``complete=False`` (a preview) a plan missing required fields is returned, not refused:
+    ``plan.missing`` lists them.
+    """
     if entity not in ENTITY_FIELDS:
         raise InvalidInput(t("ingestion.unknown_entity", entity=entity),
                            errors={"entity": [t("ingestion.one_of", values=", ".join(ENTITY_FIELDS))]})
@@ -237,8 +281,10 @@ def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str,
         _apply_user_mapping(plan, mapping, allowed)
     if entity == "orders":
         if not {"province", "city"} & set(plan.fields):
-            plan.address_column = next((i for i, n in enumerate(names) if n in _ADDRESS), None)
-        plan.close_reason_column = next((i for i, n in enumerate(names) if n == normalise_name("订单关闭原因")), None)
+            plan.address_column = next((i for i, n in enumerate(names) if n in _ADDRESS and i not in plan.excluded),
+                                       None)
+        plan.close_reason_column = next((i for i, n in enumerate(names)
+                                         if n == normalise_name("订单关闭原因") and i not in plan.excluded), None)
 
     used = {i for cols in plan.fields.values() for i in cols} | {plan.address_column, plan.close_reason_column}
     for index, name in enumerate(names):
@@ -248,8 +294,8 @@ def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str,
     if plan.address_column is not None:
         plan.dropped_pii.append(t("ingestion.street_part", column=header[plan.address_column]))
 
-    missing = [f for f in ENTITY_FIELDS[entity][0] if f not in plan.fields]
-    if missing:
+    missing = plan.missing
+    if missing and complete:
         raise InvalidInput(
             t("ingestion.missing_columns", fields=", ".join(missing), entity=entity,
               columns=_names_text(header) or "-"),
@@ -267,27 +313,58 @@ def _apply_named(plan: ColumnPlan, names: list[str], named: dict[str, str]) -> N
             plan.fields.setdefault(fld, []).append(names.index(key))
 
 
-def _apply_user_mapping(plan: ColumnPlan, mapping: dict[str, str], allowed: set[str]) -> None:
+def _apply_user_mapping(plan: ColumnPlan, mapping: dict[str, str | None], allowed: set[str]) -> None:
     by_name = {normalise_name(h): i for i, h in enumerate(plan.header)}
     errors: dict[str, list[Message]] = {}
     for source, fld in mapping.items():
         index = plan.header.index(source) if source in plan.header else by_name.get(normalise_name(source))
         if index is None:
             errors[source[:LISTED_NAME_CHARS]] = [t("ingestion.no_such_column", columns=_names_text(plan.header))]
+        elif fld is None:  # the user leaves this column out
+            plan.excluded.add(index)
+            _free_column(plan, index)
         elif fld not in allowed:
             errors[source[:LISTED_NAME_CHARS]] = [t("ingestion.not_a_field", field=fld[:LISTED_NAME_CHARS],
                                                     entity=plan.entity, fields=", ".join(sorted(allowed)))]
         elif normalise_name(source) in _PII:
             errors[source[:LISTED_NAME_CHARS]] = [t("ingestion.personal_column")]
         else:
-            for cols in plan.fields.values():  # a column feeds one field only
-                if index in cols:
-                    cols.remove(index)
-            plan.fields = {f: cols for f, cols in plan.fields.items() if cols}
+            _free_column(plan, index)  # a column feeds one field only
             plan.fields[fld] = [index]
     if errors:
         raise InvalidInput(t("ingestion.mapping_misfit"), errors=errors)
     plan.reason = t("ingestion.mapping_applied", reason=plan.reason)
+
+
+def _free_column(plan: ColumnPlan, index: int) -> None:
+    for cols in plan.fields.values():
+        if index in cols:
+            cols.remove(index)
+    plan.fields = {f: cols for f, cols in plan.fields.items() if cols}
+
+
+def guess_entities(header: list[str], headerless: bool = False) -> list[tuple[str, str, float]]:
+    """Which entity a file most likely holds, best first: (entity, preset, score 0..1).
+
+    A file is scored for each entity by the share of the entity's required fields its columns
+    feed, then by the share of its (non-personal) columns the entity reads, then by how well a
+    preset's signature fits: a competitor price list (item, competitor, price, time) is
+    competitor_prices, not products, though it holds an item id and a price too.
+    """
+    readable = sum(1 for name in header if normalise_name(name) not in _PII) or 1
+    guesses = []
+    for entity, (required, _optional) in ENTITY_FIELDS.items():
+        try:
+            plan = plan_columns(entity, "auto", header, headerless=headerless, complete=False)
+        except InvalidInput:  # the headerless behaviour log reads as events only
+            continue
+        found = len(required) - len(plan.missing)
+        used = len({i for cols in plan.fields.values() for i in cols}
+                   | {plan.address_column, plan.close_reason_column} - {None})
+        signature = plan.confidence if plan.preset != "generic" else 0.0
+        score = 0.6 * found / len(required) + 0.3 * min(used / readable, 1.0) + 0.1 * signature
+        guesses.append((entity, plan.preset, round(score, 3)))
+    return sorted(guesses, key=lambda guess: -guess[2])
 
 
 def detect_preset(entity: str, header: list[str], headerless: bool = False) -> tuple[str, float, Message]:

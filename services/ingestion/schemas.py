@@ -37,6 +37,49 @@ class ImportArgsSchema(ma.Schema):
     wait = ma.fields.Float(load_default=0, validate=ma.validate.Range(min=0, max=MAX_WAIT_S))
 
 
+class PreviewArgsSchema(ma.Schema):
+    entity = ma.fields.String(load_default=None, validate=ma.validate.OneOf(list(ENTITY_FIELDS)),
+                              metadata={"description": "what the file holds; default: guessed from its columns"})
+    preset = ma.fields.String(load_default="auto", validate=ma.validate.OneOf(list(PRESETS)))
+    encoding = ma.fields.String(load_default=None, validate=validate_encoding)
+    sheet = ma.fields.String(load_default=None)
+
+
+class PreviewColumnSchema(ma.Schema):
+    name = ma.fields.String()
+    field = ma.fields.String(allow_none=True, metadata={"description": "the field it feeds; null: not imported"})
+    role = ma.fields.String(metadata={"description": "field, hashed (a buyer id, stored pseudonymised), address "
+                                                     "(province and city only), close_reason, personal (never "
+                                                     "stored) or ignored"})
+    samples = ma.fields.List(ma.fields.String(), metadata={"description": "the first rows' values; masked for "
+                                                                          "hashed, address and personal columns"})
+
+
+class EntityGuessSchema(ma.Schema):
+    entity = ma.fields.String()
+    preset = ma.fields.String()
+    score = ma.fields.Float()
+
+
+class ImportPreviewSchema(ma.Schema):
+    entity = ma.fields.String()
+    entity_guessed = ma.fields.Boolean()
+    candidates = ma.fields.List(ma.fields.Nested(EntityGuessSchema))
+    format = ma.fields.String()
+    compression = ma.fields.String(allow_none=True)
+    encoding = ma.fields.String(allow_none=True)
+    header = ma.fields.Boolean(metadata={"description": "false for a headerless file (the behaviour log)"})
+    rows_sampled = ma.fields.Integer()
+    preset = ma.fields.String()
+    preset_confidence = ma.fields.Float()
+    preset_reason = ma.fields.String()
+    columns = ma.fields.List(ma.fields.Nested(PreviewColumnSchema))
+    fields_required = ma.fields.List(ma.fields.String())
+    fields_optional = ma.fields.List(ma.fields.String())
+    fields_missing = ma.fields.List(ma.fields.String())
+    ready = ma.fields.Boolean(metadata={"description": "every required field has a column"})
+
+
 class EntityFieldsSchema(ma.Schema):
     entity = ma.fields.String()
     required = ma.fields.List(ma.fields.String())

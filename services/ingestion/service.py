@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from services.ingestion import loader
 from services.ingestion.cleaning import Rejection, clean_chunk, extract
-from services.ingestion.presets import PRESET_ENTITY, ColumnPlan, looks_like_user_behavior, plan_columns
+from services.ingestion.presets import (
+    ENTITY_FIELDS,
+    PRESET_ENTITY,
+    ColumnPlan,
+    guess_entities,
+    looks_like_user_behavior,
+    plan_columns,
+)
 from services.ingestion.reader import (
     MAX_COLUMNS,
     ImportFileError,
@@ -39,29 +46,71 @@ from shared.models import Job, Shop
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 50_000
 SHOWN_REJECTIONS = 100
+# A preview shows this many rows, reading at most this many chunks of them (blank stretches).
+PREVIEW_ROWS = 5
+PREVIEW_MAX_CHUNKS = 20
 # Derived data another service keeps per entity: its job runs after an import that changed rows.
 FOLLOW_UP = {"reviews": "sentiment.score", "competitor_prices": "pricing.watch"}
 
 
-def open_source(path: Path, params: dict, settings: Settings) -> tuple[TableReader, ColumnPlan]:
-    """Open the file and plan its columns; the API runs this too, to refuse a bad file at once."""
+def open_table(path: Path, params: dict, settings: Settings) -> tuple[TableReader, bool]:
+    """Open the file as a table: (reader, headerless). Only the behaviour log comes headerless."""
     options = {"encoding": params.get("encoding"), "sheet": params.get("sheet"),
                "max_decompressed_bytes": settings.max_import_bytes, "max_expansion": settings.max_import_ratio,
                "max_line_chars": settings.max_import_line_chars}
     reader = TableReader(path, **options)
-    headerless = PRESET_ENTITY.get(params["preset"]) == "events" and params["preset"] != "generic" and (
-        params["preset"] == "taobao_user_behavior" or looks_like_user_behavior(reader.header))
-    if params["preset"] == "auto":
-        headerless = looks_like_user_behavior(reader.header)
+    headerless = params["preset"] == "taobao_user_behavior" or (
+        params["preset"] == "auto" and looks_like_user_behavior(reader.header))
     if headerless:
         reader.close()
         reader = TableReader(path, has_header=False, **options)
+    return reader, headerless
+
+
+def open_source(path: Path, params: dict, settings: Settings) -> tuple[TableReader, ColumnPlan]:
+    """Open the file and plan its columns; the API runs this too, to refuse a bad file at once."""
+    reader, headerless = open_table(path, params, settings)
     try:
         plan = plan_columns(params["entity"], params["preset"], reader.header, params.get("mapping"), headerless)
     except Exception:
         reader.close()
         raise
     return reader, plan
+
+
+def preview_import(settings: Settings, args: dict, saved: Path, mapping: str | None) -> dict:
+    """What importing this file would do, without importing it: the entity it most likely holds
+    (unless ``args`` names one), the preset, each column's field with masked sample values, and
+    the required fields still without a column. The console shows this before the upload starts."""
+    check_size(saved, settings)
+    params = {**args, "mapping": parse_mapping(mapping)}
+    reader, headerless = open_table(saved, params, settings)
+    with reader:
+        guesses = guess_entities(reader.header, headerless)
+        entity = args.get("entity") or PRESET_ENTITY.get(args["preset"]) or guesses[0][0]
+        plan = plan_columns(entity, args["preset"], reader.header, params["mapping"], headerless, complete=False)
+        samples = sample_rows(reader, PREVIEW_ROWS)
+        info = reader.info
+    required, optional = ENTITY_FIELDS[entity]
+    return {"entity": entity, "entity_guessed": not args.get("entity"),
+            "candidates": [{"entity": e, "preset": p, "score": s} for e, p, s in guesses[:3]],
+            "format": info.format, "compression": info.compression, "encoding": info.encoding,
+            "header": not headerless, "rows_sampled": len(samples),
+            "preset": plan.preset, "preset_confidence": round(plan.confidence, 2), "preset_reason": plan.reason,
+            "columns": plan.columns(samples), "fields_required": list(required), "fields_optional": list(optional),
+            "fields_missing": plan.missing, "ready": not plan.missing}
+
+
+def sample_rows(reader: TableReader, count: int) -> list[list[str]]:
+    """The first ``count`` data rows (repeated headers and blank rows skipped), reading no more
+    than a bounded prefix of the file."""
+    rows: list[list[str]] = []
+    header_key = [h.strip() for h in reader.header]
+    for read, chunk in enumerate(reader.chunks(count)):
+        rows += [row for row in chunk.rows if [c.strip() for c in row] != header_key]
+        if len(rows) >= count or read >= PREVIEW_MAX_CHUNKS:
+            break
+    return rows[:count]
 
 
 def start_import(session: Session, settings: Settings, shop_id: int, args: dict, saved: Path,
@@ -81,7 +130,7 @@ def parse_mapping(raw: str | None) -> dict | None:
         mapping = json.loads(raw)
     except ValueError:
         raise InvalidInput(t("ingestion.mapping_not_json"), errors={"mapping": [t("ingestion.invalid_json")]}) from None
-    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str)
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, str))
                                                 for k, v in mapping.items()):
         raise InvalidInput(t("ingestion.mapping_not_object"), errors={"mapping": [t("ingestion.not_strings")]})
     if len(mapping) > MAX_COLUMNS:
@@ -102,6 +151,13 @@ def display_name(filename: str | None) -> str | None:
 
 def preflight(path: Path, params: dict, settings: Settings) -> None:
     """Refuse what can be refused before queuing: empty, unreadable, a bomb, no usable columns."""
+    check_size(path, settings)
+    reader, _plan = open_source(path, params, settings)  # reads a bounded prefix: detection and header
+    reader.close()
+
+
+def check_size(path: Path, settings: Settings) -> None:
+    """Refuse an empty file, and one over the size limits, before reading it."""
     size = path.stat().st_size
     if size == 0:
         raise InvalidInput(t("ingestion.file_empty"), errors={"file": [t("ingestion.empty")]})
@@ -111,8 +167,6 @@ def preflight(path: Path, params: dict, settings: Settings) -> None:
     limit = decompressed_limit(size, settings.max_import_bytes, settings.max_import_ratio)
     if declared is not None and declared > limit:
         raise ImportFileError(t("ingestion.too_large_import", limit=f"{limit:,}"), status=413)
-    reader, _plan = open_source(path, params, settings)  # reads a bounded prefix: detection and header
-    reader.close()
 
 
 def rejection_lines(session: Session, settings: Settings, shop_id: int, job_id: str, language: str):

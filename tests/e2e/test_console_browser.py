@@ -206,14 +206,75 @@ def test_importing_the_gbk_order_report_shows_progress_then_the_report(live_serv
         _wait(browser, lambda b: b.find_elements(By.ID, "import-form"))
         assert (console_shop["files"] / "订单报表.csv").read_bytes().decode("gbk")  # the export as Tmall writes it
         browser.find_element(By.ID, "file").send_keys(str(console_shop["files"] / "订单报表.csv"))
+        submit = browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]")
+        _wait(browser, lambda b: submit.is_enabled())  # once the preview has read the file
+        summary = browser.find_element(By.ID, "preview-summary").text
+        assert "识别为：订单" in summary and "tmall_orders" in summary, summary
+        buyer = browser.find_element(By.CSS_SELECTOR, "#preview-columns select[data-column='买家会员名']")
+        assert buyer.get_attribute("value") == "user_id"
+        assert "加密后保存" in browser.find_element(By.ID, "preview-columns").text
         browser.find_element(By.CSS_SELECTOR, "input[name=mode][value=lenient]").click()
-        browser.find_element(By.CSS_SELECTOR, "#import-form button").click()
+        submit.click()
         _wait(browser, lambda b: b.find_element(By.ID, "report").is_displayed(), 120)
         assert browser.find_element(By.ID, "progress").get_attribute("value") == "1"
         assert "已完成" in browser.find_element(By.ID, "progress-title").text
         counts = browser.find_element(By.ID, "report-counts").text
         assert "总行数" in counts and "重复（未改变）" in counts  # the fixture imported the same file already
         assert browser.find_elements(By.CSS_SELECTOR, "#mapping tbody tr")
+        assert console_errors(browser) == []
+
+
+def test_a_file_with_unknown_columns_is_mapped_in_the_preview_then_imported(live_server, console_shop, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    path = tmp_path / "外部订单.csv"
+    path.write_text("单号,下单,金额,备注码\nW-1,2024-11-11 10:00:00,19.90,x\nW-2,2024-11-12 11:00:00,29.90,y\n",
+                    encoding="utf-8")
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["user"], "/imports")
+        Select(_wait(browser, lambda b: b.find_element(By.ID, "entity"))).select_by_value("orders")
+        browser.find_element(By.ID, "file").send_keys(str(path))
+        status = browser.find_element(By.ID, "preview-status")
+        _wait(browser, lambda b: status.text)
+        assert "缺少必填字段" in status.text and "order_id" in status.text
+        submit = browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]")
+        assert not submit.is_enabled()
+
+        def column(name):
+            return Select(browser.find_element(By.CSS_SELECTOR, f"#preview-columns select[data-column='{name}']"))
+        column("单号").select_by_value("order_id")
+        column("下单").select_by_value("created_at")
+        column("金额").select_by_value("paid_amount")
+        column("备注码").select_by_value("order_id")  # a field is read from one column: 单号 gives it up
+        assert column("单号").first_selected_option.get_attribute("value") == ""
+        column("备注码").select_by_value("")
+        assert "缺少必填字段" in status.text and "order_id" in status.text and not submit.is_enabled()
+        column("单号").select_by_value("order_id")
+        assert "可以导入" in status.text and submit.is_enabled()
+        submit.click()
+        _wait(browser, lambda b: b.find_element(By.ID, "report").is_displayed(), 120)
+        mapping = browser.find_element(By.ID, "mapping").text
+        assert "单号" in mapping and "order_id" in mapping and "备注码" not in mapping
+        assert console_errors(browser) == []
+
+
+def test_the_entity_of_an_export_is_recognised_and_can_be_overridden(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["user"], "/imports")
+        _wait(browser, lambda b: b.find_elements(By.ID, "import-form"))
+        browser.find_element(By.ID, "file").send_keys(str(console_shop["files"] / "宝贝报表.csv"))
+        summary = browser.find_element(By.ID, "preview-summary")
+        _wait(browser, lambda b: "识别为" in summary.text)
+        assert "tmall_order_items" in summary.text
+        Select(browser.find_element(By.ID, "entity")).select_by_value("products")
+        _wait(browser, lambda b: "数据类型：商品" in summary.text)
+        assert browser.find_elements(By.CSS_SELECTOR, "#preview-columns select[data-column]")
+        _phone(browser)
+        assert _horizontal_overflow(browser) <= 0
         assert console_errors(browser) == []
 
 

@@ -162,14 +162,18 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
     """Literal keys in the templates (``_("key")``) and scripts (``msg("key")``), and the keys built
     from a prefix (``"job_" + status``) for every value that prefix is given."""
     from services.console.pages import IMPORT_ENTITIES
+    from services.ingestion.presets import ENTITY_FIELDS
     from shared.calendar import KPI_PERIODS
+
+    fields = sorted({f for required, optional in ENTITY_FIELDS.values() for f in required + optional})
 
     built = {"title_": [*PAGE_NAMES, "login"],
              "kpi_": ["revenue", "orders", "buyers", "average_order_value", "conversion"],
              "period_": KPI_PERIODS, "js_compare_": KPI_PERIODS, "js_question_": KPI_PERIODS,
              "entity_": IMPORT_ENTITIES, "js_job_": ["queued", "running", "succeeded", "failed", "cancelled"],
              "js_report_": ["rows_total", "rows_loaded", "rows_updated", "rows_duplicate", "rows_rejected"],
-             "js_column_": ["rank", "key", "label", "value", "share"]}  # an answer's columns (POST /v1/ask)
+             "js_column_": ["rank", "key", "label", "value", "share"],
+             "js_field_": fields, "js_role_": ["hashed", "personal", "address", "close_reason"]}  # an answer's columns (POST /v1/ask)
     keys = {f"console.{prefix}{value}" for prefix, values in built.items() for value in values}
     for template in (CONSOLE / "templates").glob("*.html"):
         keys |= {f"console.{k}" for k in re.findall(r"_\([\"']([a-z_0-9]+)[\"']\)", template.read_text())}

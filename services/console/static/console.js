@@ -111,6 +111,7 @@
       var line = body.insertRow();
       (Array.isArray(row) ? row : columns.map(function (c) { return row[c]; })).forEach(function (cell) {
         var numeric = typeof cell === "number";
+        if (cell instanceof Node) { line.insertCell().appendChild(cell); return; } // a control (select, link)
         line.appendChild(element("td", numeric ? { "class": "num" } : {}, numeric ? number(cell) : cell));
       });
     });
