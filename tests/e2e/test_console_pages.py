@@ -173,7 +173,8 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
              "entity_": IMPORT_ENTITIES, "js_job_": ["queued", "running", "succeeded", "failed", "cancelled"],
              "js_report_": ["rows_total", "rows_loaded", "rows_updated", "rows_duplicate", "rows_rejected"],
              "js_column_": ["rank", "key", "label", "value", "share"],
-             "js_field_": fields, "js_role_": ["hashed", "personal", "address", "close_reason"]}  # an answer's columns (POST /v1/ask)
+             "js_field_": fields,
+             "js_role_": ["hashed", "personal", "address", "close_reason"]}  # an answer's columns (POST /v1/ask)
     keys = {f"console.{prefix}{value}" for prefix, values in built.items() for value in values}
     for template in (CONSOLE / "templates").glob("*.html"):
         keys |= {f"console.{k}" for k in re.findall(r"_\([\"']([a-z_0-9]+)[\"']\)", template.read_text())}
