@@ -33,6 +33,16 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
+def _uploaded_file() -> tuple[Path, str | None]:
+    """Where the request saved its multipart field `file`, and the file's own name (422 when
+    there is none)."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput(t("ingestion.no_file"), errors={"file": [t("ingestion.missing")]})
+    upload.stream.flush()
+    return Path(upload.stream.name), upload.filename
+
+
 @blp.route("/imports")
 class Imports(MethodView):
     @blp.arguments(ImportArgsSchema, location="query")
@@ -46,12 +56,8 @@ class Imports(MethodView):
         is refused at once (422, listing the columns seen and the fields needed). A refused
         upload is deleted (the request deletes every file it saved but the one a job takes).
         """
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidInput(t("ingestion.no_file"), errors={"file": [t("ingestion.missing")]})
-        upload.stream.flush()
-        path = Path(upload.stream.name)
-        job = service.start_import(request_session(), _settings(), current_shop_id(), args, path, upload.filename,
+        path, filename = _uploaded_file()
+        job = service.start_import(request_session(), _settings(), current_shop_id(), args, path, filename,
                                    request.form.get("mapping"))
         request.keep_upload(path)
         if args["wait"]:
@@ -73,11 +79,8 @@ class ImportPreview(MethodView):
 
         Nothing is stored and the upload is deleted when the answer is sent.
         """
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidInput(t("ingestion.no_file"), errors={"file": [t("ingestion.missing")]})
-        upload.stream.flush()
-        return service.preview_import(_settings(), args, Path(upload.stream.name), request.form.get("mapping"))
+        path, _filename = _uploaded_file()
+        return service.preview_import(_settings(), args, path, request.form.get("mapping"))
 
 
 @blp.route("/imports/<job_id>/rejections.csv")

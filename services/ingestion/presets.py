@@ -155,6 +155,12 @@ class ColumnPlan:
     excluded: set[int] = field(default_factory=set)
 
     @property
+    def used_columns(self) -> set[int]:
+        """The indexes of the columns the import reads (for a field, the address, the close reason)."""
+        return {i for cols in self.fields.values() for i in cols} | (
+            {self.address_column, self.close_reason_column} - {None})
+
+    @property
     def missing(self) -> list[str]:
         """The entity's required fields no column feeds (empty when the file can be imported)."""
         return [f for f in ENTITY_FIELDS[self.entity][0] if f not in self.fields]
@@ -286,7 +292,7 @@ def plan_columns(entity: str, preset: str, header: list[str], mapping: dict[str,
         plan.close_reason_column = next((i for i, n in enumerate(names)
                                          if n == normalise_name("订单关闭原因") and i not in plan.excluded), None)
 
-    used = {i for cols in plan.fields.values() for i in cols} | {plan.address_column, plan.close_reason_column}
+    used = plan.used_columns
     for index, name in enumerate(names):
         if index in used:
             continue
@@ -359,8 +365,7 @@ def guess_entities(header: list[str], headerless: bool = False) -> list[tuple[st
         except InvalidInput:  # the headerless behaviour log reads as events only
             continue
         found = len(required) - len(plan.missing)
-        used = len({i for cols in plan.fields.values() for i in cols}
-                   | {plan.address_column, plan.close_reason_column} - {None})
+        used = len(plan.used_columns)
         signature = plan.confidence if plan.preset != "generic" else 0.0
         score = 0.6 * found / len(required) + 0.3 * min(used / readable, 1.0) + 0.1 * signature
         guesses.append((entity, plan.preset, round(score, 3)))

@@ -101,13 +101,18 @@ def preview_import(settings: Settings, args: dict, saved: Path, mapping: str | N
             "fields_missing": plan.missing, "ready": not plan.missing}
 
 
+def is_header_row(row: list[str], header_key: list[str]) -> bool:
+    """A repeated header (concatenated exports repeat theirs): skipped, never read as data."""
+    return [c.strip() for c in row] == header_key
+
+
 def sample_rows(reader: TableReader, count: int) -> list[list[str]]:
     """The first ``count`` data rows (repeated headers and blank rows skipped), reading no more
     than a bounded prefix of the file."""
     rows: list[list[str]] = []
     header_key = [h.strip() for h in reader.header]
     for read, chunk in enumerate(reader.chunks(count)):
-        rows += [row for row in chunk.rows if [c.strip() for c in row] != header_key]
+        rows += [row for row in chunk.rows if not is_header_row(row, header_key)]
         if len(rows) >= count or read >= PREVIEW_MAX_CHUNKS:
             break
     return rows[:count]
@@ -243,7 +248,7 @@ def _import(ctx: JobContext, path: Path) -> dict:
                 ctx.check_cancelled()  # between chunks: only the staging table holds anything yet
                 rows, numbers = [], []
                 for row, number in zip(chunk.rows, chunk.row_numbers, strict=True):
-                    if plan.preset != "taobao_user_behavior" and [c.strip() for c in row] == header_key:
+                    if plan.preset != "taobao_user_behavior" and is_header_row(row, header_key):
                         totals["header_rows_skipped"] += 1  # concatenated exports repeat their header
                         continue
                     rows.append(row)
