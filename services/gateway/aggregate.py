@@ -7,6 +7,8 @@ as ``{"error": ...}`` in its place, so the whole answer is never a 500 because o
 from __future__ import annotations
 
 import contextvars
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -42,23 +44,31 @@ def _call_part(service: str, path: str, principal: Principal, budget_s: float) -
     return reply.body
 
 
-def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: float) -> dict[str, Any]:
-    """Call ``{name: (service, path)}`` concurrently; late or failed parts become errors."""
+def fan_out(parts: dict[str, tuple[str, str]], principal: Principal, budget_s: float) -> Callable[[], dict[str, Any]]:
+    """Start calling ``{name: (service, path)}`` concurrently; the function returned waits for the
+    answers (until ``budget_s`` after the start), late or failed parts becoming errors. The caller
+    can do its own work in between."""
+    deadline = time.monotonic() + budget_s
     futures = {
         # Each part runs in a copy of this request's context (Flask's request and app, the language,
         # the request id) without pushing it again: ending a part must not end the request.
         name: _pool.submit(contextvars.copy_context().run, _call_part, service, path, principal, budget_s)
         for name, (service, path) in parts.items()
     }
-    wait(futures.values(), timeout=budget_s)
-    answer = {}
-    for name, future in futures.items():
-        if future.done():
-            answer[name] = future.result()
-        else:
-            future.cancel()  # not started yet: never run it
-            answer[name] = {"error": {"status": 504, "detail": t("gateway.part_timeout", seconds=f"{budget_s:.1f}")}}
-    return answer
+
+    def answers() -> dict[str, Any]:
+        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+        answer = {}
+        for name, future in futures.items():
+            if future.done():
+                answer[name] = future.result()
+            else:
+                future.cancel()  # not started yet: never run it
+                answer[name] = {"error": {"status": 504,
+                                          "detail": t("gateway.part_timeout", seconds=f"{budget_s:.1f}")}}
+        return answer
+
+    return answers
 
 
 def _reasons(skipped: list[dict]) -> Message | str:
@@ -105,7 +115,7 @@ class ItemOverview(MethodView):
             "pricing": ("pricing", f"/v1/pricing/items/{path_id}"),
             "similar": ("recommendation", f"/v1/recommendations/items/{path_id}/similar?n=5"),
         }, current_principal(), current_app.config["SETTINGS"].aggregate_budget_s)
-        return {"item_id": item_id, "product": data.describe_product(product), **parts}
+        return {"item_id": item_id, "product": data.describe_product(product), **parts()}
 
 
 @blp.route("/dashboard")
@@ -121,9 +131,10 @@ class Dashboard(MethodView):
             "anomalies": ("insights", "/v1/anomalies"),
             "competitor_undercuts": ("pricing", "/v1/pricing/competitors"),
         }, current_principal(), current_app.config["SETTINGS"].aggregate_budget_s)
+        kpis = data.shop_kpis(session)  # while the alerts are being asked for
         return {
-            "kpis": data.shop_kpis(session),
-            "alerts": alerts,
+            "kpis": kpis,
+            "alerts": alerts(),
             "jobs": data.job_summary(session),
             "models": data.active_models(session),
         }

@@ -180,10 +180,11 @@ def shop_kpis(session: Session) -> dict:
                 "window_days": 30, "current": None, "previous": None, "change": {}}
     data_through = last.astimezone(ZoneInfo(timezone)).date()
     as_of = today if data_through >= today - timedelta(days=STALE_AFTER_DAYS) else data_through + timedelta(days=1)
+    spans = {period: kpi_period(period, as_of) for period in KPI_PERIODS}
+    figures = iter(_sales_between(session, [span for pair in spans.values() for span in pair], timezone))
     periods = {}
-    for period in KPI_PERIODS:
-        span, before = kpi_period(period, as_of)
-        current, previous = _sales_between(session, span, timezone), _sales_between(session, before, timezone)
+    for period, (span, before) in spans.items():
+        current, previous = next(figures), next(figures)
         periods[period] = {"range": [d.isoformat() for d in span], "previous_range": [d.isoformat() for d in before],
                            "current": current, "previous": previous,
                            "change": {key: _change(previous[key], current[key]) for key in current}}
@@ -197,14 +198,17 @@ def _change(old: float | None, new: float | None) -> float | None:
     return round((new - old) / old, 4) if old and new is not None else None
 
 
-def _sales_between(session: Session, span: tuple[date, date], timezone: str) -> dict:
-    window = local_window(span, timezone)
-    totals = sales.sales_totals(session, *window)
-    revenue, orders = totals["revenue"], totals["orders"]
-    rate = sales.conversion(session, *window)
-    return {"revenue": round(revenue, 2), "orders": orders, "buyers": totals["buyers"],
-            "average_order_value": round(revenue / orders, 2) if orders else 0.0,
-            "conversion": round(rate, 4) if rate is not None else None}
+def _sales_between(session: Session, spans: list[tuple[date, date]], timezone: str) -> list[dict]:
+    """The KPIs of each span of local days (both ends included)."""
+    windows = [local_window(span, timezone) for span in spans]
+    rates = sales.conversion(session, windows)
+    out = []
+    for totals, rate in zip(sales.sales_totals(session, windows), rates, strict=True):
+        revenue, orders = totals["revenue"], totals["orders"]
+        out.append({"revenue": round(revenue, 2), "orders": orders, "buyers": totals["buyers"],
+                    "average_order_value": round(revenue / orders, 2) if orders else 0.0,
+                    "conversion": round(rate, 4) if rate is not None else None})
+    return out
 
 
 def job_summary(session: Session) -> dict:

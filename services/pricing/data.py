@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.models import CompetitorPrice, Product, ShopSetting
@@ -25,11 +25,19 @@ def product(session: Session, item_id: str) -> Product | None:
 
 
 def competitor_prices(session: Session, item_id: str | None = None) -> pd.DataFrame:
-    """item_id, competitor, price, observed_at: every observation (one item's, or all)."""
-    query = select(CompetitorPrice.item_id, CompetitorPrice.competitor, CompetitorPrice.price,
-                   CompetitorPrice.observed_at)
+    """item_id, competitor, price, observed_at: each competitor's latest observation per item (one
+    item's, or all). The database picks it (the key is (shop, item, competitor, observed_at)), so a
+    shop watched daily for two years reads one row per rival, not its whole history."""
+    latest = select(CompetitorPrice.item_id, CompetitorPrice.competitor,
+                    func.max(CompetitorPrice.observed_at).label("observed_at"))
     if item_id is not None:
-        query = query.where(CompetitorPrice.item_id == item_id)
+        latest = latest.where(CompetitorPrice.item_id == item_id)
+    latest = latest.group_by(CompetitorPrice.item_id, CompetitorPrice.competitor).subquery("latest")
+    query = (select(CompetitorPrice.item_id, CompetitorPrice.competitor, CompetitorPrice.price,
+                    CompetitorPrice.observed_at)
+             .join(latest, (CompetitorPrice.item_id == latest.c.item_id)
+                   & (CompetitorPrice.competitor == latest.c.competitor)
+                   & (CompetitorPrice.observed_at == latest.c.observed_at)))
     frame = pd.DataFrame(session.execute(query).all(), columns=["item_id", "competitor", "price", "observed_at"])
     frame["price"] = pd.to_numeric(frame["price"], errors="coerce")
     return frame

@@ -125,3 +125,19 @@ def test_a_shop_with_too_little_history_gets_a_409(client, tmp_path):
         assert status == 200 and body["job"]["status"] == "succeeded", body
     job = retrain(client, shop.headers(), "pricing", wait=60)
     assert job["status"] == "failed" and job["error"]["status"] == 409 and "8 周" in job["error"]["detail"]
+
+
+def test_the_watch_reads_each_rivals_latest_price_only(client, tmp_path):
+    """An old undercut a rival has since withdrawn is not an undercut; a rival's latest one is."""
+    shop = make_shop(client, "比价店")
+    products = write(tmp_path / "p.csv", csv_bytes(["item_id", "title", "category", "price"],
+                                                    [["A", "羊毛大衣", "女装", "100.00"]]))
+    rivals = write(tmp_path / "c.csv", csv_bytes(["item_id", "competitor", "price", "observed_at"], [
+        ["A", "甲店", "50.00", "2026-11-01 10:00:00"], ["A", "甲店", "99.00", "2026-11-10 10:00:00"],
+        ["A", "乙店", "99.00", "2026-11-01 10:00:00"], ["A", "乙店", "80.00", "2026-11-10 10:00:00"]]))
+    for entity, path in (("products", products), ("competitor_prices", rivals)):
+        status, body = import_file(client, shop.headers(), path, entity, preset="generic", wait=60)
+        assert status == 200 and body["job"]["status"] == "succeeded", body
+    view = client.get("/v1/pricing/competitors", headers=shop.headers("analyst")).get_json()
+    assert [(u["competitor"], u["competitor_price"]) for u in view["undercuts"]] == [("乙店", 80.0)]
+    assert view["categories"][0]["median_price_index"] == 1.25  # 100 ÷ the cheapest latest price, 80
