@@ -21,8 +21,8 @@ its load event and its last response.
 
 Targets (issue "Web console, part 1", Performance), asserted on the median of the runs: the
 dashboard warm fully rendered < 1 s; cold, every page < 2 s; < 1.5 MB transferred for any page.
-As of 2026-12-05 the first is missed on the 2-core machine: GET /v1/dashboard alone takes 0.7-1 s
-(its alert parts; docs/benchmarks.md, "Console"). Also measured, not a target: the dashboard cold
+On 2026-12-06 all three are met on the 2-core machine (warm dashboard ~0.4 s; docs/benchmarks.md,
+"Console"). Also measured, not a target: the dashboard cold
 over an emulated slow link (SLOW_LINK), where nginx's gzip shows.
 """
 
