@@ -1,7 +1,10 @@
-"""Requests per minute per API key: Redis in distributed mode, in-process when embedded.
+"""Budgets per key per minute (API keys, sign-in failures, webhook tests) and cooldowns.
 
-A fixed one-minute window keyed by the key id: one INCR (and an EXPIRE on the first hit) per
-request. Good enough to stop a runaway client; not a billing meter.
+A budget is ``limits``' moving window: at most N hits in any 60 s, kept as each key's last N hit
+times. Unlike a fixed clock minute, a client cannot spend two budgets across a minute boundary
+(a password guesser least of all). Redis in distributed mode (one script call per hit),
+in-process memory when embedded. Good enough to stop a runaway client or a
+password guesser; not a billing meter.
 
 A cooldown is the other shape: one action per key every few seconds (a webhook's test delivery),
 a ``SET NX`` with an expiry in Redis.
@@ -14,74 +17,50 @@ import math
 import threading
 import time
 
+from limits import RateLimitItemPerMinute
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
 log = logging.getLogger(__name__)
 
-WINDOW_S = 60
 
+class RateLimiter:
+    """``limit_per_minute`` hits per key in any 60 s; ``redis_url`` shares the
+    counts between processes (else this process counts alone). A Redis hiccup fails open: it
+    must not take the API down."""
 
-class InProcessRateLimiter:
-    def __init__(self, limit_per_minute: int):
+    def __init__(self, limit_per_minute: int, redis_url: str | None = None):
         self.limit = limit_per_minute
-        self._counts: dict[tuple[str, int], int] = {}
-        self._lock = threading.Lock()
+        self._item = RateLimitItemPerMinute(limit_per_minute)
+        storage = (RedisStorage(redis_url, key_prefix="shopmind:ratelimit", wrap_exceptions=True,
+                                socket_timeout=0.5, socket_connect_timeout=0.5)
+                   if redis_url else MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(storage)
 
     def hit(self, key: str) -> int | None:
-        """Count one request; return seconds to wait if over the limit, else None."""
-        window = int(time.time() // WINDOW_S)
-        with self._lock:
-            if len(self._counts) > 100_000:  # forget old windows
-                self._counts = {k: v for k, v in self._counts.items() if k[1] == window}
-            count = self._counts.get((key, window), 0) + 1
-            self._counts[(key, window)] = count
-        return _retry_after(window) if count > self.limit else None
-
-    def spent(self, key: str) -> int | None:
-        """Seconds to wait if ``key`` has used its budget this window, without counting a hit."""
-        window = int(time.time() // WINDOW_S)
-        return _retry_after(window) if self._counts.get((key, window), 0) >= self.limit else None
-
-
-class RedisRateLimiter:
-    def __init__(self, limit_per_minute: int, redis_url: str):
-        import redis
-
-        self.limit = limit_per_minute
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self._errors = (redis.RedisError,)
-
-    def hit(self, key: str) -> int | None:
-        window = int(time.time() // WINDOW_S)
-        name = f"shopmind:ratelimit:{key}:{window}"
-        pipe = self._redis.pipeline()
-        pipe.incr(name)
-        pipe.expire(name, WINDOW_S * 2)
+        """Count one hit; the seconds to wait if the budget is spent (the hit is then not counted)."""
         try:
-            count, _ = pipe.execute()
-        except self._errors as exc:  # fail open: a Redis hiccup must not take the API down
+            return None if self._limiter.hit(self._item, key) else self._retry_after(key)
+        except StorageError as exc:
             log.warning("rate limiter unavailable (%s); request allowed", exc)
             return None
-        return _retry_after(window) if count > self.limit else None
 
     def spent(self, key: str) -> int | None:
-        window = int(time.time() // WINDOW_S)
+        """The seconds to wait if ``key`` has no budget left, without counting a hit."""
         try:
-            count = int(self._redis.get(f"shopmind:ratelimit:{key}:{window}") or 0)
-        except self._errors as exc:
+            return None if self._limiter.test(self._item, key) else self._retry_after(key)
+        except StorageError as exc:
             log.warning("rate limiter unavailable (%s); request allowed", exc)
             return None
-        return _retry_after(window) if count >= self.limit else None
+
+    def _retry_after(self, key: str) -> int:
+        reset_at = self._limiter.get_window_stats(self._item, key).reset_time
+        return max(1, math.ceil(reset_at - time.time()))
 
 
-def _retry_after(window: int) -> int:
-    return max(1, int((window + 1) * WINDOW_S - time.time()) + 1)
-
-
-def rate_limiter(limit_per_minute: int, redis_url: str | None):
-    if limit_per_minute <= 0:
-        return None
-    if redis_url:
-        return RedisRateLimiter(limit_per_minute, redis_url)
-    return InProcessRateLimiter(limit_per_minute)
+def rate_limiter(limit_per_minute: int, redis_url: str | None) -> RateLimiter | None:
+    return RateLimiter(limit_per_minute, redis_url) if limit_per_minute > 0 else None
 
 
 class InProcessCooldown:

@@ -2,21 +2,50 @@
 
 import hashlib
 import hmac
+import os
 import socket
+import uuid
 
 import pytest
 
 from shared import webhooks
 from shared.config import load_settings
-from shared.ratelimit import InProcessCooldown, InProcessRateLimiter
+from shared.ratelimit import InProcessCooldown, RateLimiter
 
 
 def test_in_process_rate_limit_counts_per_key():
-    limiter = InProcessRateLimiter(3)
+    limiter = RateLimiter(3)
     assert [limiter.hit("a") for _ in range(3)] == [None, None, None]
     retry_after = limiter.hit("a")
     assert retry_after is not None and 1 <= retry_after <= 61
     assert limiter.hit("b") is None  # another key has its own budget
+
+
+def test_a_budget_cannot_be_spent_twice_across_a_minute_boundary(monkeypatch):
+    """A moving window: three hits at xx:59.9 leave none for xx:00.1, and the budget comes back
+    60 s after the first of them, not at the clock minute."""
+    clock = [1_800_000_059.9]  # 0.1 s before a whole minute
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: clock[0])
+    monkeypatch.setattr("shared.ratelimit.time.time", lambda: clock[0])
+    limiter = RateLimiter(3)
+    assert [limiter.hit("k") for _ in range(3)] == [None, None, None]
+    clock[0] += 0.2
+    assert limiter.spent("k") == 60 and limiter.hit("k") == 60
+    clock[0] += 59.9
+    assert limiter.spent("k") is None and limiter.hit("k") is None
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
+def test_processes_sharing_redis_share_one_budget():
+    key = f"test-{uuid.uuid4().hex}"
+    first, second = RateLimiter(2, os.environ["REDIS_URL"]), RateLimiter(2, os.environ["REDIS_URL"])
+    assert first.hit(key) is None and second.hit(key) is None
+    assert first.spent(key) is not None and 1 <= second.hit(key) <= 60
+
+
+def test_a_limiter_whose_redis_is_down_lets_requests_through():
+    limiter = RateLimiter(1, "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    assert [limiter.hit("k") for _ in range(3)] == [None, None, None] and limiter.spent("k") is None
 
 
 def test_a_cooldown_allows_one_action_per_key_until_it_runs_out(monkeypatch):
