@@ -125,8 +125,9 @@ class Retrievers:
     histories: Histories
     popular: np.ndarray  # recent weighted interactions per item
     popular_week: np.ndarray
-    neighbours: sp.csr_matrix
-    als: ALSModel
+    neighbours: sp.csr_matrix  # items × items cosine similarity
+    user_factors: np.ndarray  # ALS
+    item_factors: np.ndarray
     item_buyers: np.ndarray  # users who bought the item
     item_rebuy_share: np.ndarray  # of those, the share who bought it on 2+ days
     item_age: np.ndarray  # days since the item's first interaction (+1)
@@ -141,23 +142,31 @@ class Retrievers:
         if name == "item_knn":
             return (h.confidence[users] @ self.neighbours).toarray().astype(np.float32)
         if name == "als":
-            block = self.als.user_factors[users] @ self.als.item_factors.T
+            block = self.user_factors[users] @ self.item_factors.T
             return block - block.min(axis=1, keepdims=True) + 1e-3  # positive: every item is proposed
         raise ValueError(name)
 
 
-def fit_retrievers(frame: pd.DataFrame, histories: Histories, params: dict) -> Retrievers:
-    """Fit every retriever on ``histories`` (``frame`` is the same interactions as rows)."""
+def fit_retrievers(frame: pd.DataFrame, histories: Histories, params: dict, als: ALSModel | None = None,
+                   neighbours: sp.csr_matrix | None = None) -> Retrievers:
+    """Fit every retriever on ``histories`` (``frame`` is the same interactions as rows). ``als``
+    and ``neighbours`` already fitted on the same confidence matrix are reused (their item space
+    may extend past the histories' with items nobody touched: those are cut off)."""
     h = histories
-    als = ALSModel(**{k: params[k] for k in ("factors", "regularization", "alpha", "iterations", "random_state")})
-    als.fit(h.confidence)
+    n_items = h.shape[1]
+    if als is None:
+        als = ALSModel(**{k: params[k] for k in ("factors", "regularization", "alpha", "iterations",
+                                                   "random_state")}).fit(h.confidence)
+    if neighbours is None:
+        neighbours = item_neighbours(h.confidence, params["neighbours"])
     buyers = np.asarray((h.buys > 0).sum(axis=0)).ravel()
     rebuyers = np.asarray((h.buys > 1).sum(axis=0)).ravel()
     first = h.last_seen.max(axis=0).toarray().ravel()
     return Retrievers(
         histories=h, popular=recent_popularity(frame, h, params["weights"]),
         popular_week=recent_popularity(frame, h, params["weights"], days=7),
-        neighbours=item_neighbours(h.confidence, params["neighbours"]), als=als,
+        neighbours=neighbours.tocsr()[:n_items, :n_items], user_factors=als.user_factors,
+        item_factors=als.item_factors[:n_items],
         item_buyers=buyers.astype(np.float32),
         item_rebuy_share=np.where(buyers > 0, rebuyers / np.maximum(buyers, 1), 0).astype(np.float32),
         item_age=first.astype(np.float32))

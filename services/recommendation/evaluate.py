@@ -11,6 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from services.recommendation import ranker
+from services.recommendation.candidates import (
+    BLOCK_USERS,
+    FEATURES,
+    RETRIEVERS,
+    Histories,
+    Retrievers,
+    build_histories,
+    candidates,
+    fit_retrievers,
+)
 from services.recommendation.model import (
     DEFAULT_PARAMS,
     ALSModel,
@@ -25,7 +36,7 @@ MAX_TEST_USERS = 5_000  # a seeded sample beyond this: the metrics settle long b
 
 
 QUIET_DAY_SHARE = 0.1  # a day with under a tenth of a typical day's interactions is not "data" yet
-RETRIEVERS = ("als", "item_knn", "popularity")  # what can answer "for this user", in order of preference
+SINGLE_RETRIEVERS = ("als", "item_knn", "popularity")  # what the real-time path can serve, in order of preference
 
 
 def data_end(ts: pd.Series) -> pd.Timestamp:
@@ -171,9 +182,144 @@ def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None
 def best_retriever(evaluation: dict, metric: str) -> tuple[str, Message]:
     """The retriever to serve personal recommendations with, and why: the best measured one by
     ``metric`` (ALS on a tie), so a model never ships when a baseline it measured beats it."""
-    scores = {name: evaluation[name][metric] for name in RETRIEVERS if metric in evaluation.get(name, {})}
-    best = max(scores, key=lambda name: (scores[name], -RETRIEVERS.index(name)))
+    scores = {name: evaluation[name][metric] for name in SINGLE_RETRIEVERS if metric in evaluation.get(name, {})}
+    best = max(scores, key=lambda name: (scores[name], -SINGLE_RETRIEVERS.index(name)))
     others = join([t("recommendation.retriever_score", retriever=t(f"recommendation.retriever_{name}"),
                       score=f"{value:.3f}") for name, value in scores.items() if name != best])
     return best, t("recommendation.retriever_choice", retriever=t(f"recommendation.retriever_{best}"), metric=metric,
                    score=f"{scores[best]:.3f}", others=others)
+
+
+# --- retrievers and the learned ranker ------------------------------------------------------------
+
+# What a user asks for: only items they have not touched (exclude_seen=true, the default) or any
+# (exclude_seen=false, where a repeat buyer's staples count). Each mode gets its own ranker and
+# its own truth.
+MODES = {"new": True, "all": False}
+CANDIDATES_PER_RETRIEVER = 50
+MAX_RANKER_USERS = 5_000
+
+
+def returning_users(frame: pd.DataFrame, histories: Histories, start: pd.Timestamp, end: pd.Timestamp,
+                    exclude_seen: bool) -> dict[int, set[int]]:
+    """Per known user active in (start, end]: the items they touched then (less the ones touched
+    before ``start`` when ``exclude_seen``)."""
+    window = frame[(frame["ts"] > start) & (frame["ts"] <= end)]
+    confidence = histories.confidence
+    relevant = {}
+    for user_id, items in window.groupby("user_id")["item_id"]:
+        user = histories.user_index.get(user_id)
+        if user is None:
+            continue
+        touched = {histories.item_index[i] for i in set(items.astype(str)) if i in histories.item_index}
+        if exclude_seen:
+            touched -= set(confidence.indices[confidence.indptr[user]:confidence.indptr[user + 1]].tolist())
+        if touched:
+            relevant[user] = touched
+    return relevant
+
+
+def _sample(relevant: dict[int, set[int]], limit: int, seed: int = 0) -> np.ndarray:
+    users = np.fromiter(relevant, dtype=np.int64)
+    if len(users) > limit:
+        users = np.random.default_rng(seed).choice(users, limit, replace=False)
+    return np.sort(users)
+
+
+def candidate_blocks(retrievers: Retrievers, users: np.ndarray, exclude_seen: bool,
+                     k: int = CANDIDATES_PER_RETRIEVER):
+    """The merged candidates of ``users``, a block of BLOCK_USERS at a time: (block users, Candidates)."""
+    for start in range(0, len(users), BLOCK_USERS):
+        block = users[start:start + BLOCK_USERS]
+        yield block, candidates(retrievers, block, k, exclude_seen)
+
+
+def fit_ranker(retrievers: Retrievers, relevant: dict[int, set[int]], exclude_seen: bool):
+    """A ranker taught by ``relevant`` (what the users did after the retrievers' cut-off)."""
+    features, labels, groups = [], [], []
+    for _block, found in candidate_blocks(retrievers, _sample(relevant, MAX_RANKER_USERS), exclude_seen):
+        features.append(found.features)
+        groups.append(found.users)
+        labels.append(np.fromiter((item in relevant[user] for user, item in zip(found.users, found.items,
+                                                                                  strict=True)),
+                                  dtype=np.float32, count=len(found.items)))
+    labels = np.concatenate(labels)
+    if not labels.any():
+        raise NotEnoughData(t("recommendation.no_ranker_labels"))
+    return ranker.fit(np.vstack(features), labels, np.concatenate(groups))
+
+
+def ranked_lists(retrievers: Retrievers, model, users: np.ndarray, exclude_seen: bool, n: int):
+    """Per user: the ranker's top ``n`` (item indexes, scores, the retriever that listed each
+    highest), and each retriever's own top ``n``."""
+    ranked, alone = {}, {name: {} for name in RETRIEVERS}
+    for block, found in candidate_blocks(retrievers, users, exclude_seen):
+        scores = ranker.score(model, found.features)
+        ranks = found.features[:, [FEATURES.index(f"{name}_rank") for name in RETRIEVERS]]
+        bounds = np.searchsorted(found.users, block, side="left"), np.searchsorted(found.users, block, side="right")
+        for r, user in enumerate(block.tolist()):
+            rows = np.arange(bounds[0][r], bounds[1][r])
+            order = rows[np.argsort(-scores[rows], kind="stable")[:n]]
+            ranked[user] = (found.items[order], scores[order], ranks[order].argmin(axis=1).astype(np.int8))
+            for name in RETRIEVERS:
+                listed = found.retrieved_by[name][r]
+                alone[name][user] = listed[listed >= 0][:n]
+    return ranked, alone
+
+
+def evaluate_blend(frame: pd.DataFrame, holdout_days: float, params: dict, end: pd.Timestamp,
+                   categories: pd.Series | None = None, k: int = 20) -> tuple[dict, dict]:
+    """Every retriever alone and the ranked blend, per mode, on the holdout (end - holdout_days,
+    end]; the ranker is taught on the same length of days just before it.
+
+    Returns (the evaluation, per mode the ranker taught on the holdout itself: the one to serve,
+    as it learned from the newest days). Raises :class:`NotEnoughData` when too few users return.
+    """
+    cutoff = end - pd.Timedelta(days=holdout_days)
+    teach_cutoff = cutoff - pd.Timedelta(days=holdout_days)
+    splits = {}
+    for name, at in (("teach", teach_cutoff), ("test", cutoff)):
+        past = frame[frame["ts"] <= at]
+        histories = build_histories(past, at, params, categories)
+        splits[name] = fit_retrievers(past, histories, params)
+    evaluation, serving = {}, {}
+    for mode, exclude_seen in MODES.items():
+        teach = returning_users(frame, splits["teach"].histories, teach_cutoff, cutoff, exclude_seen)
+        test = returning_users(frame, splits["test"].histories, cutoff, end, exclude_seen)
+        if min(len(teach), len(test)) < MIN_TEST_USERS:
+            raise NotEnoughData(t("recommendation.too_few_returning", users=min(len(teach), len(test)),
+                                  cutoff=f"{cutoff:%Y-%m-%d}", needed=MIN_TEST_USERS))
+        model = fit_ranker(splits["teach"], teach, exclude_seen)
+        users = _sample(test, MAX_TEST_USERS)
+        ranked, alone = ranked_lists(splits["test"], model, users, exclude_seen, k)
+        truth = {int(u): test[int(u)] for u in users}
+        n_items = splits["test"].histories.shape[1]
+        scores = {name: ranking_metrics(lists, truth, n_items) for name, lists in alone.items()}
+        scores["ranked"] = ranking_metrics({u: items for u, (items, _s, _r) in ranked.items()}, truth, n_items)
+        evaluation[mode] = {**scores, "importance": dict(list(ranker.importance(model).items())[:8])}
+        serving[mode] = fit_ranker(splits["test"], test, exclude_seen)
+    evaluation["split"] = {"cutoff": cutoff.isoformat(), "end": end.isoformat(), "holdout_days": holdout_days,
+                           "teach_from": teach_cutoff.isoformat(),
+                           "test_users": {mode: evaluation[mode]["ranked"]["users"] for mode in MODES}}
+    return evaluation, serving
+
+
+def best_alone(evaluation: dict, metric: str) -> str:
+    """The retriever that scored best alone in one mode (ALS first on a tie; popularity last)."""
+    order = ("als", "repeat", "item_knn", "popularity")
+    alone = {name: evaluation[name][metric] for name in order if metric in evaluation.get(name, {})}
+    return max(alone, key=lambda name: (alone[name], -order.index(name)))
+
+
+def choose(evaluation: dict, metric: str) -> tuple[str, Message]:
+    """What serves one mode: the ranked blend if it beats every retriever alone (popularity
+    included), else the best retriever alone; and why, with the figures."""
+    alone = {name: evaluation[name][metric] for name in RETRIEVERS if metric in evaluation.get(name, {})}
+    best = best_alone(evaluation, metric)
+    blend = evaluation["ranked"][metric]
+    figures = join([t("recommendation.retriever_score", retriever=t(f"recommendation.retriever_{name}"),
+                      score=f"{value:.3f}") for name, value in alone.items()])
+    if blend > alone[best]:
+        return "ranked", t("recommendation.blend_chosen", metric=metric, score=f"{blend:.3f}", others=figures)
+    return best, t("recommendation.blend_not_better", retriever=t(f"recommendation.retriever_{best}"),
+                   metric=metric, score=f"{alone[best]:.3f}", blend=f"{blend:.3f}", others=figures)

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from services.recommendation.candidates import POPULAR_WINDOW_DAYS, RETRIEVERS, build_histories, fit_retrievers
+from services.recommendation.evaluate import MODES, ranked_lists
 from services.recommendation.model import (
     DEFAULT_PARAMS,
     POPULAR_DAYS,
@@ -29,6 +31,7 @@ from shared.i18n import Message, t
 
 TYPE_CODE = {"pv": 0, "fav": 1, "cart": 2, "buy": 3}
 TYPE_VERB = {code: f"recommendation.verb_{kind}" for kind, code in TYPE_CODE.items()}
+PRECOMPUTED = 100  # ranked picks kept per known user and mode; a larger n is answered in real time
 
 
 @dataclass
@@ -56,8 +59,11 @@ def _csr_from(name: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
 
 
 def train(interactions: pd.DataFrame, baskets: pd.DataFrame, catalogue: pd.DataFrame,
-          params: dict | None = None, as_of: pd.Timestamp | None = None) -> Recommender:
-    """Fit every model on all the data given.
+          params: dict | None = None, as_of: pd.Timestamp | None = None, rankers: dict | None = None,
+          progress=None) -> Recommender:
+    """Fit every model on all the data given; with ``rankers`` (per mode, ``evaluate.MODES``),
+    precompute every known user's ranked top ``PRECOMPUTED`` for the modes ``params["serve"]``
+    gives to the ranker.
 
     Parameters
     ----------
@@ -86,13 +92,37 @@ def train(interactions: pd.DataFrame, baskets: pd.DataFrame, catalogue: pd.DataF
     meta = meta.reindex(item_ids)
     titles = meta["title"].fillna("").astype(str).to_numpy()
     categories = meta["category"].fillna("").astype(str).to_numpy()
+    neighbours = item_neighbours(matrix, params["neighbours"])
+    precomputed = {}
+    rankers = rankers or {}
+    ranked_modes = [mode for mode, how in params.get("serve", {}).items() if how == "ranked" and mode in rankers]
+    if ranked_modes:
+        item_categories = meta["category"].dropna().astype(str)
+        histories = build_histories(interactions, as_of, params, item_categories)
+        retrievers = fit_retrievers(interactions, histories, params, als=als, neighbours=neighbours)
+        users = np.arange(len(base.user_ids))
+        if progress:
+            progress(users=len(users))
+        for mode in ranked_modes:
+            precomputed[mode] = _precompute(retrievers, rankers[mode], users, MODES[mode])
     return Recommender(
         params=params, as_of=as_of, user_ids=base.user_ids, item_ids=item_ids, matrix=matrix, types=types,
-        als=als, neighbours=item_neighbours(matrix, params["neighbours"]),
+        als=als, neighbours=neighbours,
         together=co_purchase_lift(baskets, item_index, k=params["neighbours"]),
         popular=popularity(interactions, item_index, as_of, params["weights"]),
-        titles=titles, categories=categories, tokens=_token_matrix(titles),
+        titles=titles, categories=categories, tokens=_token_matrix(titles), precomputed=precomputed,
     )
+
+
+def _precompute(retrievers, model, users: np.ndarray, exclude_seen: bool) -> dict[str, np.ndarray]:
+    """users × PRECOMPUTED: ranked items (-1 pads), their scores, the retriever behind each."""
+    items = np.full((len(users), PRECOMPUTED), -1, dtype=np.int32)
+    scores = np.zeros((len(users), PRECOMPUTED), dtype=np.float32)
+    by = np.zeros((len(users), PRECOMPUTED), dtype=np.int8)
+    ranked, _alone = ranked_lists(retrievers, model, users, exclude_seen, PRECOMPUTED)
+    for user, (picked, score, source) in ranked.items():
+        items[user, :len(picked)], scores[user, :len(picked)], by[user, :len(picked)] = picked, score, source
+    return {"items": items, "scores": scores, "by": by}
 
 
 def _strongest_types(frame: pd.DataFrame, user_index: dict, item_index: dict,
@@ -123,7 +153,7 @@ class Recommender:
     """Everything needed to answer recommendation requests for one shop, from memory."""
 
     def __init__(self, *, params, as_of, user_ids, item_ids, matrix, types, als, neighbours, together, popular,
-                 titles, categories, tokens):
+                 titles, categories, tokens, precomputed=None):
         self.params, self.as_of = params, pd.Timestamp(as_of)
         self.user_ids, self.item_ids = np.asarray(user_ids), np.asarray(item_ids)
         self.matrix, self.types, self.als = matrix.tocsr(), types.tocsr(), als
@@ -133,6 +163,8 @@ class Recommender:
         self.item_index = {t: i for i, t in enumerate(self.item_ids.tolist())}
         self.category_items = pd.Series(np.arange(len(self.item_ids))).groupby(self.categories).apply(
             lambda s: s.to_numpy()).to_dict()
+        self.precomputed = precomputed or {}  # mode → {"items", "scores", "by"}: users × PRECOMPUTED
+        self._popular_rank: np.ndarray | None = None
 
     # -- artifact format ------------------------------------------------------------------
 
@@ -144,6 +176,8 @@ class Recommender:
         for name, matrix in (("matrix", self.matrix), ("types", self.types), ("neighbours", self.neighbours),
                              ("together", self.together), ("popular", self.popular_daily), ("tokens", self.tokens)):
             arrays.update(_csr_arrays(name, matrix))
+        for mode, lists in self.precomputed.items():
+            arrays.update({f"top_{mode}_{part}": values for part, values in lists.items()})
         return arrays
 
     @classmethod
@@ -153,7 +187,9 @@ class Recommender:
                    user_ids=arrays["user_ids"], item_ids=arrays["item_ids"], titles=arrays["titles"],
                    categories=arrays["categories"], als=als,
                    **{name: _csr_from(name, arrays) for name in ("matrix", "types", "neighbours", "together",
-                                                                  "popular", "tokens")})
+                                                                  "popular", "tokens")},
+                   precomputed={mode: {part: arrays[f"top_{mode}_{part}"] for part in ("items", "scores", "by")}
+                                for mode in MODES if f"top_{mode}_items" in arrays})
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -200,32 +236,100 @@ class Recommender:
             strongest[item] = max(strongest.get(item, 0), TYPE_CODE.get(kind, 0))
             if kind == "buy":
                 just_bought.add(item)
+        mode = "new" if exclude_seen else "all"
+        if known is not None and len(recent.get("item_id", [])) == 0 and mode in self.precomputed:
+            answer = self._precomputed_for(known, mode, n, category, explain, strongest)
+            if answer is not None:
+                return answer
         candidates = self._category_filter(category)
         if not weights:
             return self._popular_fallback(n, category, "category_popular" if category else "popular")
         seen = np.fromiter(weights.keys(), dtype=np.int64)
         exclude = seen if exclude_seen else np.fromiter(just_bought, dtype=np.int64)
         row = user_row(weights, len(self.item_ids))
-        retriever = self.params.get("personal", "als")  # the one that measured best at training
+        # The retriever that measured best alone at training, for this mode: what answers in real
+        # time (a user with events since training, a category the precomputed picks lack).
+        retriever = self.params.get("realtime", {}).get(mode) or self.params.get("personal", "als")
         if retriever == "popularity":
             return self._popular_for(n, category, exclude)
-        if retriever == "item_knn":
+        if retriever == "repeat":
+            items, scores, sources = self._own_items(weights, n, exclude, candidates)
+        elif retriever == "item_knn":
             items, scores, sources = self._neighbours_of(row, n, exclude, candidates)
         else:
             items, scores = self.als.recommend(row, n, exclude=exclude, candidates=candidates)
             sources = self.als.explain(row, items) if len(items) else []
         if len(items) == 0:
             return self._popular_fallback(n, category, "category_popular" if category else "popular")
+        again = retriever == "repeat"
+        return Answer(self._picks(items, scores, [self._because(source, strongest, explain, again)
+                                                  for source in sources]))
+
+    def _because(self, source: int | None, strongest: dict[int, int], explain: bool, again: bool = False) -> Message:
+        """The reason naming the user's own item behind a pick (or a generic one); ``again``: the
+        pick is that item itself, offered again."""
+        if not explain:
+            return t("recommendation.picked_for_you")
+        if source is None:
+            return t("recommendation.matches_interests")
+        kind = strongest.get(source, 0)
+        if again and kind == TYPE_CODE["buy"]:
+            return t("recommendation.buy_again", item=self._title(source))
+        return t("recommendation.because", verb=t(TYPE_VERB[kind]), item=self._title(source))
+
+    def _precomputed_for(self, user: int, mode: str, n: int, category: str | None, explain: bool,
+                         strongest: dict[int, int]) -> Answer | None:
+        """The ranker's picks computed at training; None when fewer than ``n`` remain after the
+        category filter (the real-time path answers then)."""
+        lists = self.precomputed[mode]
+        items = lists["items"][user]
+        keep = items >= 0
+        if category:
+            keep &= self.categories[np.maximum(items, 0)] == category
+        items, scores, by = items[keep][:n], lists["scores"][user][keep][:n], lists["by"][user][keep][:n]
+        if len(items) < n:
+            return None
+        row_start, row_end = self.matrix.indptr[user], self.matrix.indptr[user + 1]
+        own, weights = self.matrix.indices[row_start:row_end], self.matrix.data[row_start:row_end]
+        contributions = self.neighbours[own][:, items].toarray() * weights[:, None] if len(own) else None
         reasons = []
-        for because in sources:
+        for k, (item, retriever) in enumerate(zip(items.tolist(), by.tolist(), strict=True)):
+            name = RETRIEVERS[retriever]
             if not explain:
                 reasons.append(t("recommendation.picked_for_you"))
-            elif because is None:
-                reasons.append(t("recommendation.matches_interests"))
+            elif name == "repeat":
+                reasons.append(self._because(item, strongest, explain, again=True))
+            elif name == "popularity":
+                reasons.append(t("recommendation.popular_in_shop", days=POPULAR_WINDOW_DAYS,
+                                 rank=int(self._popular_ranks()[item])))
             else:
-                reasons.append(t("recommendation.because", verb=t(TYPE_VERB[strongest.get(because, 0)]),
-                                 item=self._title(because)))
+                source = None
+                if contributions is not None and contributions[:, k].max() > 0:
+                    source = int(own[contributions[:, k].argmax()])
+                reasons.append(self._because(source, strongest, explain))
         return Answer(self._picks(items, scores, reasons))
+
+    def _popular_ranks(self) -> np.ndarray:
+        """Each item's rank among the best sellers of the popularity retriever's window (1 = top)."""
+        if self._popular_rank is None:
+            counts = np.asarray(self.popular_daily[:, -POPULAR_WINDOW_DAYS:].sum(axis=1)).ravel()
+            ranks = np.empty(len(counts), dtype=np.int32)
+            ranks[np.argsort(-counts, kind="stable")] = np.arange(1, len(counts) + 1)
+            self._popular_rank = ranks
+        return self._popular_rank
+
+    def _own_items(self, weights: dict[int, float], n: int, exclude: np.ndarray,
+                   candidates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """The user's own items by their decayed weight (what they keep coming back to): the
+        repeat retriever in real time; each pick is its own source."""
+        items = np.fromiter(weights.keys(), dtype=np.int64)
+        scores = np.fromiter(weights.values(), dtype=np.float64)
+        keep = ~np.isin(items, exclude)
+        if candidates is not None:
+            keep &= np.isin(items, candidates)
+        items, scores = items[keep], scores[keep]
+        order = np.argsort(-scores, kind="stable")[:n]
+        return items[order], scores[order], items[order].tolist()
 
     def _neighbours_of(self, row: sp.csr_matrix, n: int, exclude: np.ndarray,
                        candidates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[int]]:

@@ -15,7 +15,15 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from services.recommendation import data
-from services.recommendation.evaluate import best_retriever, data_end, evaluate
+from services.recommendation.evaluate import (
+    MODES,
+    best_alone,
+    best_retriever,
+    choose,
+    data_end,
+    evaluate,
+    evaluate_blend,
+)
 from services.recommendation.model import DEFAULT_PARAMS, NotEnoughData
 from services.recommendation.recommender import Answer, Recommender, train
 from shared import artifacts, jobs
@@ -160,6 +168,14 @@ def _load(ctx: JobContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return interactions, baskets, catalogue
 
 
+def _short_metrics(scores: dict) -> dict:
+    """What the version keeps of a retriever's or the blend's evaluation in one mode."""
+    if "recall@20" not in scores:  # the ranker's feature importance
+        return scores
+    return {key: round(scores[key], 5) for key in ("recall@20", "ndcg@10", "coverage@10", "hr@10")} | {
+        "users": scores["users"]}
+
+
 def _active_params(ctx: JobContext) -> dict:
     with ctx.session() as session:
         active = artifacts.active_version(session, SERVICE)
@@ -175,19 +191,44 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
     ctx.progress(progress_from, t("recommendation.progress_evaluating", days=window, end=f"{end:%Y-%m-%d}",
                                   interactions=f"{len(interactions):,}"))
     started = time.perf_counter()
+    categories = catalogue.dropna(subset=["category"]).set_index("item_id")["category"].astype(str)
+    rankers: dict = {}
     try:
-        evaluation = evaluate(interactions, window, params, end=end)
-        retriever, why = best_retriever(evaluation, PROMOTION_METRIC)
-        metrics = {**evaluation[retriever], "retriever": retriever, "baselines": evaluation, "holdout_days": window}
-    except NotEnoughData as exc:
-        retriever, why = "als", t("recommendation.not_evaluated", reason=said(exc))
-        metrics = {"evaluation": t("recommendation.evaluation_skipped", reason=said(exc)), "retriever": retriever,
+        blend, rankers = evaluate_blend(interactions, window, params, end, categories)
+        choices = {mode: choose(blend[mode], PROMOTION_METRIC) for mode in MODES}
+        serve = {mode: choice for mode, (choice, _why) in choices.items()}
+        realtime = {mode: best_alone(blend[mode], PROMOTION_METRIC) for mode in MODES}
+        retriever, why = choices["new"]
+        metrics = {**blend["new"][retriever], "retriever": retriever, "serve": serve,
+                   "baselines": {**blend["new"], "split": blend["split"]},
+                   "modes": {mode: {name: _short_metrics(scores) for name, scores in blend[mode].items()}
+                             for mode in MODES},
                    "holdout_days": window}
-    params = {**params, "personal": retriever}
+        why_all = choices["all"][1]
+    except NotEnoughData:
+        # Too few users came back for a ranker to learn and be judged: the single retrievers' own
+        # evaluation decides (or ALS, when even that cannot be measured).
+        try:
+            evaluation = evaluate(interactions, window, params, end=end)
+            retriever, why = best_retriever(evaluation, PROMOTION_METRIC)
+            metrics = {**evaluation[retriever], "retriever": retriever, "baselines": evaluation,
+                       "holdout_days": window}
+        except NotEnoughData as exc:
+            retriever, why = "als", t("recommendation.not_evaluated", reason=said(exc))
+            metrics = {"evaluation": t("recommendation.evaluation_skipped", reason=said(exc)), "retriever": retriever,
+                       "holdout_days": window}
+        serve = realtime = {mode: retriever for mode in MODES}
+        metrics["serve"], why_all = serve, why
+    params = {**params, "personal": realtime["new"], "realtime": realtime, "serve": serve}
     evaluate_s = time.perf_counter() - started
     ctx.progress(progress_from + (1 - progress_from) * 0.5, t("recommendation.progress_fitting"))
     started = time.perf_counter()
-    model = train(interactions, baskets, catalogue, params, as_of=end)
+
+    def precomputing(users: int) -> None:
+        ctx.progress(progress_from + (1 - progress_from) * 0.7,
+                     t("recommendation.progress_precomputing", users=f"{users:,}"))
+
+    model = train(interactions, baskets, catalogue, params, as_of=end, rankers=rankers, progress=precomputing)
     fit_s = time.perf_counter() - started
     ctx.progress(0.9, t("jobs.progress_saving"))
     data_window = {"from": interactions["ts"].min().isoformat(), "to": end.isoformat(),
@@ -208,7 +249,8 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
             reason = t("recommendation.promoted")
     log.info("recommendation v%s trained with %s (promoted: %s)", version, retriever, promoted)
     return {"model_id": model_id, "version": version, "promoted": promoted, "promotion": reason,
-            "retriever": retriever, "retriever_choice": why, "metrics": metrics, "data_window": data_window,
+            "retriever": retriever, "retriever_choice": why, "serve": serve,
+            "serve_choice": {"new": why, "all": why_all}, "metrics": metrics, "data_window": data_window,
             "timings_s": {"evaluate": round(evaluate_s, 2), "fit": round(fit_s, 2)}}
 
 

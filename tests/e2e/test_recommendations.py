@@ -199,12 +199,21 @@ def test_retrain_tune_promote_rollback_and_hot_swap(demo):
 
 
 def test_what_ships_never_loses_to_a_baseline_it_measured(demo):
-    metrics = demo["job"]["result"]["metrics"]
-    shipped = metrics["retriever"]
-    for name in ("als", "item_knn", "popularity"):
-        assert metrics["recall@20"] >= metrics["baselines"][name]["recall@20"], (shipped, name)
-    names = {"als": "矩阵分解（ALS）", "item_knn": "相似商品（`item-kNN`）", "popularity": "热销榜"}
-    assert demo["job"]["result"]["retriever_choice"].startswith(names[shipped])
+    """Per mode (exclude_seen true/false), what serves scored at least as well as every retriever
+    alone on the holdout, and the job says which it is and why."""
+    result = demo["job"]["result"]
+    metrics = result["metrics"]
+    assert set(metrics["serve"]) == {"new", "all"} and result["serve"] == metrics["serve"]
+    for mode, shipped in metrics["serve"].items():
+        scores = metrics["modes"][mode]
+        assert set(scores) >= {"als", "item_knn", "popularity", "repeat", "ranked"}
+        for name in ("als", "item_knn", "popularity", "repeat"):
+            assert scores[shipped]["recall@20"] >= scores[name]["recall@20"], (mode, shipped, name)
+    assert metrics["recall@20"] == pytest.approx(metrics["modes"]["new"][metrics["retriever"]]["recall@20"], abs=1e-5)
+    names = {"als": "矩阵分解（ALS）", "item_knn": "相似商品（`item-kNN`）", "popularity": "热销榜",
+             "repeat": "回购", "ranked": "排序模型"}
+    for mode, why in result["serve_choice"].items():
+        assert names[metrics["serve"][mode]] in why, (mode, why)
 
 
 def test_a_live_event_today_does_not_move_the_training_window(demo):
