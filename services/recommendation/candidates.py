@@ -132,19 +132,66 @@ class Retrievers:
     item_rebuy_share: np.ndarray  # of those, the share who bought it on 2+ days
     item_age: np.ndarray  # days since the item's first interaction (+1)
 
-    def scores(self, name: str, users: np.ndarray) -> np.ndarray:
-        """block × items scores of retriever ``name`` (0 or less: not proposed)."""
+    def top(self, name: str, users: np.ndarray, k: int, seen: sp.csr_matrix | None) -> np.ndarray:
+        """block × k: retriever ``name``'s best items for each user, best first (-1 pads); items
+        in ``seen`` (block × items) are never listed."""
+        h = self.histories
+        if name == "popularity":  # the same list for everyone, less what each has seen
+            leaders = np.argsort(-self.popular, kind="stable")
+            leaders = leaders[self.popular[leaders] > 0][:k + (int(np.diff(seen.indptr).max()) if seen is not None
+                                                               and seen.nnz else 0)]
+            out = np.full((len(users), k), -1, dtype=np.int64)
+            for r in range(len(users)):
+                listed = leaders if seen is None else leaders[~np.isin(leaders, seen.indices[seen.indptr[r]:
+                                                                                              seen.indptr[r + 1]])]
+                out[r, :min(k, len(listed))] = listed[:k]
+            return out
+        if name == "als":
+            from implicit.cpu.topk import topk
+
+            ids, scores = topk(self.item_factors, self.user_factors[users], min(k, h.shape[1]),
+                               filter_query_items=seen, num_threads=0)
+            ids = np.where(np.isfinite(scores) & (scores > -1e30), ids, -1)
+            return _pad(ids, k)
+        if name == "repeat" and seen is not None:  # its items are all seen ones
+            return np.full((len(users), k), -1, dtype=np.int64)
+        block = h.confidence[users] if name == "repeat" else (h.confidence[users] @ self.neighbours).tocsr()
+        if seen is not None:
+            block = block - block.multiply(seen > 0)  # drop the seen items
+            block.eliminate_zeros()
+        return _sparse_top(block.tocsr(), k)
+
+    def pair_scores(self, name: str, users: np.ndarray, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Retriever ``name``'s score of each (users[rows], items) pair."""
         h = self.histories
         if name == "popularity":
-            return np.broadcast_to(self.popular, (len(users), h.shape[1])).copy()
-        if name == "repeat":
-            return h.confidence[users].toarray()
-        if name == "item_knn":
-            return (h.confidence[users] @ self.neighbours).toarray().astype(np.float32)
+            return self.popular[items]
         if name == "als":
-            block = self.user_factors[users] @ self.item_factors.T
-            return block - block.min(axis=1, keepdims=True) + 1e-3  # positive: every item is proposed
-        raise ValueError(name)
+            return np.einsum("ij,ij->i", self.user_factors[users[rows]], self.item_factors[items])
+        block = h.confidence[users] if name == "repeat" else (h.confidence[users] @ self.neighbours).tocsr()
+        return np.asarray(block[rows, items]).ravel()
+
+
+def _pad(ids: np.ndarray, k: int) -> np.ndarray:
+    if ids.shape[1] >= k:
+        return ids[:, :k]
+    return np.hstack([ids, np.full((ids.shape[0], k - ids.shape[1]), -1, dtype=ids.dtype)])
+
+
+def _sparse_top(block: sp.csr_matrix, k: int) -> np.ndarray:
+    """block × k: each row's ``k`` largest positive entries, best first (-1 pads)."""
+    out = np.full((block.shape[0], k), -1, dtype=np.int64)
+    for r in range(block.shape[0]):
+        start, end = block.indptr[r], block.indptr[r + 1]
+        values = block.data[start:end]
+        positive = values > 0
+        cols, values = block.indices[start:end][positive], values[positive]
+        if len(values) > k:
+            keep = np.argpartition(-values, k - 1)[:k]
+            cols, values = cols[keep], values[keep]
+        order = np.argsort(-values, kind="stable")
+        out[r, :len(order)] = cols[order]
+    return out
 
 
 def fit_retrievers(frame: pd.DataFrame, histories: Histories, params: dict, als: ALSModel | None = None,
@@ -172,21 +219,6 @@ def fit_retrievers(frame: pd.DataFrame, histories: Histories, params: dict, als:
         item_age=first.astype(np.float32))
 
 
-def top_items(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> np.ndarray:
-    """Per row, the ``k`` best item indexes with a positive score (-1 pads), best first;
-    ``exclude`` (block × items, nonzero = never) removes items first."""
-    scores = scores.copy()
-    if exclude is not None and exclude.nnz:
-        rows, cols = exclude.nonzero()
-        scores[rows, cols] = 0
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    values = np.take_along_axis(scores, top, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
-    return np.where(values > 0, top, -1)
-
-
 FEATURES = (
     *(f"{name}_score" for name in RETRIEVERS), *(f"{name}_rank" for name in RETRIEVERS),
     "user_item_days", "user_item_buy_days", "user_item_views", "user_item_favs", "user_item_carts",
@@ -211,8 +243,7 @@ def candidates(retrievers: Retrievers, users: np.ndarray, k: int, exclude_seen: 
     """Each retriever's top ``k`` for every user in ``users`` (a block), merged, with features."""
     h = retrievers.histories
     seen = h.confidence[users] if exclude_seen else None
-    scores = {name: retrievers.scores(name, users) for name in RETRIEVERS}
-    lists = {name: top_items(block, k, seen) for name, block in scores.items()}
+    lists = {name: retrievers.top(name, users, k, seen) for name in RETRIEVERS}
     rows, cols = [], []
     for r in range(len(users)):
         merged = np.unique(np.concatenate([lists[name][r] for name in RETRIEVERS]))
@@ -224,13 +255,8 @@ def candidates(retrievers: Retrievers, users: np.ndarray, k: int, exclude_seen: 
     user = users[row]
     columns = {}
     for name in RETRIEVERS:
-        columns[f"{name}_score"] = scores[name][row, col]
-        rank = np.full(scores[name].shape, k + 1, dtype=np.float32)
-        listed = lists[name]
-        valid = listed >= 0
-        rank_rows = np.repeat(np.arange(len(users)), listed.shape[1]).reshape(listed.shape)
-        rank[rank_rows[valid], listed[valid]] = np.tile(np.arange(1, listed.shape[1] + 1), (len(users), 1))[valid]
-        columns[f"{name}_rank"] = rank[row, col]
+        columns[f"{name}_score"] = retrievers.pair_scores(name, users, row, col)
+        columns[f"{name}_rank"] = _rank_of(lists[name], row, col, k)
 
     def pair(matrix: sp.csr_matrix) -> np.ndarray:
         return np.asarray(matrix[users][row, col]).ravel().astype(np.float32)
@@ -260,6 +286,19 @@ def candidates(retrievers: Retrievers, users: np.ndarray, k: int, exclude_seen: 
     features = np.column_stack([columns[name] for name in FEATURES]).astype(np.float32) if len(row) else \
         np.zeros((0, len(FEATURES)), dtype=np.float32)
     return Candidates(users=user, items=col, features=features, retrieved_by=lists)
+
+
+def _rank_of(lists: np.ndarray, row: np.ndarray, col: np.ndarray, k: int) -> np.ndarray:
+    """The 1-based position of each (row, col) pair in ``lists`` (block × k), k + 1 when unlisted."""
+    listed_rows, slots = np.nonzero(lists >= 0)
+    if len(listed_rows) == 0:
+        return np.full(len(row), k + 1, dtype=np.float32)
+    keys = listed_rows.astype(np.int64) * (1 << 32) + lists[listed_rows, slots]
+    order = np.argsort(keys)
+    keys, slots = keys[order], slots[order]
+    wanted = row.astype(np.int64) * (1 << 32) + col
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[at] == wanted, slots[at] + 1, k + 1).astype(np.float32)
 
 
 def _row_min_nonzero(block: sp.csr_matrix) -> np.ndarray:

@@ -197,7 +197,7 @@ def best_retriever(evaluation: dict, metric: str) -> tuple[str, Message]:
 # its own truth.
 MODES = {"new": True, "all": False}
 CANDIDATES_PER_RETRIEVER = 50
-MAX_RANKER_USERS = 5_000
+MAX_RANKER_USERS = 2_000
 
 
 def returning_users(frame: pd.DataFrame, histories: Histories, start: pd.Timestamp, end: pd.Timestamp,

@@ -1,0 +1,152 @@
+"""The retrievers, their candidates' features, the learned ranker and the picks precomputed from it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from services.recommendation import candidates as cand
+from services.recommendation.evaluate import MODES, best_alone, choose, evaluate_blend
+from services.recommendation.model import DEFAULT_PARAMS
+from services.recommendation.recommender import PRECOMPUTED, Recommender, train
+from shared.i18n import render
+
+END = pd.Timestamp("2026-06-30 23:00", tz="UTC")
+PARAMS = {**DEFAULT_PARAMS, "factors": 8, "iterations": 5}
+
+
+def _repeat_shop(users=240, items=150, days=120, seed=3) -> pd.DataFrame:
+    """Customers who re-buy three staples of their own, each on its own cycle (5-15 days), and
+    now and then buy or view something popular: a grocery-like shop."""
+    rng = np.random.default_rng(seed)
+    popular = 1.0 / np.arange(1, items + 1) ** 1.1
+    popular /= popular.sum()
+    rows = []
+    start = END - pd.Timedelta(days=days)
+    for user in range(users):
+        for staple in rng.choice(items, 3, replace=False):
+            period = rng.uniform(5, 15)
+            day = rng.uniform(0, period)
+            while day < days:
+                rows.append((f"u{user}", f"i{staple}", "buy", start + pd.Timedelta(days=day)))
+                day += period * rng.uniform(0.8, 1.2)
+        for _ in range(rng.poisson(days / 10)):
+            item = rng.choice(items, p=popular)
+            rows.append((f"u{user}", f"i{item}", rng.choice(["pv", "buy"], p=[0.7, 0.3]),
+                         start + pd.Timedelta(days=rng.uniform(0, days))))
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "type", "ts"]).sort_values("ts", ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return _repeat_shop()
+
+
+@pytest.fixture(scope="module")
+def blend(shop):
+    return evaluate_blend(shop, 14.0, PARAMS, END)
+
+
+def test_histories_count_days_types_and_recency():
+    frame = pd.DataFrame([
+        ("a", "x", "buy", END - pd.Timedelta(days=10, hours=1)), ("a", "x", "buy", END - pd.Timedelta(days=10)),
+        ("a", "x", "buy", END - pd.Timedelta(days=2.5)), ("a", "y", "pv", END - pd.Timedelta(hours=6)),
+        ("a", "y", "cart", END - pd.Timedelta(hours=5)), ("b", "y", "pv", END - pd.Timedelta(days=40)),
+    ], columns=["user_id", "item_id", "type", "ts"])
+    h = cand.build_histories(frame, END, PARAMS, pd.Series({"x": "食品", "y": "日用"}))
+    a, b, x, y = h.user_index["a"], h.user_index["b"], h.item_index["x"], h.item_index["y"]
+    assert h.buys[a, x] == 2  # two of the three buys fall on one day
+    assert h.touches[a, y] == 1 and h.by_type["cart"][a, y] == 1 and h.by_type["pv"][a, y] == 1
+    assert h.last_buy[a, x] == pytest.approx(3.5) and h.first_buy[a, x] == pytest.approx(11 + 1 / 24)
+    assert h.last_day[a, y] == 2 and h.last_day[a, x] == 0
+    assert h.user_buy_days[a] == 2 and h.user_buy_days[b] == 0
+    assert h.categories[x] != h.categories[y] and (h.categories >= 0).all()
+
+
+def test_sparse_top_and_ranks():
+    block = sp.csr_matrix(np.array([[0.0, 3.0, 1.0, 2.0], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32))
+    top = cand._sparse_top(block, 3)
+    assert top.tolist() == [[1, 3, 2], [-1, -1, -1]]
+    ranks = cand._rank_of(top, np.array([0, 0, 0, 1]), np.array([3, 1, 0, 1]), 3)
+    assert ranks.tolist() == [2, 1, 4, 4]
+
+
+def test_candidates_exclude_what_was_seen_and_carry_every_feature(shop):
+    cutoff = END - pd.Timedelta(days=14)
+    past = shop[shop["ts"] <= cutoff]
+    h = cand.build_histories(past, cutoff, PARAMS)
+    retrievers = cand.fit_retrievers(past, h, PARAMS)
+    users = np.arange(20)
+    found = cand.candidates(retrievers, users, 30, exclude_seen=True)
+    assert found.features.shape == (len(found.items), len(cand.FEATURES))
+    seen = h.confidence[found.users, found.items]
+    assert not np.asarray(seen).any()
+    assert np.isnan(found.features[:, cand.FEATURES.index("days_since_bought")]).all()  # nothing seen: never bought
+    everything = cand.candidates(retrievers, users, 30, exclude_seen=False)
+    repeat = everything.retrieved_by["repeat"][0]
+    own = h.confidence[0].toarray().ravel()
+    listed = repeat[repeat >= 0]
+    assert set(listed) == set(np.flatnonzero(own)) and (np.diff(own[listed]) <= 0).all()
+
+
+def test_the_ranker_learns_repeat_buying(blend):
+    evaluation, rankers = blend
+    everything = evaluation["all"]
+    assert everything["ranked"]["recall@20"] >= 1.25 * everything["popularity"]["recall@20"]
+    assert everything["ranked"]["recall@20"] >= everything["repeat"]["recall@20"] * 0.95
+    assert evaluation["new"]["repeat"]["recall@20"] == 0  # only seen items: nothing new to offer
+    assert set(rankers) == set(MODES)
+    top_features = list(everything["importance"])[:5]
+    assert {"repeat_rank", "repeat_score", "due_ratio", "user_item_buy_share", "days_since_bought",
+            "user_item_buy_days", "buy_interval"} & set(top_features)
+
+
+def test_choose_takes_the_blend_only_when_it_beats_every_retriever():
+    scores = {name: {"recall@20": value} for name, value in
+              {"popularity": 0.1, "repeat": 0.3, "item_knn": 0.05, "als": 0.2, "ranked": 0.3}.items()}
+    chosen, why = choose(scores, "recall@20")
+    assert chosen == "repeat" and best_alone(scores, "recall@20") == "repeat" and "0.300" in render(why, "zh-CN")
+    scores["ranked"]["recall@20"] = 0.31
+    assert choose(scores, "recall@20")[0] == "ranked"
+
+
+@pytest.fixture(scope="module")
+def served(shop, blend):
+    evaluation, rankers = blend
+    params = {**PARAMS, "serve": {"all": "ranked", "new": choose(evaluation["new"], "recall@20")[0]},
+              "realtime": {mode: best_alone(evaluation[mode], "recall@20") for mode in MODES}}
+    catalogue = pd.DataFrame({"item_id": [f"i{k}" for k in range(150)], "title": [f"商品{k}" for k in range(150)],
+                              "category": ["食品" if k % 2 else "日用" for k in range(150)]})
+    return train(shop, pd.DataFrame(columns=["basket_id", "item_id"]), catalogue, params, as_of=END, rankers=rankers)
+
+
+NO_EVENTS = {"item_id": [], "type": []}
+
+
+def test_known_users_are_served_the_precomputed_ranking(served):
+    assert served.precomputed["all"]["items"].shape == (len(served.user_ids), PRECOMPUTED)
+    user = "u7"
+    answer = served.for_user(user, NO_EVENTS, n=10, exclude_seen=False)
+    row = served.precomputed["all"]["items"][served.user_index[user]]
+    assert [p.item_id for p in answer.items] == [str(served.item_ids[i]) for i in row[:10]]
+    reasons = [render(p.reason, "zh-CN") for p in answer.items]
+    assert any(r.startswith("您常买「") for r in reasons)  # the staples come back, said so
+
+
+def test_a_category_and_new_events_are_answered_in_real_time(served):
+    user = "u7"
+    in_food = served.for_user(user, NO_EVENTS, n=5, category="食品", exclude_seen=False)
+    assert len(in_food.items) == 5 and all(served.categories[served.item_index[p.item_id]] == "食品"
+                                           for p in in_food.items)
+    bought_now = served.for_user(user, NO_EVENTS, n=3, exclude_seen=False).items[0].item_id
+    after = served.for_user(user, {"item_id": [bought_now], "type": ["buy"]}, n=10, exclude_seen=False)
+    assert bought_now not in [p.item_id for p in after.items]  # just bought: not offered again today
+
+
+def test_precomputed_picks_survive_the_artifact_round_trip(served):
+    again = Recommender.from_arrays(served.to_arrays(), served.params)
+    assert set(again.precomputed) == set(served.precomputed)
+    for part in ("items", "scores", "by"):
+        assert np.array_equal(again.precomputed["all"][part], served.precomputed["all"][part])
+    assert [p.item_id for p in again.for_user("u3", NO_EVENTS, n=8, exclude_seen=False).items] == \
+        [p.item_id for p in served.for_user("u3", NO_EVENTS, n=8, exclude_seen=False).items]
