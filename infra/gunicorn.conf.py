@@ -33,3 +33,13 @@ def post_fork(server, worker):
     from shared.db import dispose_engines
 
     dispose_engines()
+
+
+def post_worker_init(worker):
+    # Load every shop's active models before this worker takes a request, so no request waits
+    # for one (a recycled worker joins only once loaded). SHOPMIND_PRELOAD_MODELS=0 turns it off.
+    if os.environ.get("SHOPMIND_PRELOAD_MODELS", "1") != "0":
+        from shared.artifacts import preload_all
+        from shared.config import load_settings
+
+        preload_all(load_settings())

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from shared import i18n, signals, webhooks
 from shared.config import Settings
-from shared.db import session_scope, utcnow
+from shared.db import ALL_SHOPS, session_scope, utcnow
 from shared.errors import Conflict, NotFound, ShopmindError
 from shared.i18n import t
 from shared.models import ModelVersion
@@ -230,6 +230,18 @@ class _Entry(Generic[T]):
     checked_at: float
 
 
+CACHES: list[ActiveModelCache] = []  # every cache of this process, for preload_all
+
+
+def preload_all(settings: Settings) -> dict[str, list[int]]:
+    """Load the active models of every service this process serves (a gunicorn worker, before it
+    takes its first request: no request waits for a model to load)."""
+    started = time.monotonic()
+    loaded = {cache.service: cache.preload(settings) for cache in CACHES}
+    log.info("preloaded models in %.1f s: %s", time.monotonic() - started, loaded)
+    return loaded
+
+
 class ActiveModelCache(Generic[T]):
     """Per-process cache of each shop's active model for one service.
 
@@ -248,6 +260,22 @@ class ActiveModelCache(Generic[T]):
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._subscribed = False
+        CACHES.append(self)
+
+    def preload(self, settings: Settings) -> list[int]:
+        """Load every shop's active model now; returns the shops loaded. A model that fails to
+        load is logged and left for the first request to retry."""
+        with session_scope(ALL_SHOPS, settings.database_url) as session:
+            shops = session.scalars(select(ModelVersion.shop_id).where(
+                ModelVersion.service == self.service, ModelVersion.status == "active").distinct()).all()
+        loaded = []
+        for shop_id in shops:
+            try:
+                if self.get(shop_id, settings) is not None:
+                    loaded.append(shop_id)
+            except Exception:
+                log.exception("cannot preload %s for shop %s", self.service, shop_id)
+        return loaded
 
     def get(self, shop_id: int, settings: Settings) -> LoadedModel[T] | None:
         if not self._subscribed:

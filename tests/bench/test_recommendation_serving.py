@@ -4,10 +4,12 @@ Run alone with `.venv/bin/python -m pytest tests/bench/test_recommendation_servi
 Needs PostgreSQL (DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test; skips without it).
 
 A synthetic shop (rec_data.synthetic_shop: power-law item popularity, users clustered on
-categories, ~1.5M events, Taobao type mix) is trained in-process with
-``services.recommendation.recommender.train``, saved with ``shared.artifacts.save_version`` and
-promoted in a throwaway database (migrated with ``shared.migrate.upgrade``; the shop made with
-``python -m services.runtime.cli create-shop``, whose salt pseudonymises the buyer ids as an import would).
+categories, ~1.5M events, Taobao type mix) is trained in-process as the retrain job does it
+(``evaluate.evaluate_blend`` on the 7-day holdout, ``evaluate.choose`` per mode, then
+``recommender.train`` with the chosen rankers, which precomputes every known user's top 100),
+saved with ``shared.artifacts.save_version`` and promoted in a throwaway database (migrated with
+``shared.migrate.upgrade``; the shop made with ``python -m services.runtime.cli create-shop``,
+whose salt pseudonymises the buyer ids as an import would).
 The events themselves are not loaded into the database: the per-request ``recent_events``
 query runs against an empty ``events`` table (an index probe that finds nothing).
 
@@ -72,11 +74,15 @@ def _in_process(model, users: list[str], session) -> dict:
     from services.recommendation.model import user_row
 
     empty = pd.DataFrame(columns=["item_id", "type"])
-    for_user, recommend, explain, recent = [], [], [], []
+    one_event = {"item_id": [str(model.item_ids[0])], "type": ["pv"]}
+    for_user, realtime, recommend, explain, recent = [], [], [], [], []
     for user_id in users:
         started = time.perf_counter()
         model.for_user(user_id, empty, 10)
         for_user.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        model.for_user(user_id, one_event, 10)  # an event since training: answered in real time
+        realtime.append(time.perf_counter() - started)
         index = model.user_index[user_id]
         cols = model.matrix.indices[model.matrix.indptr[index]:model.matrix.indptr[index + 1]]
         vals = model.matrix.data[model.matrix.indptr[index]:model.matrix.indptr[index + 1]]
@@ -90,7 +96,8 @@ def _in_process(model, users: list[str], session) -> dict:
         started = time.perf_counter()
         data.recent_events(session, user_id, model.as_of.to_pydatetime())
         recent.append(time.perf_counter() - started)
-    return {"users": len(users), "for_user": _ms(for_user), "als_recommend_top10": _ms(recommend),
+    return {"users": len(users), "for_user": _ms(for_user), "for_user_with_an_event_since_training": _ms(realtime),
+            "als_recommend_top10": _ms(recommend),
             "als_explain_x10": _ms(explain), "recent_events_query_and_frame": _ms(recent)}
 
 
@@ -120,12 +127,21 @@ def test_recommendation_serving(tmp_path):
         interactions, baskets, catalogue = train_inputs(shop)
         generate_s = time.perf_counter() - started
 
+        from services.recommendation.evaluate import MODES, best_alone, choose, data_end, evaluate_blend
+        from services.recommendation.model import DEFAULT_PARAMS
         from services.recommendation.recommender import train
+        from services.recommendation.service import PROMOTION_METRIC, holdout_days
         from shared import artifacts
 
         stages = Stages()
+        end = data_end(interactions["ts"])
+        with stages.stage("evaluate_blend"):
+            evaluation, rankers = evaluate_blend(interactions, holdout_days(interactions, end), dict(DEFAULT_PARAMS),
+                                                 end)
+        params = {**DEFAULT_PARAMS, "serve": {mode: choose(evaluation[mode], PROMOTION_METRIC)[0] for mode in MODES},
+                  "realtime": {mode: best_alone(evaluation[mode], PROMOTION_METRIC) for mode in MODES}}
         with stages.watching(pipeline_targets()), stages.stage("train"):
-            model = train(interactions, baskets, catalogue)
+            model = train(interactions, baskets, catalogue, params, as_of=end, rankers=rankers)
         with stages.stage("to_arrays"):
             arrays = model.to_arrays()
         with stages.stage("save_version_promote"), session_scope(shop_id, url_s) as session:
@@ -210,6 +226,10 @@ def test_recommendation_serving(tmp_path):
         "server": {"target": "all-in-one", "workers": len(workers), "worker_class": "gthread",
                    "threads": int(os.environ.get("GUNICORN_THREADS", "8")),
                    "redis_rate_limiter": bool(redis), "client_processes": 4},
+        "evaluate_blend_s": round(stages.seconds["evaluate_blend"], 1),
+        "serve": params["serve"],
+        "recall@20": {mode: {name: round(evaluation[mode][name]["recall@20"], 4)
+                             for name in ("popularity", "repeat", "item_knn", "als", "ranked")} for mode in MODES},
         "train_s": round(stages.seconds["train"], 1),
         "train_stages_s": {k: v for k, v in stages.rounded().items() if k.startswith("train.")},
         "to_arrays_s": round(stages.seconds["to_arrays"], 2),

@@ -254,3 +254,25 @@ def test_a_promotion_is_served_at_once_even_with_a_long_model_check(demo, base_e
     deadline = time.monotonic() + 1.0
     while slow_check.get(path, headers=shop.headers("client")).get_json()["model_version"] != rolled["version"]:
         assert time.monotonic() < deadline, "the rolled-back model is not served"
+
+
+def test_a_worker_preloads_every_shops_active_model(demo, settings):
+    """What a gunicorn worker does before its first request (infra/gunicorn.conf.py)."""
+    from services.recommendation.recommender import Recommender
+    from shared.artifacts import ActiveModelCache
+
+    fresh = ActiveModelCache("recommendation", lambda a: Recommender.from_arrays(a.arrays, a.params))
+    assert demo["shop"].id in fresh.preload(settings)
+    loaded = fresh.get(demo["shop"].id, settings)
+    assert loaded is not None and loaded.model.for_user(_stored_id(demo, settings), {"item_id": [], "type": []},
+                                                        3).items
+
+
+def _stored_id(demo, settings) -> str:
+    """The demo's first buyer as the shop stores them (pseudonymised as imports do)."""
+    from shared.db import session_scope
+    from shared.models import Shop
+    from shared.privacy import pseudonymise
+
+    with session_scope(demo["shop"].id, settings.database_url) as session:
+        return pseudonymise(session.get(Shop, demo["shop"].id).user_id_salt, demo["users"][0])
