@@ -21,9 +21,10 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 60
 limit_request_field_size = 8190
-# Recycle workers now and then so a slow leak never becomes an outage.
-max_requests = 10000
-max_requests_jitter = 1000
+# Recycle workers now and then so a slow leak never becomes an outage; not so often that a busy
+# worker (1,000+ recommendations a second) reloads its models every few seconds.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "200000"))
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # "" turns it off
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 

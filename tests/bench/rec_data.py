@@ -54,6 +54,50 @@ def uci_frame() -> pd.DataFrame:
                                     "type": "buy", "ts": ts}).dropna(subset=["ts"]))
 
 
+def uci_repeat_frame(min_orders: int = 4, min_repeat_share: float = 0.4) -> pd.DataFrame:
+    """A shop whose customers buy the same things again and again (a grocery's staples), built
+    from UCI: only customers with ``min_orders`` invoices or more, of whose lines at least
+    ``min_repeat_share`` re-order a StockCode they had bought on an earlier invoice."""
+    frame = uci_frame().sort_values("ts", kind="stable")
+    invoice_day = frame["ts"].dt.floor("D")
+    first = frame.groupby(["user_id", "item_id"])["ts"].transform("min")
+    repeat = frame["ts"].dt.floor("D") > first.dt.floor("D")
+    per_user = pd.DataFrame({"user_id": frame["user_id"], "day": invoice_day, "repeat": repeat})
+    orders = per_user.groupby("user_id")["day"].nunique()
+    share = per_user.groupby("user_id")["repeat"].mean()
+    keep = orders[(orders >= min_orders) & (share >= min_repeat_share)].index
+    return frame[frame["user_id"].isin(keep)].reset_index(drop=True)
+
+
+def demo_frame(scale: float = 0.5, seed: int = 42) -> pd.DataFrame:
+    """The demo shop (infra/demo_data.py) as the job loads it: the behaviour log's events and the
+    lines of its paid orders as ``buy`` at the order's creation time (Asia/Shanghai → UTC)."""
+    import tempfile
+    from pathlib import Path
+
+    from infra.demo_data import generate
+    from tests.support import DEMO_END
+
+    out = Path(tempfile.mkdtemp(prefix="demo-rec-"))
+    generate(out, seed=seed, scale=scale, end_date=DEMO_END)
+    events = pd.read_csv(out / "user_behavior.csv", header=None, dtype=str,
+                         names=["user_id", "item_id", "category_id", "type", "ts"])
+    events["ts"] = pd.to_datetime(events["ts"].astype("int64"), unit="s", utc=True)
+    orders = pd.read_csv(out / "订单报表.csv", encoding="gbk", dtype=str)
+    lines = pd.read_csv(out / "宝贝报表.csv", encoding="gbk", dtype=str)
+    strip = {"订单编号": lambda c: c.str.strip('="')}
+    orders, lines = orders.assign(**{k: f(orders[k]) for k, f in strip.items()}), \
+        lines.assign(**{k: f(lines[k]) for k, f in strip.items()})
+    paid = orders[~orders["订单状态"].str.contains("关闭|退款", regex=True, na=False)]
+    bought = lines.merge(paid[["订单编号", "买家会员名", "订单创建时间"]], on="订单编号")
+    created = pd.to_datetime(bought["订单创建时间"]).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+    buys = pd.DataFrame({"user_id": bought["买家会员名"], "item_id": bought["商家编码"].str.strip(), "type": "buy",
+                         "ts": created})
+    frame = pd.concat([events[COLUMNS], buys], ignore_index=True)
+    users = pseudonymise_many(SALT, frame["user_id"])
+    return _as_loaded(frame.assign(user_id=frame["user_id"].map(users)))
+
+
 def describe(frame: pd.DataFrame) -> dict:
     return {"interactions": int(len(frame)), "users": int(frame["user_id"].nunique()),
             "items": int(frame["item_id"].nunique()), "from": frame["ts"].min().isoformat(),

@@ -5,8 +5,10 @@ Needs the public data sets (`SHOPMIND_PUBLIC_DATA`; skips without it); no databa
 the frames as the job loads them). ``services.recommendation.evaluate.evaluate_blend`` with the
 default parameters, as the retrain job calls it:
 
-- UCI Online Retail (customers re-ordering StockCodes; holdout 30 days) and Taobao UserBehavior's
-  head users (holdout 1 day);
+- UCI Online Retail (customers re-ordering StockCodes; holdout 30 days), and of it the customers
+  who re-order most (rec_data.uci_repeat_frame: 4+ invoices, 40%+ of their lines re-orders: a
+  grocery-like shop); Taobao UserBehavior's head users (holdout 1 day); the demo shop at scale 0.5
+  (its behaviour log and paid order lines; holdout 7 days);
 - two splits each: "dev" ends one holdout before the data does (what the ranker's settings were
   chosen on), "final" is the last holdout, never tuned on.
 
@@ -24,10 +26,11 @@ import pytest
 from services.recommendation.candidates import RETRIEVERS
 from services.recommendation.evaluate import MODES, choose, data_end, evaluate_blend
 from services.recommendation.model import DEFAULT_PARAMS
-from tests.bench.rec_data import TAOBAO, UCI, describe, taobao_frame, uci_frame
+from tests.bench.rec_data import TAOBAO, UCI, demo_frame, describe, taobao_frame, uci_frame, uci_repeat_frame
 from tests.support.public_data import MISSING
 
-DATA_SETS = {"uci": (uci_frame, 30.0), "taobao": (taobao_frame, 1.0)}
+DATA_SETS = {"uci": (uci_frame, 30.0), "uci_repeat": (uci_repeat_frame, 30.0), "taobao": (taobao_frame, 1.0),
+             "demo": (demo_frame, 7.0)}
 METRIC = "recall@20"
 
 
