@@ -9,9 +9,10 @@ for a user, and :mod:`ranker` learns how to order the merged candidates:
 - ``item_knn``: items like the user's items (cosine on co-occurrence, ``model.item_neighbours``);
 - ``als``: implicit's matrix factorisation (``model.ALSModel``).
 
-:class:`Histories` is everything known before a cut-off, as sparse users × items matrices; every
-score here is computed for a block of users at once, as dense block × items arrays (bounded by
-``BLOCK_USERS``), so a 100k-item shop costs ~50 MB per block, not per user.
+:class:`Histories` is everything known before a cut-off, as sparse users × items matrices.
+Candidates are made for a block of ``BLOCK_USERS`` users at once: each retriever's top list (sparse
+rows, or implicit's batched top-k for ALS, never a dense block × items array), then the features of
+the merged (user, item) pairs.
 """
 
 from __future__ import annotations
@@ -231,7 +232,7 @@ FEATURES = (
 
 @dataclass
 class Candidates:
-    """Merged candidates of a block of users: row ``r`` of ``features`` is (users[r // k], items[r])."""
+    """Merged candidates of a block of users: row ``r`` of ``features`` is the pair (users[r], items[r])."""
 
     users: np.ndarray  # user index of each row
     items: np.ndarray  # item index of each row
