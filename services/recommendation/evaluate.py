@@ -196,6 +196,8 @@ def best_retriever(evaluation: dict, metric: str) -> tuple[str, Message]:
 # (exclude_seen=false, where a repeat buyer's staples count). Each mode gets its own ranker and
 # its own truth.
 MODES = {"new": True, "all": False}
+BOUGHT_AGAIN = len(RETRIEVERS)  # a pick's source: the user's own staple, bought on 2+ days
+BUY_DAYS = FEATURES.index("user_item_buy_days")
 CANDIDATES_PER_RETRIEVER = 50
 MAX_RANKER_USERS = 2_000
 
@@ -250,8 +252,9 @@ def fit_ranker(retrievers: Retrievers, relevant: dict[int, set[int]], exclude_se
 
 
 def ranked_lists(retrievers: Retrievers, model, users: np.ndarray, exclude_seen: bool, n: int):
-    """Per user: the ranker's top ``n`` (item indexes, scores, the retriever that listed each
-    highest), and each retriever's own top ``n``."""
+    """Per user: the ranker's top ``n`` (item indexes, scores, the source of each: the index in
+    RETRIEVERS of the retriever that listed it highest, or BOUGHT_AGAIN), and each retriever's own
+    top ``n``."""
     ranked, alone = {}, {name: {} for name in RETRIEVERS}
     for block, found in candidate_blocks(retrievers, users, exclude_seen):
         scores = ranker.score(model, found.features)
@@ -260,7 +263,10 @@ def ranked_lists(retrievers: Retrievers, model, users: np.ndarray, exclude_seen:
         for r, user in enumerate(block.tolist()):
             rows = np.arange(bounds[0][r], bounds[1][r])
             order = rows[np.argsort(-scores[rows], kind="stable")[:n]]
-            ranked[user] = (found.items[order], scores[order], ranks[order].argmin(axis=1).astype(np.int8))
+            source = ranks[order].argmin(axis=1).astype(np.int8)
+            # A staple: listed by the repeat retriever and bought on two days or more.
+            again = (source == RETRIEVERS.index("repeat")) & (found.features[order, BUY_DAYS] >= 2)
+            ranked[user] = (found.items[order], scores[order], np.where(again, BOUGHT_AGAIN, source).astype(np.int8))
             for name in RETRIEVERS:
                 listed = found.retrieved_by[name][r]
                 alone[name][user] = listed[listed >= 0][:n]

@@ -267,14 +267,14 @@ class Recommender:
 
     def _because(self, source: int | None, strongest: dict[int, int], explain: bool, again: bool = False) -> Message:
         """The reason naming the user's own item behind a pick (or a generic one); ``again``: the
-        pick is that item itself, offered again."""
+        pick is that item itself, offered again ("您买过", not "您常买": one purchase is not a habit)."""
         if not explain:
             return t("recommendation.picked_for_you")
         if source is None:
             return t("recommendation.matches_interests")
         kind = strongest.get(source, 0)
         if again and kind == TYPE_CODE["buy"]:
-            return t("recommendation.buy_again", item=self._title(source))
+            return t("recommendation.bought_before", item=self._title(source))
         return t("recommendation.because", verb=t(TYPE_VERB[kind]), item=self._title(source))
 
     def _precomputed_for(self, user: int, mode: str, n: int, category: str | None, explain: bool,
@@ -294,9 +294,11 @@ class Recommender:
         contributions = self.neighbours[own][:, items].toarray() * weights[:, None] if len(own) else None
         reasons = []
         for k, (item, retriever) in enumerate(zip(items.tolist(), by.tolist(), strict=True)):
-            name = RETRIEVERS[retriever]
+            name = RETRIEVERS[retriever] if retriever < len(RETRIEVERS) else "bought_again"
             if not explain:
                 reasons.append(t("recommendation.picked_for_you"))
+            elif name == "bought_again":
+                reasons.append(t("recommendation.buy_again", item=self._title(item)))
             elif name == "repeat":
                 reasons.append(self._because(item, strongest, explain, again=True))
             elif name == "popularity":

@@ -131,6 +131,11 @@ def test_known_users_are_served_the_precomputed_ranking(served):
     assert [p.item_id for p in answer.items] == [str(served.item_ids[i]) for i in row[:10]]
     reasons = [render(p.reason, "zh-CN") for p in answer.items]
     assert any(r.startswith("您常买「") for r in reasons)  # the staples come back, said so
+    user_index = served.user_index[user]
+    bought_days = pd.Series(served.types[user_index].toarray().ravel())  # strongest type per item
+    for pick, reason in zip(answer.items, reasons, strict=True):
+        if reason.startswith("您常买「"):  # only what they bought again and again, never one purchase
+            assert bought_days[served.item_index[pick.item_id]] == 4  # buy (code 3) + 1
 
 
 def test_a_category_and_new_events_are_answered_in_real_time(served):
@@ -150,3 +155,22 @@ def test_precomputed_picks_survive_the_artifact_round_trip(served):
         assert np.array_equal(again.precomputed["all"][part], served.precomputed["all"][part])
     assert [p.item_id for p in again.for_user("u3", NO_EVENTS, n=8, exclude_seen=False).items] == \
         [p.item_id for p in served.for_user("u3", NO_EVENTS, n=8, exclude_seen=False).items]
+
+
+def test_a_staple_is_one_bought_on_two_days_or_more(shop, blend):
+    from services.recommendation.evaluate import BOUGHT_AGAIN, ranked_lists
+
+    _evaluation, rankers = blend
+    h = cand.build_histories(shop, END, PARAMS)
+    retrievers = cand.fit_retrievers(shop, h, PARAMS)
+    ranked, _alone = ranked_lists(retrievers, rankers["all"], np.arange(40), False, 20)
+    repeat = cand.RETRIEVERS.index("repeat")
+    sources = {BOUGHT_AGAIN: 0, repeat: 0}
+    for user, (items, _scores, source) in ranked.items():
+        for item, code in zip(items.tolist(), source.tolist(), strict=True):
+            if code == BOUGHT_AGAIN:
+                assert h.buys[user, item] >= 2
+            elif code == repeat:
+                assert h.buys[user, item] < 2
+            sources[code] = sources.get(code, 0) + 1
+    assert sources[BOUGHT_AGAIN] > 0
