@@ -382,7 +382,7 @@ def record_events(session: Session, shop_id: int, events: list[dict]) -> tuple[i
     """Append real-time events (already validated by the schema); returns (accepted, duplicates).
 
     User ids are pseudonymised exactly as imports do, so live events join imported history.
-    Commits, then tells the recommender which users just acted.
+    Commits: the recommender reads a user's events since training on their next request.
     """
     shop = session.get(Shop, shop_id)
     frame = pd.DataFrame(events)
