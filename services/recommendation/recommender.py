@@ -32,6 +32,9 @@ from shared.i18n import Message, t
 TYPE_CODE = {"pv": 0, "fav": 1, "cart": 2, "buy": 3}
 TYPE_VERB = {code: f"recommendation.verb_{kind}" for kind, code in TYPE_CODE.items()}
 PRECOMPUTED = 100  # ranked picks kept per known user and mode; a larger n is answered in real time
+# Users precomputed per mode, the most recently active first: ~0.9 KB each per mode, so a shop of
+# millions does not hold gigabytes; the others are answered in real time.
+PRECOMPUTED_USERS = 300_000
 
 
 @dataclass
@@ -100,7 +103,7 @@ def train(interactions: pd.DataFrame, baskets: pd.DataFrame, catalogue: pd.DataF
         item_categories = meta["category"].dropna().astype(str)
         histories = build_histories(interactions, as_of, params, item_categories)
         retrievers = fit_retrievers(interactions, histories, params, als=als, neighbours=neighbours)
-        users = np.arange(len(base.user_ids))
+        users = _most_recent(histories, PRECOMPUTED_USERS)
         if progress:
             progress(users=len(users))
         for mode in ranked_modes:
@@ -114,15 +117,32 @@ def train(interactions: pd.DataFrame, baskets: pd.DataFrame, catalogue: pd.DataF
     )
 
 
+def _most_recent(histories, limit: int) -> np.ndarray:
+    """The ``limit`` users active most recently (all of them when there are fewer), sorted."""
+    users = np.arange(histories.shape[0])
+    if len(users) <= limit:
+        return users
+    seen = histories.last_seen.tocsr()
+    starts = seen.indptr[:-1]
+    # Each user's smallest stored "days since" (+1): every user in the histories has one.
+    days_since = np.where(np.diff(seen.indptr) > 0,
+                          np.minimum.reduceat(seen.data, np.minimum(starts, len(seen.data) - 1)), np.inf)
+    return np.sort(np.argsort(days_since, kind="stable")[:limit])
+
+
 def _precompute(retrievers, model, users: np.ndarray, exclude_seen: bool) -> dict[str, np.ndarray]:
-    """users × PRECOMPUTED: ranked items (-1 pads), their scores, the retriever behind each."""
+    """For ``users`` (sorted user indexes): ``rows``, each user's row (-1: none, answered in real
+    time), and rows × PRECOMPUTED ranked items (-1 pads), their scores, the source of each."""
+    rows = np.full(retrievers.histories.shape[0], -1, dtype=np.int32)
+    rows[users] = np.arange(len(users))
     items = np.full((len(users), PRECOMPUTED), -1, dtype=np.int32)
     scores = np.zeros((len(users), PRECOMPUTED), dtype=np.float32)
     by = np.zeros((len(users), PRECOMPUTED), dtype=np.int8)
     ranked, _alone = ranked_lists(retrievers, model, users, exclude_seen, PRECOMPUTED)
     for user, (picked, score, source) in ranked.items():
-        items[user, :len(picked)], scores[user, :len(picked)], by[user, :len(picked)] = picked, score, source
-    return {"items": items, "scores": scores, "by": by}
+        row = rows[user]
+        items[row, :len(picked)], scores[row, :len(picked)], by[row, :len(picked)] = picked, score, source
+    return {"rows": rows, "items": items, "scores": scores, "by": by}
 
 
 def _strongest_types(frame: pd.DataFrame, user_index: dict, item_index: dict,
@@ -163,7 +183,7 @@ class Recommender:
         self.item_index = {t: i for i, t in enumerate(self.item_ids.tolist())}
         self.category_items = pd.Series(np.arange(len(self.item_ids))).groupby(self.categories).apply(
             lambda s: s.to_numpy()).to_dict()
-        self.precomputed = precomputed or {}  # mode → {"items", "scores", "by"}: users × PRECOMPUTED
+        self.precomputed = precomputed or {}  # mode → {"rows": user → row, "items", "scores", "by"}
         self._popular_rank: np.ndarray | None = None
 
     # -- artifact format ------------------------------------------------------------------
@@ -188,7 +208,7 @@ class Recommender:
                    categories=arrays["categories"], als=als,
                    **{name: _csr_from(name, arrays) for name in ("matrix", "types", "neighbours", "together",
                                                                   "popular", "tokens")},
-                   precomputed={mode: {part: arrays[f"top_{mode}_{part}"] for part in ("items", "scores", "by")}
+                   precomputed={mode: {part: arrays[f"top_{mode}_{part}"] for part in ("rows", "items", "scores", "by")}
                                 for mode in MODES if f"top_{mode}_items" in arrays})
 
     # -- helpers ----------------------------------------------------------------------------
@@ -282,11 +302,14 @@ class Recommender:
         """The ranker's picks computed at training; None when fewer than ``n`` remain after the
         category filter (the real-time path answers then)."""
         lists = self.precomputed[mode]
-        items = lists["items"][user]
+        row = int(lists["rows"][user]) if user < len(lists["rows"]) else -1
+        if row < 0:  # not among the users precomputed at training
+            return None
+        items = lists["items"][row]
         keep = items >= 0
         if category:
             keep &= self.categories[np.maximum(items, 0)] == category
-        items, scores, by = items[keep][:n], lists["scores"][user][keep][:n], lists["by"][user][keep][:n]
+        items, scores, by = items[keep][:n], lists["scores"][row][keep][:n], lists["by"][row][keep][:n]
         if len(items) < n:
             return None
         row_start, row_end = self.matrix.indptr[user], self.matrix.indptr[user + 1]

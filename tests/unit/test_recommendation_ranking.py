@@ -151,7 +151,7 @@ def test_a_category_and_new_events_are_answered_in_real_time(served):
 def test_precomputed_picks_survive_the_artifact_round_trip(served):
     again = Recommender.from_arrays(served.to_arrays(), served.params)
     assert set(again.precomputed) == set(served.precomputed)
-    for part in ("items", "scores", "by"):
+    for part in ("rows", "items", "scores", "by"):
         assert np.array_equal(again.precomputed["all"][part], served.precomputed["all"][part])
     assert [p.item_id for p in again.for_user("u3", NO_EVENTS, n=8, exclude_seen=False).items] == \
         [p.item_id for p in served.for_user("u3", NO_EVENTS, n=8, exclude_seen=False).items]
@@ -174,3 +174,21 @@ def test_a_staple_is_one_bought_on_two_days_or_more(shop, blend):
                 assert h.buys[user, item] < 2
             sources[code] = sources.get(code, 0) + 1
     assert sources[BOUGHT_AGAIN] > 0
+
+
+def test_only_the_most_recently_active_users_are_precomputed_past_the_cap(shop, blend, monkeypatch):
+    from services.recommendation import recommender
+
+    evaluation, rankers = blend
+    monkeypatch.setattr(recommender, "PRECOMPUTED_USERS", 50)
+    params = {**PARAMS, "serve": {"all": "ranked"}, "realtime": {"all": best_alone(evaluation["all"], "recall@20")}}
+    catalogue = pd.DataFrame({"item_id": [f"i{k}" for k in range(150)], "title": [""] * 150, "category": [""] * 150})
+    capped = train(shop, pd.DataFrame(columns=["basket_id", "item_id"]), catalogue, params, as_of=END,
+                   rankers=rankers)
+    rows = capped.precomputed["all"]["rows"]
+    assert capped.precomputed["all"]["items"].shape == (50, PRECOMPUTED) and (rows >= 0).sum() == 50
+    last_seen = shop.groupby("user_id")["ts"].max()
+    kept = {str(capped.user_ids[u]) for u in np.flatnonzero(rows >= 0)}
+    assert last_seen[list(kept)].min() >= last_seen.drop(list(kept)).max()  # the 50 most recent
+    left_out = next(u for u in capped.user_ids if str(u) not in kept)
+    assert len(capped.for_user(str(left_out), NO_EVENTS, n=10, exclude_seen=False).items) == 10  # in real time
