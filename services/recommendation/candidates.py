@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from services.recommendation.model import ALSModel, build_interactions, item_neighbours
+from services.recommendation.model import ALSModel, Interactions, build_interactions, item_neighbours
 
 RETRIEVERS = ("popularity", "repeat", "item_knn", "als")
 POPULAR_WINDOW_DAYS = 30
@@ -66,10 +66,11 @@ class Histories:
 
 
 def build_histories(frame: pd.DataFrame, as_of: pd.Timestamp, params: dict,
-                    categories: pd.Series | None = None) -> Histories:
+                    categories: pd.Series | None = None, base: Interactions | None = None) -> Histories:
     """``frame``: user_id, item_id, type, ts (UTC), only what happened up to ``as_of``.
-    ``categories``: category per item_id (optional)."""
-    base = build_interactions(frame, as_of, params)
+    ``categories``: category per item_id (optional). ``base``: ``build_interactions`` of the same
+    frame, when the caller already has it."""
+    base = base if base is not None else build_interactions(frame, as_of, params)
     users, items = base.user_index, base.item_index
     u = frame["user_id"].astype(str).map(users)
     i = frame["item_id"].astype(str).map(items)
@@ -133,9 +134,16 @@ class Retrievers:
     item_rebuy_share: np.ndarray  # of those, the share who bought it on 2+ days
     item_age: np.ndarray  # days since the item's first interaction (+1)
 
-    def top(self, name: str, users: np.ndarray, k: int, seen: sp.csr_matrix | None) -> np.ndarray:
+    def user_scores(self, users: np.ndarray) -> dict[str, sp.csr_matrix]:
+        """block × items, sparse: the scores of the retrievers that score per user from their own
+        items (computed once per block, read by ``top`` and ``pair_scores``)."""
+        own = self.histories.confidence[users]
+        return {"repeat": own, "item_knn": (own @ self.neighbours).tocsr()}
+
+    def top(self, name: str, users: np.ndarray, k: int, seen: sp.csr_matrix | None,
+            sparse: dict[str, sp.csr_matrix]) -> np.ndarray:
         """block × k: retriever ``name``'s best items for each user, best first (-1 pads); items
-        in ``seen`` (block × items) are never listed."""
+        in ``seen`` (block × items) are never listed. ``sparse``: ``user_scores(users)``."""
         h = self.histories
         if name == "popularity":  # the same list for everyone, less what each has seen
             leaders = np.argsort(-self.popular, kind="stable")
@@ -156,21 +164,20 @@ class Retrievers:
             return _pad(ids, k)
         if name == "repeat" and seen is not None:  # its items are all seen ones
             return np.full((len(users), k), -1, dtype=np.int64)
-        block = h.confidence[users] if name == "repeat" else (h.confidence[users] @ self.neighbours).tocsr()
+        block = sparse[name]
         if seen is not None:
             block = block - block.multiply(seen > 0)  # drop the seen items
             block.eliminate_zeros()
         return _sparse_top(block.tocsr(), k)
 
-    def pair_scores(self, name: str, users: np.ndarray, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def pair_scores(self, name: str, users: np.ndarray, rows: np.ndarray, items: np.ndarray,
+                    sparse: dict[str, sp.csr_matrix]) -> np.ndarray:
         """Retriever ``name``'s score of each (users[rows], items) pair."""
-        h = self.histories
         if name == "popularity":
             return self.popular[items]
         if name == "als":
             return np.einsum("ij,ij->i", self.user_factors[users[rows]], self.item_factors[items])
-        block = h.confidence[users] if name == "repeat" else (h.confidence[users] @ self.neighbours).tocsr()
-        return np.asarray(block[rows, items]).ravel()
+        return np.asarray(sparse[name][rows, items]).ravel()
 
 
 def _pad(ids: np.ndarray, k: int) -> np.ndarray:
@@ -244,7 +251,8 @@ def candidates(retrievers: Retrievers, users: np.ndarray, k: int, exclude_seen: 
     """Each retriever's top ``k`` for every user in ``users`` (a block), merged, with features."""
     h = retrievers.histories
     seen = h.confidence[users] if exclude_seen else None
-    lists = {name: retrievers.top(name, users, k, seen) for name in RETRIEVERS}
+    sparse = retrievers.user_scores(users)
+    lists = {name: retrievers.top(name, users, k, seen, sparse) for name in RETRIEVERS}
     rows, cols = [], []
     for r in range(len(users)):
         merged = np.unique(np.concatenate([lists[name][r] for name in RETRIEVERS]))
@@ -256,7 +264,7 @@ def candidates(retrievers: Retrievers, users: np.ndarray, k: int, exclude_seen: 
     user = users[row]
     columns = {}
     for name in RETRIEVERS:
-        columns[f"{name}_score"] = retrievers.pair_scores(name, users, row, col)
+        columns[f"{name}_score"] = retrievers.pair_scores(name, users, row, col, sparse)
         columns[f"{name}_rank"] = _rank_of(lists[name], row, col, k)
 
     def pair(matrix: sp.csr_matrix) -> np.ndarray:
@@ -280,7 +288,7 @@ def candidates(retrievers: Retrievers, users: np.ndarray, k: int, exclude_seen: 
     })
     user_items = np.diff(h.confidence.indptr)[users].astype(np.float32)
     columns["user_items"] = user_items[row]
-    columns["user_days_since_active"] = (_row_min_nonzero(h.last_seen[users]) - 1)[row]
+    columns["user_days_since_active"] = days_since_active(h.last_seen[users])[row]
     buy_days = h.user_buy_days[users][row]
     columns["user_buy_days"] = buy_days
     columns["user_item_buy_share"] = np.divide(buys, buy_days, out=np.zeros_like(buys), where=buy_days > 0)
@@ -302,12 +310,15 @@ def _rank_of(lists: np.ndarray, row: np.ndarray, col: np.ndarray, k: int) -> np.
     return np.where(keys[at] == wanted, slots[at] + 1, k + 1).astype(np.float32)
 
 
-def _row_min_nonzero(block: sp.csr_matrix) -> np.ndarray:
-    out = np.zeros(block.shape[0], dtype=np.float32)
-    for r in range(block.shape[0]):
-        data = block.data[block.indptr[r]:block.indptr[r + 1]]
-        out[r] = data.min() if len(data) else 0
-    return out
+def days_since_active(last_seen: sp.csr_matrix) -> np.ndarray:
+    """Per row of a ``Histories.last_seen`` block: days since the user's latest interaction
+    (the smallest stored value, less the +1); NaN for a row with none."""
+    last_seen = last_seen.tocsr()
+    filled = np.diff(last_seen.indptr) > 0
+    smallest = np.full(last_seen.shape[0], np.nan, dtype=np.float32)
+    if filled.any():
+        smallest[filled] = np.minimum.reduceat(last_seen.data, last_seen.indptr[:-1][filled])
+    return smallest - 1
 
 
 def _category_share(h: Histories, users: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:

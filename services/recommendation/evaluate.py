@@ -36,7 +36,8 @@ MAX_TEST_USERS = 5_000  # a seeded sample beyond this: the metrics settle long b
 
 
 QUIET_DAY_SHARE = 0.1  # a day with under a tenth of a typical day's interactions is not "data" yet
-SINGLE_RETRIEVERS = ("als", "item_knn", "popularity")  # what the real-time path can serve, in order of preference
+# The retrievers alone, in order of preference on a tie (every one of them can answer in real time).
+PREFERENCE = ("als", "repeat", "item_knn", "popularity")
 
 
 def data_end(ts: pd.Series) -> pd.Timestamp:
@@ -182,8 +183,8 @@ def evaluate(frame: pd.DataFrame, holdout_days: float = 7.0, params: dict | None
 def best_retriever(evaluation: dict, metric: str) -> tuple[str, Message]:
     """The retriever to serve personal recommendations with, and why: the best measured one by
     ``metric`` (ALS on a tie), so a model never ships when a baseline it measured beats it."""
-    scores = {name: evaluation[name][metric] for name in SINGLE_RETRIEVERS if metric in evaluation.get(name, {})}
-    best = max(scores, key=lambda name: (scores[name], -SINGLE_RETRIEVERS.index(name)))
+    scores = {name: evaluation[name][metric] for name in PREFERENCE if metric in evaluation.get(name, {})}
+    best = best_alone(evaluation, metric)
     others = join([t("recommendation.retriever_score", retriever=t(f"recommendation.retriever_{name}"),
                       score=f"{value:.3f}") for name, value in scores.items() if name != best])
     return best, t("recommendation.retriever_choice", retriever=t(f"recommendation.retriever_{best}"), metric=metric,
@@ -311,10 +312,9 @@ def evaluate_blend(frame: pd.DataFrame, holdout_days: float, params: dict, end: 
 
 
 def best_alone(evaluation: dict, metric: str) -> str:
-    """The retriever that scored best alone in one mode (ALS first on a tie; popularity last)."""
-    order = ("als", "repeat", "item_knn", "popularity")
-    alone = {name: evaluation[name][metric] for name in order if metric in evaluation.get(name, {})}
-    return max(alone, key=lambda name: (alone[name], -order.index(name)))
+    """The retriever that scored best alone (PREFERENCE decides a tie: ALS first, popularity last)."""
+    alone = {name: evaluation[name][metric] for name in PREFERENCE if metric in evaluation.get(name, {})}
+    return max(alone, key=lambda name: (alone[name], -PREFERENCE.index(name)))
 
 
 def choose(evaluation: dict, metric: str) -> tuple[str, Message]:

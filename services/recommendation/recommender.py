@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from services.recommendation.candidates import POPULAR_WINDOW_DAYS, RETRIEVERS, build_histories, fit_retrievers
+from services.recommendation.candidates import (
+    POPULAR_WINDOW_DAYS,
+    RETRIEVERS,
+    build_histories,
+    days_since_active,
+    fit_retrievers,
+)
 from services.recommendation.evaluate import MODES, ranked_lists
 from services.recommendation.model import (
     DEFAULT_PARAMS,
@@ -101,7 +107,7 @@ def train(interactions: pd.DataFrame, baskets: pd.DataFrame, catalogue: pd.DataF
     ranked_modes = [mode for mode, how in params.get("serve", {}).items() if how == "ranked" and mode in rankers]
     if ranked_modes:
         item_categories = meta["category"].dropna().astype(str)
-        histories = build_histories(interactions, as_of, params, item_categories)
+        histories = build_histories(interactions, as_of, params, item_categories, base=base)
         retrievers = fit_retrievers(interactions, histories, params, als=als, neighbours=neighbours)
         users = _most_recent(histories, PRECOMPUTED_USERS)
         if progress:
@@ -122,12 +128,7 @@ def _most_recent(histories, limit: int) -> np.ndarray:
     users = np.arange(histories.shape[0])
     if len(users) <= limit:
         return users
-    seen = histories.last_seen.tocsr()
-    starts = seen.indptr[:-1]
-    # Each user's smallest stored "days since" (+1): every user in the histories has one.
-    days_since = np.where(np.diff(seen.indptr) > 0,
-                          np.minimum.reduceat(seen.data, np.minimum(starts, len(seen.data) - 1)), np.inf)
-    return np.sort(np.argsort(days_since, kind="stable")[:limit])
+    return np.sort(np.argsort(days_since_active(histories.last_seen), kind="stable")[:limit])
 
 
 def _precompute(retrievers, model, users: np.ndarray, exclude_seen: bool) -> dict[str, np.ndarray]:

@@ -24,37 +24,32 @@ QUESTIONS = ["本月热销商品排名", "上周销售额是多少", "最近30�
 class ShopTraffic(FastHttpUser):
     wait_time = between(0.05, 0.2)
 
-    def _get(self, path: str, name: str, headers: dict):
-        with self.client.get(path, name=name, headers=headers, catch_response=True) as reply:
-            if reply.status_code != 200:
-                reply.failure(f"HTTP {reply.status_code}")
-
-    def _post(self, path: str, body: dict, name: str, headers: dict, ok: int = 200):
-        with self.client.post(path, json=body, name=name, headers=headers, catch_response=True) as reply:
+    def _call(self, method: str, path: str, name: str, headers: dict, body: dict | None = None, ok: int = 200):
+        with self.client.request(method, path, name=name, headers=headers, json=body, catch_response=True) as reply:
             if reply.status_code != ok:
                 reply.failure(f"HTTP {reply.status_code}")
 
     @task(70)
     def recommendations(self):
         user = random.choice(IDS["users"])
-        self._get(f"/v1/recommendations/users/{user}?n=10", "GET /v1/recommendations/users/{id}", CLIENT)
+        self._call("GET", f"/v1/recommendations/users/{user}?n=10", "GET /v1/recommendations/users/{id}", CLIENT)
 
     @task(15)
     def events(self):
         event = {"user_id": random.choice(IDS["users"]), "item_id": random.choice(IDS["items"]),
                  "type": random.choice(["pv", "pv", "pv", "fav", "cart"])}
-        self._post("/v1/events", {"events": [event]}, "POST /v1/events", CLIENT, ok=202)
+        self._call("POST", "/v1/events", "POST /v1/events", CLIENT, {"events": [event]}, ok=202)
 
     @task(5)
     def forecast(self):
         item = random.choice(IDS["items"])
-        self._get(f"/v1/forecasts/items/{item}?horizon=14", "GET /v1/forecasts/items/{id}", ANALYST)
+        self._call("GET", f"/v1/forecasts/items/{item}?horizon=14", "GET /v1/forecasts/items/{id}", ANALYST)
 
     @task(5)
     def sentiment(self):
         item = random.choice(IDS["items"])
-        self._get(f"/v1/sentiment/items/{item}", "GET /v1/sentiment/items/{id}", ANALYST)
+        self._call("GET", f"/v1/sentiment/items/{item}", "GET /v1/sentiment/items/{id}", ANALYST)
 
     @task(5)
     def ask(self):
-        self._post("/v1/ask", {"question": random.choice(QUESTIONS)}, "POST /v1/ask", ANALYST)
+        self._call("POST", "/v1/ask", "POST /v1/ask", ANALYST, {"question": random.choice(QUESTIONS)})

@@ -33,16 +33,18 @@ def _worker(args) -> tuple[list[float], list[int]]:
         path = paths[sent % len(paths)]
         sent += 1
         begin = time.perf_counter()
-        try:
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-        except (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
-            # The server closed this keep-alive connection (a worker recycled): reconnect and send
-            # again, as browsers and HTTP libraries do; the time lost counts in the latency.
-            conn.close()
-            conn = http.client.HTTPConnection(host, port, timeout=30)
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
+        for attempt in (1, 2):
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                break
+            except (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
+                # The server closed this keep-alive connection (a worker recycled): reconnect and
+                # send again, as browsers and HTTP libraries do; the time lost counts in the latency.
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=30)
+                if attempt == 2:
+                    raise
         response.read()
         if response.status != 200:
             failures.append(response.status)
