@@ -1,9 +1,11 @@
 """Model registry and artifact store.
 
-A training run saves arrays (``np.savez``, loaded with ``allow_pickle=False``) and raw files
-(e.g. an xgboost JSON model) under ``ARTIFACT_DIR/shop-<id>/<service>/v<n>/``, with a manifest
-of sha256 checksums, and a ``model_versions`` row. Loading verifies every checksum, so a
-truncated or tampered artifact is refused and never executes code.
+A training run saves arrays (one ``.npy`` file each, loaded with ``allow_pickle=False``) and raw
+files (e.g. an xgboost JSON model) under ``ARTIFACT_DIR/shop-<id>/<service>/v<n>/``, with a
+manifest of sha256 checksums, and a ``model_versions`` row. Loading verifies every checksum, so a
+truncated or tampered artifact is refused and never executes code. Arrays are memory-mapped
+read-only: the gunicorn workers of one machine share one copy in the page cache instead of each
+holding its own (versions saved before, as one ``arrays.npz``, are still read, into memory).
 
 Serving code holds an :class:`ActiveModelCache`: ``cache.get(shop_id)`` returns the loaded active
 model, re-checking which version is active at most every ``model_check_interval_s`` (one indexed
@@ -38,7 +40,8 @@ from shared.models import ModelVersion
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-ARRAYS_FILE = "arrays.npz"
+ARRAYS_DIR = "arrays"  # one <name>.npy per array
+LEGACY_ARRAYS_FILE = "arrays.npz"  # versions saved before arrays were memory-mapped
 MANIFEST_FILE = "manifest.json"
 
 
@@ -91,11 +94,13 @@ def save_version(
             version += 1
     final_dir = settings.artifact_dir / relative
     blobs: dict[str, bytes] = dict(files or {})
-    if arrays:
+    for name, array in (arrays or {}).items():
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        blobs[ARRAYS_FILE] = buffer.getvalue()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        blobs[f"{ARRAYS_DIR}/{name}.npy"] = buffer.getvalue()
     blobs["params.json"] = json.dumps(params or {}, sort_keys=True, ensure_ascii=False).encode()
+    if arrays:
+        (final_dir / ARRAYS_DIR).mkdir()
     manifest = {}
     for name, data in blobs.items():
         (final_dir / name).write_bytes(data)
@@ -123,6 +128,7 @@ def load_artifact(row: ModelVersion, settings: Settings) -> Artifact:
     if _sha256(manifest_bytes) != row.checksum:
         raise ArtifactCorrupt(t("models.artifact_corrupt", service=row.service, version=row.version))
     files: dict[str, bytes] = {}
+    arrays: dict[str, np.ndarray] = {}
     for name, digest in json.loads(manifest_bytes).items():
         try:
             data = (directory / name).read_bytes()
@@ -130,13 +136,22 @@ def load_artifact(row: ModelVersion, settings: Settings) -> Artifact:
             raise ArtifactCorrupt(t("models.artifact_missing", service=row.service, version=row.version)) from None
         if _sha256(data) != digest:
             raise ArtifactCorrupt(t("models.artifact_corrupt", service=row.service, version=row.version))
-        files[name] = data
-    arrays = {}
-    if ARRAYS_FILE in files:
-        with np.load(io.BytesIO(files.pop(ARRAYS_FILE)), allow_pickle=False) as npz:
+        if name.startswith(f"{ARRAYS_DIR}/"):
+            del data  # checked; the array itself is mapped from the file, shared with other workers
+            arrays[name.removeprefix(f"{ARRAYS_DIR}/").removesuffix(".npy")] = _mapped(directory / name)
+        else:
+            files[name] = data
+    if LEGACY_ARRAYS_FILE in files:
+        with np.load(io.BytesIO(files.pop(LEGACY_ARRAYS_FILE)), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     params = json.loads(files.pop("params.json"))
     return Artifact(row.id, row.service, row.version, params, dict(row.metrics or {}), arrays, files)
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """The array in a checked ``.npy`` file, memory-mapped read-only, as a plain ndarray view
+    (a ``np.memmap`` would hand its subclass to every result computed from it)."""
+    return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
 
 # --- registry operations (the caller commits) ---------------------------------------------

@@ -4,6 +4,7 @@ the shop's last day of data (``as_of``), and what is needed to explain and aggre
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -22,6 +23,9 @@ from shared.i18n import t
 
 RECENT_DAYS = 90
 COLD_START_DAYS = 28
+DEFAULT_HORIZON = 28  # the routes' default; its explanations are computed once, at training
+EXPLAINED_FEATURES = 5
+EXPLAIN_BATCH_ITEMS = 2_000  # items per xgboost call at training: bounded memory, few calls
 
 
 class UnknownItem(KeyError):
@@ -34,14 +38,27 @@ def expected(quantiles: np.ndarray) -> np.ndarray:
     return 0.3 * quantiles[..., 0] + 0.4 * quantiles[..., 1] + 0.3 * quantiles[..., 2]
 
 
+@dataclass
+class Explained:
+    """Per item, the features that move its p50 most over ``DEFAULT_HORIZON`` days: their column
+    in the design matrix (-1: none), their share of the total and their value on the first day."""
+
+    features: np.ndarray  # int16 [items, EXPLAINED_FEATURES]
+    shares: np.ndarray  # float32, same shape
+    values: np.ndarray  # float32, same shape
+
+
 class Forecasts:
     def __init__(self, model: QuantileForecaster, item_ids, categories, quantiles, origin, recent, history_days,
-                 as_of: date, backtest: dict):
+                 as_of: date, backtest: dict, explained: Explained | None = None):
         self.model = model
         self.item_ids, self.categories = np.asarray(item_ids), np.asarray(categories)
         self.quantiles, self.origin, self.recent = quantiles, origin, recent
         self.history_days, self.as_of, self.backtest = history_days, as_of, backtest
         self.index = {item: i for i, item in enumerate(self.item_ids.tolist())}
+        # Explaining takes xgboost's per-feature contributions (~50 ms an item): done once at
+        # training for the default horizon, so the common request only looks them up.
+        self.explained = explained
 
     @classmethod
     def from_history(cls, model: QuantileForecaster, history: History, backtest: dict) -> Forecasts:
@@ -52,9 +69,43 @@ class Forecasts:
         history_days = np.where(first >= 0, last - first + 1, 0)
         quantiles[history_days == 0] = 0.0  # never sold: zeros (with a note), not a guess
         recent = np.nan_to_num(history.units[:, -RECENT_DAYS:])
-        return cls(model, history.item_ids, history.categories, quantiles.astype(np.float32),
-                   origin_features(history, last), recent.astype(np.float32), history_days,
-                   history.date(last).date(), backtest)
+        bundle = cls(model, history.item_ids, history.categories, quantiles.astype(np.float32),
+                     origin_features(history, last), recent.astype(np.float32), history_days,
+                     history.date(last).date(), backtest)
+        bundle.explained = bundle._explain_all(DEFAULT_HORIZON)
+        return bundle
+
+    def _explain_all(self, horizon: int) -> Explained:
+        """Every sold item's top features over ``horizon`` days, in batches of items."""
+        n_items = len(self.item_ids)
+        explained = Explained(np.full((n_items, EXPLAINED_FEATURES), -1, dtype=np.int16),
+                              np.zeros((n_items, EXPLAINED_FEATURES), dtype=np.float32),
+                              np.zeros((n_items, EXPLAINED_FEATURES), dtype=np.float32))
+        sold = np.nonzero(self.history_days > 0)[0]
+        for start in range(0, len(sold), EXPLAIN_BATCH_ITEMS):
+            rows = sold[start:start + EXPLAIN_BATCH_ITEMS]
+            batch = self._explain_rows(rows, horizon)
+            explained.features[rows], explained.shares[rows], explained.values[rows] = (
+                batch.features, batch.shares, batch.values)
+        return explained
+
+    def _explain_rows(self, rows: np.ndarray, horizon: int) -> Explained:
+        """These items' features that move their p50 most over ``horizon`` days (xgboost's
+        per-feature contributions summed over the days, as shares of the total)."""
+        horizons = np.arange(1, horizon + 1)
+        dates = pd.DatetimeIndex([pd.Timestamp(self.as_of) + pd.Timedelta(days=int(h)) for h in horizons])
+        targets = target_features(dates, horizons)
+        X = design_matrix(np.repeat(self.origin[rows], horizon, axis=0),
+                          pd.DataFrame(np.tile(targets.to_numpy(dtype=float), (len(rows), 1))))
+        contributions = self.model.contributions(X).reshape(len(rows), horizon, -1)
+        per_feature = contributions[:, :, :-1].sum(axis=1)
+        total = np.abs(contributions.sum(axis=(1, 2)))
+        total[total == 0] = 1.0
+        top = np.argsort(-np.abs(per_feature), axis=1, kind="stable")[:, :EXPLAINED_FEATURES]
+        first_day = X.reshape(len(rows), horizon, -1)[:, 0, :]
+        return Explained(top.astype(np.int16),
+                         (np.take_along_axis(per_feature, top, axis=1) / total[:, None]).astype(np.float32),
+                         np.take_along_axis(first_day, top, axis=1).astype(np.float32))
 
     # -- artifact -------------------------------------------------------------------------------
 
@@ -62,6 +113,9 @@ class Forecasts:
         arrays = {"item_ids": self.item_ids.astype(str), "categories": self.categories.astype(str),
                   "quantiles": self.quantiles, "origin": self.origin, "recent": self.recent,
                   "history_days": self.history_days}
+        if self.explained is not None:
+            arrays.update({"explained_features": self.explained.features, "explained_shares": self.explained.shares,
+                           "explained_values": self.explained.values})
         files = {"model.json": self.model.to_json(), "backtest.json": json.dumps(self.backtest).encode()}
         params = {**self.model.params, "feature_names": self.model.feature_names, "as_of": self.as_of.isoformat()}
         return arrays, files, params
@@ -69,9 +123,12 @@ class Forecasts:
     @classmethod
     def from_artifact(cls, arrays: dict, files: dict, params: dict) -> Forecasts:
         model = QuantileForecaster.from_json(files["model.json"], params, params["feature_names"])
+        explained = None
+        if "explained_features" in arrays:  # versions trained before explanations were precomputed lack them
+            explained = Explained(arrays["explained_features"], arrays["explained_shares"], arrays["explained_values"])
         return cls(model, arrays["item_ids"], arrays["categories"], arrays["quantiles"], arrays["origin"],
                    arrays["recent"], arrays["history_days"], date.fromisoformat(params["as_of"]),
-                   json.loads(files["backtest.json"]))
+                   json.loads(files["backtest.json"]), explained)
 
     # -- answers ----------------------------------------------------------------------------------
 
@@ -101,23 +158,19 @@ class Forecasts:
                              enumerate(("p10", "p50", "p90"))},
                           "expected": round(float(expected(self.quantiles[i, :horizon]).sum()), 2)}}
 
-    def explain(self, i: int, horizon: int, top: int = 5) -> list[dict]:
-        """The features that move this item's p50 over the horizon most, in words."""
-        horizons = np.arange(1, horizon + 1)
-        dates = pd.DatetimeIndex([pd.Timestamp(self.as_of) + pd.Timedelta(days=int(h)) for h in horizons])
-        targets = target_features(dates, horizons)
-        X = design_matrix(np.repeat(self.origin[i][None, :], horizon, axis=0), targets)
-        contributions = self.model.contributions(X)
-        per_feature = contributions[:, :-1].sum(axis=0)
-        total = abs(float(contributions.sum())) or 1.0
-        order = np.argsort(-np.abs(per_feature))[:top]
+    def explain(self, i: int, horizon: int) -> list[dict]:
+        """The features that move this item's p50 over the horizon most, in words: looked up for
+        the default horizon, computed for any other."""
+        if horizon == DEFAULT_HORIZON and self.explained is not None:
+            features, shares, values = (self.explained.features[i], self.explained.shares[i],
+                                        self.explained.values[i])
+        else:
+            one = self._explain_rows(np.array([i]), horizon)
+            features, shares, values = one.features[0], one.shares[0], one.values[0]
         names = self.model.feature_names
-        explanation = []
-        for j in order:
-            share = float(per_feature[j]) / total
-            explanation.append({"feature": names[j], "contribution": round(share, 4),
-                                "text": explain_words(names[j], float(X[0, j]), share)})
-        return explanation
+        return [{"feature": names[j], "contribution": round(float(share), 4),
+                 "text": explain_words(names[j], float(value), float(share))}
+                for j, share, value in zip(features.tolist(), shares.tolist(), values.tolist(), strict=True) if j >= 0]
 
     def categories_outlook(self, horizon: int) -> list[dict]:
         """Categories ranked by forecast growth over the horizon vs the same number of days before."""

@@ -2,11 +2,12 @@
 
 import marshmallow as ma
 
+from services.forecasting.forecasts import DEFAULT_HORIZON
 from services.forecasting.model import HORIZON_MAX
 
 
 class HorizonArgsSchema(ma.Schema):
-    horizon = ma.fields.Integer(load_default=28, validate=ma.validate.Range(min=1, max=HORIZON_MAX))
+    horizon = ma.fields.Integer(load_default=DEFAULT_HORIZON, validate=ma.validate.Range(min=1, max=HORIZON_MAX))
 
 
 class PointSchema(ma.Schema):

@@ -115,6 +115,7 @@ class Events(MethodView):
 
         The recommender takes them into account for that user without a retrain.
         """
-        accepted, duplicates = service.record_events(request_session(), current_shop_id(), args["events"])
+        accepted, duplicates = service.record_events(request_session(), current_shop_id(), _settings(),
+                                                     args["events"])
         return {"accepted": accepted, "duplicates": duplicates}
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.ingestion.cleaning import Rejection, clean_datetime
-from shared import i18n
+from shared import activity, i18n
 from shared.db import get_engine, session_scope, upsert
 from shared.errors import InvalidInput
 from shared.i18n import t
@@ -202,6 +202,13 @@ class StagingLoader:
         if self.is_pg:
             self.connection.exec_driver_sql(f"ANALYZE {self.table.name}")
             self.connection.commit()
+
+    def latest_event_by_user(self) -> Iterator[tuple[str, datetime]]:
+        """(user, newest event time) for every user among the staged events, streamed."""
+        result = self.connection.exec_driver_sql(f"SELECT user_id, max(ts) FROM {self.stage_name} GROUP BY user_id",
+                                                 execution_options={"stream_results": True, "yield_per": 10_000})
+        for user, ts in result:
+            yield user, ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
 
     def event_months(self) -> tuple[datetime | None, datetime | None]:
         row = self.connection.exec_driver_sql(f"SELECT min(ts), max(ts) FROM {self.stage_name}").one()
@@ -378,7 +385,7 @@ def get_import_job(session: Session, job_id: str) -> Job | None:
     return job if job is not None and job.kind == "ingestion.import" else None
 
 
-def record_events(session: Session, shop_id: int, events: list[dict]) -> tuple[int, int]:
+def record_events(session: Session, shop_id: int, events: list[dict], redis_url: str | None) -> tuple[int, int]:
     """Append real-time events (already validated by the schema); returns (accepted, duplicates).
 
     User ids are pseudonymised exactly as imports do, so live events join imported history.
@@ -405,5 +412,6 @@ def record_events(session: Session, shop_id: int, events: list[dict]) -> tuple[i
                                                           frame.get("category_id", [None] * len(frame)), strict=True)]
     ensure_event_partitions(session.connection(), stamps.min(), stamps.max())
     inserted = session.execute(upsert(session, Event).on_conflict_do_nothing().returning(Event.ts), rows).all()
+    activity.mark(redis_url, shop_id, ((row["user_id"], row["ts"]) for row in rows))  # before the commit
     session.commit()
     return len(rows), len(rows) - len(inserted)

@@ -35,7 +35,7 @@ from services.ingestion.reader import (
     decompressed_limit,
     gzip_declared_size,
 )
-from shared import jobs, webhooks
+from shared import activity, jobs, webhooks
 from shared.config import Settings
 from shared.db import get_engine
 from shared.errors import InvalidInput, NotFound
@@ -182,9 +182,9 @@ def rejection_lines(session: Session, settings: Settings, shop_id: int, job_id: 
     return loader.rejection_report(settings.database_url, shop_id, job_id, language)
 
 
-def record_events(session: Session, shop_id: int, events: list[dict]) -> tuple[int, int]:
+def record_events(session: Session, shop_id: int, settings: Settings, events: list[dict]) -> tuple[int, int]:
     """Behaviour events from a front end: (accepted, duplicates); the recommender reads them live."""
-    return loader.record_events(session, shop_id, events)
+    return loader.record_events(session, shop_id, events, settings.redis_url)
 
 
 def report_url(job_id: str) -> str:
@@ -310,6 +310,8 @@ def _import(ctx: JobContext, path: Path) -> dict:
         ctx.progress(0.92, t("ingestion.progress_writing"), force=True)
         staging.lock_for_write()
         timings.lap("partitions")
+        if plan.entity == "events":  # before the commit: see shared.activity
+            activity.mark(ctx.settings.redis_url, ctx.shop_id, staging.latest_event_by_user())
         counts = staging.apply()
         staging.close()
         connection.commit()

@@ -61,6 +61,9 @@ def load_event_categories(session: Session) -> pd.DataFrame:
     return _frame(session, select(Event.item_id, Event.category_id).distinct(), ["item_id", "category_id"])
 
 
+NO_EVENTS: dict[str, list] = {"item_id": [], "type": []}
+
+
 def recent_events(session: Session, user_id: str, since: datetime, limit: int = 500) -> dict[str, list]:
     """What the user did after the model's data ended (real-time feedback), newest first.
 

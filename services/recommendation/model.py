@@ -163,7 +163,9 @@ class ALSModel:
         model = cls(**{k: params[k] for k in ("factors", "regularization", "alpha", "iterations",
                                               "random_state")}, num_threads=1)
         model._als.user_factors = user_factors
-        model._als.item_factors = item_factors
+        # implicit's Cython solver takes writable buffers only: a memory-mapped artifact's item
+        # factors are copied (items × factors floats); the user factors stay shared.
+        model._als.item_factors = np.require(item_factors, requirements="W")
         return model
 
     def recommend(self, row: sp.csr_matrix, n: int, exclude: np.ndarray | None = None,

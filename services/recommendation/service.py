@@ -26,7 +26,7 @@ from services.recommendation.evaluate import (
 )
 from services.recommendation.model import DEFAULT_PARAMS, NotEnoughData
 from services.recommendation.recommender import Answer, Recommender, train
-from shared import artifacts, jobs
+from shared import activity, artifacts, jobs
 from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import Principal
 from shared.config import Settings
@@ -66,7 +66,10 @@ def for_user(session: Session, shop_id: int, settings: Settings, principal: Prin
     # A front-end key is public: without the user's token it gets their picks, never their history.
     personal = _may_see_history_of(principal, user_id)
     pseudonym = pseudonymise(_salt(session, shop_id), user_id)
-    recent = data.recent_events(session, pseudonym, model.as_of.to_pydatetime())
+    since = model.as_of.to_pydatetime()
+    recent = data.NO_EVENTS
+    if activity.may_have_events_since(settings.redis_url, shop_id, pseudonym, since, model.params.get("data_read_at")):
+        recent = data.recent_events(session, pseudonym, since)
     answer = model.for_user(pseudonym, recent, n, category, exclude_seen=exclude_seen or not personal,
                             explain=personal)
     return _respond(answer, loaded, user_id=user_id)
@@ -155,7 +158,10 @@ def holdout_days(interactions: pd.DataFrame, end: pd.Timestamp | None = None) ->
     return round(min(7.0, max(span / 10, 0.5)), 2)
 
 
-def _load(ctx: JobContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _load(ctx: JobContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, float | None]:
+    """Interactions, baskets, catalogue, and when they were read (``shared.activity``: serving
+    may then skip the recent-events query for users with no mark since)."""
+    data_read_at = activity.start_watermark(ctx.settings.redis_url, ctx.shop_id)
     with ctx.session() as session:
         interactions = data.load_interactions(session)
         if interactions.empty:
@@ -165,7 +171,7 @@ def _load(ctx: JobContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     interactions = interactions.merge(categories.drop_duplicates("item_id"), on="item_id", how="left")
     with ctx.session() as session:
         catalogue = data.load_catalogue(session, interactions)
-    return interactions, baskets, catalogue
+    return interactions, baskets, catalogue, data_read_at
 
 
 def _short_metrics(scores: dict) -> dict:
@@ -183,7 +189,7 @@ def _active_params(ctx: JobContext) -> dict:
 
 
 def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: dict, extra: dict | None = None,
-                     progress_from: float = 0.1) -> dict:
+                     progress_from: float = 0.1, data_read_at: float | None = None) -> dict:
     """Evaluate every retriever on a holdout, fit the best on everything, save the version, and
     promote it if it beats the active one."""
     end = data_end(interactions["ts"])
@@ -219,7 +225,8 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
                        "holdout_days": window}
         serve = realtime = {mode: retriever for mode in MODES}
         metrics["serve"], why_all = serve, why
-    params = {**params, "personal": realtime["new"], "realtime": realtime, "serve": serve}
+    params = {**params, "personal": realtime["new"], "realtime": realtime, "serve": serve,
+              "data_read_at": data_read_at}
     evaluate_s = time.perf_counter() - started
     ctx.progress(progress_from + (1 - progress_from) * 0.5, t("recommendation.progress_fitting"))
     started = time.perf_counter()
@@ -257,9 +264,9 @@ def fit_and_register(ctx: JobContext, interactions, baskets, catalogue, params: 
 def retrain(ctx: JobContext) -> dict:
     """Retrain on all of the shop's data (with the active version's tuned parameters)."""
     ctx.progress(0.02, t("recommendation.progress_loading"))
-    interactions, baskets, catalogue = _load(ctx)
+    interactions, baskets, catalogue, data_read_at = _load(ctx)
     params = {**DEFAULT_PARAMS, **_active_params(ctx), **(ctx.params.get("params") or {})}
-    return fit_and_register(ctx, interactions, baskets, catalogue, params)
+    return fit_and_register(ctx, interactions, baskets, catalogue, params, data_read_at=data_read_at)
 
 
 def tune(ctx: JobContext) -> dict:
@@ -267,7 +274,7 @@ def tune(ctx: JobContext) -> dict:
     then train the best on all data. The validation split ends where the test holdout begins, so
     the reported test metrics stay unseen by the search."""
     ctx.progress(0.02, t("recommendation.progress_loading"))
-    interactions, baskets, catalogue = _load(ctx)
+    interactions, baskets, catalogue, data_read_at = _load(ctx)
     end = data_end(interactions["ts"])
     window = holdout_days(interactions, end)
     cutoff = end - pd.Timedelta(days=window)
@@ -293,6 +300,6 @@ def tune(ctx: JobContext) -> dict:
                      t("recommendation.progress_trial", trial=number, metric=PROMOTION_METRIC, score=f"{score:.4f}"))
     result = fit_and_register(ctx, interactions, baskets, catalogue, best[1],
                               extra={"tuning": {"trials": len(trials), "best_validation": round(best[0], 5)}},
-                              progress_from=0.7)
+                              progress_from=0.7, data_read_at=data_read_at)
     result["trials"] = trials
     return result

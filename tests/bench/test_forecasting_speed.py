@@ -30,6 +30,7 @@ workers' resident memory are reported.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -56,6 +57,7 @@ from tests.bench.servers import (
 N_ITEMS = int(os.environ.get("FC_BENCH_ITEMS", "10000"))  # smaller only to try the benchmark out
 N_DAYS = 730
 SERVED_ITEMS = min(2_000, N_ITEMS)
+TRIVIAL = "/v1/imports/presets"  # no model, no shop data: the gateway's and the app's own cost
 QUIET_WAIT_S = float(os.environ.get("FC_BENCH_QUIET_WAIT_S", "300"))
 
 
@@ -66,6 +68,28 @@ def _self_peak_mb() -> float:
 def _ms(values: list[float]) -> dict:
     q = np.quantile(np.asarray(values) * 1000, [0.5, 0.99])
     return {"p50_ms": round(float(q[0]), 2), "p99_ms": round(float(q[1]), 2)}
+
+
+@contextlib.contextmanager
+def recording_explanations():
+    """Time ``Forecasts._explain_all`` (every item's default-horizon explanation, at training)."""
+    from services.forecasting.forecasts import Forecasts
+
+    record = {"seconds": 0.0}
+    original = Forecasts._explain_all
+
+    def timed(self, horizon):
+        started = time.perf_counter()
+        try:
+            return original(self, horizon)
+        finally:
+            record["seconds"] += time.perf_counter() - started
+
+    Forecasts._explain_all = timed
+    try:
+        yield record
+    finally:
+        Forecasts._explain_all = original
 
 
 def _train(history) -> dict:
@@ -98,9 +122,11 @@ def _train(history) -> dict:
     out["load_after_backtest_1min"] = round(os.getloadavg()[0], 2)
 
     out["load_before_from_history"] = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
-    started = time.perf_counter()
-    forecasts = Forecasts.from_history(model, history, report)
+    with recording_explanations() as explaining:
+        started = time.perf_counter()
+        forecasts = Forecasts.from_history(model, history, report)
     out["from_history_s"] = round(time.perf_counter() - started, 1)
+    out["of_which_explanations_s"] = round(explaining["seconds"], 1)
     out["load_after_from_history_1min"] = round(os.getloadavg()[0], 2)
     out["process_peak_rss_mb"] = _self_peak_mb()
     return out, forecasts
@@ -202,6 +228,11 @@ def test_forecasting_speed(tmp_path):
         capacity = run_paths(port, paths, headers, seconds=10)
         load_paced = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
         paced = run_paths(port, paths, headers, seconds=15, rate=max(1.0, capacity["rps"] / 2))
+        # The trivial endpoint through the same gateway at the same pace: what a request costs
+        # before any forecasting work, so the ratio says what the forecast adds.
+        run_paths(port, [TRIVIAL], headers, seconds=1)
+        load_trivial = wait_for_quiet(max_wait_s=QUIET_WAIT_S)
+        trivial = run_paths(port, [TRIVIAL], headers, seconds=15, rate=max(1.0, capacity["rps"] / 2))
         load_end = round(os.getloadavg()[0], 2)
         workers_end = child_pids(server.pid)
         rss_end = {pid: status_mb(pid, "VmRSS") for pid in workers_end}
@@ -227,7 +258,10 @@ def test_forecasting_speed(tmp_path):
         "worker_pids_changed": sorted(workers) != sorted(workers_end),
         "warmup": warm,
         "capacity_unpaced": {**capacity, "load_before": load_capacity},
-        "paced_half_capacity": {**paced, "load_before": load_paced, "loadavg_1min_after": load_end},
+        "paced_half_capacity": {**paced, "load_before": load_paced},
+        "trivial_same_pace": {**trivial, "load_before": load_trivial, "loadavg_1min_after": load_end},
+        "latency_ratio_forecast_vs_trivial": {q: round(paced[q] / trivial[q], 2) for q in ("p50_ms", "p99_ms")
+                                              if trivial.get(q)},
         "sample_answer": {"note": body["note"], "explanation": body["explanation"][:3], "total": body["total"]},
     }
     print("\n" + json.dumps({"forecasting_speed": report}, indent=2, ensure_ascii=False))

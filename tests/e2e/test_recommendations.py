@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import make_shop
 from tests.support.demo_shops import import_demo
+from tests.support.imports import import_file
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +278,28 @@ def _stored_id(demo, settings) -> str:
 
     with session_scope(demo["shop"].id, settings.database_url) as session:
         return pseudonymise(session.get(Shop, demo["shop"].id).user_id_salt, demo["users"][0])
+
+
+def test_live_and_imported_events_both_reach_the_next_answer(demo, tmp_path):
+    """Serving skips the events query for users whose activity marks show nothing new
+    (shared.activity); both ways events arrive must mark, or the top pick would stay. One event
+    each: more events today would make today "data" for the retrain test above."""
+    client, analyst = demo["client"], demo["shop"].headers("analyst")
+
+    def picks(user):
+        reply = client.get(f"/v1/recommendations/users/{user}?n=5&exclude_seen=false", headers=analyst)
+        return [p["item_id"] for p in reply.get_json()["items"]]
+
+    live_user, imported_user = demo["users"][2], demo["users"][3]
+    live_top, imported_top = picks(live_user)[0], picks(imported_user)[0]
+    reply = client.post("/v1/events", json={"events": [{"user_id": live_user, "item_id": live_top, "type": "buy"}]},
+                        headers=demo["shop"].headers("client"))
+    assert reply.status_code == 202
+    assert live_top not in picks(live_user)  # just bought: it does not come back today
+
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 60))
+    path = tmp_path / "more_events.csv"
+    path.write_text(f"user_id,item_id,type,ts\n{imported_user},{imported_top},buy,{now}\n", encoding="utf-8")
+    status, body = import_file(client, demo["shop"].headers(), path, "events", wait=120)
+    assert status == 200 and body["job"]["status"] == "succeeded", body
+    assert imported_top not in picks(imported_user)

@@ -45,6 +45,54 @@ def test_a_tampered_artifact_is_refused(settings, shop):
     assert "checksum" in refused.value.detail.render("en") and "校验和" in refused.value.detail.render("zh-CN")
 
 
+def test_arrays_are_memory_mapped_read_only(settings, shop):
+    """Workers share the page cache's copy: nothing in a loaded model may write to it."""
+    model_id = _save(settings, shop.id, 3)
+    with session_scope(shop.id, settings.database_url) as session:
+        loaded = artifacts.load_artifact(session.get(artifacts.ModelVersion, model_id), settings)
+    weights = loaded.arrays["weights"]
+    assert type(weights) is np.ndarray and not weights.flags.writeable
+    assert isinstance(weights.base, np.memmap)  # backed by the file, not a private copy
+    with pytest.raises(ValueError, match="read-only"):
+        weights[0] = 0.0
+    assert float((weights * 2).sum()) == 12000.0  # results computed from it are ordinary arrays
+
+
+def test_a_tampered_array_file_is_refused(settings, shop):
+    model_id = _save(settings, shop.id, 1)
+    with session_scope(shop.id, settings.database_url) as session:
+        row = session.get(artifacts.ModelVersion, model_id)
+        path = settings.artifact_dir / row.artifact_path / "arrays" / "weights.npy"
+        raw = bytearray(path.read_bytes())
+        raw[-1] ^= 0xFF
+        path.write_bytes(bytes(raw))
+        with pytest.raises(artifacts.ArtifactCorrupt):
+            artifacts.load_artifact(row, settings)
+
+
+def test_a_version_saved_as_one_npz_still_loads(settings, shop):
+    """Versions written before arrays were mapped: one arrays.npz in the manifest."""
+    import hashlib
+    import io
+    import json
+
+    model_id = _save(settings, shop.id, 5)
+    with session_scope(shop.id, settings.database_url) as session:
+        row = session.get(artifacts.ModelVersion, model_id)
+        directory = settings.artifact_dir / row.artifact_path
+        buffer = io.BytesIO()
+        np.savez(buffer, weights=np.full(3, 5.0))
+        (directory / "arrays.npz").write_bytes(buffer.getvalue())
+        manifest = {name: digest for name, digest in json.loads((directory / "manifest.json").read_text()).items()
+                    if not name.startswith("arrays/")}
+        manifest["arrays.npz"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+        manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
+        (directory / "manifest.json").write_bytes(manifest_bytes)
+        row.checksum = hashlib.sha256(manifest_bytes).hexdigest()
+        loaded = artifacts.load_artifact(row, settings)
+    assert loaded.arrays["weights"].tolist() == [5.0, 5.0, 5.0] and "arrays.npz" not in loaded.files
+
+
 def test_promote_and_rollback_through_the_api(client, shop, settings):
     v1, v2, v3 = (_save(settings, shop.id, n) for n in (1, 2, 3))
     h = shop.headers()

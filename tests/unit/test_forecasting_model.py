@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from services.forecasting import model as m
-from services.forecasting.forecasts import Forecasts, expected
+from services.forecasting.forecasts import DEFAULT_HORIZON, EXPLAINED_FEATURES, Forecasts, expected
 from services.forecasting.replenish import pack_sizes, plan_item, plan_stock
 from shared import calendar as cal
 
@@ -109,6 +109,22 @@ def test_bundle_round_trip_explains_and_zero_for_never_sold(fitted):
     assert all(p["p50"] == 0 for p in fresh["points"]) and "no sales yet" in fresh["note"].render("en")
     outlook = again.categories_outlook(28)
     assert {c["category"] for c in outlook} == {"女装", "数码"}
+
+
+def test_default_horizon_explanation_is_precomputed_and_matches_the_live_one(fitted):
+    history, model = fitted
+    bundle = Forecasts.from_history(model, history, {"overall": {}})
+    arrays, files, params = bundle.to_artifact()
+    again = Forecasts.from_artifact(arrays, files, params)
+    assert "explained_features" in arrays
+    i = again.row("i3")
+    looked_up = again.explain(i, DEFAULT_HORIZON)
+    again.explained = None  # what a version trained before the precompute does: compute per request
+    live = again.explain(i, DEFAULT_HORIZON)
+    assert [e["feature"] for e in looked_up] == [e["feature"] for e in live]
+    assert [e["contribution"] for e in looked_up] == pytest.approx([e["contribution"] for e in live], abs=1e-4)
+    assert [e["text"].render("en") for e in looked_up] == [e["text"].render("en") for e in live]
+    assert len(looked_up) == EXPLAINED_FEATURES
 
 
 def test_replenishment_math():
