@@ -26,6 +26,10 @@ COLD_START_DAYS = 28
 DEFAULT_HORIZON = 28  # the routes' default; its explanations are computed once, at training
 EXPLAINED_FEATURES = 5
 EXPLAIN_BATCH_ITEMS = 2_000  # items per xgboost call at training: bounded memory, few calls
+# Contributions are read every 4th day of a horizon of 4 weeks or more: 4 and 7 share no factor,
+# so every weekday is still in the sample. Measured on 500 synthetic items: the same top feature
+# for all of them and 99.6% of the top five, at a fifth of the cost (docs/forecasting.md).
+EXPLAIN_STRIDE_DAYS = 4
 
 
 class UnknownItem(KeyError):
@@ -93,16 +97,18 @@ class Forecasts:
         """These items' features that move their p50 most over ``horizon`` days (xgboost's
         per-feature contributions summed over the days, as shares of the total)."""
         horizons = np.arange(1, horizon + 1)
+        if horizon >= 28:
+            horizons = horizons[::EXPLAIN_STRIDE_DAYS]
         dates = pd.DatetimeIndex([pd.Timestamp(self.as_of) + pd.Timedelta(days=int(h)) for h in horizons])
         targets = target_features(dates, horizons)
-        X = design_matrix(np.repeat(self.origin[rows], horizon, axis=0),
+        X = design_matrix(np.repeat(self.origin[rows], len(horizons), axis=0),
                           pd.DataFrame(np.tile(targets.to_numpy(dtype=float), (len(rows), 1))))
-        contributions = self.model.contributions(X).reshape(len(rows), horizon, -1)
+        contributions = self.model.contributions(X).reshape(len(rows), len(horizons), -1)
         per_feature = contributions[:, :, :-1].sum(axis=1)
         total = np.abs(contributions.sum(axis=(1, 2)))
         total[total == 0] = 1.0
         top = np.argsort(-np.abs(per_feature), axis=1, kind="stable")[:, :EXPLAINED_FEATURES]
-        first_day = X.reshape(len(rows), horizon, -1)[:, 0, :]
+        first_day = X.reshape(len(rows), len(horizons), -1)[:, 0, :]
         return Explained(top.astype(np.int16),
                          (np.take_along_axis(per_feature, top, axis=1) / total[:, None]).astype(np.float32),
                          np.take_along_axis(first_day, top, axis=1).astype(np.float32))

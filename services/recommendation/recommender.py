@@ -41,6 +41,8 @@ PRECOMPUTED = 100  # ranked picks kept per known user and mode; a larger n is an
 # Users precomputed per mode, the most recently active first: ~0.9 KB each per mode, so a shop of
 # millions does not hold gigabytes; the others are answered in real time.
 PRECOMPUTED_USERS = 300_000
+RESCORE_NEIGHBOURS = 50  # neighbours of the items a user touched since training, merged into their picks
+RRF_K = 60  # reciprocal-rank fusion's usual constant: rank 1 of either list weighs about the same
 
 
 @dataclass
@@ -249,24 +251,29 @@ class Recommender:
                                  (self.types.data[self.types.indptr[known]:self.types.indptr[known + 1]] - 1).tolist(),
                                  strict=True))
         just_bought = set()
+        since_training: dict[int, float] = {}  # what the user did after the model's data ended
         for item_id, kind in zip(recent.get("item_id", []), recent.get("type", []), strict=True):
             item = self.item_index.get(str(item_id))
             if item is None:
                 continue
             weights[item] = weights.get(item, 0.0) + self.params["weights"].get(kind, 0.0)
+            since_training[item] = since_training.get(item, 0.0) + self.params["weights"].get(kind, 0.0)
             strongest[item] = max(strongest.get(item, 0), TYPE_CODE.get(kind, 0))
             if kind == "buy":
                 just_bought.add(item)
         mode = "new" if exclude_seen else "all"
-        if known is not None and len(recent.get("item_id", [])) == 0 and mode in self.precomputed:
-            answer = self._precomputed_for(known, mode, n, category, explain, strongest)
+        seen = np.fromiter(weights.keys(), dtype=np.int64)
+        exclude = seen if exclude_seen else np.fromiter(just_bought, dtype=np.int64)
+        if known is not None and mode in self.precomputed:
+            if not since_training:
+                answer = self._precomputed_for(known, mode, n, category, explain, strongest)
+            else:
+                answer = self._rescored_for(known, mode, n, category, explain, strongest, since_training, exclude)
             if answer is not None:
                 return answer
         candidates = self._category_filter(category)
         if not weights:
             return self._popular_fallback(n, category, "category_popular" if category else "popular")
-        seen = np.fromiter(weights.keys(), dtype=np.int64)
-        exclude = seen if exclude_seen else np.fromiter(just_bought, dtype=np.int64)
         row = user_row(weights, len(self.item_ids))
         # The retriever that measured best alone at training, for this mode: what answers in real
         # time (a user with events since training, a category the precomputed picks lack).
@@ -302,20 +309,73 @@ class Recommender:
                          strongest: dict[int, int]) -> Answer | None:
         """The ranker's picks computed at training; None when fewer than ``n`` remain after the
         category filter (the real-time path answers then)."""
+        picked = self._precomputed_list(user, mode)
+        if picked is None:
+            return None
+        items, scores, by = picked
+        keep = self._in_category(items, category)
+        items, scores, by = items[keep][:n], scores[keep][:n], by[keep][:n]
+        if len(items) < n:
+            return None
+        return Answer(self._picks(items, scores, self._precomputed_reasons(user, items, by, explain, strongest)))
+
+    def _rescored_for(self, user: int, mode: str, n: int, category: str | None, explain: bool,
+                      strongest: dict[int, int], since_training: dict[int, float],
+                      exclude: np.ndarray) -> Answer | None:
+        """The precomputed picks updated by what the user did since training, without scoring
+        everything again: what they now have (``exclude``) leaves, and the neighbours of their new
+        items join, merged by reciprocal rank (each list's rank r adds 1/(RRF_K + r)); None when
+        fewer than ``n`` remain (the real-time path answers then)."""
+        picked = self._precomputed_list(user, mode)
+        if picked is None:
+            return None
+        items, _scores, by = picked
+        keep = ~np.isin(items, exclude)
+        items, by = items[keep], by[keep]
+        fresh, _fresh_scores, sources = self._neighbours_of(user_row(since_training, len(self.item_ids)),
+                                                           RESCORE_NEIGHBOURS, exclude, None)
+        fused: dict[int, float] = {}
+        for rank, item in enumerate(items.tolist(), start=1):
+            fused[item] = 1.0 / (RRF_K + rank)
+        for rank, item in enumerate(fresh.tolist(), start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (RRF_K + rank)
+        order = sorted(fused, key=fused.__getitem__, reverse=True)
+        merged = np.array(order, dtype=np.int64)
+        merged = merged[self._in_category(merged, category)][:n]
+        if len(merged) < n:
+            return None
+        because_fresh = dict(zip(fresh.tolist(), sources, strict=True))
+        in_base = dict(zip(items.tolist(), by.tolist(), strict=True))
+        base = [item for item in merged.tolist() if item not in because_fresh]
+        base_reasons = dict(zip(base, self._precomputed_reasons(
+            user, np.array(base, dtype=np.int64), np.array([in_base[i] for i in base], dtype=np.int8),
+            explain, strongest), strict=True))
+        reasons = [self._because(because_fresh[item], strongest, explain) if item in because_fresh
+                   else base_reasons[item] for item in merged.tolist()]
+        return Answer(self._picks(merged, [fused[item] for item in merged.tolist()], reasons))
+
+    def _precomputed_list(self, user: int, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(items, scores, retriever codes) precomputed for ``user`` in ``mode``; None if not among them."""
         lists = self.precomputed[mode]
         row = int(lists["rows"][user]) if user < len(lists["rows"]) else -1
         if row < 0:  # not among the users precomputed at training
             return None
         items = lists["items"][row]
         keep = items >= 0
-        if category:
-            keep &= self.categories[np.maximum(items, 0)] == category
-        items, scores, by = items[keep][:n], lists["scores"][row][keep][:n], lists["by"][row][keep][:n]
-        if len(items) < n:
-            return None
+        return items[keep].astype(np.int64), lists["scores"][row][keep], lists["by"][row][keep]
+
+    def _in_category(self, items: np.ndarray, category: str | None) -> np.ndarray:
+        if not category:
+            return np.ones(len(items), dtype=bool)
+        return self.categories[items] == category
+
+    def _precomputed_reasons(self, user: int, items: np.ndarray, by: np.ndarray, explain: bool,
+                             strongest: dict[int, int]) -> list[Message]:
+        """Each precomputed pick's reason, from the retriever that found it."""
         row_start, row_end = self.matrix.indptr[user], self.matrix.indptr[user + 1]
         own, weights = self.matrix.indices[row_start:row_end], self.matrix.data[row_start:row_end]
-        contributions = self.neighbours[own][:, items].toarray() * weights[:, None] if len(own) else None
+        contributions = self.neighbours[own][:, items].toarray() * weights[:, None] if len(own) and len(items) \
+            else None
         reasons = []
         for k, (item, retriever) in enumerate(zip(items.tolist(), by.tolist(), strict=True)):
             name = RETRIEVERS[retriever] if retriever < len(RETRIEVERS) else "bought_again"
@@ -333,7 +393,7 @@ class Recommender:
                 if contributions is not None and contributions[:, k].max() > 0:
                     source = int(own[contributions[:, k].argmax()])
                 reasons.append(self._because(source, strongest, explain))
-        return Answer(self._picks(items, scores, reasons))
+        return reasons
 
     def _popular_ranks(self) -> np.ndarray:
         """Each item's rank among the best sellers of the popularity retriever's window (1 = top)."""

@@ -148,6 +148,29 @@ def test_a_category_and_new_events_are_answered_in_real_time(served):
     assert bought_now not in [p.item_id for p in after.items]  # just bought: not offered again today
 
 
+def test_new_events_rescore_the_precomputed_picks_incrementally(served):
+    """Events since training: the precomputed list minus what was just bought, with the new
+    item's neighbours merged in by rank, each saying which item brought it."""
+    user = "u3"
+    before = [p.item_id for p in served.for_user(user, NO_EVENTS, n=20, exclude_seen=False).items]
+    viewed = next(item for item in served.item_ids.tolist()
+                  if served.neighbours[served.item_index[item]].nnz >= 5 and item not in before)
+    events = {"item_id": [before[0], viewed], "type": ["buy", "pv"]}
+    after = served.for_user(user, events, n=20, exclude_seen=False)
+    picked = [p.item_id for p in after.items]
+    assert len(picked) == 20 and before[0] not in picked
+    row = served.neighbours[served.item_index[viewed]]
+    near = {str(served.item_ids[i]) for i in row.indices}
+    neighbours = {str(served.item_ids[i]) for i in row.indices[np.argsort(-row.data)[:5]]}
+    kept = [item for item in picked if item in before and item not in near]
+    assert kept == [item for item in before if item in kept]  # the precomputed order stands for the rest
+    assert len([item for item in picked if item in before]) >= 10  # incremental: most of the list stays
+    fresh = [p for p in after.items if p.item_id in neighbours and p.item_id not in before]
+    assert fresh, "the new item's nearest neighbours join the picks"
+    title = served.titles[served.item_index[viewed]] or viewed
+    assert all(title[:24] in p.reason.render("zh-CN") for p in fresh)
+
+
 def test_precomputed_picks_survive_the_artifact_round_trip(served):
     again = Recommender.from_arrays(served.to_arrays(), served.params)
     assert set(again.precomputed) == set(served.precomputed)
