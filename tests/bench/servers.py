@@ -114,6 +114,16 @@ def status_mb(pid: int, field: str) -> float:
     return 0.0
 
 
+def smaps_mb(pid: int) -> dict:
+    """RSS, PSS (shared pages divided among their mappers) and private pages of a process, in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) / 1024
+    return {"rss": round(fields["Rss"], 1), "pss": round(fields["Pss"], 1),
+            "private": round(fields["Private_Clean"] + fields["Private_Dirty"], 1)}
+
+
 def throwaway_database(prefix: str = "shopmind_bench"):
     """Create an empty PostgreSQL database; (sqlalchemy URL, drop function)."""
     from sqlalchemy import create_engine, text

@@ -10,8 +10,10 @@ categories, ~1.5M events, Taobao type mix) is trained in-process as the retrain 
 saved with ``shared.artifacts.save_version`` and promoted in a throwaway database (migrated with
 ``shared.migrate.upgrade``; the shop made with ``python -m services.runtime.cli create-shop``,
 whose salt pseudonymises the buyer ids as an import would).
-The events themselves are not loaded into the database: the per-request ``recent_events``
-query runs against an empty ``events`` table (an index probe that finds nothing).
+The events themselves are not loaded into the database (the ``events`` table is empty). As the
+job does, the shop's activity watermark is set in Redis before training and the model records
+``data_read_at`` (shared/activity.py), so a request for a user with no activity mark skips the
+``recent_events`` query (one Redis round trip instead); without Redis every request queries.
 
 Then ``shopmind serve all-in-one`` (gunicorn, infra/gunicorn.conf.py) serves it. With Redis
 reachable (REDIS_URL, else redis://127.0.0.1:6379/0) it runs as in production, 2 gthread
@@ -26,7 +28,10 @@ measured recommendation rate for 10 s. The 1-minute load average before and afte
 Before the server starts, the model as a worker builds it from the artifact
 (``Recommender.from_arrays``) answers in-process (``Recommender.for_user`` for 1,000
 of those users, and its two parts, ALS recommend and the ten ``explain`` calls, plus the
-per-request ``recent_events`` query), to show where a request's time goes.
+per-request ``recent_events`` query and the activity check that replaces it), to show where a
+request's time goes. Worker memory: RSS, and from /proc/PID/smaps_rollup the proportional share
+(PSS: shared pages divided among the processes mapping them) and the private pages; the model's
+arrays are memory-mapped, so two workers share one copy.
 """
 
 import json
@@ -48,6 +53,7 @@ from tests.bench.servers import (
     new_shop,
     redis_url,
     server_env,
+    smaps_mb,
     start_server,
     status_mb,
     throwaway_database,
@@ -66,22 +72,24 @@ def _ms(values: list[float]) -> dict:
     return {"p50_ms": round(q[0], 3), "p95_ms": round(q[1], 3), "p99_ms": round(q[2], 3)}
 
 
-def _in_process(model, users: list[str], session) -> dict:
-    """Where a personal recommendation's time goes, without HTTP: the model and its one query."""
+def _in_process(model, users: list[str], session, redis: str | None, shop_id: int) -> dict:
+    """Where a personal recommendation's time goes, without HTTP: the model, the query and the
+    activity check that spares it."""
     import pandas as pd
 
     from services.recommendation import data
     from services.recommendation.model import user_row
+    from shared import activity
 
     empty = pd.DataFrame(columns=["item_id", "type"])
     one_event = {"item_id": [str(model.item_ids[0])], "type": ["pv"]}
-    for_user, realtime, recommend, explain, recent = [], [], [], [], []
+    for_user, realtime, recommend, explain, recent, check = [], [], [], [], [], []
     for user_id in users:
         started = time.perf_counter()
         model.for_user(user_id, empty, 10)
         for_user.append(time.perf_counter() - started)
         started = time.perf_counter()
-        model.for_user(user_id, one_event, 10)  # an event since training: answered in real time
+        model.for_user(user_id, one_event, 10)  # an event since training: the incremental re-score
         realtime.append(time.perf_counter() - started)
         index = model.user_index[user_id]
         cols = model.matrix.indices[model.matrix.indptr[index]:model.matrix.indptr[index + 1]]
@@ -96,9 +104,14 @@ def _in_process(model, users: list[str], session) -> dict:
         started = time.perf_counter()
         data.recent_events(session, user_id, model.as_of.to_pydatetime())
         recent.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        activity.may_have_events_since(redis, shop_id, user_id, model.as_of.to_pydatetime(),
+                                       model.params.get("data_read_at"))
+        check.append(time.perf_counter() - started)
     return {"users": len(users), "for_user": _ms(for_user), "for_user_with_an_event_since_training": _ms(realtime),
             "als_recommend_top10": _ms(recommend),
-            "als_explain_x10": _ms(explain), "recent_events_query_and_frame": _ms(recent)}
+            "als_explain_x10": _ms(explain), "recent_events_query": _ms(recent),
+            "activity_check": _ms(check) if redis else None}
 
 
 def _dir_mb(path: Path) -> float:
@@ -131,15 +144,17 @@ def test_recommendation_serving(tmp_path):
         from services.recommendation.model import DEFAULT_PARAMS
         from services.recommendation.recommender import train
         from services.recommendation.service import PROMOTION_METRIC, holdout_days
-        from shared import artifacts
+        from shared import activity, artifacts
 
         stages = Stages()
+        data_read_at = activity.start_watermark(redis, shop_id)  # what the job's _load does first
         end = data_end(interactions["ts"])
         with stages.stage("evaluate_blend"):
             evaluation, rankers = evaluate_blend(interactions, holdout_days(interactions, end), dict(DEFAULT_PARAMS),
                                                  end)
         params = {**DEFAULT_PARAMS, "serve": {mode: choose(evaluation[mode], PROMOTION_METRIC)[0] for mode in MODES},
-                  "realtime": {mode: best_alone(evaluation[mode], PROMOTION_METRIC) for mode in MODES}}
+                  "realtime": {mode: best_alone(evaluation[mode], PROMOTION_METRIC) for mode in MODES},
+                  "data_read_at": data_read_at}
         with stages.watching(pipeline_targets()), stages.stage("train"):
             model = train(interactions, baskets, catalogue, params, as_of=end, rankers=rankers)
         with stages.stage("to_arrays"):
@@ -167,7 +182,8 @@ def test_recommendation_serving(tmp_path):
         with stages.stage("from_arrays"):
             served = Recommender.from_arrays(arrays, json.loads(json.dumps(model.params)))
         with session_scope(shop_id, url_s) as session:
-            in_process = _in_process(served, [shop["user_map"][raw_ids[i]] for i in picked[:1000]], session)
+            in_process = _in_process(served, [shop["user_map"][raw_ids[i]] for i in picked[:1000]], session,
+                                     redis, shop_id)
         del model, arrays, served
         headers = {"Authorization": f"Bearer {key}"}
         del shop, interactions, baskets, catalogue
@@ -212,6 +228,7 @@ def test_recommendation_serving(tmp_path):
                 side.pop("latencies_s")
         workers_after = child_pids(server.pid)
         rss_end = _rss(workers_after)
+        shared_memory = {pid: smaps_mb(pid) for pid in workers_after}
         peak = {pid: status_mb(pid, "VmHWM") for pid in workers_after}
     finally:
         if server is not None:
@@ -240,7 +257,8 @@ def test_recommendation_serving(tmp_path):
         "first_request_s": round(first_s, 2),
         "memory_mb": {"worker_rss_idle": rss_idle, "worker_rss_before_first_request": rss_before,
                       "worker_rss_after_first_request": rss_after, "model_load_growth_mb": grew[loader],
-                      "worker_rss_after_warmup": rss_warm, "worker_rss_end": rss_end, "worker_peak_vmhwm": peak},
+                      "worker_rss_after_warmup": rss_warm, "worker_rss_end": rss_end, "worker_peak_vmhwm": peak,
+                      "worker_pss_and_private_end": shared_memory},
         "worker_pids_changed_during_runs": workers_before != workers_after,
         "sample_answers": {"fallbacks": sorted({str(s["fallback"]) for s in sample}),
                            "items_per_answer": sorted({len(s["items"]) for s in sample}),
