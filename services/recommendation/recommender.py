@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from services.recommendation.candidates import (
+    BLOCK_USERS,
     POPULAR_WINDOW_DAYS,
     RETRIEVERS,
     build_histories,
@@ -41,8 +42,13 @@ PRECOMPUTED = 100  # ranked picks kept per known user and mode; a larger n is an
 # Users precomputed per mode, the most recently active first: ~0.9 KB each per mode, so a shop of
 # millions does not hold gigabytes; the others are answered in real time.
 PRECOMPUTED_USERS = 300_000
+PRECOMPUTED_ALONE = ("als", "item_knn")  # single retrievers whose lists are precomputed when they serve
 RESCORE_NEIGHBOURS = 50  # neighbours of the items a user touched since training, merged into their picks
-RRF_K = 60  # reciprocal-rank fusion's usual constant: rank 1 of either list weighs about the same
+RRF_K = 60  # reciprocal-rank fusion's usual constant
+# What joins a user's precomputed picks after new events, and its weight in the fusion against
+# them: in "new" the neighbours of the new items, in "all" those items themselves (what a user
+# just viewed is what they come back to). Chosen on the re-score benchmark (docs/benchmarks.md).
+FRESH_WEIGHT = {"new": 0.5, "all": 1.0}
 
 
 @dataclass
@@ -106,16 +112,21 @@ def train(interactions: pd.DataFrame, baskets: pd.DataFrame, catalogue: pd.DataF
     neighbours = item_neighbours(matrix, params["neighbours"])
     precomputed = {}
     rankers = rankers or {}
-    ranked_modes = [mode for mode, how in params.get("serve", {}).items() if how == "ranked" and mode in rankers]
-    if ranked_modes:
+    # Whatever serves a mode, its lists are computed here when scoring them costs a request
+    # milliseconds: the ranked blend, ALS and item-kNN (popularity and the user's own items are
+    # cheap enough to answer live).
+    modes = {mode: how for mode, how in params.get("serve", {}).items()
+             if (how == "ranked" and mode in rankers) or how in PRECOMPUTED_ALONE}
+    if modes:
         item_categories = meta["category"].dropna().astype(str)
         histories = build_histories(interactions, as_of, params, item_categories, base=base)
         retrievers = fit_retrievers(interactions, histories, params, als=als, neighbours=neighbours)
         users = _most_recent(histories, PRECOMPUTED_USERS)
         if progress:
             progress(users=len(users))
-        for mode in ranked_modes:
-            precomputed[mode] = _precompute(retrievers, rankers[mode], users, MODES[mode])
+        for mode, how in modes.items():
+            precomputed[mode] = _precompute(retrievers, rankers.get(mode), users, MODES[mode],
+                                            alone=None if how == "ranked" else how)
     return Recommender(
         params=params, as_of=as_of, user_ids=base.user_ids, item_ids=item_ids, matrix=matrix, types=types,
         als=als, neighbours=neighbours,
@@ -133,19 +144,39 @@ def _most_recent(histories, limit: int) -> np.ndarray:
     return np.sort(np.argsort(days_since_active(histories.last_seen), kind="stable")[:limit])
 
 
-def _precompute(retrievers, model, users: np.ndarray, exclude_seen: bool) -> dict[str, np.ndarray]:
+def _precompute(retrievers, model, users: np.ndarray, exclude_seen: bool,
+                alone: str | None = None) -> dict[str, np.ndarray]:
     """For ``users`` (sorted user indexes): ``rows``, each user's row (-1: none, answered in real
-    time), and rows × PRECOMPUTED ranked items (-1 pads), their scores, the source of each."""
+    time), and rows × PRECOMPUTED items (-1 pads), their scores, the source of each: the ranker's
+    picks, or with ``alone`` that retriever's own."""
     rows = np.full(retrievers.histories.shape[0], -1, dtype=np.int32)
     rows[users] = np.arange(len(users))
     items = np.full((len(users), PRECOMPUTED), -1, dtype=np.int32)
     scores = np.zeros((len(users), PRECOMPUTED), dtype=np.float32)
     by = np.zeros((len(users), PRECOMPUTED), dtype=np.int8)
-    ranked, _alone = ranked_lists(retrievers, model, users, exclude_seen, PRECOMPUTED)
-    for user, (picked, score, source) in ranked.items():
+    lists = ranked_lists(retrievers, model, users, exclude_seen, PRECOMPUTED)[0] if alone is None else \
+        _alone_lists(retrievers, alone, users, exclude_seen)
+    for user, (picked, score, source) in lists.items():
         row = rows[user]
         items[row, :len(picked)], scores[row, :len(picked)], by[row, :len(picked)] = picked, score, source
     return {"rows": rows, "items": items, "scores": scores, "by": by}
+
+
+def _alone_lists(retrievers, name: str, users: np.ndarray, exclude_seen: bool) -> dict:
+    """Per user: retriever ``name``'s top PRECOMPUTED (items, scores, its code as the source)."""
+    h, code, out = retrievers.histories, RETRIEVERS.index(name), {}
+    for start in range(0, len(users), BLOCK_USERS):
+        block = users[start:start + BLOCK_USERS]
+        sparse = retrievers.user_scores(block)
+        top = retrievers.top(name, block, PRECOMPUTED, h.confidence[block] if exclude_seen else None, sparse)
+        row, col = np.nonzero(top >= 0)  # row-major: each user's picks stay in order
+        picked = top[row, col]
+        score = retrievers.pair_scores(name, block, row, picked, sparse).astype(np.float32)
+        bounds = np.searchsorted(row, np.arange(len(block) + 1))
+        for r, user in enumerate(block.tolist()):
+            part = slice(bounds[r], bounds[r + 1])
+            out[user] = (picked[part], score[part], np.full(bounds[r + 1] - bounds[r], code, dtype=np.int8))
+    return out
 
 
 def _strongest_types(frame: pd.DataFrame, user_index: dict, item_index: dict,
@@ -323,22 +354,29 @@ class Recommender:
                       strongest: dict[int, int], since_training: dict[int, float],
                       exclude: np.ndarray) -> Answer | None:
         """The precomputed picks updated by what the user did since training, without scoring
-        everything again: what they now have (``exclude``) leaves, and the neighbours of their new
-        items join, merged by reciprocal rank (each list's rank r adds 1/(RRF_K + r)); None when
-        fewer than ``n`` remain (the real-time path answers then)."""
+        everything again: what they now have (``exclude``) leaves, and a fresh list joins (mode
+        "new": the neighbours of their new items; "all": those items), merged by reciprocal rank
+        (a list's rank r adds weight/(RRF_K + r)); None when fewer than ``n`` remain (the
+        real-time path answers then)."""
         picked = self._precomputed_list(user, mode)
         if picked is None:
             return None
         items, _scores, by = picked
         keep = ~np.isin(items, exclude)
         items, by = items[keep], by[keep]
-        fresh, _fresh_scores, sources = self._neighbours_of(user_row(since_training, len(self.item_ids)),
-                                                           RESCORE_NEIGHBOURS, exclude, None)
+        weight = FRESH_WEIGHT[mode]
+        if mode == "new":
+            fresh, _fresh_scores, sources = self._neighbours_of(user_row(since_training, len(self.item_ids)),
+                                                               RESCORE_NEIGHBOURS, exclude, None)
+        else:
+            fresh, _fresh_scores, sources = self._own_items(since_training, RESCORE_NEIGHBOURS, exclude, None)
+        if weight <= 0:
+            fresh, sources = fresh[:0], []
         fused: dict[int, float] = {}
         for rank, item in enumerate(items.tolist(), start=1):
             fused[item] = 1.0 / (RRF_K + rank)
         for rank, item in enumerate(fresh.tolist(), start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (RRF_K + rank)
+            fused[item] = fused.get(item, 0.0) + weight / (RRF_K + rank)
         order = sorted(fused, key=fused.__getitem__, reverse=True)
         merged = np.array(order, dtype=np.int64)
         merged = merged[self._in_category(merged, category)][:n]
@@ -350,8 +388,8 @@ class Recommender:
         base_reasons = dict(zip(base, self._precomputed_reasons(
             user, np.array(base, dtype=np.int64), np.array([in_base[i] for i in base], dtype=np.int8),
             explain, strongest), strict=True))
-        reasons = [self._because(because_fresh[item], strongest, explain) if item in because_fresh
-                   else base_reasons[item] for item in merged.tolist()]
+        reasons = [self._because(because_fresh[item], strongest, explain, again=mode == "all")
+                   if item in because_fresh else base_reasons[item] for item in merged.tolist()]
         return Answer(self._picks(merged, [fused[item] for item in merged.tolist()], reasons))
 
     def _precomputed_list(self, user: int, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -149,8 +149,9 @@ def test_a_category_and_new_events_are_answered_in_real_time(served):
 
 
 def test_new_events_rescore_the_precomputed_picks_incrementally(served):
-    """Events since training: the precomputed list minus what was just bought, with the new
-    item's neighbours merged in by rank, each saying which item brought it."""
+    """Events since training: the precomputed list minus what the user now has, merged with a
+    fresh list — in "all" what they just viewed, in "new" its nearest neighbours — each fresh
+    pick saying which item brought it."""
     user = "u3"
     before = [p.item_id for p in served.for_user(user, NO_EVENTS, n=20, exclude_seen=False).items]
     viewed = next(item for item in served.item_ids.tolist()
@@ -158,17 +159,47 @@ def test_new_events_rescore_the_precomputed_picks_incrementally(served):
     events = {"item_id": [before[0], viewed], "type": ["buy", "pv"]}
     after = served.for_user(user, events, n=20, exclude_seen=False)
     picked = [p.item_id for p in after.items]
-    assert len(picked) == 20 and before[0] not in picked
+    assert len(picked) == 20 and before[0] not in picked  # just bought: not offered again at once
+    assert viewed in picked[:3]  # just viewed: what people come back to
+    assert [item for item in picked if item != viewed] == [item for item in before if item in picked]
+    title = served.titles[served.item_index[viewed]]
+    assert title in next(p for p in after.items if p.item_id == viewed).reason.render("zh-CN")
+
+    new_before = [p.item_id for p in served.for_user(user, NO_EVENTS, n=20, exclude_seen=True).items]
+    new_after = served.for_user(user, events, n=20, exclude_seen=True)
+    picked = [p.item_id for p in new_after.items]
+    assert viewed not in picked and before[0] not in picked
     row = served.neighbours[served.item_index[viewed]]
     near = {str(served.item_ids[i]) for i in row.indices}
-    neighbours = {str(served.item_ids[i]) for i in row.indices[np.argsort(-row.data)[:5]]}
-    kept = [item for item in picked if item in before and item not in near]
-    assert kept == [item for item in before if item in kept]  # the precomputed order stands for the rest
-    assert len([item for item in picked if item in before]) >= 10  # incremental: most of the list stays
-    fresh = [p for p in after.items if p.item_id in neighbours and p.item_id not in before]
-    assert fresh, "the new item's nearest neighbours join the picks"
-    title = served.titles[served.item_index[viewed]] or viewed
-    assert all(title[:24] in p.reason.render("zh-CN") for p in fresh)
+    fresh = [p for p in new_after.items if p.item_id in near and p.item_id not in new_before]
+    assert fresh, "the new item's neighbours join the picks"
+    bought_title = served.titles[served.item_index[before[0]]]
+    assert all(title in p.reason.render("zh-CN") or bought_title in p.reason.render("zh-CN") for p in fresh)
+    kept = [item for item in picked if item in new_before and item not in near]
+    assert kept == [item for item in new_before if item in kept]  # the precomputed order stands for the rest
+    assert len([item for item in picked if item in new_before]) >= 10  # incremental: most of the list stays
+
+
+def test_a_single_retriever_that_serves_is_precomputed_too(shop):
+    """ALS or item-kNN shipping alone: their lists are computed at training (a request only reads
+    them), from the stored factors, and what the user has is left out in the "new" mode."""
+    catalogue = pd.DataFrame({"item_id": [f"i{k}" for k in range(150)], "title": "", "category": None})
+    params = {**PARAMS, "serve": {"new": "als", "all": "item_knn"}, "realtime": {"new": "als", "all": "item_knn"}}
+    model = train(shop, pd.DataFrame(columns=["basket_id", "item_id"]), catalogue, params, as_of=END,
+                  rankers={})
+    assert set(model.precomputed) == {"new", "all"}
+    user = model.user_index["u7"]
+    als_codes = model.precomputed["new"]["by"][model.precomputed["new"]["rows"][user]]
+    assert set(als_codes.tolist()) == {cand.RETRIEVERS.index("als")}
+    answer = model.for_user("u7", NO_EVENTS, n=10, exclude_seen=True)
+    scores = model.als.user_factors[user] @ model.als.item_factors.T
+    has = set(model.matrix.indices[model.matrix.indptr[user]:model.matrix.indptr[user + 1]].tolist())
+    scores[list(has)] = -np.inf
+    assert [p.item_id for p in answer.items] == [str(model.item_ids[i]) for i in np.argsort(-scores)[:10]]
+    knn = model.for_user("u7", NO_EVENTS, n=10, exclude_seen=False)
+    assert len(knn.items) == 10 and [p.score for p in knn.items] == sorted((p.score for p in knn.items), reverse=True)
+    assert model.precomputed["all"]["by"][model.precomputed["all"]["rows"][user]][0] == \
+        cand.RETRIEVERS.index("item_knn")
 
 
 def test_precomputed_picks_survive_the_artifact_round_trip(served):
