@@ -16,7 +16,9 @@ revenue wherever it is read:
   counts its own paid amount; **units** are the positive quantities of a sale's lines;
 - the **day** of an order is the shop's local day of its creation time;
 - **conversion** is read from behaviour events, not orders: the users who bought (a ``buy``
-  event) ÷ the users who viewed (a ``pv`` event) in the same days; without views it has no value.
+  event) ÷ the users who viewed (a ``pv`` event) in the same days; without views it has no value;
+- an item is **out of stock** when its latest stock snapshot has nothing on hand (an item with no
+  snapshot is not: the shop does not track its stock here).
 """
 
 from __future__ import annotations
@@ -147,3 +149,26 @@ def stock_snapshots(session: Session) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["item_id", "date", "on_hand", "on_order", "lead_time_days"])
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
+
+
+def _latest_snapshots():
+    """Each item's latest snapshot row. The database picks each item's latest day (the primary
+    key is (shop, item, day)), so a year of daily snapshots reads one row per item."""
+    latest = (select(Inventory.item_id, func.max(Inventory.date).label("date"))
+              .group_by(Inventory.item_id).subquery("latest"))
+    return (select(Inventory.item_id, Inventory.date, Inventory.on_hand, Inventory.on_order, Inventory.lead_time_days)
+            .join(latest, (Inventory.item_id == latest.c.item_id) & (Inventory.date == latest.c.date)))
+
+
+def latest_stock(session: Session) -> pd.DataFrame:
+    """Each item's most recent stock snapshot (on hand, on order, lead time)."""
+    frame = pd.DataFrame(session.execute(_latest_snapshots()).all(),
+                         columns=["item_id", "date", "on_hand", "on_order", "lead_time_days"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def out_of_stock(session: Session) -> list[str]:
+    """The items that are out of stock now (see the module docstring)."""
+    latest = _latest_snapshots().subquery("snapshot")
+    return list(session.scalars(select(latest.c.item_id).where(latest.c.on_hand <= 0)))

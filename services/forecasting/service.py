@@ -51,7 +51,7 @@ def replenishment(session: Session, shop_id: int, settings: Settings, service_le
     ``item_id``: an item without a stock snapshot is planned from nothing on hand)."""
     loaded = _active(shop_id, settings)
     forecasts = loaded.model
-    stock = data.latest_stock(session)
+    stock = sales.latest_stock(session)
     if item_id:
         if item_id not in forecasts.index:
             raise NotFound(t("forecasting.unknown_item", item_id=item_id))
@@ -141,7 +141,7 @@ def train(ctx: JobContext) -> dict:
 def stockout_alerts(session: Session, shop_id: int, forecasts: Forecasts, version: int) -> int:
     """A ``stockout_risk`` webhook event per high-risk item (the plan the route shows), once per
     model version."""
-    plans = plan_stock(forecasts.index, forecasts.quantiles, forecasts.as_of, data.latest_stock(session),
+    plans = plan_stock(forecasts.index, forecasts.quantiles, forecasts.as_of, sales.latest_stock(session),
                        ALERT_SERVICE_LEVEL, pack_sizes(data.catalogue(session)))
     high = [plan for plan in plans if plan.risk == "high"]
     for plan in high:

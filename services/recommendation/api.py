@@ -40,7 +40,8 @@ class Similar(MethodView):
     @blp.response(200, RecommendationsSchema)
     def get(self, args, item_id):
         """Items similar to this one (behaviour first, then category and title)."""
-        return service.similar(current_shop_id(), current_app.config["SETTINGS"], item_id, args["n"])
+        return service.similar(request_session(), current_shop_id(), current_app.config["SETTINGS"], item_id,
+                               args["n"])
 
 
 @blp.route("/recommendations/items/<path:item_id>/bought-together")
@@ -49,7 +50,8 @@ class BoughtTogether(MethodView):
     @blp.response(200, RecommendationsSchema)
     def get(self, args, item_id):
         """Items often bought in the same order as this one, ranked by lift."""
-        return service.bought_together(current_shop_id(), current_app.config["SETTINGS"], item_id, args["n"])
+        return service.bought_together(request_session(), current_shop_id(), current_app.config["SETTINGS"],
+                                       item_id, args["n"])
 
 
 @blp.route("/recommendations/popular")
@@ -58,8 +60,8 @@ class Popular(MethodView):
     @blp.response(200, RecommendationsSchema)
     def get(self, args):
         """Best sellers and trending items over a window, optionally within a category."""
-        return service.popular(current_shop_id(), current_app.config["SETTINGS"], args["n"], args["category"],
-                               args["window_days"])
+        return service.popular(request_session(), current_shop_id(), current_app.config["SETTINGS"], args["n"],
+                               args["category"], args["window_days"])
 
 
 @blp.route("/recommendations/session")
@@ -68,7 +70,8 @@ class Session(MethodView):
     @blp.response(200, RecommendationsSchema)
     def post(self, args):
         """Recommendations for an anonymous visitor from the items they just viewed."""
-        return service.for_session(current_shop_id(), current_app.config["SETTINGS"], args["item_ids"], args["n"])
+        return service.for_session(request_session(), current_shop_id(), current_app.config["SETTINGS"],
+                                   args["item_ids"], args["n"])
 
 
 @blp.route("/recommendations/tune")

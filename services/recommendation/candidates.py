@@ -7,7 +7,9 @@ for a user, and :mod:`ranker` learns how to order the merged candidates:
 - ``popularity``: the shop's best sellers of the last ``POPULAR_WINDOW_DAYS`` (weighted events);
 - ``repeat``: the user's own items, by their decayed interaction weight (what they keep buying);
 - ``item_knn``: items like the user's items (cosine on co-occurrence, ``model.item_neighbours``);
-- ``als``: implicit's matrix factorisation (``model.ALSModel``).
+- ``als``: implicit's matrix factorisation (``model.ALSModel``);
+- ``category_popular``: the best sellers of the categories the user buys and browses, each
+  category's ``CATEGORY_TOP`` weighted by the user's share of interest in it.
 
 :class:`Histories` is everything known before a cut-off, as sparse users × items matrices.
 Candidates are made for a block of ``BLOCK_USERS`` users at once: each retriever's top list (sparse
@@ -25,7 +27,8 @@ import scipy.sparse as sp
 
 from services.recommendation.model import ALSModel, Interactions, build_interactions, item_neighbours
 
-RETRIEVERS = ("popularity", "repeat", "item_knn", "als")
+RETRIEVERS = ("popularity", "repeat", "item_knn", "als", "category_popular")  # append only: codes are stored
+CATEGORY_TOP = 200  # best sellers kept per category for ``category_popular``
 POPULAR_WINDOW_DAYS = 30
 BLOCK_USERS = 128
 DAY_S = 86400.0
@@ -133,12 +136,14 @@ class Retrievers:
     item_buyers: np.ndarray  # users who bought the item
     item_rebuy_share: np.ndarray  # of those, the share who bought it on 2+ days
     item_age: np.ndarray  # days since the item's first interaction (+1)
+    category_top: sp.csr_matrix  # categories × items: each category's best sellers, by recent popularity
 
     def user_scores(self, users: np.ndarray) -> dict[str, sp.csr_matrix]:
         """block × items, sparse: the scores of the retrievers that score per user from their own
         items (computed once per block, read by ``top`` and ``pair_scores``)."""
         own = self.histories.confidence[users]
-        return {"repeat": own, "item_knn": (own @ self.neighbours).tocsr()}
+        return {"repeat": own, "item_knn": (own @ self.neighbours).tocsr(),
+                "category_popular": (sp.csr_matrix(category_shares(self.histories, users)) @ self.category_top).tocsr()}
 
     def top(self, name: str, users: np.ndarray, k: int, seen: sp.csr_matrix | None,
             sparse: dict[str, sp.csr_matrix]) -> np.ndarray:
@@ -217,14 +222,15 @@ def fit_retrievers(frame: pd.DataFrame, histories: Histories, params: dict, als:
     buyers = np.asarray((h.buys > 0).sum(axis=0)).ravel()
     rebuyers = np.asarray((h.buys > 1).sum(axis=0)).ravel()
     first = h.last_seen.max(axis=0).toarray().ravel()
+    popular = recent_popularity(frame, h, params["weights"])
     return Retrievers(
-        histories=h, popular=recent_popularity(frame, h, params["weights"]),
+        histories=h, popular=popular,
         popular_week=recent_popularity(frame, h, params["weights"], days=7),
         neighbours=neighbours.tocsr()[:n_items, :n_items], user_factors=als.user_factors,
         item_factors=als.item_factors[:n_items],
         item_buyers=buyers.astype(np.float32),
         item_rebuy_share=np.where(buyers > 0, rebuyers / np.maximum(buyers, 1), 0).astype(np.float32),
-        item_age=first.astype(np.float32))
+        item_age=first.astype(np.float32), category_top=_category_top(h.categories, popular))
 
 
 FEATURES = (
@@ -321,17 +327,36 @@ def days_since_active(last_seen: sp.csr_matrix) -> np.ndarray:
     return smallest - 1
 
 
-def _category_share(h: Histories, users: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """The share of the user's interaction weight that falls in the candidate's category."""
+def category_shares(h: Histories, users: np.ndarray) -> np.ndarray:
+    """users × categories: the share of each user's interaction weight in each category."""
     codes = h.categories
-    if (codes < 0).all():
-        return np.zeros(len(row), dtype=np.float32)
-    n_categories = int(codes.max()) + 1
+    n_categories = int(codes.max()) + 1 if (codes >= 0).any() else 0
     block = h.confidence[users].tocoo()
     known = codes[block.col] >= 0
     per_category = sp.csr_matrix((block.data[known], (block.row[known], codes[block.col[known]])),
                                  shape=(len(users), n_categories)).toarray()
     totals = per_category.sum(axis=1, keepdims=True)
-    share = np.divide(per_category, totals, out=np.zeros_like(per_category), where=totals > 0)
+    return np.divide(per_category, totals, out=np.zeros_like(per_category), where=totals > 0)
+
+
+def _category_top(codes: np.ndarray, popular: np.ndarray) -> sp.csr_matrix:
+    """categories × items: each category's ``CATEGORY_TOP`` items with recent interactions, valued
+    by their popularity."""
+    n_categories = int(codes.max()) + 1 if (codes >= 0).any() else 0
+    items = np.nonzero((codes >= 0) & (popular > 0))[0]
+    order = np.lexsort((-popular[items], codes[items]))  # by category, the most popular first
+    items = items[order]
+    rank = np.arange(len(items)) - np.searchsorted(codes[items], codes[items], side="left")
+    items = items[rank < CATEGORY_TOP]
+    return sp.csr_matrix((popular[items], (codes[items], items)), shape=(n_categories, len(codes)),
+                         dtype=np.float32)
+
+
+def _category_share(h: Histories, users: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """The share of the user's interaction weight that falls in the candidate's category."""
+    codes = h.categories
+    if (codes < 0).all():
+        return np.zeros(len(row), dtype=np.float32)
+    share = category_shares(h, users)
     item_codes = codes[col]
     return np.where(item_codes >= 0, share[row, np.maximum(item_codes, 0)], 0).astype(np.float32)

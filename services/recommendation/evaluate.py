@@ -37,7 +37,7 @@ MAX_TEST_USERS = 5_000  # a seeded sample beyond this: the metrics settle long b
 
 QUIET_DAY_SHARE = 0.1  # a day with under a tenth of a typical day's interactions is not "data" yet
 # The retrievers alone, in order of preference on a tie (every one of them can answer in real time).
-PREFERENCE = ("als", "repeat", "item_knn", "popularity")
+PREFERENCE = ("als", "repeat", "item_knn", "category_popular", "popularity")
 
 
 def data_end(ts: pd.Series) -> pd.Timestamp:
@@ -197,7 +197,7 @@ def best_retriever(evaluation: dict, metric: str) -> tuple[str, Message]:
 # (exclude_seen=false, where a repeat buyer's staples count). Each mode gets its own ranker and
 # its own truth.
 MODES = {"new": True, "all": False}
-BOUGHT_AGAIN = len(RETRIEVERS)  # a pick's source: the user's own staple, bought on 2+ days
+BOUGHT_AGAIN = 100  # a pick's source: the user's own staple, bought on 2+ days (not an index in RETRIEVERS)
 BUY_DAYS = FEATURES.index("user_item_buy_days")
 CANDIDATES_PER_RETRIEVER = 50
 MAX_RANKER_USERS = 2_000

@@ -42,7 +42,10 @@ PRECOMPUTED = 100  # ranked picks kept per known user and mode; a larger n is an
 # Users precomputed per mode, the most recently active first: ~0.9 KB each per mode, so a shop of
 # millions does not hold gigabytes; the others are answered in real time.
 PRECOMPUTED_USERS = 300_000
-PRECOMPUTED_ALONE = ("als", "item_knn")  # single retrievers whose lists are precomputed when they serve
+# Single retrievers whose lists are precomputed when they serve alone.
+PRECOMPUTED_ALONE = ("als", "item_knn", "category_popular")
+# Versions trained before category_popular: code 4 was a staple bought again.
+LEGACY_RETRIEVER_CODES = ("popularity", "repeat", "item_knn", "als")
 RESCORE_NEIGHBOURS = 50  # neighbours of the items a user touched since training, merged into their picks
 RRF_K = 60  # reciprocal-rank fusion's usual constant
 # What joins a user's precomputed picks after new events, and its weight in the fusion against
@@ -207,7 +210,7 @@ class Recommender:
     """Everything needed to answer recommendation requests for one shop, from memory."""
 
     def __init__(self, *, params, as_of, user_ids, item_ids, matrix, types, als, neighbours, together, popular,
-                 titles, categories, tokens, precomputed=None):
+                 titles, categories, tokens, precomputed=None, retriever_codes=RETRIEVERS):
         self.params, self.as_of = params, pd.Timestamp(as_of)
         self.user_ids, self.item_ids = np.asarray(user_ids), np.asarray(item_ids)
         self.matrix, self.types, self.als = matrix.tocsr(), types.tocsr(), als
@@ -218,7 +221,9 @@ class Recommender:
         self.category_items = pd.Series(np.arange(len(self.item_ids))).groupby(self.categories).apply(
             lambda s: s.to_numpy()).to_dict()
         self.precomputed = precomputed or {}  # mode → {"rows": user → row, "items", "scores", "by"}
-        self._popular_rank: np.ndarray | None = None
+        self.retriever_codes = retriever_codes  # what each code in "by" names
+        self.category_codes = pd.factorize(self.categories)[0]  # per item, for live category shares
+        self._popular_rank: dict[bool, np.ndarray] = {}
 
     # -- artifact format ------------------------------------------------------------------
 
@@ -226,7 +231,8 @@ class Recommender:
         arrays = {"user_ids": self.user_ids.astype(str), "item_ids": self.item_ids.astype(str),
                   "titles": self.titles.astype(str), "categories": self.categories.astype(str),
                   "user_factors": self.als.user_factors, "item_factors": self.als.item_factors,
-                  "as_of": np.array([self.as_of.value], dtype=np.int64)}
+                  "as_of": np.array([self.as_of.value], dtype=np.int64),
+                  "retriever_codes": np.array(self.retriever_codes, dtype=str)}
         for name, matrix in (("matrix", self.matrix), ("types", self.types), ("neighbours", self.neighbours),
                              ("together", self.together), ("popular", self.popular_daily), ("tokens", self.tokens)):
             arrays.update(_csr_arrays(name, matrix))
@@ -243,7 +249,9 @@ class Recommender:
                    **{name: _csr_from(name, arrays) for name in ("matrix", "types", "neighbours", "together",
                                                                   "popular", "tokens")},
                    precomputed={mode: {part: arrays[f"top_{mode}_{part}"] for part in ("rows", "items", "scores", "by")}
-                                for mode in MODES if f"top_{mode}_items" in arrays})
+                                for mode in MODES if f"top_{mode}_items" in arrays},
+                   retriever_codes=tuple(arrays["retriever_codes"].tolist()) if "retriever_codes" in arrays
+                   else LEGACY_RETRIEVER_CODES)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -267,10 +275,11 @@ class Recommender:
     # -- the five questions -----------------------------------------------------------------
 
     def for_user(self, user_id: str | None, recent, n: int = 10, category: str | None = None,
-                 exclude_seen: bool = True, explain: bool = True) -> Answer:
+                 exclude_seen: bool = True, explain: bool = True, hidden: np.ndarray | None = None) -> Answer:
         """Personal picks; ``recent`` maps item_id and type to lists of events since training
         (real-time feedback; a DataFrame works too). ``explain=False`` words every personal pick
-        generically, for a reader who may not learn what this user bought or viewed."""
+        generically, for a reader who may not learn what this user bought or viewed. ``hidden``:
+        item indexes never to offer (out of stock), whatever path answers."""
         weights: dict[int, float] = {}
         strongest: dict[int, int] = {}
         known = self.user_index.get(user_id) if user_id is not None else None
@@ -295,22 +304,26 @@ class Recommender:
         mode = "new" if exclude_seen else "all"
         seen = np.fromiter(weights.keys(), dtype=np.int64)
         exclude = seen if exclude_seen else np.fromiter(just_bought, dtype=np.int64)
+        hidden = np.empty(0, dtype=np.int64) if hidden is None else hidden
+        exclude = np.union1d(exclude, hidden)
         if known is not None and mode in self.precomputed:
             if not since_training:
-                answer = self._precomputed_for(known, mode, n, category, explain, strongest)
+                answer = self._precomputed_for(known, mode, n, category, explain, strongest, hidden)
             else:
                 answer = self._rescored_for(known, mode, n, category, explain, strongest, since_training, exclude)
             if answer is not None:
                 return answer
         candidates = self._category_filter(category)
         if not weights:
-            return self._popular_fallback(n, category, "category_popular" if category else "popular")
+            return self._popular_fallback(n, category, "category_popular" if category else "popular", hidden)
         row = user_row(weights, len(self.item_ids))
         # The retriever that measured best alone at training, for this mode: what answers in real
         # time (a user with events since training, a category the precomputed picks lack).
         retriever = self.params.get("realtime", {}).get(mode) or self.params.get("personal", "als")
         if retriever == "popularity":
             return self._popular_for(n, category, exclude)
+        if retriever == "category_popular":
+            return self._category_popular_for(weights, n, category, exclude)
         if retriever == "repeat":
             items, scores, sources = self._own_items(weights, n, exclude, candidates)
         elif retriever == "item_knn":
@@ -319,7 +332,7 @@ class Recommender:
             items, scores = self.als.recommend(row, n, exclude=exclude, candidates=candidates)
             sources = self.als.explain(row, items) if len(items) else []
         if len(items) == 0:
-            return self._popular_fallback(n, category, "category_popular" if category else "popular")
+            return self._popular_fallback(n, category, "category_popular" if category else "popular", hidden)
         again = retriever == "repeat"
         return Answer(self._picks(items, scores, [self._because(source, strongest, explain, again)
                                                   for source in sources]))
@@ -337,14 +350,14 @@ class Recommender:
         return t("recommendation.because", verb=t(TYPE_VERB[kind]), item=self._title(source))
 
     def _precomputed_for(self, user: int, mode: str, n: int, category: str | None, explain: bool,
-                         strongest: dict[int, int]) -> Answer | None:
+                         strongest: dict[int, int], hidden: np.ndarray) -> Answer | None:
         """The ranker's picks computed at training; None when fewer than ``n`` remain after the
         category filter (the real-time path answers then)."""
         picked = self._precomputed_list(user, mode)
         if picked is None:
             return None
         items, scores, by = picked
-        keep = self._in_category(items, category)
+        keep = self._in_category(items, category) & ~np.isin(items, hidden)
         items, scores, by = items[keep][:n], scores[keep][:n], by[keep][:n]
         if len(items) < n:
             return None
@@ -416,7 +429,7 @@ class Recommender:
             else None
         reasons = []
         for k, (item, retriever) in enumerate(zip(items.tolist(), by.tolist(), strict=True)):
-            name = RETRIEVERS[retriever] if retriever < len(RETRIEVERS) else "bought_again"
+            name = self.retriever_codes[retriever] if retriever < len(self.retriever_codes) else "bought_again"
             if not explain:
                 reasons.append(t("recommendation.picked_for_you"))
             elif name == "bought_again":
@@ -426,6 +439,9 @@ class Recommender:
             elif name == "popularity":
                 reasons.append(t("recommendation.popular_in_shop", days=POPULAR_WINDOW_DAYS,
                                  rank=int(self._popular_ranks()[item])))
+            elif name == "category_popular" and self.categories[item]:
+                reasons.append(t("recommendation.popular_in_category", days=POPULAR_WINDOW_DAYS,
+                                 category=self.categories[item], rank=int(self._popular_ranks(by_category=True)[item])))
             else:
                 source = None
                 if contributions is not None and contributions[:, k].max() > 0:
@@ -433,14 +449,23 @@ class Recommender:
                 reasons.append(self._because(source, strongest, explain))
         return reasons
 
-    def _popular_ranks(self) -> np.ndarray:
-        """Each item's rank among the best sellers of the popularity retriever's window (1 = top)."""
-        if self._popular_rank is None:
-            counts = np.asarray(self.popular_daily[:, -POPULAR_WINDOW_DAYS:].sum(axis=1)).ravel()
+    def _popular_ranks(self, by_category: bool = False) -> np.ndarray:
+        """Each item's rank among the best sellers of the popularity retriever's window (1 = top),
+        in the shop or, ``by_category``, in its own category."""
+        if by_category not in self._popular_rank:
+            counts = self._popular_counts()
+            order = np.lexsort((-counts, self.category_codes)) if by_category else np.argsort(-counts, kind="stable")
             ranks = np.empty(len(counts), dtype=np.int32)
-            ranks[np.argsort(-counts, kind="stable")] = np.arange(1, len(counts) + 1)
-            self._popular_rank = ranks
-        return self._popular_rank
+            if by_category:
+                codes = self.category_codes[order]
+                ranks[order] = np.arange(len(order)) - np.searchsorted(codes, codes, side="left") + 1
+            else:
+                ranks[order] = np.arange(1, len(counts) + 1)
+            self._popular_rank[by_category] = ranks
+        return self._popular_rank[by_category]
+
+    def _popular_counts(self) -> np.ndarray:
+        return np.asarray(self.popular_daily[:, -POPULAR_WINDOW_DAYS:].sum(axis=1)).ravel()
 
     def _own_items(self, weights: dict[int, float], n: int, exclude: np.ndarray,
                    candidates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -473,43 +498,72 @@ class Recommender:
         sources = row.indices[contributions.argmax(axis=0)].tolist()
         return order, scores[order], sources
 
+    def _category_popular_for(self, weights: dict[int, float], n: int, category: str | None,
+                              exclude: np.ndarray) -> Answer:
+        """Best sellers of the user's categories, each weighted by their share of interest in it
+        (the ``category_popular`` retriever in real time)."""
+        items = np.fromiter(weights.keys(), dtype=np.int64)
+        codes = self.category_codes[items]
+        known = (codes >= 0) & (self.categories[items] != "")
+        share = np.bincount(codes[known], weights=np.fromiter(weights.values(), dtype=np.float64)[known],
+                            minlength=int(self.category_codes.max()) + 1)
+        if share.sum() <= 0:
+            return self._popular_for(n, category, exclude)
+        scores = self._popular_counts() * (share / share.sum())[self.category_codes]
+        scores[exclude] = 0
+        if category:
+            scores = np.where(self.categories == category, scores, 0)
+        order = np.argsort(-scores, kind="stable")[:n]
+        order = order[scores[order] > 0]
+        if len(order) == 0:
+            return self._popular_for(n, category, exclude)
+        ranks = self._popular_ranks(by_category=True)
+        return Answer(self._picks(order, scores[order], [
+            t("recommendation.popular_in_category", days=POPULAR_WINDOW_DAYS, category=self.categories[i],
+              rank=int(ranks[i])) for i in order]))
+
     def _popular_for(self, n: int, category: str | None, exclude: np.ndarray) -> Answer:
         """The shop's best sellers this month, less what the user has (the retriever that measured best)."""
-        answer = self.popular(n + len(exclude), category, window_days=30)
-        skip = {str(self.item_ids[i]) for i in exclude}
-        answer.items = [pick for pick in answer.items if pick.item_id not in skip][:n]
-        return answer
+        return self.popular(n, category, window_days=30, hidden=exclude)
 
-    def similar(self, item_id: str, n: int = 10) -> Answer:
+    def similar(self, item_id: str, n: int = 10, hidden: np.ndarray | None = None) -> Answer:
         item = self.item_index.get(str(item_id))
         if item is not None:
-            start, end = self.neighbours.indptr[item], self.neighbours.indptr[item + 1]
-            if end > start:
-                order = np.argsort(-self.neighbours.data[start:end])[:n]
-                items = self.neighbours.indices[start:end][order]
-                scores = self.neighbours.data[start:end][order]
+            items, scores = self._row_top(self.neighbours, item, n, hidden)
+            if len(items):
                 reason = t("recommendation.similar", item=self._title(item))
                 return Answer(self._picks(items, scores, [reason] * len(items)))
-        return self._content_similar(item, n)
+        return self._content_similar(item, n, hidden)
 
-    def bought_together(self, item_id: str, n: int = 10) -> Answer:
+    @staticmethod
+    def _row_top(matrix: sp.csr_matrix, item: int, n: int, hidden: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` largest entries of an item's row (its neighbours), less the hidden items."""
+        start, end = matrix.indptr[item], matrix.indptr[item + 1]
+        items, scores = matrix.indices[start:end], matrix.data[start:end]
+        if hidden is not None and len(hidden):
+            keep = ~np.isin(items, hidden)
+            items, scores = items[keep], scores[keep]
+        order = np.argsort(-scores, kind="stable")[:n]
+        return items[order], scores[order]
+
+    def bought_together(self, item_id: str, n: int = 10, hidden: np.ndarray | None = None) -> Answer:
         item = self.item_index.get(str(item_id))
         if item is not None:
-            start, end = self.together.indptr[item], self.together.indptr[item + 1]
-            if end > start:
-                order = np.argsort(-self.together.data[start:end])[:n]
-                items = self.together.indices[start:end][order]
-                scores = self.together.data[start:end][order]
+            items, scores = self._row_top(self.together, item, n, hidden)
+            if len(items):
                 reason = t("recommendation.bought_together", item=self._title(item))
                 return Answer(self._picks(items, scores, [reason] * len(items)))
-        answer = self.similar(item_id, n)
+        answer = self.similar(item_id, n, hidden)
         answer.fallback = answer.fallback or "similar"
         answer.message = t("recommendation.no_copurchases")
         return answer
 
-    def popular(self, n: int = 10, category: str | None = None, window_days: int = 7) -> Answer:
+    def popular(self, n: int = 10, category: str | None = None, window_days: int = 7,
+                hidden: np.ndarray | None = None) -> Answer:
         window = max(1, min(int(window_days), POPULAR_DAYS))
         counts = np.asarray(self.popular_daily[:, -window:].sum(axis=1)).ravel()
+        if hidden is not None and len(hidden):
+            counts[hidden] = 0.0
         candidates = self._category_filter(category)
         if candidates is not None:
             mask = np.zeros(len(counts), dtype=bool)
@@ -529,11 +583,11 @@ class Recommender:
         message = None if picks else t("recommendation.no_interactions_in_window")
         return Answer(picks, message=message)
 
-    def session(self, item_ids: list[str], n: int = 10) -> Answer:
+    def session(self, item_ids: list[str], n: int = 10, hidden: np.ndarray | None = None) -> Answer:
         """For an anonymous visitor: neighbours of what they just viewed, the latest counting most."""
         known = [self.item_index[i] for i in map(str, item_ids) if i in self.item_index]
         if not known:
-            answer = self.popular(n)
+            answer = self.popular(n, hidden=hidden)
             answer.fallback = "popular"
             return answer
         scores = np.zeros(len(self.item_ids), dtype=np.float32)
@@ -548,28 +602,29 @@ class Recommender:
             best_source[cols[better]] = item
             best_contribution[cols[better]] = contribution[better]
         scores[known] = 0
+        if hidden is not None and len(hidden):
+            scores[hidden] = 0
         order = np.argsort(-scores)[:n]
         order = order[scores[order] > 0]
         if len(order) == 0:
-            answer = self._content_similar(known[-1], n)
-            return answer
+            return self._content_similar(known[-1], n, hidden)
         reasons = [t("recommendation.just_viewed", item=self._title(best_source[i])) for i in order]
         return Answer(self._picks(order, scores[order], reasons))
 
     # -- fallbacks ----------------------------------------------------------------------------
 
-    def _popular_fallback(self, n: int, category: str | None, fallback: str) -> Answer:
-        answer = self.popular(n, category, window_days=30)
+    def _popular_fallback(self, n: int, category: str | None, fallback: str, hidden: np.ndarray) -> Answer:
+        answer = self.popular(n, category, window_days=30, hidden=hidden)
         if not answer.items and category:
-            answer = self.popular(n, None, window_days=30)
+            answer = self.popular(n, None, window_days=30, hidden=hidden)
             fallback = "popular"
         answer.fallback = fallback
         return answer
 
-    def _content_similar(self, item: int | None, n: int) -> Answer:
+    def _content_similar(self, item: int | None, n: int, hidden: np.ndarray | None = None) -> Answer:
         """Items nobody has interacted with yet: same category and shared title words."""
         if item is None:
-            answer = self.popular(n, window_days=30)
+            answer = self.popular(n, window_days=30, hidden=hidden)
             answer.fallback = "popular"
             answer.message = t("recommendation.unknown_item")
             return answer
@@ -577,6 +632,8 @@ class Recommender:
         same_category = (self.categories == self.categories[item]) & (self.categories[item] != "")
         scores = overlap + 2.0 * same_category
         scores[item] = 0
+        if hidden is not None and len(hidden):
+            scores[hidden] = 0
         order = np.argsort(-scores, kind="stable")[:n]
         order = order[scores[order] > 0]
         reasons = [t("recommendation.same_category_title", item=self._title(item), category=self.categories[item])

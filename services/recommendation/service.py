@@ -11,6 +11,7 @@ import logging
 import random
 import time
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from services.recommendation.evaluate import (
 )
 from services.recommendation.model import DEFAULT_PARAMS, NotEnoughData
 from services.recommendation.recommender import Answer, Recommender, train
-from shared import activity, artifacts, jobs
+from shared import activity, artifacts, jobs, sales
 from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import Principal
 from shared.config import Settings
@@ -42,6 +43,8 @@ MODELS: ActiveModelCache[Recommender] = ActiveModelCache(
     SERVICE, lambda artifact: Recommender.from_arrays(artifact.arrays, artifact.params))
 NO_MODEL = "recommendation.no_model"
 PROMOTION_METRIC = "recall@20"
+STOCK_CHECK_S = 60.0
+_OUT_OF_STOCK: dict[int, tuple[float, int, np.ndarray]] = {}  # shop → (read at, model version, item indexes)
 SEARCH_SPACE = {
     "factors": [32, 64, 128],
     "regularization": [0.01, 0.05, 0.2, 1.0],
@@ -71,41 +74,44 @@ def for_user(session: Session, shop_id: int, settings: Settings, principal: Prin
     if activity.may_have_events_since(settings.redis_url, shop_id, pseudonym, since, model.params.get("data_read_at")):
         recent = data.recent_events(session, pseudonym, since)
     answer = model.for_user(pseudonym, recent, n, category, exclude_seen=exclude_seen or not personal,
-                            explain=personal)
+                            explain=personal, hidden=_out_of_stock(session, shop_id, loaded))
     return _respond(answer, loaded, user_id=user_id)
 
 
-def similar(shop_id: int, settings: Settings, item_id: str, n: int) -> dict:
+def similar(session: Session, shop_id: int, settings: Settings, item_id: str, n: int) -> dict:
     """Items similar to this one (behaviour first, then category and title)."""
     loaded = MODELS.get(shop_id, settings)
     if loaded is None:
         return _no_model(item_id=item_id)
-    return _respond(loaded.model.similar(item_id, n), loaded, item_id=item_id)
+    return _respond(loaded.model.similar(item_id, n, _out_of_stock(session, shop_id, loaded)), loaded,
+                    item_id=item_id)
 
 
-def bought_together(shop_id: int, settings: Settings, item_id: str, n: int) -> dict:
+def bought_together(session: Session, shop_id: int, settings: Settings, item_id: str, n: int) -> dict:
     """Items often bought in the same order as this one, ranked by lift."""
     loaded = MODELS.get(shop_id, settings)
     if loaded is None:
         return _no_model(item_id=item_id)
-    return _respond(loaded.model.bought_together(item_id, n), loaded, item_id=item_id)
+    return _respond(loaded.model.bought_together(item_id, n, _out_of_stock(session, shop_id, loaded)), loaded,
+                    item_id=item_id)
 
 
-def popular(shop_id: int, settings: Settings, n: int, category: str | None, window_days: int) -> dict:
+def popular(session: Session, shop_id: int, settings: Settings, n: int, category: str | None,
+            window_days: int) -> dict:
     """Best sellers and trending items over a window, optionally within a category."""
     loaded = MODELS.get(shop_id, settings)
     if loaded is None:
         return _no_model()
     _check_category(loaded.model, category)
-    return _respond(loaded.model.popular(n, category, window_days), loaded)
+    return _respond(loaded.model.popular(n, category, window_days, _out_of_stock(session, shop_id, loaded)), loaded)
 
 
-def for_session(shop_id: int, settings: Settings, item_ids: list[str], n: int) -> dict:
+def for_session(session: Session, shop_id: int, settings: Settings, item_ids: list[str], n: int) -> dict:
     """Picks for an anonymous visitor from the items they just viewed."""
     loaded = MODELS.get(shop_id, settings)
     if loaded is None:
         return _no_model()
-    return _respond(loaded.model.session(item_ids, n), loaded)
+    return _respond(loaded.model.session(item_ids, n, _out_of_stock(session, shop_id, loaded)), loaded)
 
 
 def start_tuning(session: Session, shop_id: int, settings: Settings, params: dict) -> dict:
@@ -121,6 +127,18 @@ def _may_see_history_of(principal: Principal, user_id: str) -> bool:
 
 
 _SALTS: dict[int, str] = {}
+
+
+def _out_of_stock(session: Session, shop_id: int, loaded: LoadedModel[Recommender]) -> np.ndarray:
+    """The model's indexes of the shop's out-of-stock items (shared.sales), read again at most
+    every STOCK_CHECK_S per process: a stock import shows in the picks within a minute."""
+    checked = _OUT_OF_STOCK.get(shop_id)
+    if checked is not None and checked[1] == loaded.version and time.monotonic() - checked[0] < STOCK_CHECK_S:
+        return checked[2]
+    index = loaded.model.item_index
+    items = np.array(sorted(index[item] for item in sales.out_of_stock(session) if item in index), dtype=np.int64)
+    _OUT_OF_STOCK[shop_id] = (time.monotonic(), loaded.version, items)
+    return items
 
 
 def _salt(session: Session, shop_id: int) -> str:

@@ -303,3 +303,46 @@ def test_live_and_imported_events_both_reach_the_next_answer(demo, tmp_path):
     status, body = import_file(client, demo["shop"].headers(), path, "events", wait=120)
     assert status == 200 and body["job"]["status"] == "succeeded", body
     assert imported_top not in picks(imported_user)
+
+
+def test_out_of_stock_items_are_never_offered_and_return_when_restocked(demo, tmp_path, monkeypatch):
+    """An inventory import with nothing on hand hides an item from every recommendation route
+    (within STOCK_CHECK_S; here 0); a later snapshot with stock brings it back."""
+    from services.recommendation import service
+
+    monkeypatch.setattr(service, "STOCK_CHECK_S", 0.0)
+    client, shop = demo["client"], demo["shop"]
+    analyst, public = shop.headers("analyst"), shop.headers("client")
+    user = demo["users"][4]
+
+    def routes():
+        picks = {
+            "user": client.get(f"/v1/recommendations/users/{user}?n=10&exclude_seen=false", headers=analyst),
+            "popular": client.get("/v1/recommendations/popular?n=10", headers=public),
+        }
+        anchor = picks["popular"].get_json()["items"][-1]["item_id"]
+        picks["similar"] = client.get(f"/v1/recommendations/items/{anchor}/similar?n=10", headers=public)
+        picks["together"] = client.get(f"/v1/recommendations/items/{anchor}/bought-together?n=10", headers=public)
+        picks["session"] = client.post("/v1/recommendations/session", json={"item_ids": [anchor], "n": 10},
+                                       headers=public)
+        assert all(reply.status_code == 200 for reply in picks.values())
+        return {name: [p["item_id"] for p in reply.get_json()["items"]] for name, reply in picks.items()}
+
+    before = routes()
+    gone = {items[0] for items in before.values() if items}
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+
+    def stock(on_hand: int) -> None:
+        path = tmp_path / f"inventory_{on_hand}.csv"
+        path.write_text("item_id,date,on_hand,on_order,lead_time_days\n" +
+                        "".join(f"{item},{today},{on_hand},0,7\n" for item in sorted(gone)), encoding="utf-8")
+        status, body = import_file(client, shop.headers(), path, "inventory", wait=120)
+        assert status == 200 and body["job"]["status"] == "succeeded", body
+
+    stock(0)
+    hidden = routes()
+    for name, items in hidden.items():
+        assert not set(items) & gone, (name, items)
+        assert len(items) == len(before[name]), name  # the gap is filled, not left empty
+    stock(5)
+    assert routes()["popular"][0] == before["popular"][0]

@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from services.forecasting import model as m
-from services.forecasting.forecasts import DEFAULT_HORIZON, EXPLAINED_FEATURES, Forecasts, expected
+from services.forecasting.forecasts import (
+    DEFAULT_HORIZON,
+    EXPLAINED_FEATURES,
+    EXPLAINED_HORIZONS,
+    Forecasts,
+    expected,
+    sampled_days,
+)
 from services.forecasting.replenish import pack_sizes, plan_item, plan_stock
 from shared import calendar as cal
 
@@ -116,15 +123,22 @@ def test_default_horizon_explanation_is_precomputed_and_matches_the_live_one(fit
     bundle = Forecasts.from_history(model, history, {"overall": {}})
     arrays, files, params = bundle.to_artifact()
     again = Forecasts.from_artifact(arrays, files, params)
-    assert "explained_features" in arrays
+    assert {f"explained{h}_features" for h in EXPLAINED_HORIZONS} <= set(arrays)
     i = again.row("i3")
     looked_up = again.explain(i, DEFAULT_HORIZON)
-    again.explained = None  # what a version trained before the precompute does: compute per request
+    again.explained = {}  # what a version trained before the precompute does: compute per request
     live = again.explain(i, DEFAULT_HORIZON)
     assert [e["feature"] for e in looked_up] == [e["feature"] for e in live]
     assert [e["contribution"] for e in looked_up] == pytest.approx([e["contribution"] for e in live], abs=1e-4)
     assert [e["text"].render("en") for e in looked_up] == [e["text"].render("en") for e in live]
     assert len(looked_up) == EXPLAINED_FEATURES
+
+
+@pytest.mark.parametrize("horizon", [1, 6, 7, 13, 14, 28, 49, 90])
+def test_explanations_sample_every_weekday(horizon):
+    days = sampled_days(horizon)
+    assert days[0] == 1 and days[-1] <= horizon and len(days) <= 13  # about a week of rows at most
+    assert len({int(d) % 7 for d in days}) == min(7, horizon)
 
 
 def test_replenishment_math():

@@ -63,6 +63,27 @@ def test_histories_count_days_types_and_recency():
     assert h.categories[x] != h.categories[y] and (h.categories >= 0).all()
 
 
+def test_category_best_sellers_follow_the_users_interest(monkeypatch):
+    """category_popular: each category's best sellers (at most CATEGORY_TOP), weighted by the
+    user's share of interest in the category; nothing for a user without a known category."""
+    monkeypatch.setattr(cand, "CATEGORY_TOP", 2)
+    rows = [("fan", "t1", "buy", END - pd.Timedelta(days=3)), ("fan", "d1", "pv", END - pd.Timedelta(days=3))]
+    for k, (item, times) in enumerate([("t2", 5), ("t3", 4), ("t4", 3), ("d2", 9)]):
+        rows += [(f"x{k}{j}", item, "buy", END - pd.Timedelta(days=2)) for j in range(times)]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "type", "ts"])
+    categories = pd.Series({"t1": "茶", "t2": "茶", "t3": "茶", "t4": "茶", "d1": "数码", "d2": "数码"})
+    h = cand.build_histories(frame, END, PARAMS, categories)
+    retrievers = cand.fit_retrievers(frame, h, PARAMS)
+    assert (np.diff(retrievers.category_top.indptr) <= 2).all()
+    users = np.array([h.user_index["fan"], h.user_index["x00"]])
+    sparse = retrievers.user_scores(users)
+    top = retrievers.top("category_popular", users, 3, h.confidence[users], sparse)
+    names = [[str(h.item_ids[i]) for i in row if i >= 0] for row in top]
+    # 茶 holds the fan's buy (weight 5) and 数码 a view (1): 茶's two best sellers lead, then 数码's.
+    assert names[0] == ["t2", "t3", "d2"]
+    assert "t4" not in names[0]  # not among its category's top two
+
+
 def test_sparse_top_and_ranks():
     block = sp.csr_matrix(np.array([[0.0, 3.0, 1.0, 2.0], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32))
     top = cand._sparse_top(block, 3)
@@ -178,6 +199,21 @@ def test_new_events_rescore_the_precomputed_picks_incrementally(served):
     kept = [item for item in picked if item in new_before and item not in near]
     assert kept == [item for item in new_before if item in kept]  # the precomputed order stands for the rest
     assert len([item for item in picked if item in new_before]) >= 10  # incremental: most of the list stays
+
+
+def test_category_best_sellers_in_real_time(served, monkeypatch):
+    """A user with new events, when category_popular measured best: the best sellers of the
+    categories they shop in, none they have, each with its rank in its category."""
+    monkeypatch.setitem(served.params, "realtime", {"new": "category_popular", "all": "category_popular"})
+    monkeypatch.setattr(served, "precomputed", {})
+    user = "u5"
+    row = served.user_index[user]
+    own = served.matrix.indices[served.matrix.indptr[row]:served.matrix.indptr[row + 1]]
+    answer = served.for_user(user, {"item_id": ["i1"], "type": ["pv"]}, n=10, exclude_seen=True)
+    picked = [served.item_index[p.item_id] for p in answer.items]
+    assert len(picked) == 10 and not set(picked) & set(own.tolist()) | {served.item_index["i1"]} & set(picked)
+    assert all("热销第" in p.reason.render("zh-CN") for p in answer.items)
+    assert [p.score for p in answer.items] == sorted((p.score for p in answer.items), reverse=True)
 
 
 def test_a_single_retriever_that_serves_is_precomputed_too(shop):
