@@ -34,9 +34,11 @@ def taobao_frame(files: tuple[str, ...] = ("userbehavior_head_users.csv",)) -> p
                                  names=["user_id", "item_id", "category_id", "type", "ts"]) for name in files],
                     ignore_index=True)
     users = pseudonymise_many(SALT, raw["user_id"])
-    return _as_loaded(pd.DataFrame({
+    frame = _as_loaded(pd.DataFrame({
         "user_id": raw["user_id"].map(users), "item_id": raw["item_id"], "type": raw["type"],
         "ts": pd.to_datetime(raw["ts"].astype("int64"), unit="s", utc=True)}))
+    frame.attrs["categories"] = item_categories(raw)
+    return frame
 
 
 def uci_frame() -> pd.DataFrame:
@@ -95,7 +97,16 @@ def demo_frame(scale: float = 0.5, seed: int = 42) -> pd.DataFrame:
                          "ts": created})
     frame = pd.concat([events[COLUMNS], buys], ignore_index=True)
     users = pseudonymise_many(SALT, frame["user_id"])
-    return _as_loaded(frame.assign(user_id=frame["user_id"].map(users)))
+    loaded = _as_loaded(frame.assign(user_id=frame["user_id"].map(users)))
+    loaded.attrs["categories"] = item_categories(events)
+    return loaded
+
+
+def item_categories(events: pd.DataFrame) -> pd.Series:
+    """item_id → category, as the job hands the catalogue's categories to evaluate_blend (frames
+    keep them in ``frame.attrs["categories"]``; UCI has none)."""
+    known = events.dropna(subset=["category_id"]).drop_duplicates("item_id")
+    return known.set_index(known["item_id"].astype(str))["category_id"].astype(str)
 
 
 def describe(frame: pd.DataFrame) -> dict:

@@ -35,7 +35,8 @@ METRIC = "recall@20"
 
 
 def _report(frame: pd.DataFrame, holdout_days: float, end: pd.Timestamp) -> dict:
-    evaluation, _rankers = evaluate_blend(frame[frame["ts"] <= end], holdout_days, dict(DEFAULT_PARAMS), end)
+    evaluation, _rankers = evaluate_blend(frame[frame["ts"] <= end], holdout_days, dict(DEFAULT_PARAMS), end,
+                                          frame.attrs.get("categories"))
     report = {"split": evaluation["split"]}
     for mode in MODES:
         scores = evaluation[mode]

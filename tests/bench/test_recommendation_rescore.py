@@ -49,7 +49,9 @@ N = 20
 
 
 def _catalogue(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"item_id": frame["item_id"].unique(), "title": "", "category": None})
+    items = pd.Series(frame["item_id"].unique())
+    categories = frame.attrs.get("categories", pd.Series(dtype=str))
+    return pd.DataFrame({"item_id": items, "title": "", "category": items.map(categories)})
 
 
 def _recall(picked: list[str], truth: set[str]) -> float:
@@ -62,7 +64,8 @@ def _report(frame: pd.DataFrame, holdout_days: float, recent_days: float) -> dic
     recent_end = cutoff + pd.Timedelta(days=recent_days)
     history = frame[frame["ts"] <= cutoff]
     params = dict(DEFAULT_PARAMS)
-    evaluation, rankers = evaluate_blend(history, holdout_days, params, cutoff)
+    categories = frame.attrs.get("categories")
+    evaluation, rankers = evaluate_blend(history, holdout_days, params, cutoff, categories)
     params.update(serve={mode: "ranked" for mode in MODES},
                   realtime={mode: best_alone(evaluation[mode], "recall@20") for mode in MODES})
     baskets = pd.DataFrame({"basket_id": pd.Series(dtype=str), "item_id": pd.Series(dtype=str)})

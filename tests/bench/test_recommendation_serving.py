@@ -140,6 +140,7 @@ def test_recommendation_serving(tmp_path):
         interactions, baskets, catalogue = train_inputs(shop)
         generate_s = time.perf_counter() - started
 
+        from services.recommendation.candidates import RETRIEVERS
         from services.recommendation.evaluate import MODES, best_alone, choose, data_end, evaluate_blend
         from services.recommendation.model import DEFAULT_PARAMS
         from services.recommendation.recommender import train
@@ -150,8 +151,10 @@ def test_recommendation_serving(tmp_path):
         data_read_at = activity.start_watermark(redis, shop_id)  # what the job's _load does first
         end = data_end(interactions["ts"])
         with stages.stage("evaluate_blend"):
+            # The catalogue's categories, as the job's fit_and_register hands them over.
+            categories = catalogue.dropna(subset=["category"]).set_index("item_id")["category"].astype(str)
             evaluation, rankers = evaluate_blend(interactions, holdout_days(interactions, end), dict(DEFAULT_PARAMS),
-                                                 end)
+                                                 end, categories)
         params = {**DEFAULT_PARAMS, "serve": {mode: choose(evaluation[mode], PROMOTION_METRIC)[0] for mode in MODES},
                   "realtime": {mode: best_alone(evaluation[mode], PROMOTION_METRIC) for mode in MODES},
                   "data_read_at": data_read_at}
@@ -246,7 +249,7 @@ def test_recommendation_serving(tmp_path):
         "evaluate_blend_s": round(stages.seconds["evaluate_blend"], 1),
         "serve": params["serve"],
         "recall@20": {mode: {name: round(evaluation[mode][name]["recall@20"], 4)
-                             for name in ("popularity", "repeat", "item_knn", "als", "ranked")} for mode in MODES},
+                             for name in (*RETRIEVERS, "ranked")} for mode in MODES},
         "train_s": round(stages.seconds["train"], 1),
         "train_stages_s": {k: v for k, v in stages.rounded().items() if k.startswith("train.")},
         "to_arrays_s": round(stages.seconds["to_arrays"], 2),
