@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from services.recommendation.candidates import RETRIEVERS
 from tests.conftest import make_shop
 from tests.support.demo_shops import import_demo
 from tests.support.imports import import_file
@@ -208,12 +209,12 @@ def test_what_ships_never_loses_to_a_baseline_it_measured(demo):
     assert set(metrics["serve"]) == {"new", "all"} and result["serve"] == metrics["serve"]
     for mode, shipped in metrics["serve"].items():
         scores = metrics["modes"][mode]
-        assert set(scores) >= {"als", "item_knn", "popularity", "repeat", "ranked"}
-        for name in ("als", "item_knn", "popularity", "repeat"):
+        assert set(scores) >= {*RETRIEVERS, "ranked"}
+        for name in RETRIEVERS:
             assert scores[shipped]["recall@20"] >= scores[name]["recall@20"], (mode, shipped, name)
     assert metrics["recall@20"] == pytest.approx(metrics["modes"]["new"][metrics["retriever"]]["recall@20"], abs=1e-5)
     names = {"als": "矩阵分解（ALS）", "item_knn": "相似商品（`item-kNN`）", "popularity": "热销榜",
-             "repeat": "回购", "ranked": "排序模型"}
+             "repeat": "回购", "category_popular": "品类热销", "ranked": "排序模型"}
     for mode, why in result["serve_choice"].items():
         assert names[metrics["serve"][mode]] in why, (mode, why)
 
