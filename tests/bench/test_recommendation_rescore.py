@@ -4,9 +4,10 @@ Run alone with `.venv/bin/python -m pytest tests/bench/test_recommendation_resco
 Needs the public data sets (`SHOPMIND_PUBLIC_DATA`; skips without it); no database.
 
 Per data set: the model is trained as the retrain job trains it (``evaluate_blend`` for the
-rankers, then ``recommender.train`` with the ranked blend served in both modes), on everything up
-to a cut-off T one holdout before the data's end. The first ``recent`` days after T are the
-events a user sends "since training"; what they touch after that, up to the end, is the truth
+rankers, ``choose`` per mode, then ``recommender.train``, which precomputes what ships when it
+is the blend, ALS, item-kNN or the category list), on everything up to a cut-off T one holdout
+before the data's end. The first ``recent`` days after T are the events a user sends "since
+training"; what they touch after that, up to the end, is the truth
 (mode "new": only items they had not touched by then). For every user known at T with events in
 the recent window and a non-empty truth, recall@20 of:
 
@@ -32,7 +33,7 @@ import pandas as pd
 import pytest
 
 from services.recommendation import recommender
-from services.recommendation.evaluate import MODES, best_alone, data_end, evaluate_blend
+from services.recommendation.evaluate import MODES, best_alone, choose, data_end, evaluate_blend
 from services.recommendation.model import DEFAULT_PARAMS
 from services.recommendation.recommender import train
 from tests.bench.rec_data import TAOBAO, UCI, demo_frame, taobao_frame, uci_frame
@@ -66,7 +67,7 @@ def _report(frame: pd.DataFrame, holdout_days: float, recent_days: float) -> dic
     params = dict(DEFAULT_PARAMS)
     categories = frame.attrs.get("categories")
     evaluation, rankers = evaluate_blend(history, holdout_days, params, cutoff, categories)
-    params.update(serve={mode: "ranked" for mode in MODES},
+    params.update(serve={mode: choose(evaluation[mode], "recall@20")[0] for mode in MODES},
                   realtime={mode: best_alone(evaluation[mode], "recall@20") for mode in MODES})
     baskets = pd.DataFrame({"basket_id": pd.Series(dtype=str), "item_id": pd.Series(dtype=str)})
     model = train(history, baskets, _catalogue(frame), params, as_of=cutoff, rankers=rankers)
@@ -80,7 +81,8 @@ def _report(frame: pd.DataFrame, holdout_days: float, recent_days: float) -> dic
     events = {user: {"item_id": rows["item_id"].tolist(), "type": rows["type"].tolist()}
               for user, rows in recent[recent["user_id"].isin(users)].groupby("user_id")}
     truth_all = later.groupby("user_id")["item_id"].agg(set)
-    report = {"cutoff": cutoff.isoformat(), "recent_until": recent_end.isoformat(), "realtime": params["realtime"]}
+    report = {"cutoff": cutoff.isoformat(), "recent_until": recent_end.isoformat(), "serve": params["serve"],
+              "realtime": params["realtime"], "precomputed_modes": sorted(model.precomputed)}
     precomputed = model.precomputed
     bought_recently = recent[recent["type"] == "buy"].groupby("user_id")["item_id"].agg(set)
     for mode, exclude_seen in MODES.items():
