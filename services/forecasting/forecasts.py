@@ -24,9 +24,10 @@ from shared.i18n import t
 RECENT_DAYS = 90
 COLD_START_DAYS = 28
 DEFAULT_HORIZON = 28  # the routes' default
-# Horizons whose explanations are computed once, at training (the routes' default, two weeks and
-# one); any other is computed per request.
-EXPLAINED_HORIZONS = (7, 14, DEFAULT_HORIZON)
+# Horizons whose explanations are computed once, at training, for every item sold in the last
+# RECENT_DAYS; any other horizon or item is explained per request (~8 ms). Each horizon costs
+# about 60 s per 10,000 items at training (docs/benchmarks.md), so only the default is.
+EXPLAINED_HORIZONS = (DEFAULT_HORIZON,)
 EXPLAINED_FEATURES = 5
 EXPLAIN_BATCH_ITEMS = 2_000  # items per xgboost call at training: bounded memory, few calls
 
@@ -90,12 +91,13 @@ class Forecasts:
         return bundle
 
     def _explain_all(self, horizon: int) -> Explained:
-        """Every sold item's top features over ``horizon`` days, in batches of items."""
+        """The top features over ``horizon`` days of every item sold in the last RECENT_DAYS, in
+        batches of items."""
         n_items = len(self.item_ids)
         explained = Explained(np.full((n_items, EXPLAINED_FEATURES), -1, dtype=np.int16),
                               np.zeros((n_items, EXPLAINED_FEATURES), dtype=np.float32),
                               np.zeros((n_items, EXPLAINED_FEATURES), dtype=np.float32))
-        sold = np.nonzero(self.history_days > 0)[0]
+        sold = np.nonzero((self.history_days > 0) & (self.recent.sum(axis=1) > 0))[0]
         for start in range(0, len(sold), EXPLAIN_BATCH_ITEMS):
             rows = sold[start:start + EXPLAIN_BATCH_ITEMS]
             batch = self._explain_rows(rows, horizon)
@@ -176,8 +178,8 @@ class Forecasts:
     def explain(self, i: int, horizon: int) -> list[dict]:
         """The features that move this item's p50 over the horizon most, in words: looked up for
         EXPLAINED_HORIZONS, computed for any other."""
-        if horizon in self.explained:
-            known = self.explained[horizon]
+        known = self.explained.get(horizon)
+        if known is not None and known.features[i, 0] >= 0:
             features, shares, values = known.features[i], known.shares[i], known.values[i]
         else:
             one = self._explain_rows(np.array([i]), horizon)
