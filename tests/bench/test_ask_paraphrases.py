@@ -42,9 +42,11 @@ def test_ask_paraphrases(tmp_path):
                           timeout=300) as client:
             for entity in ENTITIES:
                 path = out / DEMO_FILES[entity]
-                reply = client.post(f"/v1/imports?entity={entity}&wait=240",
-                                    files={"file": (path.name, path.read_bytes())})
-                assert reply.status_code == 200 and reply.json()["job"]["status"] == "succeeded", reply.text
+                job = client.post(f"/v1/imports?entity={entity}&wait=120",
+                                  files={"file": (path.name, path.read_bytes())}).json()["job"]
+                while job["status"] in ("queued", "running"):
+                    job = client.get(f"/v1/jobs/{job['id']}?wait=120").json()
+                assert job["status"] == "succeeded", job
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
