@@ -22,6 +22,8 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from shared.redis_client import quick_client
+
 log = logging.getLogger(__name__)
 MARK_BATCH = 10_000  # users per ZADD: bounded command size for imports of millions of events
 # Sets the watermark to the server's time unless it exists; returns that time.
@@ -42,15 +44,8 @@ def _watermark(shop_id: int) -> str:
 
 
 @functools.cache
-def _redis(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
-@functools.cache
 def _start_script(url: str):
-    return _redis(url).register_script(_START)
+    return quick_client(url).register_script(_START)
 
 
 def _epoch(ts: datetime) -> float:
@@ -78,7 +73,7 @@ def mark(redis_url: str | None, shop_id: int, latest: Iterable[tuple[str, dateti
         return
     import redis
 
-    client = _redis(redis_url)
+    client = quick_client(redis_url)
     try:
         _start_script(redis_url)(keys=[_watermark(shop_id)])
         batch: dict[str, float] = {}
@@ -106,7 +101,7 @@ def may_have_events_since(redis_url: str | None, shop_id: int, user: str, since:
     import redis
 
     try:
-        watermark, stamp = _redis(redis_url).pipeline(transaction=False) \
+        watermark, stamp = quick_client(redis_url).pipeline(transaction=False) \
             .get(_watermark(shop_id)).zscore(_marks(shop_id), user).execute()
     except redis.RedisError:
         return True

@@ -22,6 +22,8 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from shared.redis_client import quick_client
+
 log = logging.getLogger(__name__)
 
 
@@ -91,7 +93,7 @@ class RedisCooldown:
         import redis
 
         self.seconds = seconds
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._redis = quick_client(redis_url)
         self._errors = (redis.RedisError,)
 
     def take(self, key: str) -> int | None:

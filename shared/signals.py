@@ -7,7 +7,6 @@ truth: a missed message only delays an update until the subscriber next reads th
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -18,6 +17,8 @@ from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from shared.redis_client import quick_client
 
 log = logging.getLogger(__name__)
 MODEL_CHANGED = "shopmind:model-changed"  # {"shop_id", "service"}: a version was promoted or rolled back
@@ -40,7 +41,7 @@ def publish(channel: str, message: dict) -> None:
         import redis
 
         try:
-            _redis(_redis_url).publish(channel, json.dumps(message))
+            quick_client(_redis_url).publish(channel, json.dumps(message))
         except redis.RedisError as exc:  # the rows are stored; the message is only a hint
             log.warning("could not publish on %s: %s", channel, exc)
         return
@@ -68,13 +69,6 @@ def _deliver(channel: str, message: dict) -> None:
             callback(message)
         except Exception:
             log.exception("subscriber of %s failed", channel)
-
-
-@functools.cache
-def _redis(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def _ensure_listener(url: str) -> None:
