@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from lunardate import LunarDate
+import chinese_calendar
+from lunarcalendar import Converter, Lunar
 
 from shared.i18n import Message, t
 
 # The lunar calendar's conversion tables cover these years.
 LUNAR_YEARS = range(1900, 2100)
+# The shopping festivals whose campaigns move demand (the forecasting features; festival_days).
 FESTIVALS = ("double11", "mid618", "double12", "women38", "newyear_goods", "spring_festival")
 
 
@@ -24,9 +26,14 @@ def festival_name(code: str) -> Message:
 
 
 @cache
+def lunar_day(year: int, month: int, day: int) -> date | None:
+    """The solar date of a lunar month and day in the lunar year that starts in ``year``."""
+    return Converter.Lunar2Solar(Lunar(year, month, day, isleap=False)).to_date() if year in LUNAR_YEARS else None
+
+
 def spring_festival(year: int) -> date | None:
     """春节 (the first day of the lunar year) in ``year``; 年货节 runs the weeks before it."""
-    return LunarDate(year, 1, 1).to_solar_date() if year in LUNAR_YEARS else None
+    return lunar_day(year, 1, 1)
 
 
 def festival_days(year: int) -> dict[str, tuple[date, date, date]]:
@@ -42,6 +49,52 @@ def festival_days(year: int) -> dict[str, tuple[date, date, date]]:
         days["newyear_goods"] = (spring - timedelta(days=28), spring - timedelta(days=14), spring - timedelta(days=8))
         days["spring_festival"] = (spring - timedelta(days=7), spring, spring + timedelta(days=7))
     return days
+
+
+# Days a question may name by a festival's name: code -> its day in a year (None: not known that year).
+# Campaign festivals (FESTIVALS) have their day as festival_days' peak; 年货节 has no single day.
+FESTIVAL_DAYS: dict[str, object] = {
+    "double11": lambda year: date(year, 11, 11),
+    "mid618": lambda year: date(year, 6, 18),
+    "double12": lambda year: date(year, 12, 12),
+    "women38": lambda year: date(year, 3, 8),
+    "spring_festival": spring_festival,
+    "valentine": lambda year: date(year, 2, 14),
+    "may20": lambda year: date(year, 5, 20),
+    "qixi": lambda year: lunar_day(year, 7, 7),
+    "mid_autumn": lambda year: lunar_day(year, 8, 15),
+    "national_day": lambda year: date(year, 10, 1),
+    "new_year": lambda year: date(year, 1, 1),
+    "labour_day": lambda year: date(year, 5, 1),
+    "dragon_boat": lambda year: lunar_day(year, 5, 5),
+}
+# The public holiday (chinese-calendar's name) whose days are a festival's season when it has no
+# shopping campaign: 中秋期间, 元旦假期. The 国庆 golden week is 10-01..10-07 by convention.
+HOLIDAYS = {"mid_autumn": "Mid-autumn Festival", "new_year": "New Year's Day", "labour_day": "Labour Day",
+            "dragon_boat": "Dragon Boat Festival"}
+
+
+def festival_day(code: str, year: int) -> date | None:
+    return FESTIVAL_DAYS[code](year)
+
+
+def festival_season(code: str, year: int) -> tuple[date, date] | None:
+    """The days a festival's season covers in ``year``: its shopping campaign (festival_days), the
+    national golden week, or its public holiday as the State Council set it; None if it has none."""
+    campaign = festival_days(year).get(code)
+    if campaign:
+        return campaign[0], campaign[2]
+    if code == "national_day":
+        return date(year, 10, 1), date(year, 10, 7)
+    holiday, day = HOLIDAYS.get(code), festival_day(code, year)
+    if holiday is None or day is None:
+        return None
+    try:
+        days = [d for d in chinese_calendar.get_dates(day - timedelta(days=10), day + timedelta(days=10))
+                if chinese_calendar.get_holiday_detail(d) == (True, holiday)]
+    except NotImplementedError:  # chinese-calendar has no data for that year yet
+        return None
+    return (min(days), max(days)) if days else None
 
 
 def calendar_features(dates: pd.DatetimeIndex | pd.Series) -> pd.DataFrame:

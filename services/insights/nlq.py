@@ -1,32 +1,41 @@
-"""Plain Chinese or English shop questions → an explicit interpretation. Pure, deterministic.
+"""Plain Chinese or English shop questions → a typed query (:class:`Interpretation`). Pure, deterministic.
 
-A question is read by vocabulary, not by a language model: which metric (销售额, 销量, 订单数 ...),
-which dimension to break it down by (商品, 品类, 省份, 每天 ...), which time range (本月, 最近7天,
-2026年双11, Q3 ...), how many and which end (前10, 最差的5个), which filters (杭州, 女装, 手机端),
-and which shape (ranking, trend, share, comparison with 上月/去年同期, or a total). The result is
-always returned with the answer, so a wrong reading is visible. Anything that looks like SQL or an
-instruction to the system, or that names no metric or topic it knows, is unreadable: the caller
-answers 422 with questions it can answer. Questions that belong to a model (补货, 潜力品类, 差评,
-定价, 推荐) are routed to that model's route instead.
+A question is read by tables, not by a language model. The reader goes through the question once
+per kind of word, and each step marks the characters it read, so a later one never reads them again
+(本周末 is a time, so its 周末 is no weekend filter; 退款率 is a metric, so its 退款 is no status):
 
-The words are tables (``vocabulary.py`` for metrics, dimensions, routes and qualifiers,
-``time_phrases.py`` for times), read by ``phrases.scan``/``phrases.pick``; this module combines
-what they found into the interpretation and checks the filter values against the shop's data.
+1. times (``time_phrases``): every range named, festival days versus seasons, 11月1日到11日;
+2. the words of the tables in ``vocabulary``: metric, status, new/returning buyers, weekend/workday,
+   channel, breakdown dimension, the best-of-time words (哪天, 哪个月, 周几) and the qualifiers;
+3. the shop's own values (``entities``): categories, brands, places, item titles, also misspelt;
+   a name that is none of them is refused with a 422 that names it.
+
+Then the shape: several values of one dimension are compared (compare_values); "哪天/哪个品牌 … 最"
+is the one best (argmax/argmin); a grain is a trend; a share word a share; a dimension or a list word
+a ranking; a comparison word or two times a comparison with the period before (or the one named);
+else a total. With no time named, the range is the last 30 days. The interpretation is returned
+with every answer, so a wrong reading is visible. Questions that belong to a model (补货, 差评,
+定价 …) are routed to that model's route instead.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-from services.insights.phrases import Unreadable, chinese_number, first, pick, scan
-from services.insights.time_phrases import TIME_WORDS, time_range
+from services.insights.entities import Linked, Vocabulary, close_values, common_word, link_exact, link_fuzzy
+from services.insights.phrases import Match, Unreadable, chinese_number, first, pick, scan
+from services.insights.time_phrases import TimeSpan, read_times, time_range
 from services.insights.vocabulary import (
+    BEST_TIME,
     CHANNELS,
     COMPARISONS,
+    CUSTOMER_METRICS,
+    DAY_TYPES,
     DIMENSIONS,
+    EXPLICIT,
     INJECTION,
     METRICS,
     RANKING,
@@ -35,31 +44,26 @@ from services.insights.vocabulary import (
     ROUTES,
     SHARES,
     SORTS,
+    STATUSES,
+    SUPERLATIVE,
     TIME_DIMENSIONS,
     TOP_N,
     TREND,
-    all_words,
 )
 from shared.calendar import shift_months
 from shared.i18n import entries, t
 
-__all__ = ["RATES", "TIME_DIMENSIONS", "Interpretation", "SeveralValues", "UnknownValue", "Unreadable",
-           "chinese_number", "parse", "suggestions", "time_range", "unknown_value"]
+__all__ = ["RATES", "TIME_DIMENSIONS", "Interpretation", "UnknownValue", "Unreadable", "chinese_number", "parse",
+           "suggestions", "time_range"]
 
 MAX_CHARS = 500
-
-
-class SeveralValues(Unreadable):
-    """The question names two or more values of one dimension ("女装和男装的销售额")."""
-
-    def __init__(self, dimension: str, values: list[str]):
-        super().__init__(t("insights.several_values", count=len(values), dimension=t(f"insights.dimension_{dimension}"),
-                           values=", ".join(values)))
-        self.dimension, self.values = dimension, values
+DEFAULT_DAYS = 30  # the range of a question that names no time
+SHAPES = ("total", "ranking", "trend", "share", "comparison", "compare_values", "argmax", "argmin", "route")
+FILTER_COLUMNS = ("category", "brand", "province", "city", "channel", "status", "customer", "day_type", "item")
 
 
 class UnknownValue(Unreadable):
-    """The question filters on a value the shop's data does not have (a city, category, brand ...)."""
+    """The question names a value the shop's data does not have (a city, category, brand ...)."""
 
     def __init__(self, value: str, close: list[str], code: bool = False):
         if code:  # "XYZ123", "2389012345": an id or a product code, which no question filters on
@@ -73,17 +77,41 @@ class UnknownValue(Unreadable):
 
 @dataclass
 class Interpretation:
+    """The typed query: what to compute (metric), over which rows (filters, time_range), broken down
+    how (dimension, values), and in which shape; validated by :meth:`check`."""
+
     metric: str
     dimension: str | None
     time_range: tuple[date, date]
-    shape: str  # total | ranking | trend | share | comparison
+    shape: str  # one of SHAPES
     top_n: int | None = None
     sort: str = "desc"
     filters: dict[str, str] = field(default_factory=dict)
-    comparison: str | None = None  # previous_period | previous_year
+    values: list[str] | None = None  # compare_values: the values of ``dimension`` compared
+    comparison: str | None = None  # previous_period | previous_year | named
     compare_range: tuple[date, date] | None = None
     time_phrase: str = ""
+    day_reading: str | None = None  # a festival's day or its season
+    festival: str | None = None
+    time_default: bool = False  # no time was named: the last 30 days
+    linked: list[dict] = field(default_factory=list)  # the shop values found, and how (exact, pinyin …)
     route: dict | None = None
+
+    def check(self) -> Interpretation:
+        if self.shape not in SHAPES:
+            raise ValueError(self.shape)
+        if self.shape in ("trend",) and self.dimension not in TIME_DIMENSIONS:
+            raise ValueError("a trend needs a time dimension")
+        if self.shape == "compare_values" and (not self.values or len(self.values) < 2 or not self.dimension):
+            raise ValueError("compare_values needs two values of a dimension")
+        if self.shape == "comparison" and self.compare_range is None:
+            raise ValueError("a comparison needs the other range")
+        if self.time_range[0] > self.time_range[1]:
+            raise Unreadable(t("insights.not_a_date", text=f"{self.time_range[0]}~{self.time_range[1]}"))
+        unknown = set(self.filters) - set(FILTER_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown filters {unknown}")
+        return self
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -92,151 +120,232 @@ class Interpretation:
         return out
 
 
-def _previous(span: tuple[date, date], how: str) -> tuple[date, date]:
-    start, end = span
-    if how == "previous_year":
-        return shift_months(start, -12), shift_months(end, -12)
-    if start.day == 1 and (end + timedelta(days=1)).day == 1:  # whole months: the months before
-        months = (end.year - start.year) * 12 + end.month - start.month + 1
-        first = shift_months(start, -months)
-        return first, start - timedelta(days=1)
-    if start.weekday() == 0 and (end - start).days < 6:  # week to date: the same weekdays a week before
-        return start - timedelta(days=7), end - timedelta(days=7)
-    if start.day == 1 and end.month == start.month and end.year == start.year:  # month to date
-        first = shift_months(start, -1)
-        return first, min(shift_months(end, -1), start - timedelta(days=1))
-    length = (end - start).days + 1
-    return start - timedelta(days=length), start - timedelta(days=1)
+class Reading:
+    """The question's text and which of its characters a step has read already."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.free = [True] * len(text)
+
+    def masked(self) -> str:
+        return "".join(c if self.free[i] else " " for i, c in enumerate(self.text))
+
+    def take(self, start: int, end: int) -> None:
+        for i in range(start, end):
+            self.free[i] = False
+
+    def scan(self, table, keep: bool = True) -> list[Match]:
+        """The table's matches on what is left; ``keep`` marks them read."""
+        found = scan(self.masked(), table)
+        if keep:
+            for match in found:
+                self.take(match.start, match.end)
+        return found
 
 
-def parse(question: str, as_of: date, known_values: dict[str, list[str]] | None = None) -> Interpretation:
+def normalise(question: str) -> str:
+    """Full-width letters, digits and punctuation as ASCII (ＴＯＰ３ → top3), one space, lower case."""
+    return " ".join(unicodedata.normalize("NFKC", question).split()).lower()
+
+
+def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = None) -> Interpretation:
     """The interpretation of ``question`` asked on ``as_of`` (see the module docstring).
 
-    ``known_values``: dimension → values that exist in the shop (categories, brands, provinces,
-    cities), so "杭州的女装销量" filters on city 杭州 and category 女装."""
-    text = " ".join(question.split())
+    ``vocabulary``: the shop's values (an :class:`entities.Vocabulary`, or dimension → values), so
+    "杭州的女装销量" filters on city 杭州市 and category 女装."""
+    if not isinstance(vocabulary, Vocabulary):
+        vocabulary = Vocabulary.build(vocabulary or {})
+    text = normalise(question)
     if not text:
         raise Unreadable(t("insights.empty_question"))
     if len(text) > MAX_CHARS:
         raise Unreadable(t("insights.long_question", chars=MAX_CHARS))
     if INJECTION.search(text):
         raise Unreadable(t("insights.not_a_question"))
-    lowered = text.lower()
 
-    route = first(lowered, ROUTES)
+    route = first(text, ROUTES)
     if route:
-        span = time_range(lowered, as_of)
+        span = time_range(text, as_of)
         return Interpretation(metric="(model)", dimension=None, time_range=span[0] if span else (as_of, as_of),
                               shape="route", route=route.row.value, time_phrase=span[1] if span else "")
 
-    # Times first: a time phrase it cannot read ("2024年13月") is named as such, not as an unknown value.
-    span_found = time_range(lowered, as_of)
-    metric_hits = scan(lowered, METRICS)
-    dimension_hits = scan(lowered, DIMENSIONS)
-    filters = _filters(text, known_values or {})
-    unknown = unknown_value(text, filters, known_values or {})
-    if unknown:
-        raise unknown
-    ranking_words = first(lowered, RANKING)
-    if not metric_hits and not (dimension_hits and ranking_words):
-        raise Unreadable(t("insights.no_metric"))
-    # "哪些商品卖得最好" names no metric: ranking items means units sold
-    metric = pick(metric_hits).row.value if metric_hits else "units"
+    reading = Reading(text)
+    times = read_times(text, as_of)
+    for span in times:
+        reading.take(*span.at)
+    linked = Linked()
+    link_exact(reading.text, reading.free, vocabulary, linked)
+    # qualifiers are looked for before the metric words that hold them (卖得最差: revenue, ascending)
+    shares = pick(reading.scan(SHARES, keep=False))
+    sort = pick(reading.scan(SORTS, keep=False))
+    superlative = pick(reading.scan(SUPERLATIVE, keep=False))
+    top = pick(reading.scan(TOP_N, keep=False))
+    listing = pick(reading.scan(RANKING, keep=False))
+    trend = pick(reading.scan(TREND, keep=False))
+    ranks_items = pick(reading.scan(RANKS_ITEMS, keep=False))
+    statuses = reading.scan(STATUSES)
+    metrics = reading.scan(METRICS)
+    best_time = reading.scan(BEST_TIME)
+    day_types = reading.scan(DAY_TYPES)
+    channels = reading.scan(CHANNELS)
+    comparison = pick(reading.scan(COMPARISONS))
+    dimensions = reading.scan(DIMENSIONS)
+    for table in (SHARES, SORTS, SUPERLATIVE, TOP_N, RANKING, TREND):
+        reading.scan(table)
+    link_fuzzy(reading.text, reading.free, vocabulary, linked)
+    _refuse_unknown(reading, linked, vocabulary)
+    # "北极鹿品牌", "母婴类目", "水之语这个牌子": the dimension word says what the value is
+    dimensions = [d for d in dimensions if not any(
+        m.dimension == d.row.value and 0 <= d.start - m.at[1] <= 2 for m in linked.mentions)]
 
-    span, phrase = span_found if span_found else ((as_of.replace(day=1), as_of), "本月 (默认)")
-
-    dimension = pick(dimension_hits).row.value if dimension_hits else None
-    if dimension is None and first(lowered, TREND):
-        days = (span[1] - span[0]).days
-        dimension = "day" if days <= 62 else ("week" if days <= 200 else "month")
-    if dimension is None and ranking_words and first(lowered, RANKS_ITEMS):
-        dimension = "item"  # a ranking of nothing named ranks items ("杭州的女装销量排名")
-
-    comparison = first(lowered, COMPARISONS)
-    comparison = comparison.row.value if comparison else None
-    top = first(lowered, TOP_N)
-    top_n = chinese_number(top.found.group(1)) if top else None
-    sort = first(lowered, SORTS)
-    sort = sort.row.value if sort else "desc"
-    share = first(lowered, SHARES)
-
-    if dimension in TIME_DIMENSIONS:
-        shape = "trend"
-    elif dimension and share:
-        shape = "share"
-    elif dimension:
-        shape = "ranking"
-        top_n = top_n or 10
-    elif comparison:
-        shape = "comparison"
+    # what is counted
+    customer_metric = next((m for m in metrics if m.row.value in CUSTOMER_METRICS), None)
+    counted = [m for m in metrics if m.row.value not in CUSTOMER_METRICS]
+    explicit = [m for m in counted if m.row.priority == EXPLICIT]
+    filters: dict[str, str] = {}
+    others = [m for m in counted if m.row.value != "buyers"]
+    if customer_metric and others:
+        filters["customer"] = CUSTOMER_METRICS[customer_metric.row.value]  # 新客贡献的销售额
+        metric = pick(others).row.value
+    elif customer_metric:
+        metric = customer_metric.row.value  # 有多少新客, 回头客人数
+    elif counted:
+        metric = pick(counted).row.value
+    elif statuses:
+        metric = "orders"  # 待付款的有几单, 被取消的有多少
+    elif dimensions or best_time or listing or superlative:
+        metric = "revenue" if not ranks_items else "units"
     else:
-        shape = "total"
-    if dimension and dimension in filters:  # "女装品类销量前5": the items within 女装
-        dimension = "item"
-    if dimension is None and filters and share and share.row.name == "share":
+        raise Unreadable(t("insights.no_metric"))
+
+    # which rows: the shop's values, statuses, day types, channels
+    by_dimension: dict[str, list[str]] = {}
+    for mention in linked.mentions:
+        by_dimension.setdefault(mention.dimension, [])
+        if mention.value not in by_dimension[mention.dimension]:
+            by_dimension[mention.dimension].append(mention.value)
+    for column, matches in (("status", statuses), ("day_type", day_types), ("channel", channels)):
+        for match in matches:
+            value = match.row.value if column != "channel" else match.row.value
+            by_dimension.setdefault(column, [])
+            if value not in by_dimension[column]:
+                by_dimension[column].append(value)
+    _municipality_once(by_dimension)
+    several = [d for d, values in by_dimension.items() if len(values) > 1]
+    compared = several[0] if several else None
+    for column, values in by_dimension.items():
+        if column != compared:
+            filters[column] = values[0]
+
+    # the time range, and a second one for a comparison
+    if times:
+        span = times[0]
+    else:
+        start = as_of - timedelta(days=DEFAULT_DAYS - 1)
+        span = TimeSpan(start, as_of, f"最近{DEFAULT_DAYS}天")
+    shape, dimension, top_n, sort_order = "total", None, None, sort.row.value if sort else "desc"
+    values = None
+    named_dimension = pick(dimensions).row.value if dimensions else None
+    if compared:
+        shape, dimension, values = "compare_values", compared, by_dimension[compared]
+    elif best_time:
+        shape, dimension = ("argmin" if sort_order == "asc" else "argmax"), pick(best_time).row.value
+    elif named_dimension in TIME_DIMENSIONS or (trend and not named_dimension):
+        shape = "trend"
+        dimension = named_dimension if named_dimension in TIME_DIMENSIONS else _grain(span)
+    elif named_dimension and shares:
+        shape, dimension = "share", named_dimension
+    elif named_dimension and superlative and not top and not _is_list(listing):
+        shape, dimension = ("argmin" if sort_order == "asc" else "argmax"), named_dimension
+    elif named_dimension or (ranks_items and (listing or superlative or top)):
+        shape, dimension = "ranking", named_dimension or "item"
+        top_n = chinese_number(top.found.group(1)) if top else 10
+    elif shares and filters and shares.row.name == "share":
         # "手机端的订单占比": the share of every channel, 手机端's among them
-        dimension = next(iter(filters))
+        dimension = next(k for k in filters if k not in ("customer",))
         filters = {k: v for k, v in filters.items() if k != dimension}
         shape = "share"
+    if dimension and dimension in filters and shape in ("ranking", "argmax", "argmin", "share"):
+        dimension = "item"  # "女装品类销量前5": the items within 女装
     if metric in RATES and shape == "share":
         shape = "ranking"
-    compare_range = _previous(span, comparison) if comparison else None
-    return Interpretation(metric=metric, dimension=dimension, time_range=span, shape=shape, top_n=top_n,
-                          sort=sort, filters=filters, comparison=comparison,
-                          compare_range=compare_range, time_phrase=phrase)
+
+    comparison_kind, compare_range = None, None
+    if shape == "total" and (comparison or len(times) > 1):
+        comparison_kind = comparison.row.value if comparison else "previous_period"
+        compare_range = _previous(span.span, comparison_kind)
+        if comparison_kind == "previous_period" and len(times) > 1:
+            other = times[1].span
+            if other not in (span.span, _whole_previous(span.span)) and other[0] != compare_range[0]:
+                comparison_kind, compare_range = "named", other
+        shape = "comparison"
+    return Interpretation(
+        metric=metric, dimension=dimension, time_range=span.span, shape=shape, top_n=top_n, sort=sort_order,
+        filters=filters, values=values, comparison=comparison_kind, compare_range=compare_range,
+        time_phrase=span.label, day_reading=span.day_reading, festival=span.festival, time_default=not times,
+        linked=[{"dimension": m.dimension, "value": m.value, "words": question_words(text, m.at), "how": m.how}
+                for m in linked.mentions]).check()
 
 
-def _filters(text: str, known: dict[str, list[str]]) -> dict[str, str]:
-    """dimension → value for every known value named in the question (longest value first)."""
-    found: dict[str, str] = {}
-    lowered = text.lower()
-    channel = first(lowered, CHANNELS)
-    if channel:
-        found["channel"] = channel.row.value
-    for dimension in ("category", "brand", "city", "province"):
-        values = sorted((v for v in known.get(dimension, []) if v and len(v) >= 2), key=len, reverse=True)
-        rest, named = lowered, []
-        for value in values:
-            short = value.rstrip("省市")
-            for form in (value.lower(), short.lower() if len(short) >= 2 else None):
-                if form and form in rest:
-                    named.append(value)
-                    rest = rest.replace(form, " ")  # 女装上衣 named: its 女装 is not named again
-                    break
-        if len(named) > 1:
-            raise SeveralValues(dimension, named)
-        if named:
-            found[dimension] = named[0]
-    city, province = found.get("city"), found.get("province")
-    if city and province and city.startswith(province.rstrip("省市")):  # 上海: the city says it all
-        del found["province"]
-    return found
+def question_words(text: str, at: tuple[int, int]) -> str:
+    return text[at[0]:at[1]]
 
 
-# Words that may stand before 的 without naming a filter value, besides those of the metric, dimension
-# and time tables: times the tables do not read, shapes, quantities, the shop.
-_NOT_VALUES = (
-    "前年", "最近", "过去", "期间", "去年同期", "同期", "季度", "个月", "星期", "当天", "各个", "每个", "所有", "全部",
-    "整体", "最好", "最差", "最高", "最低", "最多", "最少", "最大", "最小", "倒数", "哪些", "哪个", "哪几", "排名",
-    "排行", "占比", "比例", "趋势", "走势", "变化", "对比", "环比", "同比", "相比", "比较", "一共", "总共", "合计",
-    "多少", "店铺", "本店", "我们", "我的", "全店", "手机端", "移动端", "无线端", "电脑端", "pc端", "手机", "电脑",
-    "客户", "顾客", "用户", "会员", "以来", "至今", "到现在", "前后", "左右", "之间", "实际", "支付", "付款", "已付款",
-    "成交", "下单", "线上", "网店", "淘宝", "天猫", "店里", "店内", "整个", "总的", "总体", "目前", "现在", "当前",
-    "截至", "为止", "累计")
+def _is_list(listing: Match | None) -> bool:
+    return listing is not None
+
+
+def _grain(span: TimeSpan) -> str:
+    days = (span.end - span.start).days
+    return "day" if days <= 62 else ("week" if days <= 200 else "month")
+
+
+def _municipality_once(by_dimension: dict[str, list[str]]) -> None:
+    """上海 read as both the province and the city: the city says it all."""
+    cities, provinces = by_dimension.get("city", []), by_dimension.get("province", [])
+    for province in list(provinces):
+        if any(city.startswith(province.rstrip("省市")) for city in cities):
+            provinces.remove(province)
+    if "province" in by_dimension and not provinces:
+        del by_dimension["province"]
+
+
+def _previous(span: tuple[date, date], how: str) -> tuple[date, date]:
+    start, end = span
+    if how == "previous_year":
+        return shift_months(start, -12), shift_months(end, -12)
+    if start.day == 1 and (end + timedelta(days=1)).day == 1:  # whole months: the months before
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        first_day = shift_months(start, -months)
+        return first_day, start - timedelta(days=1)
+    if start.weekday() == 0 and (end - start).days < 6:  # week to date: the same weekdays a week before
+        return start - timedelta(days=7), end - timedelta(days=7)
+    if start.day == 1 and end.month == start.month and end.year == start.year:  # month to date
+        first_day = shift_months(start, -1)
+        return first_day, min(shift_months(end, -1), start - timedelta(days=1))
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+def _whole_previous(span: tuple[date, date]) -> tuple[date, date]:
+    """The whole month before a month to date (本月 vs 上月 is compared day for day)."""
+    start = span[0]
+    if start.day != 1:
+        return span
+    before = shift_months(start, -1)
+    return before, start - timedelta(days=1)
+
+
+# Words that may stand before 的 without naming a value: shapes, quantities, the shop, fillers.
+_NOT_VALUES = re.compile(
+    r"期间|当天|那天|各个|每个|所有|全部|整体|哪些|哪个|哪几|多少|店铺|本店|我们|我的|全店|客户|顾客|用户|会员|以来|至今|"
+    r"到现在|前后|左右|之间|实际|支付|付款|成交|下单|线上|网店|淘宝|天猫|店里|店内|整个|总的|总体|目前|现在|当前|截至|为止|"
+    r"累计|一共|总共|合计|帮我|查一下|看看|看一下|告诉我|统计|情况|数据|东西|宝贝|货|这些|那些|这个|那个|一下|里面|其中|"
+    r"大概|大约|分别|怎么样|如何|是不是|有没有|高不高|好不好|多不多|还是|以及|还有|时候|时间|一天|一周|单子|一单|每单|平均")
 _BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
-_ENGLISH_PLACE = re.compile(r"\b(?:in|for|from)\s+((?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)*)")
-# Capitalised words after in/for/from that are not places, categories or brands.
-_ENGLISH_NOT_VALUES = {
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday",
-    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "singles", "double", "eleven", "twelve", "day",
-    "days", "week", "weeks", "month", "months", "year", "years", "quarter", "last", "this", "next", "past", "the",
-    "today", "yesterday", "all", "every", "each", "mobile", "pc", "app", "desktop", "q1", "q2", "q3", "q4"}
-
-
-_ASCII_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9][A-Za-z0-9_-]*")
-# Letters and digits together that are still words: q3, top10, 1st.
-_WORDS_WITH_DIGITS = re.compile(r"(q|top|bottom)\d+|\d+(st|nd|rd|th)", re.IGNORECASE)
+_ASCII_TOKEN = re.compile(r"(?<![a-z0-9_-])[a-z0-9][a-z0-9_-]*")
+# Letters and digits together that are still words: q3, top10, 1st, h1.
+_WORDS_WITH_DIGITS = re.compile(r"(q|top|bottom|h)\d+|\d+(st|nd|rd|th|g|ml|kg|w|m)", re.IGNORECASE)
 
 
 def _looks_like_code(token: str) -> bool:
@@ -247,33 +356,20 @@ def _looks_like_code(token: str) -> bool:
             and not _WORDS_WITH_DIGITS.fullmatch(token))
 
 
-def unknown_value(text: str, filters: dict[str, str], known: dict[str, list[str]]) -> UnknownValue | None:
-    """A place, category or brand the question names that the shop's data does not have, else None:
-    "本月拉萨的销售额" in a shop with no sales to 拉萨 must not silently answer for the whole shop."""
-    every = [v for values in known.values() for v in values if v]
-    vocabulary = sorted({*_NOT_VALUES, *(w for w in (*all_words(METRICS), *all_words(DIMENSIONS), *TIME_WORDS)
-                                         if not w.isascii()), *filters.values(), *every,
-                         *(v.rstrip("省市") for v in every if len(v.rstrip("省市")) >= 2)}, key=len, reverse=True)
-    known_lower = {v.lower() for v in (*every, *filters.values())}
-    candidates = []
-    for match in _BEFORE_DE.finditer(text):
-        rest = match.group(1)
-        for word in vocabulary:
-            rest = rest.replace(word, " ")
-        candidates += [run for run in re.findall(r"[\u4e00-\u9fff]{2,}", rest)
-                       if not re.fullmatch(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总]+", run)]
-    for match in _ENGLISH_PLACE.finditer(text):
-        phrase = match.group(1)
-        words = [w for w in phrase.split() if w.lower() not in _ENGLISH_NOT_VALUES]
-        if words and phrase.lower() not in known_lower and " ".join(words).lower() not in known_lower:
-            candidates.append(" ".join(words))
-    if not candidates:
-        code = next((token for token in _ASCII_TOKEN.findall(text) if _looks_like_code(token)), None)
-        return UnknownValue(code, [], code=True) if code else None
-    value = candidates[0]
-    close = list(dict.fromkeys(difflib.get_close_matches(value, every, n=3, cutoff=0.3) or [
-        v for v in every if any(ch in v for ch in value)]))[:3]
-    return UnknownValue(value, close)
+def _refuse_unknown(reading: Reading, linked: Linked, vocabulary: Vocabulary) -> None:
+    """A place the shop has no sales to, or a name before 的 that no table or shop value reads, is
+    refused: "本月拉萨的销售额" must not silently answer for the whole shop."""
+    if linked.unknown:
+        value = linked.unknown[0]
+        raise UnknownValue(value, close_values(value, vocabulary))
+    rest = _NOT_VALUES.sub(" ", reading.masked())
+    for match in _BEFORE_DE.finditer(rest):
+        run = match.group(1)
+        if not re.fullmatch(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总这那哪]+", run) and not common_word(run):
+            raise UnknownValue(run, close_values(run, vocabulary))
+    code = next((token for token in _ASCII_TOKEN.findall(reading.masked()) if _looks_like_code(token)), None)
+    if code:
+        raise UnknownValue(code, [], code=True)
 
 
 def suggestions(question: str, language: str) -> list[str]:

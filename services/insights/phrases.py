@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import cn2an
+
 # Chinese or Arabic numerals as questions write them: 7, 七, 十五, 一百
 NUMBER = r"(\d+|[一二两三四五六七八九十百]+)"
-CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
 class Unreadable(ValueError):
@@ -91,15 +92,14 @@ def first(text: str, table: Iterable[Row]) -> Match | None:
 
 
 def chinese_number(text: str) -> int:
+    """7, 七, 十五, 两, 一百零五 → the number (cn2an, on the numeral alone: never on a whole question,
+    where it would turn 四川 into 4川)."""
     if text.isdigit():
         return int(text)
-    if "百" in text:
-        head, _, tail = text.partition("百")
-        return (CN_DIGITS.get(head, 1) if head else 1) * 100 + (chinese_number(tail) if tail else 0)
-    if "十" in text:
-        head, _, tail = text.partition("十")
-        return (CN_DIGITS.get(head, 1) if head else 1) * 10 + (CN_DIGITS.get(tail, 0) if tail else 0)
-    return CN_DIGITS.get(text, 0)
+    try:
+        return int(cn2an.cn2an(text, "smart"))
+    except ValueError:
+        raise Unreadable(f"not a number: {text}") from None
 
 
 def ambiguities(table: Iterable[Row]) -> list[tuple[str, str, str]]:

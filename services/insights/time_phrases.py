@@ -1,62 +1,79 @@
-"""Time phrases → a date range (dates inclusive). Pure: no Flask, no SQL.
+"""Time phrases → date ranges (dates inclusive). Pure: no Flask, no SQL.
 
-Two tables, read with :mod:`services.insights.phrases`:
+Tables, read with :mod:`services.insights.phrases`:
 
-- ``YEARS``: the year a question is about, when it names one (2025年, 去年, 今年, last year). It is
-  a context, not a range of its own: 2025年双11, 去年10月 and 2025年第三季度 take their year from it;
-  alone (今年销售额) it is the whole year, up to today.
-- ``PERIODS``: one row per phrase, with the interpreter that turns a match into a range. Explicit
-  dates outrank everything, and two of them make a range (2026-11-01 到 2026-11-15); otherwise the
-  match of the highest priority wins (a named day over a campaign over a quarter over 最近N天 over
-  a month over 今天 … 上月), whatever its place in the question.
+- ``YEARS``: the year a phrase is about (2025年, 去年, 今年, last year). A year written just before a
+  phrase binds to it (去年11月, 今年双11当天 … 去年双11当天); a year bound to nothing is the whole
+  year, up to today (今年哪个月卖得最好).
+- ``PERIODS``: one row per phrase, with the interpreter that turns a match into a :class:`TimeSpan`.
+  Every match is kept, in the order of the question: the first is the range asked about, a second
+  one is what a comparison compares it with (昨天比前天). Two times joined by 到/至/-/~ are one range
+  (11月1日到11日, 从国庆到现在), and 至今/以来/到现在 after a time runs it up to today.
+- ``FESTIVALS``: the festival names (shared.calendar has their dates). A festival word followed by
+  当天/那天 — or by nothing — is the day (去年双12的订单 = 2025-12-12); followed by 期间/大促/活动/预售
+  it is the campaign season (双11期间 = 10-24..11-11).
 
-Relative phrases are read against ``as_of``; a period still running ends on ``as_of``.
+Relative phrases are read against ``as_of``; a period still running ends on ``as_of``, and a
+festival or month named without a year is the latest one that has begun.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from services.insights.phrases import NUMBER, Match, Row, Unreadable, chinese_number, first, pick, scan, word_row
-from shared.calendar import festival_days, monday, month_range, shift_months
+from services.insights.phrases import NUMBER, Match, Row, Unreadable, chinese_number, pick, scan, word_row
+from shared.calendar import festival_day, festival_season, monday, month_range, shift_months
 from shared.i18n import t
 
 # "最近N天" reaches back at most this far (ten years of days, weeks or months).
 MAX_RECENT = {"day": 3660, "week": 523, "month": 120}
+DAYS_PER_MONTH = 30  # 最近一个月 = 最近30天, 最近三个月 = 90 days
 
-Span = tuple[date, date]
+
+@dataclass(frozen=True)
+class TimeSpan:
+    start: date
+    end: date
+    label: str  # the words it was read as ("2025 双11 当天", "最近30天")
+    day_reading: str | None = None  # festivals: "day" (the festival day) or "season" (its campaign)
+    festival: str | None = None  # the festival's code, when a festival named it
+    at: tuple[int, int] = (0, 0)  # where in the question
+
+    @property
+    def span(self) -> tuple[date, date]:
+        return self.start, self.end
 
 
 @dataclass(frozen=True)
 class Context:
     as_of: date
-    year: int | None  # the year the question names, if any
+    year: int | None  # the year bound to the phrase, if any
 
 
+def _clip(start: date, end: date, as_of: date) -> tuple[date, date]:
+    return start, min(end, as_of) if start <= as_of else end
 
 
 # --- the year context ------------------------------------------------------------------------------
 
 # value: years from as_of's (20xx年 reads its own)
 YEARS: tuple[Row, ...] = (
-    Row("20xx年", re.compile(r"(20\d\d)\s*年?"), 0, 3, ("2025年", "2026")),
+    Row("20xx年", re.compile(r"(?<!\d)(20\d\d)\s*年?(?![\d./-])"), 0, 3, ("2025年", "2026")),
+    Row("前年", re.compile(r"前年|\bthe year before last\b"), -2, 2, ("前年", "the year before last")),
     Row("去年", re.compile(r"去年|\blast year\b"), -1, 2, ("去年", "last year")),
     Row("今年", re.compile(r"今年|本年|\bthis year\b"), 0, 1, ("今年", "本年", "this year")),
 )
 
 
-def named_year(text: str, as_of: date) -> int | None:
-    match = first(text, YEARS)
-    if match is None:
-        return None
+def year_of(match: Match, as_of: date) -> int:
     if match.row.name == "20xx年":
         return int(match.found.group(1))
     return as_of.year + match.row.value
 
 
-# --- interpreters: a match and the context → (range, the words that named it) ------------------
+# --- interpreters: a match and the context → a TimeSpan ------------------------------------------------
 
 def read_date(text: str, default_year: int) -> date:
     numbers = [int(x) for x in re.findall(r"\d+", text)]
@@ -68,156 +85,331 @@ def read_date(text: str, default_year: int) -> date:
         raise Unreadable(t("insights.not_a_date", text=text)) from None
 
 
-def campaign(match: Match, ctx: Context) -> tuple[Span, str]:
-    """A shopping festival's campaign days; of the year named, else the latest that has begun."""
-    name = match.row.value
-    year = ctx.year
-    if year is None:
-        year = ctx.as_of.year if festival_days(ctx.as_of.year)[name][0] <= ctx.as_of else ctx.as_of.year - 1
-    start, _peak, end = festival_days(year)[name]
-    return (start, min(end, ctx.as_of) if year == ctx.as_of.year else end), f"{year} {name}"
+def _latest(day_in: callable, ctx: Context) -> int:
+    """The year named, else this year when its day has come, else last year."""
+    if ctx.year is not None:
+        return ctx.year
+    this = day_in(ctx.as_of.year)
+    return ctx.as_of.year if this is not None and this <= ctx.as_of else ctx.as_of.year - 1
 
 
-def festival_day(match: Match, ctx: Context) -> tuple[Span, str]:
-    """One day of the year (双11当天): of the year named, else the latest that has come."""
-    month, day, name = match.row.value
-    year = ctx.year
-    if year is None:
-        year = ctx.as_of.year if date(ctx.as_of.year, month, day) <= ctx.as_of else ctx.as_of.year - 1
-    return (date(year, month, day),) * 2, f"{year} {name}"
+def full_date(match: Match, ctx: Context) -> TimeSpan:
+    day = read_date(match.text, ctx.year or ctx.as_of.year)
+    return TimeSpan(day, day, day.isoformat())
 
 
-def months_of_year(first_month: int, count: int, ctx: Context, label: str, year: int | None = None
-                   ) -> tuple[Span, str]:
+def month_day(match: Match, ctx: Context) -> TimeSpan:
+    """11月1日, 11.15: of the year named, else the latest such day that has come."""
+    month, day = (int(x) for x in re.findall(r"\d+", match.text)[:2])
+    year = _latest(lambda y: _safe_date(y, month, day), ctx)
+    read = read_date(f"{year}-{month}-{day}", year)
+    return TimeSpan(read, read, read.isoformat())
+
+
+def day_of_month(match: Match, ctx: Context) -> TimeSpan:
+    """15号 alone: that day of this month (or of last month when it has not come yet); the end of a
+    range it is read against the start's month (see ``_join``)."""
+    day = int(match.found.group(1))
+    month = ctx.as_of.replace(day=1)
+    if _safe_date(month.year, month.month, day) is None or date(month.year, month.month, day) > ctx.as_of:
+        month = shift_months(month, -1)
+    read = read_date(f"{month.year}-{month.month}-{day}", month.year)
+    return TimeSpan(read, read, read.isoformat())
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def festival(match: Match, ctx: Context) -> TimeSpan:
+    """A festival's day, or its season when a season word follows (期间, 大促, 活动, 预售 …) or the
+    festival is itself a season (年货节, 黄金周)."""
+    code = match.row.value
+    tail = match.found.group("tail") or ""
+    season_words = match.row.name in SEASON_ONLY or (tail and SEASON_TAIL.fullmatch(tail.strip()))
+    if season_words:
+        year = _latest(lambda y: (festival_season(code, y) or (None, None))[0] or festival_day(code, y), ctx)
+        season = festival_season(code, year)
+        if season is not None:
+            start, end = _clip(*season, ctx.as_of)
+            return TimeSpan(start, end, f"{year} {code} season", "season", code)
+    year = _latest(lambda y: festival_day(code, y), ctx)
+    day = festival_day(code, year)
+    if day is None:
+        raise Unreadable(t("insights.not_a_date", text=match.text))
+    return TimeSpan(day, day, f"{year} {code} day", "day", code)
+
+
+def months_of_year(first_month: int, count: int, ctx: Context, label: str, year: int | None = None) -> TimeSpan:
     """``count`` months from ``first_month`` of the year named (else this year), up to today."""
     year = year or ctx.year or ctx.as_of.year
     start = date(year, first_month, 1)
-    end = month_range(year, first_month + count - 1)[1]
-    return (start, min(end, ctx.as_of) if start <= ctx.as_of else end), f"{year} {label}"
+    end = month_range(year + (first_month + count - 2) // 12, (first_month + count - 2) % 12 + 1)[1]
+    return TimeSpan(*_clip(start, end, ctx.as_of), f"{year} {label}")
 
 
-def relative_quarter(match: Match, ctx: Context) -> tuple[Span, str]:
+def relative_quarter(match: Match, ctx: Context) -> TimeSpan:
     index = ctx.as_of.year * 4 + (ctx.as_of.month - 1) // 3 - match.row.value  # quarters back
     year, number = index // 4, index % 4 + 1
     return months_of_year(3 * number - 2, 3, ctx, f"Q{number}", year)
 
 
-def quarter(match: Match, ctx: Context) -> tuple[Span, str]:
-    chinese, latin = match.found.group(1), match.found.group(2)
-    number = chinese_number(chinese) if chinese else int(latin)
+def quarter(match: Match, ctx: Context) -> TimeSpan:
+    number = chinese_number(next(g for g in match.found.groups() if g))
+    if not 1 <= number <= 4:
+        raise Unreadable(t("insights.not_a_date", text=match.text))
     return months_of_year(3 * number - 2, 3, ctx, f"Q{number}")
 
 
-def half_year(match: Match, ctx: Context) -> tuple[Span, str]:
+def half_year(match: Match, ctx: Context) -> TimeSpan:
     half = match.row.value
     return months_of_year(6 * half - 5, 6, ctx, f"H{half}")
 
 
-def recent(match: Match, ctx: Context) -> tuple[Span, str]:
-    n, unit = chinese_number(match.found.group(1)), match.found.group(2).lower()
+def first_quarters(match: Match, ctx: Context) -> TimeSpan:
+    """前三个季度: the quarters of the year before the current one (Q1..Q3 in Q4)."""
+    count = chinese_number(match.found.group(1))
+    year = ctx.year or ctx.as_of.year
+    current = (ctx.as_of.month - 1) // 3 + 1 if year == ctx.as_of.year else 5
+    if not 1 <= count < current:
+        raise Unreadable(t("insights.not_a_date", text=match.text))
+    return months_of_year(1 + 3 * (current - 1 - count), 3 * count, ctx, match.text, year)
+
+
+def previous_months(match: Match, ctx: Context) -> TimeSpan:
+    """前两个月: the whole months before this one."""
+    count = chinese_number(match.found.group(1))
+    if not 1 <= count <= MAX_RECENT["month"]:
+        raise Unreadable(t("insights.not_a_date", text=match.text))
+    this_month = ctx.as_of.replace(day=1)
+    return TimeSpan(shift_months(this_month, -count), this_month - timedelta(days=1), match.text)
+
+
+def previous_weeks(match: Match, ctx: Context) -> TimeSpan:
+    """前两周: the whole weeks before this one."""
+    count = chinese_number(match.found.group(1))
+    if not 1 <= count <= MAX_RECENT["week"]:
+        raise Unreadable(t("insights.not_a_date", text=match.text))
+    this_week = monday(ctx.as_of)
+    return TimeSpan(this_week - timedelta(days=7 * count), this_week - timedelta(days=1), match.text)
+
+
+def recent(match: Match, ctx: Context) -> TimeSpan:
+    """最近N天/周/个月, last N days: N whole days (a month is 30) ending today."""
+    n = chinese_number(match.found.group("n") or match.found.group("en") or "1")
+    unit = match.found.group("unit").lower()
     kind = "day" if unit in ("天", "日") or unit.startswith("day") else \
-        "week" if unit in ("周", "星期") or unit.startswith("week") else "month"
+        "week" if unit in ("周", "星期", "个星期") or unit.startswith("week") else \
+        "year" if unit in ("年",) or unit.startswith("year") else "month"
+    if kind == "year":
+        kind, n = "month", 12 * n
     if not 1 <= n <= MAX_RECENT[kind]:
         raise Unreadable(t("insights.recent_out_of_range", text=match.text.strip(), days=MAX_RECENT["day"],
                            weeks=MAX_RECENT["week"], months=MAX_RECENT["month"]))
-    as_of = ctx.as_of
-    if kind == "day":
-        return (as_of - timedelta(days=n - 1), as_of), f"最近{n}天"
-    if kind == "week":
-        return (as_of - timedelta(days=7 * n - 1), as_of), f"最近{n}周"
-    return (shift_months(as_of, -n) + timedelta(days=1), as_of), f"最近{n}个月"
+    days = n * {"day": 1, "week": 7, "month": DAYS_PER_MONTH}[kind]
+    return TimeSpan(ctx.as_of - timedelta(days=days - 1), ctx.as_of, f"最近{days}天")
 
 
-def month(match: Match, ctx: Context) -> tuple[Span, str]:
-    number = chinese_number(match.found.group(1))
+def month(match: Match, ctx: Context) -> TimeSpan:
+    number = chinese_number(match.found.group(1)) if match.found.group(1) else MONTH_NAMES[match.found.group(2)[:3]]
     if not 1 <= number <= 12:  # "2024年13月" must not quietly become all of 2024
         raise Unreadable(t("insights.not_a_month", text=match.text))
     year = ctx.year or (ctx.as_of.year if number <= ctx.as_of.month else ctx.as_of.year - 1)
-    return month_range(year, number), f"{year}年{number}月"
+    return TimeSpan(*_clip(*month_range(year, number), ctx.as_of), f"{year}年{number}月")
 
 
-def _last_month(day: date) -> Span:
+def year_to_date(match: Match, ctx: Context) -> TimeSpan:
+    year = ctx.year or ctx.as_of.year
+    return TimeSpan(*_clip(date(year, 1, 1), date(year, 12, 31), ctx.as_of), f"{year}年")
+
+
+def _last_month(day: date) -> tuple[date, date]:
     previous = shift_months(day.replace(day=1), -1)
     return month_range(previous.year, previous.month)
 
 
-def _this_weekend(day: date) -> Span:
-    saturday = monday(day) + timedelta(days=5)
+def _month_before_last(day: date) -> tuple[date, date]:
+    previous = shift_months(day.replace(day=1), -2)
+    return month_range(previous.year, previous.month)
+
+
+def _weekend(day: date, weeks_back: int) -> tuple[date, date]:
+    saturday = monday(day) + timedelta(days=5 - 7 * weeks_back)
     return saturday, min(saturday + timedelta(days=1), day) if saturday <= day else saturday + timedelta(days=1)
 
 
 RELATIVE = {  # phrase → the range it names on a day
     "今天": lambda d: (d, d),
     "昨天": lambda d: (d - timedelta(days=1),) * 2,
-    "本周末": _this_weekend,
+    "前天": lambda d: (d - timedelta(days=2),) * 2,
+    "本周末": lambda d: _weekend(d, 0),
+    "上周末": lambda d: _weekend(d, 1),
     "本周": lambda d: (monday(d), d),
     "上周": lambda d: (monday(d) - timedelta(days=7), monday(d) - timedelta(days=1)),
+    "上上周": lambda d: (monday(d) - timedelta(days=14), monday(d) - timedelta(days=8)),
     "本月": lambda d: (d.replace(day=1), d),
     "上月": _last_month,
+    "上上月": _month_before_last,
 }
 
 
-def relative(match: Match, ctx: Context) -> tuple[Span, str]:
-    return RELATIVE[match.row.name](ctx.as_of), match.row.name
+def relative(match: Match, ctx: Context) -> TimeSpan:
+    return TimeSpan(*RELATIVE[match.row.name](ctx.as_of), match.row.name)
 
 
-def _words(name: str, words: tuple[str, ...], priority: int, read, value=None) -> Row:
+def _words(name: str, words: tuple[str, ...], read, value=None) -> Row:
     # time words are read inside other words too ("本月份", "today's")
-    return word_row(name, words, value, priority, whole_words=False, read=read)
+    return word_row(name, words, value, 0, whole_words=False, read=read)
+
+
+MONTH_NAMES = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+
+# Festival names → shared.calendar's code. A word ending in a season (黄金周, 年货节) is always one.
+FESTIVAL_WORDS: dict[str, tuple[str, ...]] = {
+    "double11": ("双11", "双十一", "double 11", "double eleven", "11.11", "singles day", "singles' day"),
+    "double12": ("双12", "双十二", "double 12", "double twelve", "12.12"),
+    "mid618": ("618", "六一八", "6.18"),
+    "women38": ("38节", "三八节", "38女王节", "女王节", "妇女节", "三八妇女节", "women's day"),
+    "spring_festival": ("春节", "过年", "chinese new year", "spring festival", "lunar new year"),
+    "newyear_goods": ("年货节",),
+    "valentine": ("情人节", "valentine's day", "valentines day", "valentine"),
+    "may20": ("520",),
+    "qixi": ("七夕", "七夕节", "qixi"),
+    "mid_autumn": ("中秋节", "中秋", "mid-autumn festival", "mid-autumn"),
+    "national_day": ("国庆节", "国庆", "national day"),
+    "national_day_week": ("国庆黄金周", "国庆假期", "国庆长假", "十一黄金周", "黄金周", "golden week"),
+    "new_year": ("元旦", "new year's day"),
+    "labour_day": ("劳动节", "五一", "labour day", "labor day"),
+    "dragon_boat": ("端午节", "端午", "dragon boat festival"),
+}
+SEASON_ONLY = {"newyear_goods", "national_day_week"}
+DAY_TAIL = r"当天|那天|那一天|这天|这一天|当日|那日|\s?day"
+SEASON_TAIL = re.compile(r"(?:活动|大促|促销|预售|预热|购物节)?(?:期间|前后|那几天|这几天|假期|长假|小长假|季)?|"
+                         r"\s?(?:sale|season|period|sale period|campaign|promotion|holidays?)")
+_FESTIVAL_TAIL = rf"(?P<tail>\s*(?:{DAY_TAIL}|活动期间|大促期间|促销期间|预售期|预售|大促|活动|期间|前后|假期|长假|小长假|"\
+    r"那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|\s?holidays?))?"
+
+
+def _festival_row(code: str, words: tuple[str, ...]) -> Row:
+    names = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    guard = r"(?<![\d.])" if words[0][0].isdigit() else ""
+    pattern = re.compile(rf"{guard}(?:{names})(?![\d])" + _FESTIVAL_TAIL)
+    return Row(code, pattern, "national_day" if code == "national_day_week" else code, 90, words, festival)
 
 
 DATE_PRIORITY = 100
 PERIODS: tuple[Row, ...] = (
-    Row("日期", re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?"), priority=DATE_PRIORITY,
-        examples=("2026-11-01", "2026/11/1", "2026年11月1日", "2026.11.01")),
-    Row("月日", re.compile(r"(?<![\d年-])(\d{1,2})月(\d{1,2})[日号]"), priority=DATE_PRIORITY,
-        examples=("11月1日", "11月15号")),
-    _words("双11当天", ("双11当天", "双十一当天"), 95, festival_day, (11, 11, "double11 day")),
-    _words("双11", ("双11", "双十一", "double 11", "11.11", "singles day"), 94, campaign, "double11"),
-    _words("618", ("618", "六一八"), 93, campaign, "mid618"),
-    _words("双12", ("双12", "双十二", "double 12", "12.12"), 92, campaign, "double12"),
-    Row("本季度", re.compile(r"(?:本|这个|这一)季度|\bthis quarter\b"), 0, 82,
+    Row("日期", re.compile(r"(?<!\d)(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"),
+        priority=DATE_PRIORITY, examples=("2026-11-01", "2026/11/1", "2026年11月1日", "2026.11.01"), read=full_date),
+    Row("月日", re.compile(r"(?<![\d年./-])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]|"
+                         r"(?<![\d.])(1[0-2]|0?[1-9])\.(3[01]|[12]\d|0?[1-9])(?![\d.a-z%])"),
+        priority=DATE_PRIORITY, examples=("11月1日", "11月15号", "11.1"), read=month_day),
+    Row("N号", re.compile(r"(?<![\d月.])(3[01]|[12]\d|0?[1-9])\s*[日号](?!\d)"), priority=DATE_PRIORITY - 1,
+        examples=("15号",), read=day_of_month),
+    *(_festival_row(code, words) for code, words in FESTIVAL_WORDS.items()),
+    Row("本季度", re.compile(r"(?:本|这个|这一|当前)季度|\bthis quarter\b|\bquarter to date\b|\bqtd\b"), 0, 82,
         ("本季度", "这个季度", "这一季度", "this quarter"), relative_quarter),
-    Row("上季度", re.compile(r"(?:上|上个|上一)季度|\blast quarter\b"), 1, 82,
+    Row("上季度", re.compile(r"(?:上|上个|上一)季度|\blast quarter\b|\bprevious quarter\b"), 1, 82,
         ("上季度", "上个季度", "上一季度", "last quarter"), relative_quarter),
-    Row("第N季度", re.compile(r"第?([一二三四1-4])季度|(?<![a-z0-9])q([1-4])(?![0-9])"), priority=81,
-        examples=("第三季度", "三季度", "第1季度", "q3"), read=quarter),
-    _words("上半年", ("上半年",), 80, half_year, 1),
-    _words("下半年", ("下半年",), 80, half_year, 2),
-    Row("最近N天", re.compile(r"(?:最近|近|过去|last|past)\s*" + NUMBER
-                            + r"\s*(天|日|周|星期|个月|月|days?|weeks?|months?)"), priority=70,
-        examples=("最近7天", "近三十天", "过去2周", "最近3个月", "last 14 days", "past 2 weeks", "last 3 months"),
-        read=recent),
-    Row("N月", re.compile(r"(?<!\d)(\d{1,2}|[一二三四五六七八九十]+)月(?!\d)"), priority=60,
-        examples=("10月", "十月", "3月"), read=month),
-    _words("今天", ("今天", "今日", "today"), 57, relative),
-    _words("昨天", ("昨天", "昨日", "yesterday"), 56, relative),
-    _words("本周末", ("本周末", "这周末", "this weekend"), 55, relative),
-    _words("本周", ("本周", "这周", "这一周", "this week"), 54, relative),
-    _words("上周", ("上周", "上一周", "上星期", "last week"), 53, relative),
-    _words("本月", ("本月", "这个月", "当月", "this month"), 52, relative),
-    _words("上月", ("上月", "上个月", "last month"), 51, relative),
+    Row("前N个季度", re.compile(r"前\s*" + NUMBER + r"\s*个?季度"), priority=82,
+        examples=("前三个季度", "前2个季度"), read=first_quarters),
+    Row("第N季度", re.compile(r"第?([一二三四1-4])季度|(?<![a-z0-9])q([1-4])(?![0-9])|"
+                           r"\b(?:the\s)?(first|second|third|fourth)\squarter\b"),
+        priority=81, examples=("第三季度", "三季度", "第1季度", "q3"), read=quarter),
+    _words("上半年", ("上半年", "h1", "first half"), half_year, 1),
+    _words("下半年", ("下半年", "h2", "second half"), half_year, 2),
+    Row("前N个月", re.compile(r"(?<![最近过去])前\s*" + NUMBER + r"\s*个月"), priority=70,
+        examples=("前两个月", "前3个月"), read=previous_months),
+    Row("前N周", re.compile(r"(?<![最近过去])前\s*" + NUMBER + r"\s*(?:个)?(?:周|星期)"), priority=70,
+        examples=("前两周", "前3个星期"), read=previous_weeks),
+    Row("最近N天", re.compile(r"(?:(?:最近|最新|近|过去)\s*(?P<n>\d+|[一二两三四五六七八九十百]+)?|"
+                            r"(?:last|past|previous)\s*(?P<en>\d+))"
+                            r"\s*(?P<unit>天|日|周|个星期|星期|个月|月|年|days?|weeks?|months?|years?)(?!份)"), priority=70,
+        examples=("最近7天", "近三十天", "过去2周", "最近3个月", "近一个月", "最近一周", "last 14 days", "past 2 weeks",
+                  "last 3 months"), read=recent),
+    Row("N月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?(?!\d)|"
+                         r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"),
+        priority=60, examples=("10月", "十月", "3月份"), read=month),
+    Row("年初至今", re.compile(r"年初至今|年初到现在|年初到今天|今年以来|今年到现在|今年至今|本年度|"
+                           r"\byear to date\b|\bytd\b|\bthis year so far\b"),
+        priority=59, examples=("年初至今", "今年以来", "year to date", "ytd"), read=year_to_date),
+    _words("今天", ("今天", "今日", "today"), relative),
+    _words("昨天", ("昨天", "昨日", "yesterday"), relative),
+    _words("前天", ("前天", "the day before yesterday"), relative),
+    _words("本周末", ("本周末", "这周末", "this weekend"), relative),
+    _words("上周末", ("上周末", "上个周末", "last weekend"), relative),
+    _words("本周", ("本周", "这周", "这一周", "这星期", "这个星期", "本星期", "this week", "week to date"), relative),
+    _words("上周", ("上周", "上一周", "上星期", "上个星期", "上个礼拜", "last week", "previous week"), relative),
+    _words("上上周", ("上上周", "上上个星期", "上上星期", "the week before last"), relative),
+    _words("本月", ("本月", "这个月", "当月", "这月", "this month", "month to date", "mtd"), relative),
+    _words("上月", ("上月", "上个月", "上一个月", "last month", "previous month"), relative),
+    _words("上上月", ("上上个月", "上上月", "the month before last"), relative),
 )
+# "到现在"-like words after a time run it up to today; "到"-like words between two times join them.
+UP_TO_NOW = re.compile(r"^\s*(?:至今|以来|到现在|到今天|到目前|到目前为止|迄今|为止|开始到现在|"
+                       r"until now|to date|so far|till now)")
+JOIN = re.compile(r"^\s*(?:到|至|~|～|-|—|－|一直到|through|to|until|and)\s*$")
 
 
 # the words of the tables, which a question may put before 的 without naming a filter value
 TIME_WORDS = tuple(example for row in (*YEARS, *PERIODS) for example in row.examples)
 
 
-def time_range(question: str, as_of: date) -> tuple[Span, str] | None:
-    """The time range a lower-cased question names (dates inclusive) and the words that named it;
-    None if it names none. A phrase it cannot read (2024年2月30日, 13月, 最近0天) is Unreadable."""
-    question = question.lower()
-    ctx = Context(as_of, named_year(question, as_of))
-    matches = scan(question, PERIODS)
-    dates = [read_date(m.text, ctx.year or as_of.year) for m in matches if m.row.priority == DATE_PRIORITY]
-    if len(dates) >= 2:
-        return (min(dates[0], dates[1]), max(dates[0], dates[1])), "区间"
-    if dates:
-        return (dates[0], dates[0]), "指定日期"
-    chosen = pick(matches)
-    if chosen is not None:
-        return chosen.row.read(chosen, ctx)
-    if ctx.year:
-        return (date(ctx.year, 1, 1), min(date(ctx.year, 12, 31), as_of)), f"{ctx.year}年"
-    return None
+def read_times(question: str, as_of: date) -> list[TimeSpan]:
+    """Every time range a lower-cased question names, in order (see the module docstring); empty if
+    it names none. A phrase it cannot read (2024年2月30日, 13月, 最近0天) is Unreadable."""
+    years = scan(question, YEARS)
+    periods = [m for m in scan(question, PERIODS)
+               if not any(y.start < m.end and m.start < y.end and (y.end - y.start) > (m.end - m.start)
+                          for y in years)]
+    years = [y for y in years if not any(y.start < p.end and p.start < y.end for p in periods)]
+    bound: set[int] = set()
+    spans: list[TimeSpan] = []
+    for match in periods:
+        year = next((y for y in years if 0 <= match.start - y.end <= 1 and id(y) not in bound), None)
+        if year is not None:
+            bound.add(id(year))
+        ctx = Context(as_of, year_of(year, as_of) if year else None)
+        start_at = year.start if year else match.start
+        spans.append(replace(match.row.read(match, ctx), at=(start_at, match.end)))
+    for year in years:
+        if id(year) not in bound:
+            number = year_of(year, as_of)
+            first, last = _clip(date(number, 1, 1), date(number, 12, 31), as_of)
+            spans.append(TimeSpan(first, last, f"{number}年", at=(year.start, year.end)))
+    spans.sort(key=lambda s: s.at)
+    return _join(question, spans, as_of)
+
+
+def _join(question: str, spans: list[TimeSpan], as_of: date) -> list[TimeSpan]:
+    """A到B → one range; A至今 → A's start up to today."""
+    out: list[TimeSpan] = []
+    for span in spans:
+        if out and JOIN.match(question[out[-1].at[1]:span.at[0]]):
+            first = out.pop()
+            end = span
+            if span.label == span.start.isoformat() and first.start > span.start and \
+                    re.fullmatch(r"\d{1,2}\s*[日号]", question[span.at[0]:span.at[1]].strip()):
+                end_day = _safe_date(first.start.year, first.start.month, span.start.day)  # 11月1日到11日
+                end = replace(span, start=end_day, end=end_day) if end_day else span
+            start, stop = min(first.start, end.start), max(first.end, end.end)
+            span = TimeSpan(start, min(stop, as_of), f"{start.isoformat()}~{min(stop, as_of).isoformat()}",
+                            first.day_reading, first.festival, (first.at[0], span.at[1]))
+        if UP_TO_NOW.match(question[span.at[1]:]):
+            span = TimeSpan(span.start, as_of, f"{span.start.isoformat()}~{as_of.isoformat()}", span.day_reading,
+                            span.festival, span.at)
+        out.append(span)
+    return out
+
+
+def time_range(question: str, as_of: date) -> tuple[tuple[date, date], str] | None:
+    """The first time range a question names and the words that named it; None if it names none."""
+    spans = read_times(question.lower(), as_of)
+    return (spans[0].span, spans[0].label) if spans else None
+
+
+__all__ = ["PERIODS", "TIME_WORDS", "YEARS", "TimeSpan", "pick", "read_times", "time_range"]
