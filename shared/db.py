@@ -15,11 +15,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, Date, DateTime, Engine, create_engine, event
+from sqlalchemy import JSON, Date, DateTime, Engine, Integer, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -106,6 +106,29 @@ def _local_bucket_sqlite(element, compiler, **kw):
     return f"local_bucket({compiler.process(element.clauses, **kw)})"
 
 
+class local_weekday(FunctionElement):  # noqa: N801 (an SQL function, named like one)
+    """SQL: the shop-local ISO day of the week (1 = Monday … 7 = Sunday) of a UTC timestamp column."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(local_weekday, "postgresql")
+def _local_weekday_postgresql(element, compiler, **kw):
+    stamp, zone = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(extract(isodow from timezone({zone}, {stamp})) AS INTEGER)"
+
+
+@compiles(local_weekday, "sqlite")
+def _local_weekday_sqlite(element, compiler, **kw):
+    return f"local_weekday({compiler.process(element.clauses, **kw)})"
+
+
+def _sqlite_local_weekday(stamp: str | None, zone: str) -> int | None:
+    day = _sqlite_local_bucket(stamp, zone, "day")
+    return None if day is None else date.fromisoformat(day).isoweekday()
+
+
 def _sqlite_local_bucket(stamp: str | None, zone: str, unit: str) -> str | None:
     if stamp is None:
         return None
@@ -127,6 +150,7 @@ def _local_bucket_of(minute: str, zone: str, unit: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record):
     dbapi_connection.create_function("local_bucket", 3, _sqlite_local_bucket, deterministic=True)
+    dbapi_connection.create_function("local_weekday", 2, _sqlite_local_weekday, deterministic=True)
     cursor = dbapi_connection.cursor()
     # WAL lets the web thread read while the embedded worker writes.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -21,10 +21,14 @@ from services.insights.segments import segment_title
 from shared.calendar import local_window  # noqa: F401 (callers import it from here)
 from shared.i18n import Message, t
 
-ORDER_METRICS = {"revenue", "units", "orders", "aov", "buyers", "repeat_rate", "refund_rate"}
+ORDER_METRICS = {"revenue", "units", "orders", "aov", "buyers", "repeat_rate", "refund_rate", "new_buyers",
+                 "returning_buyers"}
 EVENT_METRICS = {"conversion", "carts", "favs"}
 REVIEW_METRICS = {"positive_review_rate"}
-SUMMABLE = {"revenue", "units", "orders", "buyers"}
+SUMMABLE = {"revenue", "units", "orders", "buyers", "new_buyers"}
+COUNTS = SUMMABLE | {"returning_buyers"}  # nothing sold is 0 of these (a rate is unknown instead)
+# Our codes for values, named in the reader's language (catalogue keys insights.<dimension>_<value>).
+NAMED_VALUES = ("channel", "status", "customer", "day_type", "weekday")
 
 UNSEGMENTED = "unsegmented"  # buyers newer than the segments model
 ANONYMOUS = "anonymous"  # orders exported without a buyer (UCI rows without CustomerID)
@@ -40,10 +44,12 @@ def dimension_name(dimension: str) -> Message:
     return t(f"insights.dimension_{dimension}")
 
 
-def value_label(dimension: str | None, value: str) -> str | Message:
+def value_label(dimension: str | None, value) -> str | Message:
     """How an answer names a value of a dimension: the shop's own values as they are, our codes in words."""
-    if dimension == "channel" and value in CHANNELS:
-        return t(f"insights.channel_{value}")
+    if dimension == "channel" and value not in CHANNELS:
+        return value
+    if dimension in NAMED_VALUES:
+        return t(f"insights.{dimension}_{value}")
     if dimension == "segment":
         if value in (UNSEGMENTED, ANONYMOUS):
             return t(f"insights.segment_{value}")
@@ -86,15 +92,22 @@ def bucket(days: pd.Series, dimension: str) -> pd.Series:
     return days
 
 
-def span_buckets(span: tuple[date, date], dimension: str) -> list[date]:
-    """Every day, week (its Monday) or month (its 1st) of a time range, in order."""
+def span_buckets(span: tuple[date, date], dimension: str) -> list:
+    """Every day, week (its Monday) or month (its 1st) of a time range, in order; for weekdays,
+    the ISO days of the week (1 = Monday) the range has."""
     days = pd.Series(pd.date_range(span[0], span[1], freq="D"))
+    if dimension == "weekday":
+        return sorted(set(days.dt.dayofweek + 1))
     return [d.date() for d in bucket(days, dimension).drop_duplicates()]
+
+
+def bucket_key(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def order_values(sums: pd.DataFrame, metric: str) -> pd.Series:
     """One order metric per row of ``data.order_aggregates``' sums (see the module docstring)."""
-    if metric in ("revenue", "units", "orders", "buyers"):
+    if metric in ("revenue", "units", "orders", "buyers", "new_buyers", "returning_buyers"):
         return sums[metric].astype(float)
     if metric == "aov":
         return sums["revenue"] / sums["orders"].where(sums["orders"] > 0)
@@ -109,7 +122,7 @@ def order_values(sums: pd.DataFrame, metric: str) -> pd.Series:
 def order_value(sums: pd.DataFrame, metric: str) -> float:
     """The metric of a single-row (ungrouped) aggregate; no rows is no sales."""
     if sums.empty:
-        return 0.0 if metric in SUMMABLE else float("nan")
+        return 0.0 if metric in COUNTS else float("nan")
     return float(order_values(sums, metric).iloc[0])
 
 
@@ -136,13 +149,17 @@ def order_table(sums: pd.DataFrame, interp: Interpretation, catalogue: pd.DataFr
     if interp.dimension is None:
         return pd.DataFrame({"key": ["total"], "label": ["total"], "value": [order_value(sums, interp.metric)]})
     if interp.dimension in TIME_DIMENSIONS:
-        values = dict(zip(sums[interp.dimension], order_values(sums, interp.metric), strict=True))
+        values = dict(zip(sums[interp.dimension].map(_bucket_value), order_values(sums, interp.metric), strict=True))
         every = span_buckets(interp.time_range, interp.dimension)
         empty = 0.0 if interp.metric not in RATES else np.nan
-        keys = [d.isoformat() for d in every]
+        keys = [bucket_key(d) for d in every]
         return pd.DataFrame({"key": keys, "label": keys, "value": [values.get(d, empty) for d in every]})
     column = "item_id" if interp.dimension == "item" else interp.dimension
     table = pd.DataFrame({"key": sums[column].astype(str), "value": order_values(sums, interp.metric)})
+    if interp.values:  # the values compared, each shown even when it sold nothing
+        missing = [v for v in interp.values if v not in set(table["key"])]
+        empty = 0.0 if interp.metric in COUNTS else np.nan
+        table = pd.concat([table, pd.DataFrame({"key": missing, "value": empty})], ignore_index=True)
     if interp.dimension == "item":
         titles = sums.dropna(subset=["title"]).set_index("item_id")["title"]
         if catalogue is not None and interp.metric in SUMMABLE:
@@ -157,6 +174,15 @@ def order_table(sums: pd.DataFrame, interp: Interpretation, catalogue: pd.DataFr
     if interp.dimension == "segment":
         table = table[~table["key"].isin([UNSEGMENTED, ANONYMOUS]) | (table["value"].fillna(0) != 0)]
     return table[["key", "label", "value"]]
+
+
+def _bucket_value(value):
+    """A bucket as the database returns it (a date, an ISO string, a weekday number) as span_buckets has it."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    if hasattr(value, "date") and not isinstance(value, date):
+        return value.date()
+    return int(value) if isinstance(value, float | np.integer) else value
 
 
 def event_values(counts: pd.DataFrame, metric: str, key: str | None) -> pd.Series:
@@ -220,15 +246,23 @@ def review_table(reviews: pd.DataFrame, interp: Interpretation, timezone: str) -
     return pd.DataFrame(rows, columns=["key", "label", "value"])
 
 
+RUNNERS_UP = 10  # "哪个品牌最好" shows the best and the nine after it
+
+
 def shape_rows(table: pd.DataFrame, interp: Interpretation) -> pd.DataFrame:
     """Order, cut and annotate the table for the question's shape."""
-    if interp.shape in ("ranking", "share"):
-        table = table.dropna(subset=["value"]).sort_values(["value", "key"], ascending=[interp.sort == "asc", True])
+    if interp.shape in ("ranking", "share", "argmax", "argmin", "compare_values"):
+        ascending = interp.shape == "argmin" or (interp.shape in ("ranking", "share") and interp.sort == "asc")
+        if interp.shape != "compare_values":
+            table = table.dropna(subset=["value"])
+        table = table.sort_values(["value", "key"], ascending=[ascending, True], na_position="last")
         if interp.shape == "share":
             total = table["value"].sum()
             table = table.assign(share=table["value"] / total if total else np.nan)
         if interp.top_n:
             table = table.head(interp.top_n)
+        elif interp.shape in ("argmax", "argmin") and interp.dimension not in TIME_DIMENSIONS:
+            table = table.head(RUNNERS_UP)
         table = table.assign(rank=np.arange(1, len(table) + 1))
     return table.reset_index(drop=True)
 
@@ -241,9 +275,10 @@ def chart(table: pd.DataFrame, interp: Interpretation, metric_title: Message) ->
             "title": metric_title}
     y = {"field": "value", "type": "quantitative", "title": metric_title}
     if interp.shape == "trend":
+        kind = "ordinal" if interp.dimension == "weekday" else "temporal"
         spec.update(mark={"type": "line", "point": True},
-                    encoding={"x": {"field": "label", "type": "temporal", "title": dimension_name(interp.dimension)},
-                              "y": y})
+                    encoding={"x": {"field": "label", "type": kind, "title": dimension_name(interp.dimension),
+                                    "sort": None}, "y": y})
     elif interp.shape == "share":
         spec.update(mark={"type": "arc"}, encoding={"theta": {"field": "value", "type": "quantitative"},
                                                     "color": {"field": "label", "type": "nominal"},

@@ -16,6 +16,7 @@ from services.insights import data
 from services.insights.answer import (
     EVENT_METRICS,
     ORDER_METRICS,
+    NAMED_VALUES,
     PRODUCT_FILTERS,
     REVIEW_METRICS,
     NotAnswerable,
@@ -33,22 +34,36 @@ from services.insights.answer import (
     span_text,
     value_label,
 )
+from services.insights.entities import Vocabulary
 from services.insights.nlq import RATES, TIME_DIMENSIONS, Interpretation, parse
-from shared.calendar import shop_today
+from services.insights.time_phrases import festival_question
+from shared.calendar import festival_name, shop_today
 from shared.i18n import Message, current_language, join, language_was_asked, render, t
 from shared.models import shop_timezone
 
 KNOWN_VALUES_TTL_S = 60.0
-_known: dict[int, tuple[float, dict]] = {}
+_known: dict[int, tuple[float, Vocabulary]] = {}
 
 
-def _known_values(session: Session, shop_id: int) -> dict[str, list[str]]:
-    """The shop's filterable values, re-read at most once a minute (6 DISTINCT scans per question otherwise)."""
+def _vocabulary(session: Session, shop_id: int) -> Vocabulary:
+    """The shop's filterable values and item titles, re-read at most once a minute (6 DISTINCT scans
+    per question otherwise)."""
     cached = _known.get(shop_id)
     if cached is None or time_module.monotonic() - cached[0] > KNOWN_VALUES_TTL_S:
-        cached = (time_module.monotonic(), data.known_values(session))
+        catalogue = data.catalogue(session)
+        titles = dict(zip(catalogue["item_id"].astype(str), catalogue["title"].fillna(""), strict=True))
+        cached = (time_module.monotonic(), Vocabulary.build(data.known_values(session), titles))
         _known[shop_id] = cached
     return cached[1]
+
+
+def query_filters(interp: Interpretation) -> dict:
+    """The interpretation's filters as the aggregate queries name their columns, with the values
+    compared as one more filter."""
+    filters = {("item_id" if column == "item" else column): value for column, value in interp.filters.items()}
+    if interp.values:
+        filters[interp.dimension] = list(interp.values)
+    return filters
 
 
 class Sums:
@@ -58,9 +73,9 @@ class Sums:
         self.session, self.timezone, self.segment_of = session, timezone, segment_of
         self._orders: dict[tuple, pd.DataFrame] = {}
 
-    def orders(self, span: tuple[date, date], group: tuple[str, ...], filters: dict[str, str],
-               metric: str) -> pd.DataFrame:
-        cache_key = (span, group, tuple(sorted(filters.items())), metric)
+    def orders(self, span: tuple[date, date], group: tuple[str, ...], filters: dict, metric: str) -> pd.DataFrame:
+        cache_key = (span, group, tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                               for k, v in filters.items())), metric)
         if cache_key not in self._orders:
             self._orders[cache_key] = data.order_aggregates(self.session, *local_window(span, self.timezone),
                                                             self.timezone, group, filters, metric)
@@ -76,13 +91,14 @@ def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd
     session, timezone = sums.session, sums.timezone
     start, end = local_window(span, timezone)
     dimension = interp.dimension
+    filters = query_filters(interp)
     if interp.metric in ORDER_METRICS:
         if dimension == "segment":
-            per_buyer = sums.orders(span, ("user_id",), interp.filters, interp.metric)
+            per_buyer = sums.orders(span, ("user_id",), filters, interp.metric)
             return order_table(by_segment(per_buyer, sums.segment_of()), interp)
         group = () if dimension is None else ("item_id",) if dimension == "item" else (dimension,)
         catalogue = data.catalogue(session) if dimension == "item" else None
-        return order_table(sums.orders(span, group, interp.filters, interp.metric), interp, catalogue)
+        return order_table(sums.orders(span, group, filters, interp.metric), interp, catalogue)
     if interp.metric in (*EVENT_METRICS, *REVIEW_METRICS):
         unfit = [k for k in interp.filters if k not in PRODUCT_FILTERS]
         if unfit:  # behaviour logs and reviews carry no buyer address or order channel
@@ -109,7 +125,7 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
     timezone = shop_timezone(session, shop_id)
     as_of = as_of or shop_today(timezone)
     language = answer_language(question)
-    interp = parse(question, as_of, _known_values(session, shop_id))
+    interp = parse(question, as_of, _vocabulary(session, shop_id))
     if interp.route:
         route = interp.route
         summary = t("insights.route", topic=t(f"insights.topic_{route['topic']}"), path=route["path"])
@@ -119,7 +135,7 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
     metric_title = metric_name(interp.metric)
     sums = Sums(session, timezone, segment_of)
     table = shape_rows(table_for(sums, interp, interp.time_range), interp)
-    if interp.dimension in ("channel", "segment"):
+    if interp.dimension in (*NAMED_VALUES, "segment"):
         table = table.assign(label=[render(value_label(interp.dimension, v), language) for v in table["key"]])
     elif interp.dimension is None:
         table = table.assign(label=t("insights.total_label").render(language))
@@ -139,7 +155,8 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
                 summary = t("insights.with_driver", sentence=summary, driver=driver)
         answer = {"question": question, "interpretation": interp.to_json(), "columns": ["period", "value"],
                   "rows": rows, "chart": chart(table, interp, metric_title), "summary": t("insights.end", text=summary),
-                  "change_pct": round(100 * change, 2) if change is not None else None}
+                  "change_pct": round(100 * change, 2) if change is not None else None,
+                  "reading": reading_sentence(interp, language), "alternatives": alternatives(question, interp)}
         return render(answer, language)
     columns = _columns(interp)
     rows = table[[c for c in columns if c in table.columns]].replace({np.nan: None}).to_dict("records")
@@ -147,7 +164,8 @@ def ask(session: Session, shop_id: int, question: str, as_of: date | None,
     if table.empty or sums.nothing_read(interp.time_range):
         summary = t("insights.with_note", sentence=summary, note=t("insights.no_data_in_range"))
     answer = {"question": question, "interpretation": interp.to_json(), "columns": columns, "rows": rows,
-              "chart": chart(table, interp, metric_title), "summary": t("insights.end", text=summary)}
+              "chart": chart(table, interp, metric_title), "summary": t("insights.end", text=summary),
+              "reading": reading_sentence(interp, language), "alternatives": alternatives(question, interp)}
     return render(answer, language)
 
 
@@ -159,13 +177,65 @@ def answer_language(question: str) -> str:
 
 
 def _columns(interp: Interpretation) -> list[str]:
-    if interp.shape == "ranking":
+    if interp.shape in ("ranking", "argmax", "argmin", "compare_values"):
         return ["rank", "key", "label", "value"]
     if interp.shape == "share":
         return ["rank", "key", "label", "value", "share"]
     if interp.shape == "trend":
         return ["label", "value"]
     return ["value"]
+
+
+def join_with(parts: list, separator_key: str) -> Message | str:
+    """Parts joined by the catalogue's separator (，/, ) in the reader's language."""
+    if not parts:
+        return ""
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = t("insights.joined", first=joined, separator=t(separator_key), second=part)
+    return joined
+
+
+def reading_sentence(interp: Interpretation, language: str) -> str:
+    """How the question was read, in words: the days (a festival's day or its campaign, or the
+    30-day default), the filters, what is compared, and what was taken for a misspelt name."""
+    span = span_text(interp.time_range)
+    if interp.festival and interp.day_reading:
+        year = interp.time_phrase.split(" ")[0]
+        key = "insights.read_festival_day" if interp.day_reading == "day" else "insights.read_festival_season"
+        parts = [t(key, year=year, festival=festival_name(interp.festival), span=span)]
+    elif interp.time_default:
+        parts = [t("insights.read_default_span", span=span)]
+    else:
+        parts = [t("insights.read_span", span=span)]
+    if interp.shape == "comparison" and interp.compare_range:
+        parts.append(t("insights.read_against", span=span_text(interp.compare_range)))
+    if interp.filters:
+        parts.append(t("insights.read_filters", values=join_with(
+            [value_label(k, v) for k, v in interp.filters.items()], "insights.list_separator")))
+    if interp.values:
+        parts.append(t("insights.read_compared", dimension=dimension_name(interp.dimension), values=join_with(
+            [value_label(interp.dimension, v) for v in interp.values], "insights.list_separator")))
+    if interp.shape in ("argmax", "argmin"):
+        direction = t("insights.read_lowest" if interp.shape == "argmin" else "insights.read_highest")
+        parts.append(t("insights.read_best", metric=metric_name(interp.metric), direction=direction,
+                       dimension=dimension_name(interp.dimension)))
+    for found in interp.linked:
+        if found["how"] not in ("exact", "place"):
+            parts.append(t("insights.read_linked", words=found["words"], value=found["value"]))
+    return render(t("insights.read_as", parts=join_with(parts, "insights.read_parts_separator")), language)
+
+
+def alternatives(question: str, interp: Interpretation) -> list[dict]:
+    """Other readings worth offering: a festival's campaign instead of its day, and the other way round."""
+    if not (interp.festival and interp.day_reading):
+        return []
+    other = "season" if interp.day_reading == "day" else "day"
+    rewritten = festival_question(question, interp.festival, other)
+    if rewritten is None:
+        return []
+    key = "insights.alternative_festival_season" if other == "season" else "insights.alternative_festival_day"
+    return [{"question": rewritten, "reading": t(key, festival=festival_name(interp.festival))}]
 
 
 def _scope(interp: Interpretation) -> Message | str:
@@ -199,6 +269,14 @@ def _sentence(interp: Interpretation, metric_title: Message, table: pd.DataFrame
         return t("insights.trend_total", when=when, scope=scope, metric=metric_title, dimension=dimension,
                  total=total, peak=peak["label"], peak_value=peak_value)
     label = first["label"]
+    if interp.shape in ("argmax", "argmin"):
+        key = "insights.worst" if interp.shape == "argmin" else "insights.best"
+        return t(key, when=when, scope=scope, metric=metric_title, dimension=dimension, label=label, value=best)
+    if interp.shape == "compare_values":
+        listed = [t("insights.compare_value", label=row["label"], value=format_value(interp.metric, row["value"]))
+                  for _, row in table.iterrows()]
+        return t("insights.compare_values", when=when, scope=scope, metric=metric_title,
+                 values=join_with(listed, "insights.list_separator"))
     if interp.shape == "share":
         return t("insights.share", when=when, scope=scope, metric=metric_title, dimension=dimension, label=label,
                  share=f"{first['share']:.1%}", value=best)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Float, String, case, cast, distinct, func, null, select, text
+from sqlalchemy import Float, String, case, cast, distinct, func, literal, null, select, text
 from sqlalchemy.orm import Session
 
-from shared.db import local_bucket
+from shared.db import local_bucket, local_weekday
 from shared.models import Customer, Event, Order, OrderItem, Product, Review, ReviewSentiment
 from shared.sales import BUY_EVENT, VIEW_EVENT, is_sale, line_revenue, line_units, return_flag, sale_flag
 
@@ -30,28 +30,44 @@ def _bounded(session: Session) -> None:
                         execution_options={"tenant_checked": True})
 
 
-# What an order-metric question can group by: an order column, a product column, a local time bucket.
+# What an order-metric question can group by or filter on: an order column, a product column, a
+# local time bucket, and what is derived per order (its local weekday, weekend or workday).
 ORDER_KEYS = {"province": Order.province, "city": Order.city, "channel": Order.channel, "user_id": Order.user_id,
-              "item_id": OrderItem.item_id, "category": Product.category, "brand": Product.brand}
+              "status": Order.status, "item_id": OrderItem.item_id, "category": Product.category,
+              "brand": Product.brand}
 LINE_KEYS = {"item_id", "category", "brand"}
 TIME_BUCKETS = ("day", "week", "month")
+DERIVED_KEYS = ("weekday", "day_type")
 SUM_COLUMNS = ["lines", "revenue", "units", "orders", "buyers", "refunded"]
+CUSTOMER_COLUMNS = ["new_buyers", "returning_buyers"]
 # Metrics whose sums need the order lines (money and units); the others count orders and buyers.
 LINE_METRICS = {"revenue", "units", "aov"}
 EVENT_METRIC_TYPES = {"carts": ("cart",), "favs": ("fav",), "conversion": (VIEW_EVENT, BUY_EVENT)}
+WEEKEND_DAYS = (6, 7)  # ISO Saturday and Sunday
+
+
+def _equals(column, value):
+    """A filter: one value, or any of several (the values a question compares)."""
+    return column.in_(list(value)) if isinstance(value, list | tuple) else column == value
 
 
 def order_aggregates(session: Session, start: datetime, end: datetime, timezone: str, group: tuple[str, ...] = (),
-                     filters: dict[str, str] | None = None, metric: str | None = None) -> pd.DataFrame:
+                     filters: dict[str, str | list[str]] | None = None, metric: str | None = None) -> pd.DataFrame:
     """Per group: the sums the order metrics are made of (answer.py), computed in the database.
 
     One parameterised query over the orders created in [start, end), with ``filters`` (column →
-    value) applied first. Columns: the ``group`` keys (``ORDER_KEYS`` or a local ``TIME_BUCKETS``
-    key), ``lines`` (rows read), ``revenue`` and ``units`` of sales, ``orders`` and ``buyers``
-    (distinct, of sales), ``refunded`` (distinct refunded orders), ``title`` when grouped by item,
-    and ``repeaters`` (buyers with 2+ sale orders in the group) when ``metric`` is the repeat rate
-    or not given. A ``metric`` that needs no money or units, with no product group or filter,
-    is counted on the orders alone, without joining their lines (a year's question reads 3× less).
+    value, or values) applied first. Columns: the ``group`` keys (``ORDER_KEYS``, a local
+    ``TIME_BUCKETS`` key or a ``DERIVED_KEYS`` one), ``lines`` (rows read), ``revenue`` and ``units``
+    of sales, ``orders`` and ``buyers`` (distinct, of sales), ``refunded`` (distinct refunded
+    orders), ``title`` when grouped by item, ``repeaters`` (buyers with 2+ sale orders in the group)
+    when ``metric`` is the repeat rate or not given, and ``new_buyers``/``returning_buyers`` (buyers
+    whose first sale order ever is this one / came before ``start``) when ``metric`` is one of those.
+
+    Orders count as sales unless the question names a status (filter or group): then every order
+    in that status counts ("被取消的订单" are the closed ones). ``customer`` filters on buyers who are
+    new in the range or came back to it. A ``metric`` that needs no money or units, with no
+    product group or filter, is counted on the orders alone, without joining their lines (a year's
+    question reads 3× less).
 
     What a sale, a return, revenue and units are: ``shared.sales``; an order imported without
     its lines counts its own paid amount.
@@ -60,18 +76,35 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     filters = filters or {}
     with_lines = metric is None or metric in LINE_METRICS or bool(LINE_KEYS & {*group, *filters})
     with_repeaters = metric in (None, "repeat_rate")
-    order_keys = {key for key in (*group, *filters) if key not in LINE_KEYS and key not in TIME_BUCKETS}
-    orders = (select(Order.shop_id, Order.order_id, Order.user_id, Order.paid_amount, sale_flag().label("sale"),
-                     return_flag().label("returned"),
+    with_firsts = metric in CUSTOMER_COLUMNS or "customer" in filters
+    weekday = local_weekday(Order.created_at, timezone)
+    derived = {"weekday": weekday, "day_type": case((weekday.in_(WEEKEND_DAYS), "weekend"), else_="workday")}
+    order_keys = {key for key in (*group, *filters) if key in ORDER_KEYS and key not in LINE_KEYS}
+    counted = literal(1) if "status" in {*group, *filters} else sale_flag()
+    firsts = (select(Order.user_id, func.min(Order.created_at).label("first_at"))
+              .where(is_sale(), Order.user_id.is_not(None)).group_by(Order.user_id).subquery("firsts"))
+    customer_columns = [case((Order.created_at == firsts.c.first_at, 1), else_=0).label("is_first"),
+                        case((firsts.c.first_at < start, 1), else_=0).label("came_back")] if with_firsts else []
+    orders = (select(Order.shop_id, Order.order_id, Order.user_id, Order.paid_amount, counted.label("sale"),
+                     return_flag().label("returned"), *customer_columns,
                      *(ORDER_KEYS[key].label(key) for key in sorted(order_keys - {"user_id"})),
                      *(local_bucket(Order.created_at, timezone, key).label(key)
-                       for key in group if key in TIME_BUCKETS))
+                       for key in group if key in TIME_BUCKETS),
+                     *(derived[key].label(key) for key in group if key in DERIVED_KEYS))
               .where(Order.created_at >= start, Order.created_at < end,
-                     *(ORDER_KEYS[key] == value for key, value in filters.items() if key in order_keys),
-                     *(ORDER_KEYS[key].is_not(None) for key in group if key in order_keys and key != "user_id"))
-              # PostgreSQL would fold this into the join and ask each line for its order's net:
-              # computed once per order instead (materialised).
-              .cte("sales").prefix_with("MATERIALIZED", dialect="postgresql"))
+                     *(_equals(ORDER_KEYS[key], value) for key, value in filters.items() if key in order_keys),
+                     *(_equals(derived[key], value) for key, value in filters.items() if key in DERIVED_KEYS),
+                     *(ORDER_KEYS[key].is_not(None) for key in group if key in order_keys and key != "user_id")))
+    if with_firsts:
+        orders = orders.outerjoin(firsts, firsts.c.user_id == Order.user_id)
+        customer = filters.get("customer")
+        if customer == "new":
+            orders = orders.where(firsts.c.first_at >= start)
+        elif customer == "returning":
+            orders = orders.where(firsts.c.first_at < start)
+    # PostgreSQL would fold this into the join and ask each line for its order's net:
+    # computed once per order instead (materialised).
+    orders = orders.cte("sales").prefix_with("MATERIALIZED", dialect="postgresql")
     keys = [orders.c[key] if key not in LINE_KEYS else ORDER_KEYS[key].label(key) for key in group]
     if with_lines:
         revenue = case((OrderItem.order_id.is_(None), orders.c.paid_amount),
@@ -81,7 +114,8 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     else:
         amounts = [cast(null(), Float).label("units"), cast(null(), String).label("title"),
                    cast(null(), Float).label("revenue")]
-    rows = select(*keys, orders.c.order_id, orders.c.user_id, *amounts, orders.c.sale, orders.c.returned)
+    firsts_out = [orders.c.is_first, orders.c.came_back] if with_firsts else []
+    rows = select(*keys, orders.c.order_id, orders.c.user_id, *amounts, orders.c.sale, orders.c.returned, *firsts_out)
     if with_lines:
         rows = (rows.select_from(orders)
                 .outerjoin(OrderItem, (OrderItem.shop_id == orders.c.shop_id)
@@ -89,20 +123,25 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
                 .outerjoin(Product, (Product.shop_id == OrderItem.shop_id) & (Product.item_id == OrderItem.item_id)))
     # Lines without an item (or product field) are dropped after grouping, not here: a WHERE on
     # them would have SQLite walk every line of the shop instead of the range's orders.
-    lines = rows.where(*(ORDER_KEYS[key] == value for key, value in filters.items() if key in LINE_KEYS)
+    lines = rows.where(*(_equals(ORDER_KEYS[key], value) for key, value in filters.items() if key in LINE_KEYS)
                        ).subquery("lines")
     by = [lines.c[key] for key in group]
     sold = lines.c.sale == 1
+    customer_sums = [
+        func.count(distinct(case((sold & (lines.c.is_first == 1), lines.c.user_id)))).label("new_buyers"),
+        func.count(distinct(case((sold & (lines.c.came_back == 1), lines.c.user_id)))).label("returning_buyers"),
+    ] if with_firsts else []
     totals = select(*by, func.count().label("lines"),
                     func.sum(case((sold, lines.c.revenue))).label("revenue"),
                     func.sum(case((sold, lines.c.units))).label("units"),
                     func.count(distinct(case((sold, lines.c.order_id)))).label("orders"),
                     func.count(distinct(case((sold, lines.c.user_id)))).label("buyers"),
                     func.count(distinct(case((lines.c.returned == 1, lines.c.order_id)))).label("refunded"),
+                    *customer_sums,
                     *([func.max(lines.c.title).label("title")] if "item_id" in group else [])).group_by(*by)
+    columns = [*SUM_COLUMNS, *(CUSTOMER_COLUMNS if with_firsts else [])]
     frame = pd.DataFrame(session.execute(totals).all(),
-                         columns=[*group, *SUM_COLUMNS, *(["title"] if "item_id" in group else [])])
-    columns = SUM_COLUMNS
+                         columns=[*group, *columns, *(["title"] if "item_id" in group else [])])
     if with_repeaters:
         per_buyer = (select(*by, lines.c.user_id, func.count(distinct(lines.c.order_id)).label("n"))
                      .where(sold, lines.c.user_id.is_not(None)).group_by(*by, lines.c.user_id).subquery("per_buyer"))
@@ -111,7 +150,7 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
         repeat = pd.DataFrame(session.execute(repeaters).all(), columns=[*group, "repeaters"])
         frame = frame.merge(repeat, on=list(group), how="left") if group else frame.assign(
             repeaters=repeat["repeaters"].iloc[0] if len(repeat) else 0)
-        columns = [*SUM_COLUMNS, "repeaters"]
+        columns = [*columns, "repeaters"]
     for column in columns:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0.0).astype(float)
     line_keys = [key for key in group if key in LINE_KEYS]

@@ -121,10 +121,10 @@ class Interpretation:
 
 
 class Reading:
-    """The question's text and which of its characters a step has read already."""
+    """The question's text (lower-cased, and as written) and which of its characters a step has read."""
 
-    def __init__(self, text: str):
-        self.text = text
+    def __init__(self, text: str, written: str):
+        self.text, self.written = text, written if len(written) == len(text) else text
         self.free = [True] * len(text)
 
     def masked(self) -> str:
@@ -144,8 +144,8 @@ class Reading:
 
 
 def normalise(question: str) -> str:
-    """Full-width letters, digits and punctuation as ASCII (ＴＯＰ３ → top3), one space, lower case."""
-    return " ".join(unicodedata.normalize("NFKC", question).split()).lower()
+    """Full-width letters, digits and punctuation as ASCII (ＴＯＰ３ → top3), one space."""
+    return " ".join(unicodedata.normalize("NFKC", question).split())
 
 
 def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = None) -> Interpretation:
@@ -155,7 +155,8 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     "杭州的女装销量" filters on city 杭州市 and category 女装."""
     if not isinstance(vocabulary, Vocabulary):
         vocabulary = Vocabulary.build(vocabulary or {})
-    text = normalise(question)
+    written = normalise(question)
+    text = written.lower()
     if not text:
         raise Unreadable(t("insights.empty_question"))
     if len(text) > MAX_CHARS:
@@ -169,12 +170,13 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         return Interpretation(metric="(model)", dimension=None, time_range=span[0] if span else (as_of, as_of),
                               shape="route", route=route.row.value, time_phrase=span[1] if span else "")
 
-    reading = Reading(text)
+    reading = Reading(text, written)
     times = read_times(text, as_of)
     for span in times:
         reading.take(*span.at)
     linked = Linked()
     link_exact(reading.text, reading.free, vocabulary, linked)
+    _refuse_codes(reading)
     # qualifiers are looked for before the metric words that hold them (卖得最差: revenue, ascending)
     shares = pick(reading.scan(SHARES, keep=False))
     sort = pick(reading.scan(SORTS, keep=False))
@@ -343,6 +345,12 @@ _NOT_VALUES = re.compile(
     r"累计|一共|总共|合计|帮我|查一下|看看|看一下|告诉我|统计|情况|数据|东西|宝贝|货|这些|那些|这个|那个|一下|里面|其中|"
     r"大概|大约|分别|怎么样|如何|是不是|有没有|高不高|好不好|多不多|还是|以及|还有|时候|时间|一天|一周|单子|一单|每单|平均")
 _BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
+# A capitalised name after in/for/from that no table or shop value read ("Sales in Atlantis").
+_ENGLISH_NAME = re.compile(r"\b(?:in|for|from|at)\s+((?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)*)")
+_ENGLISH_NOT_VALUES = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "the", "this", "last",
+    "next", "all", "every", "each", "our", "my", "total", "china", "store", "shop"}
 _ASCII_TOKEN = re.compile(r"(?<![a-z0-9_-])[a-z0-9][a-z0-9_-]*")
 # Letters and digits together that are still words: q3, top10, 1st, h1.
 _WORDS_WITH_DIGITS = re.compile(r"(q|top|bottom|h)\d+|\d+(st|nd|rd|th|g|ml|kg|w|m)", re.IGNORECASE)
@@ -367,9 +375,18 @@ def _refuse_unknown(reading: Reading, linked: Linked, vocabulary: Vocabulary) ->
         run = match.group(1)
         if not re.fullmatch(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总这那哪]+", run) and not common_word(run):
             raise UnknownValue(run, close_values(run, vocabulary))
-    code = next((token for token in _ASCII_TOKEN.findall(reading.masked()) if _looks_like_code(token)), None)
-    if code:
-        raise UnknownValue(code, [], code=True)
+    for found in _ENGLISH_NAME.finditer(reading.written):
+        words = [w for w in found.group(1).split() if w.lower() not in _ENGLISH_NOT_VALUES]
+        at = found.start(1)
+        if words and all(reading.free[at:found.end(1)]):
+            raise UnknownValue(" ".join(words), close_values(" ".join(words), vocabulary))
+
+
+def _refuse_codes(reading: Reading) -> None:
+    """An item id or product code (XYZ123, 2389012345): no question filters on one."""
+    for found in _ASCII_TOKEN.finditer(reading.masked()):
+        if _looks_like_code(found.group()):
+            raise UnknownValue(reading.written[found.start():found.end()], [], code=True)
 
 
 def suggestions(question: str, language: str) -> list[str]:

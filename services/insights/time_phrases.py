@@ -101,7 +101,10 @@ def full_date(match: Match, ctx: Context) -> TimeSpan:
 def month_day(match: Match, ctx: Context) -> TimeSpan:
     """11月1日, 11.15: of the year named, else the latest such day that has come."""
     month, day = (int(x) for x in re.findall(r"\d+", match.text)[:2])
-    year = _latest(lambda y: _safe_date(y, month, day), ctx)
+    if _safe_date(2024, month, day) is None:  # 2月30日, 13月1日 (2024: a leap year, so 2月29日 may exist)
+        raise Unreadable(t("insights.not_a_date", text=match.text))
+    year = ctx.year or next(y for y in range(ctx.as_of.year, ctx.as_of.year - 9, -1)
+                            if (_safe_date(y, month, day) or ctx.as_of) <= ctx.as_of and _safe_date(y, month, day))
     read = read_date(f"{year}-{month}-{day}", year)
     return TimeSpan(read, read, read.isoformat())
 
@@ -281,7 +284,7 @@ FESTIVAL_WORDS: dict[str, tuple[str, ...]] = {
     "qixi": ("七夕", "七夕节", "qixi"),
     "mid_autumn": ("中秋节", "中秋", "mid-autumn festival", "mid-autumn"),
     "national_day": ("国庆节", "国庆", "national day"),
-    "national_day_week": ("国庆黄金周", "国庆假期", "国庆长假", "十一黄金周", "黄金周", "golden week"),
+    "national_day_week": ("国庆黄金周", "十一黄金周", "黄金周", "golden week"),  # 国庆假期: national_day + 假期
     "new_year": ("元旦", "new year's day"),
     "labour_day": ("劳动节", "五一", "labour day", "labor day"),
     "dragon_boat": ("端午节", "端午", "dragon boat festival"),
@@ -294,14 +297,18 @@ _FESTIVAL_TAIL = rf"(?P<tail>\s*(?:{DAY_TAIL}|活动期间|大促期间|促销�
     r"那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|\s?holidays?))?"
 
 
+DATE_PRIORITY = 100
+
+
 def _festival_row(code: str, words: tuple[str, ...]) -> Row:
     names = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
     guard = r"(?<![\d.])" if words[0][0].isdigit() else ""
     pattern = re.compile(rf"{guard}(?:{names})(?![\d])" + _FESTIVAL_TAIL)
-    return Row(code, pattern, "national_day" if code == "national_day_week" else code, 90, words, festival)
+    # above the dates: 11.11 is 双11 (the day, or with 期间 its campaign), not just November 11th
+    return Row(code, pattern, "national_day" if code == "national_day_week" else code, DATE_PRIORITY + 1, words,
+               festival)
 
 
-DATE_PRIORITY = 100
 PERIODS: tuple[Row, ...] = (
     Row("日期", re.compile(r"(?<!\d)(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"),
         priority=DATE_PRIORITY, examples=("2026-11-01", "2026/11/1", "2026年11月1日", "2026.11.01"), read=full_date),
@@ -332,7 +339,8 @@ PERIODS: tuple[Row, ...] = (
         examples=("最近7天", "近三十天", "过去2周", "最近3个月", "近一个月", "最近一周", "last 14 days", "past 2 weeks",
                   "last 3 months"), read=recent),
     Row("N月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?(?!\d)|"
-                         r"\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"),
+                         r"\b(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|"
+                         r"jun|jul|aug|sept|sep|oct|nov|dec)\b\.?"),
         priority=60, examples=("10月", "十月", "3月份"), read=month),
     Row("年初至今", re.compile(r"年初至今|年初到现在|年初到今天|今年以来|今年到现在|今年至今|本年度|"
                            r"\byear to date\b|\bytd\b|\bthis year so far\b"),
@@ -349,6 +357,21 @@ PERIODS: tuple[Row, ...] = (
     _words("上月", ("上月", "上个月", "上一个月", "last month", "previous month"), relative),
     _words("上上月", ("上上个月", "上上月", "the month before last"), relative),
 )
+def festival_question(question: str, code: str, reading: str) -> str | None:
+    """``question`` with its festival read the other way: "双11的销售额" → "双11期间的销售额" (season)
+    or "双11期间的销售额" → "双11当天的销售额" (day); None if the festival has no such reading."""
+    if code in SEASON_ONLY:
+        return None
+    row = next(r for r in PERIODS if r.name == code)
+    found = row.pattern.search(question.lower())
+    if found is None:
+        return None
+    name = question[found.start():found.start() + len(found.group()) - len(found.group("tail") or "")]
+    english = name.isascii()
+    tail = (" day" if english else "当天") if reading == "day" else (" campaign" if english else "期间")
+    return question[:found.start()] + name + tail + question[found.end():]
+
+
 # "到现在"-like words after a time run it up to today; "到"-like words between two times join them.
 UP_TO_NOW = re.compile(r"^\s*(?:至今|以来|到现在|到今天|到目前|到目前为止|迄今|为止|开始到现在|"
                        r"until now|to date|so far|till now)")

@@ -1,6 +1,7 @@
 """`POST /v1/ask` on questions its authors did not write: the paraphrase set's dev and held-out parts.
 
-Run alone with `.venv/bin/python -m pytest tests/bench/test_ask_paraphrases.py -q -s -p no:cacheprovider`.
+Run alone with `.venv/bin/python -m pytest tests/bench/test_ask_paraphrases.py -q -s -p no:cacheprovider`;
+the held-out part is scored only with `SHOPMIND_SCORE_HELDOUT=1` (once per change of the reader).
 
 The demo shop (``infra.demo_data.generate(seed=42, scale=0.3, end_date="2026-11-20")``) imported
 through `POST /v1/imports` into `shopmind serve all-in-one` (embedded, SQLite) started here; every
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 
 import pytest
 
@@ -56,10 +58,11 @@ def test_ask_paraphrases(tmp_path):
             response = conn.getresponse()
             return response.status, json.loads(response.read() or b"{}")
 
-        report = {"dev": paraphrases.score(paraphrases.load("dev"), ask, show_questions=True),
-                  "heldout": paraphrases.score(paraphrases.load("heldout"), ask, show_questions=False)}
+        report = {"dev": paraphrases.score(paraphrases.load("dev"), ask, show_questions=True)}
+        if os.environ.get("SHOPMIND_SCORE_HELDOUT") == "1":  # once per change, never while tuning
+            report["heldout"] = paraphrases.score(paraphrases.load("heldout"), ask, show_questions=False)
     finally:
         server.terminate()
         server.wait(timeout=30)
     print("\n" + json.dumps({"ask_paraphrases": report}, indent=2, ensure_ascii=False))
-    assert report["dev"]["questions"] > 100 and report["heldout"]["questions"] > 100
+    assert report["dev"]["questions"] > 100 and report.get("heldout", {"questions": 187})["questions"] > 100
