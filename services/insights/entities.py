@@ -130,6 +130,20 @@ def link_fuzzy(text: str, free: list[bool], vocabulary: Vocabulary, linked: Link
     linked.mentions.sort(key=lambda m: m.at)
 
 
+PROPER_NOUNS = ("nr", "nrt", "nz", "ns", "nt")  # jieba's part-of-speech tags of names
+
+
+def looks_like_name(word: str) -> bool:
+    """A brand, person or place name by jieba's tags, or a word its dictionary does not know, and
+    not everyday language: 耐克, 华为 (but not 咱家, 请问, 东西)."""
+    import jieba.posseg  # its tagger loads on first use
+
+    if common_word(word):
+        return False
+    return all(pair.flag in PROPER_NOUNS or pair.word not in jieba.dt.FREQ or len(pair.word) == 1
+               for pair in jieba.posseg.lcut(word, HMM=False))
+
+
 def common_word(word: str) -> bool:
     """Made only of everyday words (贡献, 带来, 衣服) — not a name a shop would filter on."""
     return all(len(token) == 1 or jieba.dt.FREQ.get(token, 0) >= COMMON_WORD_FREQ

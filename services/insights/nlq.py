@@ -25,7 +25,15 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-from services.insights.entities import Linked, Vocabulary, close_values, common_word, link_exact, link_fuzzy
+from services.insights.entities import (
+    Linked,
+    Vocabulary,
+    close_values,
+    common_word,
+    link_exact,
+    link_fuzzy,
+    looks_like_name,
+)
 from services.insights.phrases import Match, Unreadable, chinese_number, first, pick, scan
 from services.insights.time_phrases import TimeSpan, read_times, time_range
 from services.insights.vocabulary import (
@@ -345,6 +353,7 @@ _NOT_VALUES = re.compile(
     r"累计|一共|总共|合计|帮我|查一下|看看|看一下|告诉我|统计|情况|数据|东西|宝贝|货|这些|那些|这个|那个|一下|里面|其中|"
     r"大概|大约|分别|怎么样|如何|是不是|有没有|高不高|好不好|多不多|还是|以及|还有|时候|时间|一天|一周|单子|一单|每单|平均")
 _BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
+_LEADING = re.compile(r"^\W*((?:(?!的)[\u4e00-\u9fff]){2,})(?![\u4e00-\u9fff])")
 # A capitalised name after in/for/from that no table or shop value read ("Sales in Atlantis").
 _ENGLISH_NAME = re.compile(r"\b(?:in|for|from|at)\s+((?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)*)")
 _ENGLISH_NOT_VALUES = {
@@ -371,6 +380,9 @@ def _refuse_unknown(reading: Reading, linked: Linked, vocabulary: Vocabulary) ->
         value = linked.unknown[0]
         raise UnknownValue(value, close_values(value, vocabulary))
     rest = _NOT_VALUES.sub(" ", reading.masked())
+    leading = _LEADING.match(rest)  # the subject: "耐克上个月的销量"
+    if leading and looks_like_name(leading.group(1)):
+        raise UnknownValue(leading.group(1), close_values(leading.group(1), vocabulary))
     for match in _BEFORE_DE.finditer(rest):
         run = match.group(1)
         if not re.fullmatch(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总这那哪]+", run) and not common_word(run):

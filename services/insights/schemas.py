@@ -20,14 +20,19 @@ class AskSchema(StrictSchema):
 
 class AnswerSchema(ma.Schema):
     question = ma.fields.String()
-    interpretation = ma.fields.Dict(metadata={"description": "metric, dimension, time_range, top_n, sort, filters, "
-                                                             "comparison, shape: how the question was read"})
+    interpretation = ma.fields.Dict(metadata={
+        "description": "the typed query: metric, dimension, time_range, shape (total|ranking|trend|share|comparison|"
+                       "compare_values|argmax|argmin|route), top_n, sort, filters, values, compare_range, "
+                       "day_reading (day|season), time_default, linked (shop values found and how)"})
     columns = ma.fields.List(ma.fields.String())
     rows = ma.fields.List(ma.fields.Dict())
     chart = ma.fields.Dict(allow_none=True, metadata={"description": "a Vega-Lite v5 spec with the data inline"})
     summary = ma.fields.String()
     change_pct = ma.fields.Float(allow_none=True)
     route = ma.fields.Dict(metadata={"description": "for questions a model answers: its service and route"})
+    reading = ma.fields.String(metadata={"description": "how the question was read, in words (按 2025-12-12 当天 …)"})
+    alternatives = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "other readings worth offering: {question, reading} (a festival's campaign vs its day)"})
 
 
 class SegmentsSchema(ma.Schema):

@@ -84,10 +84,38 @@ def test_event_metrics_filter_by_the_items_category_and_refuse_other_filters(dem
         events.loc[(events["type"] == "cart") & (day >= qs.AS_OF.replace(day=1))].groupby("item_id").size()))
 
 
-def test_two_values_of_one_dimension_are_refused_with_a_way_to_ask(demo):
+def test_two_values_of_one_dimension_are_compared_side_by_side(demo):
     first, second = sorted(demo["products"]["category"].unique())[:2]
-    reply = _ask(demo, f"本月{first}和{second}的销售额")
-    assert reply.status_code == 422 and first in reply.get_json()["detail"] and second in reply.get_json()["detail"]
+    answer = _ask(demo, f"本月{first}和{second}的销售额").get_json()
+    assert answer["interpretation"]["shape"] == "compare_values"
+    assert {row["key"] for row in answer["rows"]} == {first, second}
+    assert first in answer["summary"] and second in answer["summary"] and f"比较品类{first}" in answer["reading"]
+
+
+@pytest.mark.parametrize(("question", "reading", "alternative"), [
+    ("去年双12的订单数", "2025年双12当天（2025-12-12）", "去年双12期间的订单数"),
+    ("双11期间的销售额", "2026年双11活动期（2026-10-24 至 2026-11-11）", "双11当天的销售额"),
+    ("各品类的销售额", "没有说时间，按最近30天（2026-10-22 至 2026-11-20）", None),
+    ("杭洲本月的销售额", "把“杭洲”当作杭州市", None)])
+def test_every_answer_says_how_it_read_the_question(demo, question, reading, alternative):
+    answer = _ask(demo, question).get_json()
+    assert reading in answer["reading"], answer["reading"]
+    assert [a["question"] for a in answer["alternatives"]] == ([alternative] if alternative else [])
+    if alternative:  # the alternative reading is one the reader reads the other way
+        other = _ask(demo, alternative).get_json()["interpretation"]
+        assert other["day_reading"] != answer["interpretation"]["day_reading"]
+
+
+def test_an_english_answer_says_how_it_read_the_question_in_english(demo):
+    answer = _ask(demo, "What was revenue on Double 11 day?").get_json()
+    assert answer["reading"].startswith("Read as: the day of Double 11 2026 (2026-11-11)"), answer["reading"]
+
+
+@pytest.mark.parametrize(("question", "named"), [("本月拉萨的销售额", "拉萨"), ("耐克上个月的销量", "耐克"),
+                                                 ("Sales in Atlantis this month", "Atlantis")])
+def test_a_name_the_shop_lacks_is_a_422_that_names_it(demo, question, named):
+    reply = _ask(demo, question)
+    assert reply.status_code == 422 and named in reply.get_json()["detail"]
 
 
 def test_model_questions_are_routed(demo):
@@ -215,9 +243,11 @@ def test_a_question_over_the_time_limit_is_422_saying_to_narrow_it(demo, monkeyp
 def test_a_filter_value_the_shop_does_not_have_is_named_with_close_ones(demo):
     reply = _ask(demo, "本月拉萨的销售额")  # no order of the demo shop goes to 拉萨
     assert reply.status_code == 422 and "拉萨" in reply.get_json()["detail"]
-    misspelled = _ask(demo, "本月杭洲的销售额")
-    body = misspelled.get_json()
-    assert misspelled.status_code == 422 and "杭洲" in body["detail"] and "杭州市" in body["detail"]
+    nickname = _ask(demo, "本月杭城的销售额")  # no rule links a nickname: named, with the close values
+    body = nickname.get_json()
+    assert nickname.status_code == 422 and "杭城" in body["detail"] and "杭州市" in body["detail"]
     assert "本月杭州市的销售额" in body["suggestions"]
+    misspelt = _ask(demo, "本月杭洲的销售额").get_json()  # the same sound: linked, and said so
+    assert misspelt["interpretation"]["filters"] == {"city": "杭州市"} and "杭洲" in misspelt["reading"]
     assert _ask(demo, "本月杭州市的销售额").status_code == 200
     assert _ask(demo, "Revenue in Atlantis this month").status_code == 422

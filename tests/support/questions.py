@@ -32,6 +32,7 @@ class Case:
     compare_range: tuple[date, date] | None = None
     kind: str = "total"
     language: str = "zh"
+    values: list[str] | None = None  # compare_values: the values compared
 
 
 # --- the shop, read straight from its export files -------------------------------------------
@@ -48,7 +49,8 @@ def load_shop(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         "等待买家付款": "pending", "交易关闭": "closed"})
     refunded = (status == "closed") & orders["订单关闭原因"].fillna("").str.contains("退款")
     orders["status"] = status.where(~refunded, "refunded")
-    orders["day"] = pd.to_datetime(orders["订单创建时间"]).dt.normalize()
+    orders["created"] = pd.to_datetime(orders["订单创建时间"])
+    orders["day"] = orders["created"].dt.normalize()
     orders["user"] = orders["买家会员名"]
     address = orders["收货地址"].fillna("").str.split(r"\s+", n=2, expand=True)
     orders["province"], orders["city"] = address[0], address[1]
@@ -56,7 +58,7 @@ def load_shop(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     lines["item_id"] = lines["商家编码"].str.strip()
     lines["quantity"] = lines["购买数量"].astype(float)
     lines["revenue"] = lines["价格"].str.replace(",", "").astype(float) * lines["quantity"]
-    merged = orders[["order_id", "status", "day", "user", "province", "city", "channel"]].merge(
+    merged = orders[["order_id", "status", "created", "day", "user", "province", "city", "channel"]].merge(
         lines[["order_id", "item_id", "quantity", "revenue"]], on="order_id", how="left")
     merged = merged.merge(products[["item_id", "title", "category", "brand"]], on="item_id", how="left")
     return merged, orders
@@ -65,8 +67,16 @@ def load_shop(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 SALE = ("paid", "shipped", "completed")
 
 
-def value(lines: pd.DataFrame, metric: str) -> float:
-    sold = lines[lines["status"].isin(SALE)]
+def value(lines: pd.DataFrame, metric: str, counted: tuple[str, ...] = SALE, first_sale: pd.Series | None = None,
+          start: date | None = None) -> float:
+    """The metric over ``lines``; orders in a ``counted`` status count (sales unless a status is
+    asked); ``first_sale``: each buyer's first sale order's time, for new and returning buyers."""
+    sold = lines[lines["status"].isin(counted)]
+    if metric == "new_buyers":
+        firsts = sold[sold["created"] == sold["user"].map(first_sale)]
+        return float(firsts["user"].nunique())
+    if metric == "returning_buyers":
+        return float(sold.loc[sold["user"].map(first_sale) < pd.Timestamp(start), "user"].nunique())
     if metric == "revenue":
         return float(sold["revenue"].fillna(0).sum())
     if metric == "units":
@@ -90,35 +100,62 @@ def value(lines: pd.DataFrame, metric: str) -> float:
 
 def expected(lines: pd.DataFrame, case: Case, products: pd.DataFrame | None = None):
     """The numbers the answer must hold: a float, or [(key, value)] for breakdowns."""
+    sales = lines[lines["status"].isin(SALE) & lines["user"].notna()]
+    first_sale = sales.groupby("user")["created"].min()
+    counted = (case.filters["status"],) if "status" in case.filters else \
+        tuple(sorted(set(lines["status"].dropna()))) if case.dimension == "status" else SALE
+
     def window(span):
-        return lines[(lines["day"] >= pd.Timestamp(span[0])) & (lines["day"] <= pd.Timestamp(span[1]))]
+        part = lines[(lines["day"] >= pd.Timestamp(span[0])) & (lines["day"] <= pd.Timestamp(span[1]))]
+        part = part.assign(day_type=part["day"].dt.dayofweek.map(lambda d: "weekend" if d >= 5 else "workday"))
+        for column, wanted in case.filters.items():
+            if column == "customer":
+                came_before = part["user"].map(first_sale) < pd.Timestamp(span[0])
+                part = part[came_before if wanted == "returning" else ~came_before & part["user"].notna()]
+            elif column == "day_type":
+                part = part[(part["day"].dt.dayofweek >= 5) == (wanted == "weekend")]
+            elif column != "status":
+                part = part[part[column] == wanted]
+        return part
+
+    def metric(part, span=case.time_range):
+        return value(part, case.metric, counted, first_sale, span[0])
 
     part = window(case.time_range)
-    for column, wanted in case.filters.items():
-        part = part[part[column] == wanted]
     if case.shape == "total":
-        return value(part, case.metric)
+        return metric(part)
     if case.shape == "comparison":
-        before = window(case.compare_range)
-        for column, wanted in case.filters.items():
-            before = before[before[column] == wanted]
-        return [value(part, case.metric), value(before, case.metric)]
-    if case.shape == "trend":
+        return [metric(part), metric(window(case.compare_range), case.compare_range)]
+    if case.dimension in ("day", "week", "month", "weekday"):
         days = pd.Series(pd.date_range(case.time_range[0], case.time_range[1], freq="D"))
-        keys = {"day": days, "week": days - pd.to_timedelta(days.dt.dayofweek, unit="D"),
-                "month": days.dt.to_period("M").dt.to_timestamp()}[case.dimension].drop_duplicates()
-        bucket = {"day": part["day"], "week": part["day"] - pd.to_timedelta(part["day"].dt.dayofweek, unit="D"),
-                  "month": part["day"].dt.to_period("M").dt.to_timestamp()}[case.dimension]
-        return [(k.date().isoformat(), value(part[bucket == k], case.metric)) for k in keys]
-    column = "item_id" if case.dimension == "item" else case.dimension
-    rows = [(k, value(g, case.metric)) for k, g in part.dropna(subset=[column]).groupby(column)]
-    if case.dimension == "item" and products is not None and case.metric in ("revenue", "units", "orders", "buyers"):
-        seen = {k for k, _v in rows}
-        rows += [(k, 0.0) for k in products["item_id"] if k not in seen]
-    rows.sort(key=lambda kv: (kv[1] if case.sort == "asc" else -kv[1], kv[0]))
+
+        def buckets(day: pd.Series) -> pd.Series:
+            return {"day": lambda: day, "week": lambda: day - pd.to_timedelta(day.dt.dayofweek, unit="D"),
+                    "month": lambda: day.dt.to_period("M").dt.to_timestamp(),
+                    "weekday": lambda: day.dt.dayofweek + 1}[case.dimension]()
+
+        bucket = buckets(part["day"])
+        rows = [(k.date().isoformat() if hasattr(k, "date") else str(k), metric(part[bucket == k]))
+                for k in buckets(days).drop_duplicates()]
+        if case.shape == "trend":
+            return rows
+    else:
+        column = "item_id" if case.dimension == "item" else case.dimension
+        rows = [(k, metric(g)) for k, g in part.dropna(subset=[column]).groupby(column)]
+        if case.values:
+            rows = [(k, v) for k, v in rows if k in case.values]
+            rows += [(k, 0.0) for k in case.values if k not in {k for k, _v in rows}]
+        if case.dimension == "item" and products is not None and case.metric in ("revenue", "units", "orders", "buyers"):
+            seen = {k for k, _v in rows}
+            rows += [(k, 0.0) for k in products["item_id"] if k not in seen]
+    ascending = case.shape == "argmin" or (case.shape in ("ranking", "share") and case.sort == "asc")
+    rows = [(k, v) for k, v in rows if v == v] if case.shape != "compare_values" else rows
+    rows.sort(key=lambda kv: (kv[1] if ascending else -kv[1], kv[0]))
     if case.shape == "share":
         total = sum(v for _k, v in rows)
         rows = [(k, v, v / total) for k, v in rows]
+    if case.shape in ("argmax", "argmin") and case.dimension not in ("day", "week", "month", "weekday"):
+        return rows[:10]
     return rows[:case.top_n] if case.top_n else rows
 
 
@@ -159,7 +196,7 @@ def cases(categories: list[str]) -> list[Case]:
         span = ZH_TIMES[phrase]
         out += [Case(f"{phrase}热销商品排名", "units", span, "item", "ranking", 10, kind="ranking"),
                 Case(f"{phrase}销售额最高的5个品类", "revenue", span, "category", "ranking", 5, kind="ranking"),
-                Case(f"{phrase}卖得最差的5个商品", "units", span, "item", "ranking", 5, "asc", kind="ranking"),
+                Case(f"{phrase}卖得最差的5个商品", "revenue", span, "item", "ranking", 5, "asc", kind="ranking"),
                 Case(f"{phrase}各省份的订单数", "orders", span, "province", "ranking", 10, kind="ranking"),
                 Case(f"{phrase}销量前3的品牌", "units", span, "brand", "ranking", 3, kind="ranking"),
                 Case(f"{phrase}各品类销售额占比", "revenue", span, "category", "share", kind="share")]
@@ -200,6 +237,62 @@ def cases(categories: list[str]) -> list[Case]:
             Case("下半年每月的订单数", "orders", (date(2026, 7, 1), AS_OF), "month", "trend", kind="trend"),
             Case("双11当天的销量", "units", (date(2026, 11, 11),) * 2),
             Case("2025年双11当天的订单数", "orders", (date(2025, 11, 11),) * 2)]
+    # Issue 18's kinds, each read and answered (2026-12-06): festival days and seasons, calendar and
+    # custom spans, statuses, new and returning buyers, weekends, compared values, the best of time.
+    last_30 = ZH_TIMES["最近30天"]
+    year = ZH_TIMES["今年"]
+    out += [Case("去年双12那天的订单数", "orders", (date(2025, 12, 12),) * 2, kind="festival"),
+            Case("618那天卖了多少钱", "revenue", (date(2026, 6, 18),) * 2, kind="festival"),
+            Case("2025年七夕的销售额", "revenue", (date(2025, 8, 29),) * 2, kind="festival"),
+            Case("618大促期间的订单数", "orders", (date(2026, 6, 1), date(2026, 6, 18)), kind="festival"),
+            Case("春节期间的销量", "units", (date(2026, 2, 10), date(2026, 2, 24)), kind="festival"),
+            Case("前三个季度的销售额", "revenue", (date(2026, 1, 1), date(2026, 9, 30)), kind="span"),
+            Case("上上周的订单数", "orders", (MONDAY - timedelta(days=14), MONDAY - timedelta(days=8)), kind="span"),
+            Case("去年下半年的销量", "units", (date(2025, 7, 1), date(2025, 12, 31)), kind="span"),
+            Case("年初至今的客单价", "aov", year, kind="span"),
+            Case("11月1日到11日的销售额", "revenue", (date(2026, 11, 1), date(2026, 11, 11)), kind="span"),
+            Case("10月15号至今的订单数", "orders", (date(2026, 10, 15), AS_OF), kind="span"),
+            Case("从国庆到现在卖了多少件", "units", (date(2026, 10, 1), AS_OF), kind="span"),
+            Case("11.1-11.15 订单量", "orders", (date(2026, 11, 1), date(2026, 11, 15)), kind="span"),
+            Case("被取消的订单有多少", "orders", last_30, filters={"status": "closed"}, kind="status"),
+            Case("本月退款的订单数", "orders", ZH_TIMES["本月"], filters={"status": "refunded"}, kind="status"),
+            Case("上个月待付款的有几单", "orders", ZH_TIMES["上月"], filters={"status": "pending"}, kind="status"),
+            Case("各状态订单数占比", "orders", last_30, "status", "share", kind="status"),
+            Case("上个月哪种状态的订单最多", "orders", ZH_TIMES["上月"], "status", "argmax", kind="status"),
+            Case("上个月有多少新客", "new_buyers", ZH_TIMES["上月"], kind="customers"),
+            Case("这周回头客有多少", "returning_buyers", ZH_TIMES["本周"], kind="customers"),
+            Case("本月新客贡献的销售额", "revenue", ZH_TIMES["本月"], filters={"customer": "new"}, kind="customers"),
+            Case("老客上个月下了多少单", "orders", ZH_TIMES["上月"], filters={"customer": "returning"},
+                 kind="customers"),
+            Case("本月每天新客有多少", "new_buyers", ZH_TIMES["本月"], "day", "trend", kind="customers"),
+            Case("本月周末的销售额", "revenue", ZH_TIMES["本月"], filters={"day_type": "weekend"}, kind="weekend"),
+            Case("上个月工作日的订单数", "orders", ZH_TIMES["上月"], filters={"day_type": "workday"}, kind="weekend"),
+            Case("周末和工作日比哪个卖得好", "revenue", last_30, "day_type", "compare_values",
+                 values=["weekend", "workday"], kind="weekend"),
+            Case("北京和上海的订单数", "orders", last_30, "city", "compare_values", values=["北京市", "上海市"],
+                 kind="compare"),
+            Case(f"{categories[0]}跟{categories[1]}比哪个卖得好", "revenue", last_30, "category", "compare_values",
+                 values=categories[:2], kind="compare"),
+            Case("手机端和电脑端本月销售额对比", "revenue", ZH_TIMES["本月"], "channel", "compare_values",
+                 values=["mobile", "pc"], kind="compare"),
+            Case("浙江、江苏、广东这三个省今年的订单数", "orders", year, "province", "compare_values",
+                 values=["浙江省", "江苏省", "广东省"], kind="compare"),
+            Case("上个月哪天订单最多", "orders", ZH_TIMES["上月"], "day", "argmax", kind="best"),
+            Case("今年哪个月卖得最好", "revenue", year, "month", "argmax", kind="best"),
+            Case("本月销售额最低的一天", "revenue", ZH_TIMES["本月"], "day", "argmin", kind="best"),
+            Case("一周里哪天卖得最好", "revenue", last_30, "weekday", "argmax", kind="best"),
+            Case("二季度哪个品牌卖得最好", "revenue", (date(2026, 4, 1), date(2026, 6, 30)), "brand", "argmax",
+                 kind="best"),
+            Case("杭洲最近7天订单数", "orders", ZH_TIMES["最近7天"], filters={"city": "杭州市"}, kind="misspelt"),
+            Case("shenzhen 今年销售额", "revenue", year, filters={"city": "深圳市"}, kind="misspelt"),
+            Case("How many cancelled orders yesterday?", "orders", ZH_TIMES["昨天"], filters={"status": "closed"},
+                 kind="status", language="en"),
+            Case("Weekend revenue this month", "revenue", ZH_TIMES["本月"], filters={"day_type": "weekend"},
+                 kind="weekend", language="en"),
+            Case("Which day last week had the most orders?", "orders", ZH_TIMES["上周"], "day", "argmax", kind="best",
+                 language="en"),
+            Case("Compare Beijing and Shanghai orders", "orders", last_30, "city", "compare_values",
+                 values=["北京市", "上海市"], kind="compare", language="en")]
     for k, (phrase, span) in enumerate(EN_TIMES.items()):
         for j, (metric, word) in enumerate(EN_METRICS.items()):
             template = ("What was {m} {t}?", "{M} {t}", "How much {m} {t}")[(k + j) % 3] if metric in (
@@ -238,6 +331,10 @@ def check(case: Case, answer: dict, truth) -> str | None:
         return f"top_n: {got.get('top_n')} != {case.top_n}"
     if case.shape == "ranking" and got.get("sort") != case.sort:
         return f"sort: {got.get('sort')} != {case.sort}"
+    if case.values and sorted(got.get("values") or []) != sorted(case.values):
+        return f"values: {got.get('values')} != {case.values}"
+    if case.compare_range and got.get("compare_range") != [d.isoformat() for d in case.compare_range]:
+        return f"compared with: {got.get('compare_range')} != {[d.isoformat() for d in case.compare_range]}"
     rows = answer.get("rows", [])
     if case.shape == "total":
         return None if _close(rows[0]["value"], truth) else f"number: {rows[0]['value']} != {truth}"
