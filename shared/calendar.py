@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import numpy as np
 import pandas as pd
-import chinese_calendar
 from lunarcalendar import Converter, Lunar
 
 from shared.i18n import Message, t

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from services.insights import data
 from services.insights.answer import (
     EVENT_METRICS,
-    ORDER_METRICS,
     NAMED_VALUES,
+    ORDER_METRICS,
     PRODUCT_FILTERS,
     REVIEW_METRICS,
     NotAnswerable,

@@ -43,7 +43,6 @@ from services.insights.vocabulary import (
     CUSTOMER_METRICS,
     DAY_TYPES,
     DIMENSIONS,
-    EXPLICIT,
     INJECTION,
     METRICS,
     RANKING,
@@ -211,7 +210,6 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     # what is counted
     customer_metric = next((m for m in metrics if m.row.value in CUSTOMER_METRICS), None)
     counted = [m for m in metrics if m.row.value not in CUSTOMER_METRICS]
-    explicit = [m for m in counted if m.row.priority == EXPLICIT]
     filters: dict[str, str] = {}
     others = [m for m in counted if m.row.value != "buyers"]
     if customer_metric and others:
@@ -353,6 +351,7 @@ _NOT_VALUES = re.compile(
     r"累计|一共|总共|合计|帮我|查一下|看看|看一下|告诉我|统计|情况|数据|东西|宝贝|货|这些|那些|这个|那个|一下|里面|其中|"
     r"大概|大约|分别|怎么样|如何|是不是|有没有|高不高|好不好|多不多|还是|以及|还有|时候|时间|一天|一周|单子|一单|每单|平均")
 _BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
+_NUMBERS_AND_TIME = re.compile(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总这那哪]+")
 _LEADING = re.compile(r"^\W*((?:(?!的)[\u4e00-\u9fff]){2,})(?![\u4e00-\u9fff])")
 # A capitalised name after in/for/from that no table or shop value read ("Sales in Atlantis").
 _ENGLISH_NAME = re.compile(r"\b(?:in|for|from|at)\s+((?:[A-Z][a-z]+)(?:\s[A-Z][a-z]+)*)")
@@ -385,7 +384,7 @@ def _refuse_unknown(reading: Reading, linked: Linked, vocabulary: Vocabulary) ->
         raise UnknownValue(leading.group(1), close_values(leading.group(1), vocabulary))
     for match in _BEFORE_DE.finditer(rest):
         run = match.group(1)
-        if not re.fullmatch(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总这那哪]+", run) and not common_word(run):
+        if not _NUMBERS_AND_TIME.fullmatch(run) and not common_word(run):
             raise UnknownValue(run, close_values(run, vocabulary))
     for found in _ENGLISH_NAME.finditer(reading.written):
         words = [w for w in found.group(1).split() if w.lower() not in _ENGLISH_NOT_VALUES]

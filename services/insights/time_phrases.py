@@ -293,8 +293,8 @@ SEASON_ONLY = {"newyear_goods", "national_day_week"}
 DAY_TAIL = r"当天|那天|那一天|这天|这一天|当日|那日|\s?day"
 SEASON_TAIL = re.compile(r"(?:活动|大促|促销|预售|预热|购物节)?(?:期间|前后|那几天|这几天|假期|长假|小长假|季)?|"
                          r"\s?(?:sale|season|period|sale period|campaign|promotion|holidays?)")
-_FESTIVAL_TAIL = rf"(?P<tail>\s*(?:{DAY_TAIL}|活动期间|大促期间|促销期间|预售期|预售|大促|活动|期间|前后|假期|长假|小长假|"\
-    r"那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|\s?holidays?))?"
+_FESTIVAL_TAIL = (rf"(?P<tail>\s*(?:{DAY_TAIL}|活动期间|大促期间|促销期间|预售期|预售|大促|活动|期间|前后|假期|"
+                  r"长假|小长假|那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|\s?holidays?))?")
 
 
 DATE_PRIORITY = 100
@@ -335,7 +335,8 @@ PERIODS: tuple[Row, ...] = (
         examples=("前两周", "前3个星期"), read=previous_weeks),
     Row("最近N天", re.compile(r"(?:(?:最近|最新|近|过去)\s*(?P<n>\d+|[一二两三四五六七八九十百]+)?|"
                             r"(?:last|past|previous)\s*(?P<en>\d+))"
-                            r"\s*(?P<unit>天|日|周|个星期|星期|个月|月|年|days?|weeks?|months?|years?)(?!份)"), priority=70,
+                            r"\s*(?P<unit>天|日|周|个星期|星期|个月|月|年|days?|weeks?|months?|years?)(?!份)"),
+        priority=70,
         examples=("最近7天", "近三十天", "过去2周", "最近3个月", "近一个月", "最近一周", "last 14 days", "past 2 weeks",
                   "last 3 months"), read=recent),
     Row("N月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?(?!\d)|"

@@ -65,6 +65,7 @@ def load_shop(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 SALE = ("paid", "shipped", "completed")
+COUNTED = ("revenue", "units", "orders", "buyers")  # items that sold nothing rank at 0 of these
 
 
 def value(lines: pd.DataFrame, metric: str, counted: tuple[str, ...] = SALE, first_sale: pd.Series | None = None,
@@ -145,7 +146,7 @@ def expected(lines: pd.DataFrame, case: Case, products: pd.DataFrame | None = No
         if case.values:
             rows = [(k, v) for k, v in rows if k in case.values]
             rows += [(k, 0.0) for k in case.values if k not in {k for k, _v in rows}]
-        if case.dimension == "item" and products is not None and case.metric in ("revenue", "units", "orders", "buyers"):
+        if case.dimension == "item" and products is not None and case.metric in COUNTED:
             seen = {k for k, _v in rows}
             rows += [(k, 0.0) for k in products["item_id"] if k not in seen]
     ascending = case.shape == "argmin" or (case.shape in ("ranking", "share") and case.sort == "asc")

@@ -13,10 +13,21 @@ from services.insights.time_phrases import FESTIVAL_WORDS, PERIODS, YEARS, time_
 
 AS_OF = date(2026, 11, 20)  # a Friday
 
-TABLES = {"METRICS": vocabulary.METRICS, "DIMENSIONS": vocabulary.DIMENSIONS, "ROUTES": vocabulary.ROUTES,
-          "RANKING": vocabulary.RANKING, "TREND": vocabulary.TREND, "RANKS_ITEMS": vocabulary.RANKS_ITEMS,
-          "COMPARISONS": vocabulary.COMPARISONS, "SHARES": vocabulary.SHARES, "SORTS": vocabulary.SORTS,
-          "TOP_N": vocabulary.TOP_N, "CHANNELS": vocabulary.CHANNELS, "YEARS": YEARS, "PERIODS": PERIODS}
+TABLES = {
+    "METRICS": vocabulary.METRICS,
+    "DIMENSIONS": vocabulary.DIMENSIONS,
+    "ROUTES": vocabulary.ROUTES,
+    "RANKING": vocabulary.RANKING,
+    "TREND": vocabulary.TREND,
+    "RANKS_ITEMS": vocabulary.RANKS_ITEMS,
+    "COMPARISONS": vocabulary.COMPARISONS,
+    "SHARES": vocabulary.SHARES,
+    "SORTS": vocabulary.SORTS,
+    "TOP_N": vocabulary.TOP_N,
+    "CHANNELS": vocabulary.CHANNELS,
+    "YEARS": YEARS,
+    "PERIODS": PERIODS,
+}
 
 # What each example of PERIODS reads on AS_OF (festivals: FESTIVAL_EXAMPLES below).
 PERIOD_EXAMPLES = {
@@ -48,26 +59,62 @@ PERIOD_EXAMPLES = {
     **dict.fromkeys(("前天", "the day before yesterday"), (date(2026, 11, 18),) * 2),
     **dict.fromkeys(("本周末", "这周末", "this weekend"), (date(2026, 11, 21), date(2026, 11, 22))),
     **dict.fromkeys(("上周末", "上个周末", "last weekend"), (date(2026, 11, 14), date(2026, 11, 15))),
-    **dict.fromkeys(("本周", "这周", "这一周", "这星期", "这个星期", "本星期", "this week", "week to date"), (date(2026, 11, 16), AS_OF)),
-    **dict.fromkeys(("上周", "上一周", "上星期", "上个星期", "上个礼拜", "last week", "previous week"), (date(2026, 11, 9), date(2026, 11, 15))),
-    **dict.fromkeys(("上上周", "上上个星期", "上上星期", "the week before last"), (date(2026, 11, 2), date(2026, 11, 8))),
-    **dict.fromkeys(("本月", "这个月", "当月", "这月", "this month", "month to date", "mtd"), (date(2026, 11, 1), AS_OF)),
-    **dict.fromkeys(("上月", "上个月", "上一个月", "last month", "previous month"), (date(2026, 10, 1), date(2026, 10, 31))),
+    **dict.fromkeys(
+        ("本周", "这周", "这一周", "这星期", "这个星期", "本星期", "this week", "week to date"),
+        (date(2026, 11, 16), AS_OF),
+    ),
+    **dict.fromkeys(
+        ("上周", "上一周", "上星期", "上个星期", "上个礼拜", "last week", "previous week"),
+        (date(2026, 11, 9), date(2026, 11, 15)),
+    ),
+    **dict.fromkeys(
+        ("上上周", "上上个星期", "上上星期", "the week before last"), (date(2026, 11, 2), date(2026, 11, 8))
+    ),
+    **dict.fromkeys(
+        ("本月", "这个月", "当月", "这月", "this month", "month to date", "mtd"), (date(2026, 11, 1), AS_OF)
+    ),
+    **dict.fromkeys(
+        ("上月", "上个月", "上一个月", "last month", "previous month"), (date(2026, 10, 1), date(2026, 10, 31))
+    ),
     **dict.fromkeys(("上上个月", "上上月", "the month before last"), (date(2026, 9, 1), date(2026, 9, 30))),
 }
 # A festival word alone is its day, the latest that has come (双12 on 2026-11-20: 2025-12-12);
 # 年货节 and 黄金周 are seasons.
-FESTIVAL_DAYS = {"double11": date(2026, 11, 11), "double12": date(2025, 12, 12), "mid618": date(2026, 6, 18),
-                 "women38": date(2026, 3, 8), "spring_festival": date(2026, 2, 17), "valentine": date(2026, 2, 14),
-                 "may20": date(2026, 5, 20), "qixi": date(2026, 8, 19), "mid_autumn": date(2026, 9, 25),
-                 "national_day": date(2026, 10, 1), "new_year": date(2026, 1, 1), "labour_day": date(2026, 5, 1),
-                 "dragon_boat": date(2026, 6, 19)}
-FESTIVAL_SEASONS = {"newyear_goods": (date(2026, 1, 20), date(2026, 2, 9)),
-                    "national_day_week": (date(2026, 10, 1), date(2026, 10, 7))}
-FESTIVAL_EXAMPLES = {word: FESTIVAL_SEASONS.get(code) or (FESTIVAL_DAYS[code],) * 2
-                     for code, words in FESTIVAL_WORDS.items() for word in words}
-YEAR_EXAMPLES = {"前年": 2024, "the year before last": 2024, "2025年": 2025, "2026": 2026, "去年": 2025, "last year": 2025, "今年": 2026, "本年": 2026,
-                 "this year": 2026}
+FESTIVAL_DAYS = {
+    "double11": date(2026, 11, 11),
+    "double12": date(2025, 12, 12),
+    "mid618": date(2026, 6, 18),
+    "women38": date(2026, 3, 8),
+    "spring_festival": date(2026, 2, 17),
+    "valentine": date(2026, 2, 14),
+    "may20": date(2026, 5, 20),
+    "qixi": date(2026, 8, 19),
+    "mid_autumn": date(2026, 9, 25),
+    "national_day": date(2026, 10, 1),
+    "new_year": date(2026, 1, 1),
+    "labour_day": date(2026, 5, 1),
+    "dragon_boat": date(2026, 6, 19),
+}
+FESTIVAL_SEASONS = {
+    "newyear_goods": (date(2026, 1, 20), date(2026, 2, 9)),
+    "national_day_week": (date(2026, 10, 1), date(2026, 10, 7)),
+}
+FESTIVAL_EXAMPLES = {
+    word: FESTIVAL_SEASONS.get(code) or (FESTIVAL_DAYS[code],) * 2
+    for code, words in FESTIVAL_WORDS.items()
+    for word in words
+}
+YEAR_EXAMPLES = {
+    "前年": 2024,
+    "the year before last": 2024,
+    "2025年": 2025,
+    "2026": 2026,
+    "去年": 2025,
+    "last year": 2025,
+    "今年": 2026,
+    "本年": 2026,
+    "this year": 2026,
+}
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -102,20 +149,24 @@ def test_every_year_example_reads_its_year():
         assert time_range(example, AS_OF)[0] == (date(year, 1, 1), min(date(year, 12, 31), AS_OF)), example
 
 
-@pytest.mark.parametrize(("question", "span", "phrase"), [
-    ("本周末和上周末", (date(2026, 11, 21), date(2026, 11, 22)), "本周末"),  # the longer phrase, not 本周
-    ("上一季度", (date(2026, 7, 1), date(2026, 9, 30)), "2026 Q3"),  # not 一季度
-    ("本月和上月", (date(2026, 11, 1), AS_OF), "本月"),  # of two times the first is the range, the second
-    ("上月和本月", (date(2026, 10, 1), date(2026, 10, 31)), "上月"),  # what a comparison compares it with
-    ("双11和上季度", (date(2026, 11, 11),) * 2, "2026 double11 day"),  # a festival alone is its day
-    ("2025年双11当天", (date(2025, 11, 11),) * 2, "2025 double11 day"),  # the year named, not the latest
-])
+@pytest.mark.parametrize(
+    ("question", "span", "phrase"),
+    [
+        ("本周末和上周末", (date(2026, 11, 21), date(2026, 11, 22)), "本周末"),  # the longer phrase, not 本周
+        ("上一季度", (date(2026, 7, 1), date(2026, 9, 30)), "2026 Q3"),  # not 一季度
+        ("本月和上月", (date(2026, 11, 1), AS_OF), "本月"),  # of two times the first is the range, the second
+        ("上月和本月", (date(2026, 10, 1), date(2026, 10, 31)), "上月"),  # what a comparison compares it with
+        ("双11和上季度", (date(2026, 11, 11),) * 2, "2026 double11 day"),  # a festival alone is its day
+        ("2025年双11当天", (date(2025, 11, 11),) * 2, "2025 double11 day"),  # the year named, not the latest
+    ],
+)
 def test_overlaps_go_to_the_longest_and_the_first_time_named_is_the_range(question, span, phrase):
     assert time_range(question, AS_OF) == (span, phrase)
 
 
-@pytest.mark.parametrize("today", [date(2026, 12, 5), date(2026, 3, 31), date(2026, 3, 2), date(2024, 2, 29),
-                                   date(2026, 1, 1)])
+@pytest.mark.parametrize(
+    "today", [date(2026, 12, 5), date(2026, 3, 31), date(2026, 3, 2), date(2024, 2, 29), date(2026, 1, 1)]
+)
 def test_the_dashboard_periods_are_the_days_the_same_words_name_in_a_question(today):
     from shared.calendar import KPI_PERIODS, kpi_period
 
