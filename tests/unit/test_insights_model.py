@@ -280,3 +280,45 @@ def test_an_unknown_place_after_a_time_is_named_alone():
     with pytest.raises(UnknownValue) as raised:
         parse("十月拉萨的销售额", AS_OF, KNOWN)
     assert raised.value.value == "拉萨"  # was "十月拉萨"
+
+
+# One reading per kind of issue 18 (the numbers behind them: tests/e2e/test_insights.py's question set).
+KINDS = {"category": ["女装", "男装", "美妆"], "brand": ["花间集", "北极鹿"], "province": ["浙江省", "广东省", "北京"],
+         "city": ["杭州市", "深圳市", "北京市", "上海市"]}
+
+
+@pytest.mark.parametrize(("question", "reading"), [
+    ("去年双12当天的订单数", {"time_range": (date(2025, 12, 12),) * 2, "day_reading": "day", "metric": "orders"}),
+    ("双11期间卖了多少钱", {"time_range": (date(2026, 10, 24), date(2026, 11, 11)), "day_reading": "season"}),
+    ("618预售到当天一共卖了多少件", {"time_range": (date(2026, 6, 1), date(2026, 6, 18)), "metric": "units"}),
+    ("2025年中秋假期的销售额", {"time_range": (date(2025, 10, 6), date(2025, 10, 6)), "day_reading": "season"}),
+    ("前三个季度的GMV", {"time_range": (date(2026, 1, 1), date(2026, 9, 30)), "metric": "revenue"}),
+    ("去年下半年的订单量", {"time_range": (date(2025, 7, 1), date(2025, 12, 31))}),
+    ("8月20号到9月10号的销售额", {"time_range": (date(2026, 8, 20), date(2026, 9, 10))}),
+    ("从国庆到现在卖了多少件", {"time_range": (date(2026, 10, 1), AS_OF), "day_reading": "day"}),
+    ("上周待收货的单子有多少", {"filters": {"status": "shipped"}, "metric": "orders"}),
+    ("本月退款成功的订单金额", {"filters": {"status": "refunded"}, "metric": "revenue"}),
+    ("各状态订单数占比", {"shape": "share", "dimension": "status"}),
+    ("上个月来了多少新客", {"metric": "new_buyers", "filters": {}}),
+    ("最近7天老客户的客单价", {"metric": "aov", "filters": {"customer": "returning"}}),
+    ("本月工作日平均每单多少钱", {"metric": "aov", "filters": {"day_type": "workday"}}),
+    ("周末手机端的销量", {"filters": {"day_type": "weekend", "channel": "mobile"}}),
+    ("女装跟美妆比哪个卖得好", {"shape": "compare_values", "values": ["女装", "美妆"], "metric": "revenue"}),
+    ("北京和上海的订单数", {"shape": "compare_values", "dimension": "city", "values": ["北京市", "上海市"]}),
+    ("上个月哪天订单最多", {"shape": "argmax", "dimension": "day", "metric": "orders"}),
+    ("本月销售额最低的一天", {"shape": "argmin", "dimension": "day"}),
+    ("最近三个月周几下单的人最多", {"shape": "argmax", "dimension": "weekday", "metric": "buyers"}),
+    ("二季度哪个品牌卖得最好", {"shape": "argmax", "dimension": "brand", "top_n": None}),
+    ("卖得最好的宝贝有哪些", {"shape": "ranking", "dimension": "item", "top_n": 10, "metric": "revenue"}),
+    ("浙江省这个月的销售额", {"shape": "total", "filters": {"province": "浙江省"}}),
+    ("北极鹿品牌本季度销售额", {"shape": "total", "filters": {"brand": "北极鹿"}}),
+    ("Which brand had the highest revenue in H1?", {"shape": "argmax", "dimension": "brand",
+                                                   "time_range": (date(2026, 1, 1), date(2026, 6, 30))}),
+    ("Orders from mobile vs PC last week", {"shape": "compare_values", "values": ["mobile", "pc"]}),
+    ("上周比上上周订单多了还是少了", {"shape": "comparison", "compare_range": (date(2026, 11, 2), date(2026, 11, 8))}),
+    ("今年双11当天比去年双11当天销售额涨了多少", {"shape": "comparison", "compare_range": (date(2025, 11, 11),) * 2}),
+    ("各品类销售额占比", {"time_range": (date(2026, 10, 22), AS_OF), "time_default": True}),
+])
+def test_each_kind_of_question_is_read_into_its_query(question, reading):
+    got = parse(question, AS_OF, KINDS)
+    assert {name: getattr(got, name) for name in reading} == reading
