@@ -30,7 +30,6 @@ from tests.bench.servers import free_port, new_shop, server_env, start_server
 from tests.support import DEMO_END
 from tests.support import questions as qs
 
-
 # The kinds of question the set had before issue 18 added festivals, spans, statuses, customers,
 # weekends, compared values, the best of time and misspelt names.
 EARLIER_KINDS = ("total", "ranking", "share", "trend", "comparison", "filter")
