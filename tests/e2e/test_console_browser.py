@@ -143,6 +143,21 @@ def test_ask_renders_the_answer_chart_and_table(live_server, console_shop):
         assert console_errors(browser) == []
 
 
+def test_ask_says_how_it_read_a_festival_and_offers_the_other_reading(live_server, console_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, console_shop["user"], "/ask?q=" + quote("双11的销售额"))
+        reading = _wait(browser, lambda b: b.find_element(By.ID, "reading").text)
+        assert "双11当天" in reading
+        other = _wait(browser, lambda b: b.find_element(By.CSS_SELECTOR, "#alternatives .chip"))
+        assert other.text == "双11期间的销售额"
+        other.click()  # asks the other reading: the campaign
+        _wait(browser, lambda b: "活动期" in b.find_element(By.ID, "reading").text)
+        assert "/ask?q=" + quote("双11期间的销售额") in browser.current_url
+        assert console_errors(browser) == []
+
+
 def test_the_dashboard_fits_a_phone(live_server, console_shop):
     from selenium.webdriver.common.by import By
 

@@ -1,5 +1,5 @@
-// 问答: POST /v1/ask; the sentence, the chart (Vega-Embed), the table with a CSV download and how
-// the question was read. A 422 shows its reason and the questions it suggests, as chips.
+// 问答: POST /v1/ask; the sentence, how the question was read (and the other readings offered), the
+// chart (Vega-Embed), the table with a CSV download and the query it became. A 422 shows its reason and the questions it suggests, as chips.
 (function () {
   "use strict";
   var c = window.console_;
@@ -53,6 +53,11 @@
     if (reply.ok) {
       var body = reply.body;
       document.getElementById("summary").textContent = body.summary || "";
+      document.getElementById("reading").textContent = body.reading || "";
+      var others = document.getElementById("alternatives");
+      // another reading of the same words (a festival's campaign instead of its day): one click asks it
+      chips(others.querySelector(".chips"), (body.alternatives || []).map(function (a) { return a.question; }));
+      others.hidden = !(body.alternatives || []).length;
       c.chart(document.getElementById("chart"), body.chart);
       var table = document.getElementById("table");
       table.textContent = "";
