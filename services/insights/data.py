@@ -37,7 +37,7 @@ ORDER_KEYS = {"province": Order.province, "city": Order.city, "channel": Order.c
               "brand": Product.brand}
 LINE_KEYS = {"item_id", "category", "brand"}
 TIME_BUCKETS = ("day", "week", "month")
-DERIVED_KEYS = ("weekday", "day_type")
+DERIVED_KEYS = ("weekday", "day_type", "customer")
 SUM_COLUMNS = ["lines", "revenue", "units", "orders", "buyers", "refunded"]
 CUSTOMER_COLUMNS = ["new_buyers", "returning_buyers"]
 # Metrics whose sums need the order lines (money and units); the others count orders and buyers.
@@ -76,13 +76,14 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     filters = filters or {}
     with_lines = metric is None or metric in LINE_METRICS or bool(LINE_KEYS & {*group, *filters})
     with_repeaters = metric in (None, "repeat_rate")
-    with_firsts = metric in CUSTOMER_COLUMNS or "customer" in filters
+    with_firsts = metric in CUSTOMER_COLUMNS or "customer" in {*group, *filters}
     weekday = local_weekday(Order.created_at, timezone)
-    derived = {"weekday": weekday, "day_type": case((weekday.in_(WEEKEND_DAYS), "weekend"), else_="workday")}
-    order_keys = {key for key in (*group, *filters) if key in ORDER_KEYS and key not in LINE_KEYS}
-    counted = literal(1) if "status" in {*group, *filters} else sale_flag()
     firsts = (select(Order.user_id, func.min(Order.created_at).label("first_at"))
               .where(is_sale(), Order.user_id.is_not(None)).group_by(Order.user_id).subquery("firsts"))
+    derived = {"weekday": weekday, "day_type": case((weekday.in_(WEEKEND_DAYS), "weekend"), else_="workday"),
+               "customer": case((firsts.c.first_at < start, "returning"), (firsts.c.first_at >= start, "new"))}
+    order_keys = {key for key in (*group, *filters) if key in ORDER_KEYS and key not in LINE_KEYS}
+    counted = literal(1) if "status" in {*group, *filters} else sale_flag()
     customer_columns = [case((Order.created_at == firsts.c.first_at, 1), else_=0).label("is_first"),
                         case((firsts.c.first_at < start, 1), else_=0).label("came_back")] if with_firsts else []
     orders = (select(Order.shop_id, Order.order_id, Order.user_id, Order.paid_amount, counted.label("sale"),
@@ -93,15 +94,16 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
                      *(derived[key].label(key) for key in group if key in DERIVED_KEYS))
               .where(Order.created_at >= start, Order.created_at < end,
                      *(_equals(ORDER_KEYS[key], value) for key, value in filters.items() if key in order_keys),
-                     *(_equals(derived[key], value) for key, value in filters.items() if key in DERIVED_KEYS),
-                     *(ORDER_KEYS[key].is_not(None) for key in group if key in order_keys and key != "user_id")))
+                     *(_equals(derived[key], value) for key, value in filters.items()
+                       if key in DERIVED_KEYS and key != "customer"),
+                     *(ORDER_KEYS[key].is_not(None) for key in group if key in order_keys and key != "user_id"),
+                     *(derived[key].is_not(None) for key in group if key == "customer")))
     if with_firsts:
         orders = orders.outerjoin(firsts, firsts.c.user_id == Order.user_id)
         customer = filters.get("customer")
-        if customer == "new":
-            orders = orders.where(firsts.c.first_at >= start)
-        elif customer == "returning":
-            orders = orders.where(firsts.c.first_at < start)
+        orders = orders.where(firsts.c.first_at.is_not(None)) if customer else orders  # buyers with a sale
+        if customer is not None:
+            orders = orders.where(_equals(derived["customer"], customer))
     # PostgreSQL would fold this into the join and ask each line for its order's net:
     # computed once per order instead (materialised).
     orders = orders.cte("sales").prefix_with("MATERIALIZED", dialect="postgresql")

@@ -35,7 +35,7 @@ from services.insights.entities import (
     looks_like_name,
 )
 from services.insights.phrases import Match, Unreadable, chinese_number, first, pick, scan
-from services.insights.time_phrases import TimeSpan, read_times, time_range
+from services.insights.time_phrases import TimeSpan, current_of, read_times, time_range
 from services.insights.vocabulary import (
     BEST_TIME,
     CHANNELS,
@@ -197,7 +197,9 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     best_time = reading.scan(BEST_TIME)
     day_types = reading.scan(DAY_TYPES)
     channels = reading.scan(CHANNELS)
-    comparison = pick(reading.scan(COMPARISONS))
+    # read on the whole question: "和上周比" holds a time the first step has already read
+    comparison = pick(scan(text, COMPARISONS))
+    reading.scan(COMPARISONS)
     dimensions = reading.scan(DIMENSIONS)
     for table in (SHARES, SORTS, SUPERLATIVE, TOP_N, RANKING, TREND):
         reading.scan(table)
@@ -208,13 +210,16 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         m.dimension == d.row.value and 0 <= d.start - m.at[1] <= 2 for m in linked.mentions)]
 
     # what is counted
-    customer_metric = next((m for m in metrics if m.row.value in CUSTOMER_METRICS), None)
+    customer_metrics = [m for m in metrics if m.row.value in CUSTOMER_METRICS]
+    customer_metric = customer_metrics[0] if customer_metrics else None
     counted = [m for m in metrics if m.row.value not in CUSTOMER_METRICS]
     filters: dict[str, str] = {}
     others = [m for m in counted if m.row.value != "buyers"]
+    customers = list(dict.fromkeys(CUSTOMER_METRICS[m.row.value] for m in customer_metrics))
     if customer_metric and others:
-        filters["customer"] = CUSTOMER_METRICS[customer_metric.row.value]  # 新客贡献的销售额
-        metric = pick(others).row.value
+        metric = pick(others).row.value  # 新客贡献的销售额: the new buyers' revenue
+    elif len(customers) > 1:
+        metric = "buyers"  # 新客和老客各有多少: buyers, new against returning
     elif customer_metric:
         metric = customer_metric.row.value  # 有多少新客, 回头客人数
     elif counted:
@@ -232,6 +237,8 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         by_dimension.setdefault(mention.dimension, [])
         if mention.value not in by_dimension[mention.dimension]:
             by_dimension[mention.dimension].append(mention.value)
+    if customers and (customer_metric and others or len(customers) > 1):
+        by_dimension["customer"] = customers
     for column, matches in (("status", statuses), ("day_type", day_types), ("channel", channels)):
         for match in matches:
             value = match.row.value if column != "channel" else match.row.value
@@ -279,6 +286,10 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         shape = "ranking"
 
     comparison_kind, compare_range = None, None
+    if shape == "total" and comparison and len(times) == 1 and comparison.start < times[0].at[0]:
+        current = current_of(times[0], as_of)  # "销售额和上周比": this week against last week
+        if current is not None:
+            span = current
     if shape == "total" and (comparison or len(times) > 1):
         comparison_kind = comparison.row.value if comparison else "previous_period"
         compare_range = _previous(span.span, comparison_kind)

@@ -132,7 +132,8 @@ def festival(match: Match, ctx: Context) -> TimeSpan:
     festival is itself a season (年货节, 黄金周)."""
     code = match.row.value
     tail = match.found.group("tail") or ""
-    season_words = match.row.name in SEASON_ONLY or (tail and SEASON_TAIL.fullmatch(tail.strip()))
+    season_words = match.row.name in SEASON_ONLY or match.found.group("during") or \
+        (tail and SEASON_TAIL.fullmatch(tail.strip()))
     if season_words:
         year = _latest(lambda y: (festival_season(code, y) or (None, None))[0] or festival_day(code, y), ctx)
         season = festival_season(code, year)
@@ -202,8 +203,11 @@ def previous_weeks(match: Match, ctx: Context) -> TimeSpan:
 
 def recent(match: Match, ctx: Context) -> TimeSpan:
     """最近N天/周/个月, last N days: N whole days (a month is 30) ending today."""
-    n = chinese_number(match.found.group("n") or match.found.group("en") or "1")
+    written = match.found.group("n") or match.found.group("en") or "1"
     unit = match.found.group("unit").lower()
+    if written == "半":  # 最近半年, 近半个月
+        written, unit = ("6", "个月") if unit == "年" else ("15", "天")
+    n = ENGLISH_NUMBERS.get(written) or chinese_number(written)
     kind = "day" if unit in ("天", "日") or unit.startswith("day") else \
         "week" if unit in ("周", "星期", "个星期") or unit.startswith("week") else \
         "year" if unit in ("年",) or unit.startswith("year") else "month"
@@ -222,6 +226,34 @@ def month(match: Match, ctx: Context) -> TimeSpan:
         raise Unreadable(t("insights.not_a_month", text=match.text))
     year = ctx.year or (ctx.as_of.year if number <= ctx.as_of.month else ctx.as_of.year - 1)
     return TimeSpan(*_clip(*month_range(year, number), ctx.as_of), f"{year}年{number}月")
+
+
+def part_of_month(match: Match, ctx: Context) -> TimeSpan:
+    """上旬 1–10, 中旬 11–20, 下旬 21–end; 月初 1–5 … 月底 the last 5 days (of N月, 本月 or 上月)."""
+    number, relative_month, part = match.found.groups()
+    if relative_month:
+        first_day = ctx.as_of.replace(day=1) if relative_month in ("本月", "这个月") else \
+            shift_months(ctx.as_of.replace(day=1), -1)
+    else:
+        month_number = chinese_number(number)
+        if not 1 <= month_number <= 12:
+            raise Unreadable(t("insights.not_a_month", text=match.text))
+        year = ctx.year or (ctx.as_of.year if month_number <= ctx.as_of.month else ctx.as_of.year - 1)
+        first_day = date(year, month_number, 1)
+    last = month_range(first_day.year, first_day.month)[1].day
+    days = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, last), "月初": (1, 5), "月中": (11, 20),
+            "月底": (last - 4, last), "月末": (last - 4, last)}[part]
+    start, end = first_day.replace(day=days[0]), first_day.replace(day=days[1])
+    return TimeSpan(*_clip(start, end, ctx.as_of), match.text)
+
+
+def weekday_date(match: Match, ctx: Context) -> TimeSpan:
+    """上周五, 本周一: that day of last week or this one."""
+    which, day = match.found.groups()
+    number = 7 if day in "日天" else int(day) if day.isdigit() else chinese_number(day)
+    week = monday(ctx.as_of) - timedelta(days=7 if which.startswith("上") else 0)
+    read = week + timedelta(days=number - 1)
+    return TimeSpan(read, read, read.isoformat())
 
 
 def year_to_date(match: Match, ctx: Context) -> TimeSpan:
@@ -268,14 +300,16 @@ def _words(name: str, words: tuple[str, ...], read, value=None) -> Row:
     return word_row(name, words, value, 0, whole_words=False, read=read)
 
 
+ENGLISH_NUMBERS = {word: n for n, word in enumerate(
+    ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"), start=1)}
 MONTH_NAMES = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
 
 # Festival names → shared.calendar's code. A word ending in a season (黄金周, 年货节) is always one.
 FESTIVAL_WORDS: dict[str, tuple[str, ...]] = {
-    "double11": ("双11", "双十一", "double 11", "double eleven", "11.11", "singles day", "singles' day"),
-    "double12": ("双12", "双十二", "double 12", "double twelve", "12.12"),
-    "mid618": ("618", "六一八", "6.18"),
+    "double11": ("双11", "双十一", "double 11", "double eleven", "11.11", "11·11", "singles day", "singles' day"),
+    "double12": ("双12", "双十二", "double 12", "double twelve", "12.12", "12·12"),
+    "mid618": ("618", "六一八", "6.18", "6·18"),
     "women38": ("38节", "三八节", "38女王节", "女王节", "妇女节", "三八妇女节", "women's day"),
     "spring_festival": ("春节", "过年", "chinese new year", "spring festival", "lunar new year"),
     "newyear_goods": ("年货节",),
@@ -291,9 +325,11 @@ FESTIVAL_WORDS: dict[str, tuple[str, ...]] = {
 }
 SEASON_ONLY = {"newyear_goods", "national_day_week"}
 DAY_TAIL = r"当天|那天|那一天|这天|这一天|当日|那日|\s?day"
-SEASON_TAIL = re.compile(r"(?:活动|大促|促销|预售|预热|购物节)?(?:期间|前后|那几天|这几天|假期|长假|小长假|季)?|"
+SEASON_TAIL = re.compile(r"(?:活动|大促|促销|预售|预热|购物节)?(?:期间|期|前后|那几天|这几天|假期|长假|小长假|季)?|"
+                         r"[一二两三四五六七八九十\d]+天|"
                          r"\s?(?:sale|season|period|sale period|campaign|promotion|holidays?)")
 _FESTIVAL_TAIL = (rf"(?P<tail>\s*(?:{DAY_TAIL}|活动期间|大促期间|促销期间|预售期|预售|大促|活动|期间|前后|假期|"
+                  r"[一二两三四五六七八九十\d]+天|"
                   r"长假|小长假|那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|\s?holidays?))?")
 
 
@@ -303,7 +339,7 @@ DATE_PRIORITY = 100
 def _festival_row(code: str, words: tuple[str, ...]) -> Row:
     names = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
     guard = r"(?<![\d.])" if words[0][0].isdigit() else ""
-    pattern = re.compile(rf"{guard}(?:{names})(?![\d])" + _FESTIVAL_TAIL)
+    pattern = re.compile(rf"(?P<during>\bduring\s+(?:the\s+)?)?{guard}(?:{names})(?![\d])" + _FESTIVAL_TAIL)
     # above the dates: 11.11 is 双11 (the day, or with 期间 its campaign), not just November 11th
     return Row(code, pattern, "national_day" if code == "national_day_week" else code, DATE_PRIORITY + 1, words,
                festival)
@@ -313,7 +349,7 @@ PERIODS: tuple[Row, ...] = (
     Row("日期", re.compile(r"(?<!\d)(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"),
         priority=DATE_PRIORITY, examples=("2026-11-01", "2026/11/1", "2026年11月1日", "2026.11.01"), read=full_date),
     Row("月日", re.compile(r"(?<![\d年./-])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]|"
-                         r"(?<![\d.])(1[0-2]|0?[1-9])\.(3[01]|[12]\d|0?[1-9])(?![\d.a-z%])"),
+                         r"(?<![\d./])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(?![\d./a-z%])"),
         priority=DATE_PRIORITY, examples=("11月1日", "11月15号", "11.1"), read=month_day),
     Row("N号", re.compile(r"(?<![\d月.])(3[01]|[12]\d|0?[1-9])\s*[日号](?!\d)"), priority=DATE_PRIORITY - 1,
         examples=("15号",), read=day_of_month),
@@ -324,7 +360,12 @@ PERIODS: tuple[Row, ...] = (
         ("上季度", "上个季度", "上一季度", "last quarter"), relative_quarter),
     Row("前N个季度", re.compile(r"前\s*" + NUMBER + r"\s*个?季度"), priority=82,
         examples=("前三个季度", "前2个季度"), read=first_quarters),
-    Row("第N季度", re.compile(r"第?([一二三四1-4])季度|(?<![a-z0-9])q([1-4])(?![0-9])|"
+    Row("旬", re.compile(r"(?:(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?|(本月|这个月|上个月|上月))\s*的?"
+                        r"(上旬|中旬|下旬|月初|月中|月底|月末)"), priority=61,
+        examples=("10月下旬", "本月上旬", "上个月月底"), read=part_of_month),
+    Row("周X", re.compile(r"(本|这|上|上个|这个)(?:周|星期|礼拜)([一二三四五六日天1-7])"), priority=58,
+        examples=("上周五", "本周一", "上个星期天"), read=weekday_date),
+    Row("第N季度", re.compile(r"第?([一二三四1-4])季度?(?![节])|(?<![a-z0-9])q([1-4])(?![0-9])|"
                            r"\b(?:the\s)?(first|second|third|fourth)\squarter\b"),
         priority=81, examples=("第三季度", "三季度", "第1季度", "q3"), read=quarter),
     _words("上半年", ("上半年", "h1", "first half"), half_year, 1),
@@ -333,8 +374,8 @@ PERIODS: tuple[Row, ...] = (
         examples=("前两个月", "前3个月"), read=previous_months),
     Row("前N周", re.compile(r"(?<![最近过去])前\s*" + NUMBER + r"\s*(?:个)?(?:周|星期)"), priority=70,
         examples=("前两周", "前3个星期"), read=previous_weeks),
-    Row("最近N天", re.compile(r"(?:(?:最近|最新|近|过去)\s*(?P<n>\d+|[一二两三四五六七八九十百]+)?|"
-                            r"(?:last|past|previous)\s*(?P<en>\d+))"
+    Row("最近N天", re.compile(r"(?:(?:最近|最新|近|过去)\s*(?P<n>\d+|[一二两三四五六七八九十百]+|半)?\s*个?|"
+                            r"(?:last|past|previous)\s*(?P<en>\d+|" + "|".join(ENGLISH_NUMBERS) + r"))"
                             r"\s*(?P<unit>天|日|周|个星期|星期|个月|月|年|days?|weeks?|months?|years?)(?!份)"),
         priority=70,
         examples=("最近7天", "近三十天", "过去2周", "最近3个月", "近一个月", "最近一周", "last 14 days", "past 2 weeks",
@@ -395,11 +436,14 @@ def read_times(question: str, as_of: date) -> list[TimeSpan]:
     spans: list[TimeSpan] = []
     for match in periods:
         year = next((y for y in years if 0 <= match.start - y.end <= 1 and id(y) not in bound), None)
+        after = None
+        if year is None and match.text.isascii():  # English puts the year after: November 2025, Q3 2025
+            after = year = next((y for y in years if 0 <= y.start - match.end <= 2 and id(y) not in bound), None)
         if year is not None:
             bound.add(id(year))
         ctx = Context(as_of, year_of(year, as_of) if year else None)
-        start_at = year.start if year else match.start
-        spans.append(replace(match.row.read(match, ctx), at=(start_at, match.end)))
+        start_at = year.start if year and not after else match.start
+        spans.append(replace(match.row.read(match, ctx), at=(start_at, after.end if after else match.end)))
     for year in years:
         if id(year) not in bound:
             number = year_of(year, as_of)
@@ -428,6 +472,16 @@ def _join(question: str, spans: list[TimeSpan], as_of: date) -> list[TimeSpan]:
                             span.festival, span.at)
         out.append(span)
     return out
+
+
+# "和上周比", "compared with last month": the period named is the one compared with, the range is the current one
+CURRENT_OF = {"上周": "本周", "上月": "本月", "昨天": "今天"}
+
+
+def current_of(span: TimeSpan, as_of: date) -> TimeSpan | None:
+    """The running period whose previous one ``span`` is (上周 → 本周), else None."""
+    name = CURRENT_OF.get(span.label)
+    return TimeSpan(*RELATIVE[name](as_of), name) if name else None
 
 
 def time_range(question: str, as_of: date) -> tuple[tuple[date, date], str] | None:

@@ -27,6 +27,7 @@ METRICS: tuple[Row, ...] = (
             "每单平均",
             "平均一单",
             "每单多少钱",
+            "客单",
             "笔单价",
             "average order value",
             "aov",
@@ -42,6 +43,8 @@ METRICS: tuple[Row, ...] = (
             "回购率",
             "重复购买率",
             "二次购买率",
+            "回头率",
+            "复购",
             "买了两次及以上的顾客占比",
             "买了两次以上的顾客占比",
             "repeat rate",
@@ -51,7 +54,7 @@ METRICS: tuple[Row, ...] = (
         ),
         priority=EXPLICIT,
     ),
-    word_row("refund_rate", ("退款率", "退货率", "退款比例", "refund rate", "return rate"), priority=EXPLICIT),
+    word_row("refund_rate", ("退款率", "退货率", "退款比例", "退款占比", "退单率", "refund rate", "return rate"), priority=EXPLICIT),
     word_row("conversion", ("转化率", "conversion rate", "conversion"), priority=EXPLICIT),
     word_row(
         "positive_review_rate", ("好评率", "positive review rate", "positive rate", "review rating"), priority=EXPLICIT
@@ -78,6 +81,8 @@ METRICS: tuple[Row, ...] = (
             "首次下单的顾客",
             "首次购买的",
             "首次下单",
+            "首购",
+            "首单",
             "首单客户",
             "new customers",
             "new buyers",
@@ -98,6 +103,10 @@ METRICS: tuple[Row, ...] = (
             "老顾客",
             "老买家",
             "老客",
+            "老用户",
+            "复购客户",
+            "回购客户",
+            "repeat buyers",
             "returning customers",
             "returning buyers",
             "repeat customers",
@@ -113,6 +122,9 @@ METRICS: tuple[Row, ...] = (
             "客户数",
             "购买人数",
             "下单人数",
+            "买家人数",
+            "下单用户",
+            "购买用户",
             "成交人数",
             "支付人数",
             "几个人买",
@@ -140,10 +152,16 @@ METRICS: tuple[Row, ...] = (
             "订单量",
             "单量",
             "多少单",
+            "how many orders",
             "几单",
             "多少笔",
             "单子",
             "笔订单",
+            "笔数",
+            "下单量",
+            "成交单数",
+            "订单笔数",
+            "单数",
             "订单",
             "orders",
             "order count",
@@ -170,7 +188,7 @@ METRICS: tuple[Row, ...] = (
             "订单金额",
             "金额",
             "revenue",
-            "sales amount",
+            "how much did we sell", "how much did we make", "how much money", "money", "sales amount",
             "turnover",
             "sales",
             "income",
@@ -311,21 +329,21 @@ BEST_TIME: tuple[Row, ...] = (
     ),
     word_row(
         "day",
-        ("哪天", "哪一天", "哪日", "哪个日子", "的一天", "which day", "best day", "worst day"),
+        ("哪天", "哪一天", "哪日", "哪个日子", "的一天", "which day", "best day", "worst day", "busiest day", "slowest day"),
         "day",
         priority=1,
         whole_words=False,
     ),
     word_row(
         "week",
-        ("哪周", "哪一周", "哪个星期", "哪个礼拜", "的一周", "which week"),
+        ("哪周", "哪一周", "哪个星期", "哪个礼拜", "的一周", "which week", "best week", "worst week", "busiest week"),
         "week",
         priority=1,
         whole_words=False,
     ),
     word_row(
         "month",
-        ("哪个月", "哪一个月", "哪月", "的月份", "哪个月份", "which month", "best month", "worst month"),
+        ("哪个月", "哪一个月", "哪月", "的月份", "哪个月份", "which month", "best month", "worst month", "busiest month", "slowest month"),
         "month",
         priority=1,
         whole_words=False,
@@ -335,13 +353,14 @@ BEST_TIME: tuple[Row, ...] = (
 STATUSES: tuple[Row, ...] = (
     word_row(
         "closed",
-        ("被取消", "取消的", "已取消", "交易关闭", "关闭的", "已关闭", "cancelled", "canceled", "closed"),
+        ("被取消", "取消的", "已取消", "取消订单", "取消了", "交易关闭", "关闭的", "已关闭", "关闭订单", "关闭了",
+                        "cancelled", "canceled", "closed"),
         priority=1,
         whole_words=False,
     ),
     word_row(
         "refunded",
-        ("退款的", "退款成功", "已退款", "退款订单", "退货的", "退款了", "refunded"),
+        ("退款的", "退款成功", "已退款", "退款订单", "退款单", "退货的", "退款了", "退款中", "refunded"),
         priority=1,
         whole_words=False,
     ),
@@ -358,6 +377,7 @@ STATUSES: tuple[Row, ...] = (
             "已付款",
             "unshipped",
             "awaiting shipment",
+            "not yet shipped",
             "not shipped",
             "to be shipped",
         ),
@@ -371,13 +391,15 @@ STATUSES: tuple[Row, ...] = (
         whole_words=False,
     ),
     word_row(
-        "completed", ("交易成功", "已完成", "已签收", "确认收货", "已收货", "completed"), priority=1, whole_words=False
+        "completed", ("交易成功", "交易完成", "已完成", "已签收", "确认收货", "已收货", "completed"), priority=1, whole_words=False
     ),
     word_row("shipped", ("已发货", "待收货", "运输中", "在途", "shipped", "in transit"), priority=1, whole_words=False),
 )
 DAY_TYPES: tuple[Row, ...] = (
-    word_row("weekend", ("周末", "双休日", "星期六日", "礼拜六日", "weekends", "weekend"), priority=1),
-    word_row("workday", ("工作日", "平日", "周一到周五", "workdays", "workday", "weekdays"), priority=1),
+    word_row("weekend", ("周末", "双休日", "休息日", "周六日", "周六周日", "周六和周日", "星期六日", "礼拜六日", "weekends",
+                         "weekend"), priority=1),
+    word_row("workday", ("工作日", "平日", "上班日", "周一到周五", "workdays", "workday", "weekdays", "working days",
+                         "business days"), priority=1),
 )
 
 
@@ -470,7 +492,7 @@ RANKING = (
 SUPERLATIVE = (
     _row(
         "superlative",
-        r"最(?:好|高|多|大|差|低|少|小)|卖得最|没人买|卖不动|滞销|没怎么卖|"
+        r"最(?:好|高|多|大|差|低|少|小|火|旺|畅销)|卖得最|没人买|卖不动|滞销|没怎么卖|哪(?:个|一个|家|种|款|位|一)|"
         r"\b(?:best|worst|most|least|highest|lowest|top|fewest)\b",
         examples=("最好", "最高", "卖得最", "没人买", "best", "most", "highest"),
     ),
@@ -478,7 +500,8 @@ SUPERLATIVE = (
 TREND = (
     _row(
         "trend",
-        r"趋势|走势|变化|每天|每日|每周|每月|按天|按周|按月|逐日|逐月|trend|over time|daily|weekly|monthly",
+        r"趋势|走势|曲线|变化|每天|每日|每周|每月|按天|按日|按周|按月|逐日|逐月|trend|over time|daily|weekly|monthly|"
+        r"day by day|month by month|week by week",
         examples=("趋势", "走势", "每天", "按月", "trend", "over time", "daily"),
     ),
 )
@@ -500,7 +523,7 @@ COMPARISONS = (
     ),
     _row(
         "previous_period",
-        r"环比|对比|相比|比较|和上|与上|跟上|比上|比前|比昨|比去|vs\.?|versus|compared|compare|"
+        r"环比|对比|相比|相较|比较|和上|与上|跟上|比上|比前|比昨|比去|较上|较前|较昨|较去|增速|vs\.?|versus|compared|compare|"
         r"month.over.month|\bmom\b|week.over.week|\bwow\b|涨了多少|增长了?多少|下降了?多少|降了多少|跌了多少|"
         r"多了还是少了|多了多少|少了多少|增长率|增幅|变化了?多少|\bchange\b|\bgrowth\b",
         1,
@@ -524,7 +547,7 @@ COMPARISONS = (
 )
 # 构成/分布/breakdown make a breakdown a share; only the share words make a filter's value one of many
 SHARES = (
-    _row("share", r"占比|比例|份额|占多少|share|proportion", 2, ("占比", "比例", "份额", "share", "proportion")),
+    _row("share", r"占比|比例|比重|份额|百分比|占多少|share|proportion|percentage", 2, ("占比", "比例", "份额", "share", "proportion")),
     _row("breakdown", r"构成|分布|breakdown|split", 1, ("构成", "分布", "breakdown", "split")),
 )
 # 卖得最 is the bottom (卖得最慢) unless it goes on as 卖得最好/最高/最多, the top

@@ -108,7 +108,10 @@ def expected(lines: pd.DataFrame, case: Case, products: pd.DataFrame | None = No
 
     def window(span):
         part = lines[(lines["day"] >= pd.Timestamp(span[0])) & (lines["day"] <= pd.Timestamp(span[1]))]
-        part = part.assign(day_type=part["day"].dt.dayofweek.map(lambda d: "weekend" if d >= 5 else "workday"))
+        first = part["user"].map(first_sale)
+        part = part.assign(day_type=part["day"].dt.dayofweek.map(lambda d: "weekend" if d >= 5 else "workday"),
+                           customer=first.map(lambda f: None if pd.isna(f) else "new").where(
+                               ~(first < pd.Timestamp(span[0])), "returning").where(first.notna(), None))
         for column, wanted in case.filters.items():
             if column == "customer":
                 came_before = part["user"].map(first_sale) < pd.Timestamp(span[0])
@@ -266,6 +269,8 @@ def cases(categories: list[str]) -> list[Case]:
             Case("老客上个月下了多少单", "orders", ZH_TIMES["上月"], filters={"customer": "returning"},
                  kind="customers"),
             Case("本月每天新客有多少", "new_buyers", ZH_TIMES["本月"], "day", "trend", kind="customers"),
+            Case("新客和老客本月的销售额对比", "revenue", ZH_TIMES["本月"], "customer", "compare_values",
+                 values=["new", "returning"], kind="customers"),
             Case("本月周末的销售额", "revenue", ZH_TIMES["本月"], filters={"day_type": "weekend"}, kind="weekend"),
             Case("上个月工作日的订单数", "orders", ZH_TIMES["上月"], filters={"day_type": "workday"}, kind="weekend"),
             Case("周末和工作日比哪个卖得好", "revenue", last_30, "day_type", "compare_values",
