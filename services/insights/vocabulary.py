@@ -54,7 +54,11 @@ METRICS: tuple[Row, ...] = (
         ),
         priority=EXPLICIT,
     ),
-    word_row("refund_rate", ("退款率", "退货率", "退款比例", "退款占比", "退单率", "refund rate", "return rate"), priority=EXPLICIT),
+    word_row(
+        "refund_rate",
+        ("退款率", "退货率", "退款比例", "退款占比", "退单率", "refund rate", "return rate"),
+        priority=EXPLICIT,
+    ),
     word_row("conversion", ("转化率", "conversion rate", "conversion"), priority=EXPLICIT),
     word_row(
         "positive_review_rate", ("好评率", "positive review rate", "positive rate", "review rating"), priority=EXPLICIT
@@ -188,7 +192,11 @@ METRICS: tuple[Row, ...] = (
             "订单金额",
             "金额",
             "revenue",
-            "how much did we sell", "how much did we make", "how much money", "money", "sales amount",
+            "how much did we sell",
+            "how much did we make",
+            "how much money",
+            "money",
+            "sales amount",
             "turnover",
             "sales",
             "income",
@@ -329,7 +337,18 @@ BEST_TIME: tuple[Row, ...] = (
     ),
     word_row(
         "day",
-        ("哪天", "哪一天", "哪日", "哪个日子", "的一天", "which day", "best day", "worst day", "busiest day", "slowest day"),
+        (
+            "哪天",
+            "哪一天",
+            "哪日",
+            "哪个日子",
+            "的一天",
+            "which day",
+            "best day",
+            "worst day",
+            "busiest day",
+            "slowest day",
+        ),
         "day",
         priority=1,
         whole_words=False,
@@ -343,7 +362,18 @@ BEST_TIME: tuple[Row, ...] = (
     ),
     word_row(
         "month",
-        ("哪个月", "哪一个月", "哪月", "的月份", "哪个月份", "which month", "best month", "worst month", "busiest month", "slowest month"),
+        (
+            "哪个月",
+            "哪一个月",
+            "哪月",
+            "的月份",
+            "哪个月份",
+            "which month",
+            "best month",
+            "worst month",
+            "busiest month",
+            "slowest month",
+        ),
         "month",
         priority=1,
         whole_words=False,
@@ -353,8 +383,21 @@ BEST_TIME: tuple[Row, ...] = (
 STATUSES: tuple[Row, ...] = (
     word_row(
         "closed",
-        ("被取消", "取消的", "已取消", "取消订单", "取消了", "交易关闭", "关闭的", "已关闭", "关闭订单", "关闭了",
-                        "cancelled", "canceled", "closed"),
+        (
+            "被取消",
+            "取消的",
+            "已取消",
+            "取消订单",
+            "取消了",
+            "交易关闭",
+            "关闭的",
+            "已关闭",
+            "关闭订单",
+            "关闭了",
+            "cancelled",
+            "canceled",
+            "closed",
+        ),
         priority=1,
         whole_words=False,
     ),
@@ -391,15 +434,24 @@ STATUSES: tuple[Row, ...] = (
         whole_words=False,
     ),
     word_row(
-        "completed", ("交易成功", "交易完成", "已完成", "已签收", "确认收货", "已收货", "completed"), priority=1, whole_words=False
+        "completed",
+        ("交易成功", "交易完成", "已完成", "已签收", "确认收货", "已收货", "completed"),
+        priority=1,
+        whole_words=False,
     ),
     word_row("shipped", ("已发货", "待收货", "运输中", "在途", "shipped", "in transit"), priority=1, whole_words=False),
 )
 DAY_TYPES: tuple[Row, ...] = (
-    word_row("weekend", ("周末", "双休日", "休息日", "周六日", "周六周日", "周六和周日", "星期六日", "礼拜六日", "weekends",
-                         "weekend"), priority=1),
-    word_row("workday", ("工作日", "平日", "上班日", "周一到周五", "workdays", "workday", "weekdays", "working days",
-                         "business days"), priority=1),
+    word_row(
+        "weekend",
+        ("周末", "双休日", "休息日", "周六日", "周六周日", "周六和周日", "星期六日", "礼拜六日", "weekends", "weekend"),
+        priority=1,
+    ),
+    word_row(
+        "workday",
+        ("工作日", "平日", "上班日", "周一到周五", "workdays", "workday", "weekdays", "working days", "business days"),
+        priority=1,
+    ),
 )
 
 
@@ -547,7 +599,12 @@ COMPARISONS = (
 )
 # 构成/分布/breakdown make a breakdown a share; only the share words make a filter's value one of many
 SHARES = (
-    _row("share", r"占比|比例|比重|份额|百分比|占多少|share|proportion|percentage", 2, ("占比", "比例", "份额", "share", "proportion")),
+    _row(
+        "share",
+        r"占比|比例|比重|份额|百分比|占多少|share|proportion|percentage",
+        2,
+        ("占比", "比例", "份额", "share", "proportion"),
+    ),
     _row("breakdown", r"构成|分布|breakdown|split", 1, ("构成", "分布", "breakdown", "split")),
 )
 # 卖得最 is the bottom (卖得最慢) unless it goes on as 卖得最好/最高/最多, the top
