@@ -104,6 +104,9 @@ def table_for(sums: Sums, interp: Interpretation, span: tuple[date, date]) -> pd
         if unfit:  # behaviour logs and reviews carry no buyer address or order channel
             raise NotAnswerable(t("insights.product_filters_only", metric=metric_name(interp.metric),
                                   filters=join([dimension_name(k) for k in unfit])))
+        if interp.values or dimension == "weekday":  # counted per order only: values compared, days of the week
+            key = "insights.events_breakdown" if interp.metric in EVENT_METRICS else "insights.reviews_breakdown"
+            raise NotAnswerable(t(key, metric=metric_name(interp.metric)))
     if interp.metric in EVENT_METRICS:
         group = None if dimension is None else "item_id" if dimension == "item" else dimension
         if group not in (None, "item_id", *TIME_DIMENSIONS):

@@ -66,6 +66,7 @@ __all__ = ["RATES", "TIME_DIMENSIONS", "Interpretation", "UnknownValue", "Unread
 MAX_CHARS = 500
 DEFAULT_DAYS = 30  # the range of a question that names no time
 SHAPES = ("total", "ranking", "trend", "share", "comparison", "compare_values", "argmax", "argmin", "route")
+SHARE_OF_VALUE = ("channel", "category", "brand", "province", "city", "status", "day_type")  # 手机端的订单占比
 FILTER_COLUMNS = ("category", "brand", "province", "city", "channel", "status", "customer", "day_type", "item")
 
 
@@ -275,9 +276,9 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     elif named_dimension or (ranks_items and (listing or superlative or top)):
         shape, dimension = "ranking", named_dimension or "item"
         top_n = chinese_number(top.found.group(1)) if top else 10
-    elif shares and filters and shares.row.name == "share":
+    elif shares and shares.row.name == "share" and any(k in SHARE_OF_VALUE for k in filters):
         # "手机端的订单占比": the share of every channel, 手机端's among them
-        dimension = next(k for k in filters if k not in ("customer",))
+        dimension = next(k for k in filters if k in SHARE_OF_VALUE)
         filters = {k: v for k, v in filters.items() if k != dimension}
         shape = "share"
     if dimension and dimension in filters and shape in ("ranking", "argmax", "argmin", "share"):
