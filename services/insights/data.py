@@ -51,6 +51,18 @@ def _equals(column, value):
     return column.in_(list(value)) if isinstance(value, list | tuple) else column == value
 
 
+DERIVED_KEYS_SET = set(DERIVED_KEYS)
+
+
+def _derived_keys(timezone: str, start: datetime):
+    """(each buyer's first sale order, the per-order keys derived from it and from the local day)."""
+    weekday = local_weekday(Order.created_at, timezone)
+    firsts = (select(Order.user_id, func.min(Order.created_at).label("first_at"))
+              .where(is_sale(), Order.user_id.is_not(None)).group_by(Order.user_id).subquery("firsts"))
+    return firsts, {"weekday": weekday, "day_type": case((weekday.in_(WEEKEND_DAYS), "weekend"), else_="workday"),
+                    "customer": case((firsts.c.first_at < start, "returning"), (firsts.c.first_at >= start, "new"))}
+
+
 def order_aggregates(session: Session, start: datetime, end: datetime, timezone: str, group: tuple[str, ...] = (),
                      filters: dict[str, str | list[str]] | None = None, metric: str | None = None) -> pd.DataFrame:
     """Per group: the sums the order metrics are made of (answer.py), computed in the database.
@@ -77,11 +89,8 @@ def order_aggregates(session: Session, start: datetime, end: datetime, timezone:
     with_lines = metric is None or metric in LINE_METRICS or bool(LINE_KEYS & {*group, *filters})
     with_repeaters = metric in (None, "repeat_rate")
     with_firsts = metric in CUSTOMER_COLUMNS or "customer" in {*group, *filters}
-    weekday = local_weekday(Order.created_at, timezone)
-    firsts = (select(Order.user_id, func.min(Order.created_at).label("first_at"))
-              .where(is_sale(), Order.user_id.is_not(None)).group_by(Order.user_id).subquery("firsts"))
-    derived = {"weekday": weekday, "day_type": case((weekday.in_(WEEKEND_DAYS), "weekend"), else_="workday"),
-               "customer": case((firsts.c.first_at < start, "returning"), (firsts.c.first_at >= start, "new"))}
+    firsts, derived = _derived_keys(timezone, start) if with_firsts or DERIVED_KEYS_SET & {*group, *filters} \
+        else (None, {})
     order_keys = {key for key in (*group, *filters) if key in ORDER_KEYS and key not in LINE_KEYS}
     counted = literal(1) if "status" in {*group, *filters} else sale_flag()
     customer_columns = [case((Order.created_at == firsts.c.first_at, 1), else_=0).label("is_first"),
