@@ -228,6 +228,14 @@ def month(match: Match, ctx: Context) -> TimeSpan:
     return TimeSpan(*_clip(*month_range(year, number), ctx.as_of), f"{year}年{number}月")
 
 
+def month_span(match: Match, ctx: Context) -> TimeSpan:
+    """1到10月: the months of the year named (else this year), up to today."""
+    first_month, last_month = (chinese_number(g) for g in match.found.groups())
+    if not 1 <= first_month <= last_month <= 12:
+        raise Unreadable(t("insights.not_a_month", text=match.text))
+    return months_of_year(first_month, last_month - first_month + 1, ctx, match.text)
+
+
 def part_of_month(match: Match, ctx: Context) -> TimeSpan:
     """上旬 1–10, 中旬 11–20, 下旬 21–end; 月初 1–5 … 月底 the last 5 days (of N月, 本月 or 上月)."""
     number, relative_month, part = match.found.groups()
@@ -351,7 +359,7 @@ PERIODS: tuple[Row, ...] = (
     Row("月日", re.compile(r"(?<![\d年./-])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]|"
                          r"(?<![\d./])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(?![\d./a-z%])"),
         priority=DATE_PRIORITY, examples=("11月1日", "11月15号", "11.1"), read=month_day),
-    Row("N号", re.compile(r"(?<![\d月.])(3[01]|[12]\d|0?[1-9])\s*[日号](?!\d)"), priority=DATE_PRIORITY - 1,
+    Row("N号", re.compile(r"(?<![\d.])(?<!\d月)(3[01]|[12]\d|0?[1-9])\s*[日号](?!\d)"), priority=DATE_PRIORITY - 1,
         examples=("15号",), read=day_of_month),
     *(_festival_row(code, words) for code, words in FESTIVAL_WORDS.items()),
     Row("本季度", re.compile(r"(?:本|这个|这一|当前)季度|\bthis quarter\b|\bquarter to date\b|\bqtd\b"), 0, 82,
@@ -360,6 +368,11 @@ PERIODS: tuple[Row, ...] = (
         ("上季度", "上个季度", "上一季度", "last quarter"), relative_quarter),
     Row("前N个季度", re.compile(r"前\s*" + NUMBER + r"\s*个?季度"), priority=82,
         examples=("前三个季度", "前2个季度"), read=first_quarters),
+    Row("N到M月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*(?:到|至|-|~)\s*"
+                           r"(\d{1,2}|[一二三四五六七八九十]+)\s*月份?"),
+        priority=62, examples=("1到10月", "3-5月"), read=month_span),
+    Row("N天内", re.compile(r"(?<![\d.])(?P<n>\d+|[一二两三四五六七八九十百]+)\s*(?P<unit>天|日|周|个星期|个月)"
+                          r"(?:内|以内|之内|以来)"), priority=70, examples=("7天内", "三个月以内"), read=recent),
     Row("旬", re.compile(r"(?:(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?|(本月|这个月|上个月|上月))\s*的?"
                         r"(上旬|中旬|下旬|月初|月中|月底|月末)"), priority=61,
         examples=("10月下旬", "本月上旬", "上个月月底"), read=part_of_month),
@@ -374,7 +387,8 @@ PERIODS: tuple[Row, ...] = (
         examples=("前两个月", "前3个月"), read=previous_months),
     Row("前N周", re.compile(r"(?<![最近过去])前\s*" + NUMBER + r"\s*(?:个)?(?:周|星期)"), priority=70,
         examples=("前两周", "前3个星期"), read=previous_weeks),
-    Row("最近N天", re.compile(r"(?:(?:最近|最新|近|过去)\s*(?P<n>\d+|[一二两三四五六七八九十百]+|半)?\s*个?|"
+    Row("最近N天", re.compile(r"(?:(?:最近|最新|近|过去|the past|past)\s*"
+                            r"(?P<n>\d+|[一二两三四五六七八九十百]+|半)?\s*个?|"
                             r"(?:last|past|previous)\s*(?P<en>\d+|" + "|".join(ENGLISH_NUMBERS) + r"))"
                             r"\s*(?P<unit>天|日|周|个星期|星期|个月|月|年|days?|weeks?|months?|years?)(?!份)"),
         priority=70,
@@ -414,6 +428,7 @@ def festival_question(question: str, code: str, reading: str) -> str | None:
     return question[:found.start()] + name + tail + question[found.end():]
 
 
+YEAR_AFTER = re.compile(r"\s*,?\s*(?:of\s+|in\s+)?")
 # "到现在"-like words after a time run it up to today; "到"-like words between two times join them.
 UP_TO_NOW = re.compile(r"^\s*(?:至今|以来|到现在|到今天|到目前|到目前为止|迄今|为止|开始到现在|"
                        r"until now|to date|so far|till now)")
@@ -437,8 +452,9 @@ def read_times(question: str, as_of: date) -> list[TimeSpan]:
     for match in periods:
         year = next((y for y in years if 0 <= match.start - y.end <= 1 and id(y) not in bound), None)
         after = None
-        if year is None and match.text.isascii():  # English puts the year after: November 2025, Q3 2025
-            after = year = next((y for y in years if 0 <= y.start - match.end <= 2 and id(y) not in bound), None)
+        if year is None and match.text.isascii():  # English puts the year after: November 2025, H1 of 2025
+            after = year = next((y for y in years if id(y) not in bound and y.start >= match.end
+                                 and YEAR_AFTER.fullmatch(question[match.end:y.start])), None)
         if year is not None:
             bound.add(id(year))
         ctx = Context(as_of, year_of(year, as_of) if year else None)
@@ -453,16 +469,32 @@ def read_times(question: str, as_of: date) -> list[TimeSpan]:
     return _join(question, spans, as_of)
 
 
+BARE_DAY = re.compile(r"\d{1,2}\s*[日号]")
+
+
+def _whole_month(span: TimeSpan) -> bool:
+    """A calendar month (up to today when it is this one): 上个月, 10月, 本月."""
+    return span.start.day == 1 and span.end.month == span.start.month and span.end.year == span.start.year and \
+        span.day_reading is None and (span.end + timedelta(days=1)).day == 1 or (
+            span.start.day == 1 and span.label in ("本月",))
+
+
 def _join(question: str, spans: list[TimeSpan], as_of: date) -> list[TimeSpan]:
     """A到B → one range; A至今 → A's start up to today."""
     out: list[TimeSpan] = []
     for span in spans:
-        if out and JOIN.match(question[out[-1].at[1]:span.at[0]]):
+        bare_day = BARE_DAY.fullmatch(question[span.at[0]:span.at[1]].strip())
+        if out and bare_day and _whole_month(out[-1]) and question[out[-1].at[1]:span.at[0]].strip() in ("", "的"):
+            month = out.pop()  # 上个月1号: that day of the month just named
+            day = _safe_date(month.start.year, month.start.month, span.start.day)
+            if day is None:
+                raise Unreadable(t("insights.not_a_date", text=question[month.at[0]:span.at[1]]))
+            span = TimeSpan(day, day, day.isoformat(), at=(month.at[0], span.at[1]))
+        elif out and JOIN.match(question[out[-1].at[1]:span.at[0]]):
             first = out.pop()
             end = span
-            if span.label == span.start.isoformat() and first.start > span.start and \
-                    re.fullmatch(r"\d{1,2}\s*[日号]", question[span.at[0]:span.at[1]].strip()):
-                end_day = _safe_date(first.start.year, first.start.month, span.start.day)  # 11月1日到11日
+            if bare_day:  # 11月1日到11日, 10月1号-7号: the day of the start's month
+                end_day = _safe_date(first.start.year, first.start.month, span.start.day)
                 end = replace(span, start=end_day, end=end_day) if end_day else span
             start, stop = min(first.start, end.start), max(first.end, end.end)
             span = TimeSpan(start, min(stop, as_of), f"{start.isoformat()}~{min(stop, as_of).isoformat()}",
