@@ -76,6 +76,7 @@ class Vocabulary:
 
     values: dict[str, list[str]]
     titles: dict[str, str] = field(default_factory=dict)  # item id -> title
+    province_of: dict[str, str] = field(default_factory=dict)  # city -> its province (short form), by cpca
     forms: list[tuple[str, str, str]] = field(default_factory=list)  # (form, dimension, value), longest first
 
     @classmethod
@@ -90,6 +91,7 @@ class Vocabulary:
                     if form not in forms or (dimension == "city" and forms[form][0] == "province"):
                         forms[form] = (dimension, value)
         vocabulary.forms = sorted(((f, d, v) for f, (d, v) in forms.items()), key=lambda x: -len(x[0]))
+        vocabulary.province_of = _provinces_of(vocabulary.values["city"])
         return vocabulary
 
     def names(self, dimensions=("category", "brand", "city", "province")) -> list[tuple[str, str]]:
@@ -102,6 +104,15 @@ def _taker(linked: Linked, free: list[bool]):
         for i in range(start, end):
             free[i] = False
     return take
+
+
+def _provinces_of(cities: list[str]) -> dict[str, str]:
+    if not cities:
+        return {}
+    import cpca
+
+    places = cpca.transform(cities).to_dict("records")
+    return {city: short_form(place["省"]) for city, place in zip(cities, places, strict=True) if place.get("省")}
 
 
 def link_exact(text: str, free: list[bool], vocabulary: Vocabulary, linked: Linked) -> None:

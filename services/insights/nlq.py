@@ -33,6 +33,7 @@ from services.insights.entities import (
     link_exact,
     link_fuzzy,
     looks_like_name,
+    short_form,
 )
 from services.insights.phrases import Match, Unreadable, chinese_number, first, pick, scan
 from services.insights.time_phrases import TimeSpan, current_of, read_times, time_range
@@ -206,9 +207,11 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         reading.scan(table)
     link_fuzzy(reading.text, reading.free, vocabulary, linked)
     _refuse_unknown(reading, linked, vocabulary)
-    # "北极鹿品牌", "母婴类目", "水之语这个牌子": the dimension word says what the value is
+    # "北极鹿品牌", "母婴类目", "水之语这个牌子": the dimension word says what the value is; "多少件商品":
+    # what is counted
     dimensions = [d for d in dimensions if not any(
-        m.dimension == d.row.value and 0 <= d.start - m.at[1] <= 2 for m in linked.mentions)]
+        m.dimension == d.row.value and 0 <= d.start - m.at[1] <= 2 for m in linked.mentions)
+        and not (d.row.value == "item" and any(0 <= d.start - m.end <= 1 for m in metrics))]
 
     # what is counted
     customer_metrics = [m for m in metrics if m.row.value in CUSTOMER_METRICS]
@@ -246,7 +249,7 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
             by_dimension.setdefault(column, [])
             if value not in by_dimension[column]:
                 by_dimension[column].append(value)
-    _municipality_once(by_dimension)
+    _city_says_its_province(by_dimension, vocabulary)
     several = [d for d, values in by_dimension.items() if len(values) > 1]
     compared = several[0] if several else None
     for column, values in by_dimension.items():
@@ -273,6 +276,8 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         shape, dimension = "share", named_dimension
     elif named_dimension and superlative and not top and not _is_list(listing):
         shape, dimension = ("argmin" if sort_order == "asc" else "argmax"), named_dimension
+    elif not named_dimension and len(times) > 1:
+        pass  # "去年双11和今年双11哪个卖得好": the two times compared (below)
     elif named_dimension or (ranks_items and (listing or superlative or top)):
         shape, dimension = "ranking", named_dimension or "item"
         top_n = chinese_number(top.found.group(1)) if top else 10
@@ -296,7 +301,10 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         compare_range = _previous(span.span, comparison_kind)
         if comparison_kind == "previous_period" and len(times) > 1:
             other = times[1].span
-            if other not in (span.span, _whole_previous(span.span)) and other[0] != compare_range[0]:
+            year_before = _previous(span.span, "previous_year")
+            if other[0] == year_before[0] and other[1] >= year_before[1]:  # 今年和去年比: the same days
+                comparison_kind, compare_range = "previous_year", year_before
+            elif other not in (span.span, _whole_previous(span.span)) and other[0] != compare_range[0]:
                 comparison_kind, compare_range = "named", other
         shape = "comparison"
     return Interpretation(
@@ -320,11 +328,12 @@ def _grain(span: TimeSpan) -> str:
     return "day" if days <= 62 else ("week" if days <= 200 else "month")
 
 
-def _municipality_once(by_dimension: dict[str, list[str]]) -> None:
-    """上海 read as both the province and the city: the city says it all."""
+def _city_says_its_province(by_dimension: dict[str, list[str]], vocabulary: Vocabulary) -> None:
+    """江苏苏州, or 上海 read as both: the city says it all."""
     cities, provinces = by_dimension.get("city", []), by_dimension.get("province", [])
     for province in list(provinces):
-        if any(city.startswith(province.rstrip("省市")) for city in cities):
+        short = short_form(province)
+        if any(city.startswith(short) or vocabulary.province_of.get(city) == short for city in cities):
             provinces.remove(province)
     if "province" in by_dimension and not provinces:
         del by_dimension["province"]

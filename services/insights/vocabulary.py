@@ -75,6 +75,13 @@ METRICS: tuple[Row, ...] = (
         "new_buyers",
         (
             "新客数",
+            "新增客户",
+            "新增买家",
+            "新增用户",
+            "新增顾客",
+            "新增了多少客户",
+            "新增了多少买家",
+            "新增多少客户",
             "新客户数",
             "新买家数",
             "新顾客数",
@@ -194,6 +201,11 @@ METRICS: tuple[Row, ...] = (
             "营收",
             "销售金额",
             "卖了多少钱",
+            "买了多少钱",
+            "花了多少钱",
+            "消费了多少",
+            "消费金额",
+            "消费额",
             "收了多少钱",
             "卖的钱",
             "进账",
@@ -257,6 +269,12 @@ METRICS: tuple[Row, ...] = (
             "best",
         ),
         "revenue",
+        priority=IMPLIED,
+    ),
+    word_row(
+        "orders (implied)",
+        ("下单", "成交"),
+        "orders",
         priority=IMPLIED,
     ),
     word_row(
@@ -476,7 +494,10 @@ STATUSES: tuple[Row, ...] = (
         priority=1,
         whole_words=False,
     ),
-    word_row("shipped", ("已发货", "待收货", "运输中", "在途", "shipped", "in transit"), priority=1, whole_words=False),
+    word_row("shipped", ("已发货", "发货了", "已发出", "待收货", "运输中", "在途", "shipped", "in transit"), priority=1,
+             whole_words=False),
+    # 退款 alone ("有几单退款"), but not the metric's 退款率/退款比例/退款占比
+    Row("refunded (bare)", re.compile(r"退款(?![率比占])|退货(?![率])"), "refunded", 0, ("退款", "退货")),
 )
 DAY_TYPES: tuple[Row, ...] = (
     word_row(
