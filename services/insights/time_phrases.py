@@ -109,6 +109,19 @@ def month_day(match: Match, ctx: Context) -> TimeSpan:
     return TimeSpan(read, read, read.isoformat())
 
 
+def english_date(match: Match, ctx: Context) -> TimeSpan:
+    """1 Nov, November 11th: of the year named, else the latest such day that has come."""
+    day_first, month_after, month_first, day_after = match.found.groups()
+    month_number = MONTH_NAMES[(month_after or month_first)[:3]]
+    day = int(day_first or day_after)
+    if _safe_date(2024, month_number, day) is None:
+        raise Unreadable(t("insights.not_a_date", text=match.text))
+    year = ctx.year or next(y for y in range(ctx.as_of.year, ctx.as_of.year - 9, -1)
+                            if _safe_date(y, month_number, day) and _safe_date(y, month_number, day) <= ctx.as_of)
+    read = date(year, month_number, day)
+    return TimeSpan(read, read, read.isoformat())
+
+
 def day_of_month(match: Match, ctx: Context) -> TimeSpan:
     """15号 alone: that day of this month (or of last month when it has not come yet); the end of a
     range it is read against the start's month (see ``_join``)."""
@@ -359,6 +372,9 @@ PERIODS: tuple[Row, ...] = (
     Row("月日", re.compile(r"(?<![\d年./-])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]|"
                          r"(?<![\d./])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(?![\d./a-z%])"),
         priority=DATE_PRIORITY, examples=("11月1日", "11月15号", "11.1"), read=month_day),
+    Row("English date", re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+"
+                                r"(jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?|\b(jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b"),
+        priority=DATE_PRIORITY, examples=("1 nov", "november 11", "nov 1st"), read=english_date),
     Row("N号", re.compile(r"(?<![\d.])(?<!\d月)(3[01]|[12]\d|0?[1-9])\s*[日号](?!\d)"), priority=DATE_PRIORITY - 1,
         examples=("15号",), read=day_of_month),
     *(_festival_row(code, words) for code, words in FESTIVAL_WORDS.items()),
@@ -432,6 +448,7 @@ YEAR_AFTER = re.compile(r"\s*,?\s*(?:of\s+|in\s+)?")
 # "到现在"-like words after a time run it up to today; "到"-like words between two times join them.
 UP_TO_NOW = re.compile(r"^\s*(?:至今|以来|到现在|到今天|到目前|到目前为止|迄今|为止|开始到现在|"
                        r"until now|to date|so far|till now)")
+SINCE = re.compile(r"(?:\bsince|自从|自)\s*(?:the\s+)?$")
 JOIN = re.compile(r"^\s*(?:到|至|~|～|-|—|－|一直到|through|to|until|and)\s*$")
 
 
@@ -499,7 +516,7 @@ def _join(question: str, spans: list[TimeSpan], as_of: date) -> list[TimeSpan]:
             start, stop = min(first.start, end.start), max(first.end, end.end)
             span = TimeSpan(start, min(stop, as_of), f"{start.isoformat()}~{min(stop, as_of).isoformat()}",
                             first.day_reading, first.festival, (first.at[0], span.at[1]))
-        if UP_TO_NOW.match(question[span.at[1]:]):
+        if UP_TO_NOW.match(question[span.at[1]:]) or SINCE.search(question[:span.at[0]]):
             span = TimeSpan(span.start, as_of, f"{span.start.isoformat()}~{as_of.isoformat()}", span.day_reading,
                             span.festival, span.at)
         out.append(span)

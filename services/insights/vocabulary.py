@@ -507,7 +507,8 @@ DAY_TYPES: tuple[Row, ...] = (
     ),
     word_row(
         "workday",
-        ("工作日", "平日", "上班日", "周一到周五", "workdays", "workday", "weekdays", "working days", "business days"),
+        ("工作日", "平日", "上班日", "周一到周五", "workdays", "workday", "weekdays", "weekday", "working days",
+         "business days"),
         priority=1,
     ),
 )
