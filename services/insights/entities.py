@@ -242,15 +242,27 @@ def _fuzzy(window: str, vocabulary: Vocabulary) -> tuple[str, str, str] | None:
         for form in {value, short_form(value)}:
             if len(form) == len(window) and _pinyin(form) == sound and set(form) & set(window) - {"市"}:
                 return dimension, value, "pinyin"
-    prefixed = [(d, v) for d, v in vocabulary.names(("category", "brand")) if len(v) >= 3 and v.startswith(window)]
+    prefixed = [(d, v) for d, v in vocabulary.names() if len(short_form(v)) >= 3 and short_form(v).startswith(window)
+                and len(window) < len(short_form(v))]
     if len(prefixed) == 1:
-        return (*prefixed[0], "prefix")
+        return (*prefixed[0], "prefix")  # 花间 → 花间集, 内蒙 → 内蒙古自治区
+    if len(window) == 2 and window.endswith("市") and not common_word(window):  # not 上市
+        cities = [v for v in vocabulary.values["city"] if v.startswith(window[0])]
+        if len(cities) == 1:
+            return "city", cities[0], "prefix"  # 乌市 → 乌鲁木齐市
     for dimension, value in vocabulary.names(("category", "brand")):
         if len(value) == 4 == len(window) and window == value[2:] + value[:2]:
             return dimension, value, "swap"
+        if len(value) >= 3 and len(value) == len(window) and sorted(value) == sorted(window):
+            return dimension, value, "swap"  # 行山者 → 山行者, 野山记 → 山野记
         if len(value) >= 3 and len(value) == len(window) and value[0] == window[0] and \
                 Levenshtein.distance(value, window) == 1:
             return dimension, value, "typo"
+    if window not in jieba.dt.FREQ:  # 安微 → 安徽省; never a real word (陕西/山西 are both places)
+        places = [(d, v) for d, v in vocabulary.names(("province", "city")) if len(short_form(v)) == len(window)
+                  and short_form(v)[0] == window[0] and Levenshtein.distance(short_form(v), window) == 1]
+        if len(places) == 1:
+            return (*places[0], "typo")
     if len(window) >= MIN_TITLE_RUN and vocabulary.titles:
         return _title(window, vocabulary)
     return None

@@ -218,16 +218,16 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     customer_metric = customer_metrics[0] if customer_metrics else None
     counted = [m for m in metrics if m.row.value not in CUSTOMER_METRICS]
     filters: dict[str, str] = {}
-    others = [m for m in counted if m.row.value != "buyers"]
+    others = [m for m in counted if m.row.name != "buyers (how many)"]
     customers = list(dict.fromkeys(CUSTOMER_METRICS[m.row.value] for m in customer_metrics))
     if customer_metric and others:
-        metric = pick(others).row.value  # 新客贡献的销售额: the new buyers' revenue
+        metric = _asked(others).row.value  # 新客贡献的销售额: the new buyers' revenue
     elif len(customers) > 1:
         metric = "buyers"  # 新客和老客各有多少: buyers, new against returning
     elif customer_metric:
         metric = customer_metric.row.value  # 有多少新客, 回头客人数
     elif counted:
-        metric = pick(counted).row.value
+        metric = _asked(counted).row.value
     elif statuses:
         metric = "orders"  # 待付款的有几单, 被取消的有多少
     elif dimensions or best_time or listing or superlative:
@@ -304,6 +304,10 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
             year_before = _previous(span.span, "previous_year")
             if other[0] == year_before[0] and other[1] >= year_before[1]:  # 今年和去年比: the same days
                 comparison_kind, compare_range = "previous_year", year_before
+            elif re.fullmatch(r"\d{4}年", times[1].label) and other[0].year != span.start.year:
+                years = other[0].year - span.start.year  # 今年双11大促和去年比: that year's same days
+                comparison_kind = "previous_year" if years == -1 else "named"
+                compare_range = (shift_months(span.start, 12 * years), shift_months(span.end, 12 * years))
             elif other not in (span.span, _whole_previous(span.span)) and other[0] != compare_range[0]:
                 comparison_kind, compare_range = "named", other
         shape = "comparison"
@@ -313,6 +317,12 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         time_phrase=span.label, day_reading=span.day_reading, festival=span.festival, time_default=not times,
         linked=[{"dimension": m.dimension, "value": m.value, "words": question_words(text, m.at), "how": m.how}
                 for m in linked.mentions]).check()
+
+
+def _asked(metrics: list[Match]) -> Match:
+    """The metric asked for: of the most explicit, the last named — a Chinese question ends on what it
+    asks ("有人下单，统计下当天订单量", "已发货订单的金额")."""
+    return max(metrics, key=lambda m: (m.row.priority, m.start))
 
 
 def question_words(text: str, at: tuple[int, int]) -> str:
@@ -349,6 +359,8 @@ def _previous(span: tuple[date, date], how: str) -> tuple[date, date]:
         return first_day, start - timedelta(days=1)
     if start.weekday() == 0 and (end - start).days < 6:  # week to date: the same weekdays a week before
         return start - timedelta(days=7), end - timedelta(days=7)
+    if start.day == 1 and start.month % 3 == 1 and end < shift_months(start, 3) and end.month != start.month:
+        return shift_months(start, -3), shift_months(end, -3)  # quarter to date: the same days a quarter before
     if start.day == 1 and end.month == start.month and end.year == start.year:  # month to date
         first_day = shift_months(start, -1)
         return first_day, min(shift_months(end, -1), start - timedelta(days=1))

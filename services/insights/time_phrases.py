@@ -60,7 +60,7 @@ def _clip(start: date, end: date, as_of: date) -> tuple[date, date]:
 
 # value: years from as_of's (20xx年 reads its own)
 YEARS: tuple[Row, ...] = (
-    Row("20xx年", re.compile(r"(?<!\d)(20\d\d)\s*年?(?![\d./-])"), 0, 3, ("2025年", "2026")),
+    Row("20xx年", re.compile(r"(?<!\d)(20\d\d)(?:\s*年|(?![\d./-]))"), 0, 3, ("2025年", "2026")),
     Row("前年", re.compile(r"前年|\bthe year before last\b"), -2, 2, ("前年", "the year before last")),
     Row("去年", re.compile(r"去年|\blast year\b"), -1, 2, ("去年", "last year")),
     Row("今年", re.compile(r"今年|本年|\bthis year\b"), 0, 1, ("今年", "本年", "this year")),
@@ -348,19 +348,23 @@ SEASON_ONLY = {"newyear_goods", "national_day_week"}
 DAY_TAIL = r"当天|那天|那一天|这天|这一天|当日|那日|\s?day"
 SEASON_TAIL = re.compile(r"(?:活动|大促|促销|预售|预热|购物节)?(?:期间|期|前后|那几天|这几天|假期|长假|小长假|季)?|"
                          r"[一二两三四五六七八九十\d]+天|"
-                         r"\s?(?:sale|season|period|sale period|campaign|promotion|holidays?)")
+                         r"\s?(?:sale|season|period|sale period|campaign|promotion|promo|holidays?)")
 _FESTIVAL_TAIL = (rf"(?P<tail>\s*(?:{DAY_TAIL}|活动期间|大促期间|促销期间|预售期|预售|大促|活动|期间|前后|假期|"
                   r"[一二两三四五六七八九十\d]+天|"
-                  r"长假|小长假|那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|\s?holidays?))?")
+                  r"长假|小长假|那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|"
+                  r"\s?promotion|\s?promo|"
+                  r"\s?holidays?))?")
 
 
 DATE_PRIORITY = 100
 
 
 def _festival_row(code: str, words: tuple[str, ...]) -> Row:
-    names = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    # a name ending in a digit must not run into more digits (618 in 6180), a Chinese one may (国庆7天)
+    names = "|".join(re.escape(w) + (r"(?!\d)" if w[-1].isdigit() else "")
+                     for w in sorted(words, key=len, reverse=True))
     guard = r"(?<![\d.])" if words[0][0].isdigit() else ""
-    pattern = re.compile(rf"(?P<during>\bduring\s+(?:the\s+)?)?{guard}(?:{names})(?![\d])" + _FESTIVAL_TAIL)
+    pattern = re.compile(rf"(?P<during>\bduring\s+(?:the\s+)?)?{guard}(?:{names})" + _FESTIVAL_TAIL)
     # above the dates: 11.11 is 双11 (the day, or with 期间 its campaign), not just November 11th
     return Row(code, pattern, "national_day" if code == "national_day_week" else code, DATE_PRIORITY + 1, words,
                festival)
@@ -369,7 +373,7 @@ def _festival_row(code: str, words: tuple[str, ...]) -> Row:
 PERIODS: tuple[Row, ...] = (
     Row("日期", re.compile(r"(?<!\d)(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"),
         priority=DATE_PRIORITY, examples=("2026-11-01", "2026/11/1", "2026年11月1日", "2026.11.01"), read=full_date),
-    Row("月日", re.compile(r"(?<![\d年./-])(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]|"
+    Row("月日", re.compile(r"(?<![\d./-])(?<!\d年)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]|"
                          r"(?<![\d./])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(?![\d./a-z%])"),
         priority=DATE_PRIORITY, examples=("11月1日", "11月15号", "11.1"), read=month_day),
     Row("English date", re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+"
@@ -378,7 +382,7 @@ PERIODS: tuple[Row, ...] = (
     Row("N号", re.compile(r"(?<![\d.])(?<!\d月)(3[01]|[12]\d|0?[1-9])\s*[日号](?!\d)"), priority=DATE_PRIORITY - 1,
         examples=("15号",), read=day_of_month),
     *(_festival_row(code, words) for code, words in FESTIVAL_WORDS.items()),
-    Row("本季度", re.compile(r"(?:本|这个|这一|当前)季度|\bthis quarter\b|\bquarter to date\b|\bqtd\b"), 0, 82,
+    Row("本季度", re.compile(r"(?:本|这个|这一|当前|这)季度|\bthis quarter\b|\bquarter to date\b|\bqtd\b"), 0, 82,
         ("本季度", "这个季度", "这一季度", "this quarter"), relative_quarter),
     Row("上季度", re.compile(r"(?:上|上个|上一)季度|\blast quarter\b|\bprevious quarter\b"), 1, 82,
         ("上季度", "上个季度", "上一季度", "last quarter"), relative_quarter),
@@ -392,7 +396,8 @@ PERIODS: tuple[Row, ...] = (
     Row("旬", re.compile(r"(?:(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?|(本月|这个月|上个月|上月))\s*的?"
                         r"(上旬|中旬|下旬|月初|月中|月底|月末)"), priority=61,
         examples=("10月下旬", "本月上旬", "上个月月底"), read=part_of_month),
-    Row("周X", re.compile(r"(本|这|上|上个|这个)(?:周|星期|礼拜)([一二三四五六日天1-7])"), priority=58,
+    Row("周X", re.compile(r"(本|这|上|上个|这个)(?:周|星期|礼拜)([二三四五六日天1-7]|一(?![共下些起直样致定般切]))"),
+        priority=58,
         examples=("上周五", "本周一", "上个星期天"), read=weekday_date),
     Row("第N季度", re.compile(r"第?([一二三四1-4])季度?(?![节])|(?<![a-z0-9])q([1-4])(?![0-9])|"
                            r"\b(?:the\s)?(first|second|third|fourth)\squarter\b"),
@@ -422,8 +427,10 @@ PERIODS: tuple[Row, ...] = (
     _words("前天", ("前天", "the day before yesterday"), relative),
     _words("本周末", ("本周末", "这周末", "this weekend"), relative),
     _words("上周末", ("上周末", "上个周末", "last weekend"), relative),
-    _words("本周", ("本周", "这周", "这一周", "这星期", "这个星期", "本星期", "this week", "week to date"), relative),
-    _words("上周", ("上周", "上一周", "上星期", "上个星期", "上个礼拜", "last week", "previous week"), relative),
+    _words("本周", ("本周", "这周", "这一周", "这星期", "这个星期", "本星期", "这礼拜", "这个礼拜", "本礼拜",
+                    "this week", "week to date"), relative),
+    _words("上周", ("上周", "上一周", "上星期", "上个星期", "上礼拜", "上个礼拜", "last week", "previous week"),
+           relative),
     _words("上上周", ("上上周", "上上个星期", "上上星期", "the week before last"), relative),
     _words("本月", ("本月", "这个月", "当月", "这月", "this month", "month to date", "mtd"), relative),
     _words("上月", ("上月", "上个月", "上一个月", "last month", "previous month"), relative),
@@ -444,6 +451,10 @@ def festival_question(question: str, code: str, reading: str) -> str | None:
     return question[:found.start()] + name + tail + question[found.end():]
 
 
+SHARED_PHRASE = re.compile(r"\s*(?:和|与|跟|及|、|,|，|and|vs\.?)\s*"
+                           r"(?:20\d\d\s*年?|去年|前年|今年|last year|this year)?\s*")
+SEASON_ANYWHERE = re.compile(r"预售|预热|大促|活动期|促销期")
+YEAR_BEFORE = re.compile(r"的?|'s\s*|\s")  # 去年的双12, last year's Double 12
 YEAR_AFTER = re.compile(r"\s*,?\s*(?:of\s+|in\s+)?")
 # "到现在"-like words after a time run it up to today; "到"-like words between two times join them.
 UP_TO_NOW = re.compile(r"^\s*(?:至今|以来|到现在|到今天|到目前|到目前为止|迄今|为止|开始到现在|"
@@ -466,24 +477,49 @@ def read_times(question: str, as_of: date) -> list[TimeSpan]:
     years = [y for y in years if not any(y.start < p.end and p.start < y.end for p in periods)]
     bound: set[int] = set()
     spans: list[TimeSpan] = []
+    previous: tuple[Match, int | None] | None = None  # the match before, and its year
+    read_from: dict[int, Match] = {}  # span (by its start) -> the match it was read from
     for match in periods:
-        year = next((y for y in years if 0 <= match.start - y.end <= 1 and id(y) not in bound), None)
+        year = next((y for y in years if y.end <= match.start and id(y) not in bound
+                     and YEAR_BEFORE.fullmatch(question[y.end:match.start])), None)
         after = None
         if year is None and match.text.isascii():  # English puts the year after: November 2025, H1 of 2025
             after = year = next((y for y in years if id(y) not in bound and y.start >= match.end
                                  and YEAR_AFTER.fullmatch(question[match.end:y.start])), None)
         if year is not None:
             bound.add(id(year))
-        ctx = Context(as_of, year_of(year, as_of) if year else None)
+        named = year_of(year, as_of) if year else None
+        if named is None and previous and previous[1] and JOIN.match(question[previous[0].end:match.start]):
+            named = previous[1]  # 去年10月8号到10月31号: the end is in the start's year
+        previous = (match, named)
+        ctx = Context(as_of, named)
         start_at = year.start if year and not after else match.start
         spans.append(replace(match.row.read(match, ctx), at=(start_at, after.end if after else match.end)))
+        read_from[start_at] = match
     for year in years:
         if id(year) not in bound:
             number = year_of(year, as_of)
+            shared = next((s for s in spans if s.at[0] in read_from and SHARED_PHRASE.fullmatch(
+                question[year.end:s.at[0]]) and s.at[0] > year.end), None)
+            if shared is not None:  # 今年和去年双11当天: this year's 双11当天 too
+                match = read_from[shared.at[0]]
+                spans.append(replace(match.row.read(match, Context(as_of, number)), at=(year.start, year.end)))
+                continue
             first, last = _clip(date(number, 1, 1), date(number, 12, 31), as_of)
             spans.append(TimeSpan(first, last, f"{number}年", at=(year.start, year.end)))
     spans.sort(key=lambda s: s.at)
+    if SEASON_ANYWHERE.search(question) and len({s.festival for s in spans if s.festival}) == 1:
+        spans = [_as_season(s, as_of) if s.day_reading == "day" else s for s in spans]
     return _join(question, spans, as_of)
+
+
+def _as_season(span: TimeSpan, as_of: date) -> TimeSpan:
+    """双11从预售开始到正日子: the campaign, though no season word follows the name."""
+    season = festival_season(span.festival, span.start.year)
+    if season is None:
+        return span
+    start, end = _clip(*season, as_of)
+    return replace(span, start=start, end=end, label=f"{span.start.year} {span.festival} season", day_reading="season")
 
 
 BARE_DAY = re.compile(r"\d{1,2}\s*[日号]")
@@ -496,18 +532,27 @@ def _whole_month(span: TimeSpan) -> bool:
             span.start.day == 1 and span.label in ("本月",))
 
 
-def _join(question: str, spans: list[TimeSpan], as_of: date) -> list[TimeSpan]:
-    """A到B → one range; A至今 → A's start up to today."""
+def _month_days(question: str, spans: list[TimeSpan]) -> list[TimeSpan]:
+    """上个月15号, 这个月15号: the day of the month just named."""
     out: list[TimeSpan] = []
     for span in spans:
         bare_day = BARE_DAY.fullmatch(question[span.at[0]:span.at[1]].strip())
         if out and bare_day and _whole_month(out[-1]) and question[out[-1].at[1]:span.at[0]].strip() in ("", "的"):
-            month = out.pop()  # 上个月1号: that day of the month just named
+            month = out.pop()
             day = _safe_date(month.start.year, month.start.month, span.start.day)
             if day is None:
                 raise Unreadable(t("insights.not_a_date", text=question[month.at[0]:span.at[1]]))
             span = TimeSpan(day, day, day.isoformat(), at=(month.at[0], span.at[1]))
-        elif out and JOIN.match(question[out[-1].at[1]:span.at[0]]):
+        out.append(span)
+    return out
+
+
+def _join(question: str, spans: list[TimeSpan], as_of: date) -> list[TimeSpan]:
+    """A到B → one range; A至今 → A's start up to today."""
+    out: list[TimeSpan] = []
+    for span in _month_days(question, spans):
+        bare_day = BARE_DAY.fullmatch(question[span.at[0]:span.at[1]].strip())
+        if out and JOIN.match(question[out[-1].at[1]:span.at[0]]):
             first = out.pop()
             end = span
             if bare_day:  # 11月1日到11日, 10月1号-7号: the day of the start's month

@@ -27,6 +27,8 @@ METRICS: tuple[Row, ...] = (
             "每单平均",
             "平均一单",
             "每单多少钱",
+            "平均金额",
+            "笔均",
             "客单",
             "笔单价",
             "average order value",
@@ -83,6 +85,8 @@ METRICS: tuple[Row, ...] = (
             "新增了多少买家",
             "新增多少客户",
             "新客户数",
+            "拉新人数",
+            "拉新",
             "新买家数",
             "新顾客数",
             "新客",
@@ -127,6 +131,10 @@ METRICS: tuple[Row, ...] = (
         ),
         priority=EXPLICIT,
     ),
+    # "有多少人": how many people — of the new buyers when 新客 is named, else buyers
+    word_row("buyers (how many)", ("多少人", "几个人", "多少个人", "多少位", "顾客"), "buyers", priority=EXPLICIT),
+    Row("new_buyers (first time)", re.compile(r"(?:第一次|首次|头一回)[\u4e00-\u9fff]{0,6}?(?:买|下单|购买)"),
+        "new_buyers", IMPLIED, ("第一次在咱家买", "首次购买")),
     word_row(
         "buyers",
         (
@@ -155,7 +163,6 @@ METRICS: tuple[Row, ...] = (
             "shoppers",
             "people bought",
             "people ordered",
-            "顾客",
             "多少客户",
             "几个客户",
             "多少用户",
@@ -208,6 +215,7 @@ METRICS: tuple[Row, ...] = (
             "消费额",
             "收了多少钱",
             "卖的钱",
+            "的钱",
             "进账",
             "流水",
             "订单金额",
@@ -603,7 +611,7 @@ RANKING = (
 SUPERLATIVE = (
     _row(
         "superlative",
-        r"最(?:好|高|多|大|差|低|少|小|火|旺|畅销)|卖得最|没人买|卖不动|滞销|没怎么卖|哪(?:个|一个|家|种|款|位|一)|"
+        r"最(?:好|高|多|大|差|低|少|小|火|旺|畅销)|卖得最|垫底|没人买|卖不动|滞销|没怎么卖|哪(?:个|一个|家|种|款|位|一)|"
         r"\b(?:best|worst|most|least|highest|lowest|top|fewest)\b",
         examples=("最好", "最高", "卖得最", "没人买", "best", "most", "highest"),
     ),
@@ -611,7 +619,7 @@ SUPERLATIVE = (
 TREND = (
     _row(
         "trend",
-        r"趋势|走势|曲线|变化(?!了?多少)|每天|每日|每周|每月|按天|按日|按周|按月|逐日|逐月|"
+        r"趋势|走势|曲线|(?<!环比)(?<!同比)变化(?!了?多少)|每天|每日|每周|每月|按天|按日|按周|按月|逐日|逐月|"
         r"trend|over time|daily|weekly|monthly|day by day|month by month|week by week",
         examples=("趋势", "走势", "每天", "按月", "trend", "over time", "daily"),
     ),
@@ -628,7 +636,7 @@ RANKS_ITEMS = (
 COMPARISONS = (
     _row(
         "previous_year",
-        r"同比|去年同期|同期|year over year|year-over-year|yoy|same period last year",
+        r"同比|去年同期|year over year|year-over-year|yoy|same period last year",
         2,
         ("同比", "去年同期", "year over year", "yoy", "same period last year"),
     ),
@@ -660,7 +668,7 @@ COMPARISONS = (
 SHARES = (
     _row(
         "share",
-        r"占比|比例|比重|份额|百分比|占多少|share|proportion|percentage",
+        r"占比|比例|比重|份额|百分比|占多少|占几成|几成|share|proportion|percentage",
         2,
         ("占比", "比例", "份额", "share", "proportion"),
     ),
@@ -670,14 +678,15 @@ SHARES = (
 SORTS = (
     _row(
         "desc",
-        r"最好|最高|最多|最大|最畅销|最火|best|most|highest|top",
+        r"最好|最高|最多|最大|最畅销|最火|从高到低|从多到少|降序|best|most|highest|top",
         2,
         ("最好", "最高", "最多", "卖得最好", "best", "most", "highest"),
         "desc",
     ),
     _row(
         "asc",
-        r"最差|最低|最少|最小|卖得最(?!好|高|多)|倒数|末尾|没人买|卖不动|滞销|没怎么卖|worst|lowest|least|bottom|"
+        r"最差|最低|最少|最小|卖得最(?!好|高|多)|倒数|末尾|垫底|从低到高|从少到多|升序|没人买|卖不动|滞销|没怎么卖|"
+        r"worst|lowest|least|bottom|"
         r"slowest|fewest",
         1,
         (
