@@ -246,6 +246,10 @@ def _fuzzy(window: str, vocabulary: Vocabulary) -> tuple[str, str, str] | None:
                 and len(window) < len(short_form(v))]
     if len(prefixed) == 1:
         return (*prefixed[0], "prefix")  # 花间 → 花间集, 内蒙 → 内蒙古自治区
+    suffixed = [(d, v) for d, v in vocabulary.names(("category",)) if len(v) >= 4 and v.endswith(window)
+                and len(window) >= 2]
+    if len(suffixed) == 1:
+        return (*suffixed[0], "prefix")  # 户外 → 运动户外, 配件 → 数码配件
     if len(window) == 2 and window.endswith("市") and not common_word(window):  # not 上市
         cities = [v for v in vocabulary.values["city"] if v.startswith(window[0])]
         if len(cities) == 1:

@@ -265,7 +265,9 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     shape, dimension, top_n, sort_order = "total", None, None, sort.row.value if sort else "desc"
     values = None
     named_dimension = pick(dimensions).row.value if dimensions else None
-    if compared:
+    if compared and shares and shares.row.name == "share":
+        shape, dimension = "share", compared  # 手机端和PC端的订单占比: the share of each channel
+    elif compared:
         shape, dimension, values = "compare_values", compared, by_dimension[compared]
     elif best_time:
         shape, dimension = ("argmin" if sort_order == "asc" else "argmax"), pick(best_time).row.value

@@ -131,10 +131,30 @@ METRICS: tuple[Row, ...] = (
         ),
         priority=EXPLICIT,
     ),
+    # "How much did 女装 sell", "how many did we sell": money and pieces asked around the subject
+    Row(
+        "revenue (how much … sell)",
+        re.compile(r"\bhow much (?:did|do|does|have|has) .{0,40}?\b(?:sell|sold|make|earn)\b"),
+        "revenue",
+        EXPLICIT,
+        ("how much did 女装 sell", "how much does 花间集 make"),
+    ),
+    Row(
+        "units (how many … sell)",
+        re.compile(r"\bhow many (?:did|do|does|have|has) .{0,40}?\b(?:sell|sold)\b"),
+        "units",
+        EXPLICIT,
+        ("how many did we sell",),
+    ),
     # "有多少人": how many people — of the new buyers when 新客 is named, else buyers
     word_row("buyers (how many)", ("多少人", "几个人", "多少个人", "多少位", "顾客"), "buyers", priority=EXPLICIT),
-    Row("new_buyers (first time)", re.compile(r"(?:第一次|首次|头一回)[\u4e00-\u9fff]{0,6}?(?:买|下单|购买)"),
-        "new_buyers", IMPLIED, ("第一次在咱家买", "首次购买")),
+    Row(
+        "new_buyers (first time)",
+        re.compile(r"(?:第一次|首次|头一回)[\u4e00-\u9fff]{0,6}?(?:买|下单|购买)"),
+        "new_buyers",
+        IMPLIED,
+        ("第一次在咱家买", "首次购买"),
+    ),
     word_row(
         "buyers",
         (
@@ -221,8 +241,6 @@ METRICS: tuple[Row, ...] = (
             "订单金额",
             "金额",
             "revenue",
-            "how much did we sell",
-            "how much did we make",
             "how much money",
             "money",
             "sales amount",
@@ -502,8 +520,12 @@ STATUSES: tuple[Row, ...] = (
         priority=1,
         whole_words=False,
     ),
-    word_row("shipped", ("已发货", "发货了", "已发出", "待收货", "运输中", "在途", "shipped", "in transit"), priority=1,
-             whole_words=False),
+    word_row(
+        "shipped",
+        ("已发货", "发货了", "已发出", "待收货", "运输中", "在途", "shipped", "in transit"),
+        priority=1,
+        whole_words=False,
+    ),
     # 退款 alone ("有几单退款"), but not the metric's 退款率/退款比例/退款占比
     Row("refunded (bare)", re.compile(r"退款(?![率比占])|退货(?![率])"), "refunded", 0, ("退款", "退货")),
 )
@@ -515,8 +537,18 @@ DAY_TYPES: tuple[Row, ...] = (
     ),
     word_row(
         "workday",
-        ("工作日", "平日", "上班日", "周一到周五", "workdays", "workday", "weekdays", "weekday", "working days",
-         "business days"),
+        (
+            "工作日",
+            "平日",
+            "上班日",
+            "周一到周五",
+            "workdays",
+            "workday",
+            "weekdays",
+            "weekday",
+            "working days",
+            "business days",
+        ),
         priority=1,
     ),
 )
@@ -611,7 +643,7 @@ RANKING = (
 SUPERLATIVE = (
     _row(
         "superlative",
-        r"最(?:好|高|多|大|差|低|少|小|火|旺|畅销)|卖得最|垫底|没人买|卖不动|滞销|没怎么卖|哪(?:个|一个|家|种|款|位|一)|"
+        r"最(?:好|高|多|大|差|低|少|小|火|旺|畅销)|卖得最|垫底|(?:排名?)?第一(?!季度|周|天|次)|冠军|没人买|卖不动|滞销|没怎么卖|哪(?:个|一个|家|种|款|位|一)|"
         r"\b(?:best|worst|most|least|highest|lowest|top|fewest)\b",
         examples=("最好", "最高", "卖得最", "没人买", "best", "most", "highest"),
     ),
