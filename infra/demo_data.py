@@ -719,6 +719,11 @@ def make_catalog(rng: np.random.Generator, config: DemoConfig, calendar: Calenda
     n = category.size
     item_id = unique_ints(rng, n, 5 * 10**11, 7 * 10**11).astype(str)
     brand = [CATEGORIES[c].brands[rng.integers(len(CATEGORIES[c].brands))] for c in category]
+    # every brand of a category sells at least one item, so a question may name any of them
+    # (the random draw above stays, keeping the rest of the stream and so the data unchanged)
+    for first, (c, count) in zip(np.cumsum(counts) - counts, enumerate(counts), strict=True):
+        for k, name in enumerate(CATEGORIES[c].brands[:count]):
+            brand[first + k] = name
 
     launched_later = rng.random(n) < 0.2
     created_day = np.where(launched_later, rng.integers(30, n_days - 60, n), -rng.integers(1, 500, n))

@@ -298,6 +298,11 @@ def _latin(token: str, vocabulary: Vocabulary) -> tuple[str, str] | None:
         for value in vocabulary.values[dimension]:
             if "".join(_pinyin(short_form(value))) == token or "".join(_pinyin(value)) == token:
                 return dimension, value
+    if len(token) >= 6:  # hangzou → 杭州市: one letter off a name's pinyin, and no other name as close
+        close = [(d, v) for d in ("city", "province", "brand", "category") for v in vocabulary.values[d]
+                 if Levenshtein.distance("".join(_pinyin(short_form(v))), token) <= 1]
+        if len(close) == 1:
+            return close[0]
     return None
 
 

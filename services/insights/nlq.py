@@ -211,7 +211,7 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     # what is counted
     dimensions = [d for d in dimensions if not any(
         m.dimension == d.row.value and 0 <= d.start - m.at[1] <= 2 for m in linked.mentions)
-        and not (d.row.value == "item" and any(0 <= d.start - m.end <= 1 for m in metrics))]
+        and not (d.row.value == "item" and any(0 <= d.start - m.end <= 1 and not m.text.isascii() for m in metrics))]
 
     # what is counted
     customer_metrics = [m for m in metrics if m.row.value in CUSTOMER_METRICS]

@@ -188,7 +188,8 @@ def half_year(match: Match, ctx: Context) -> TimeSpan:
 
 def first_quarters(match: Match, ctx: Context) -> TimeSpan:
     """前三个季度: the quarters of the year before the current one (Q1..Q3 in Q4)."""
-    count = chinese_number(match.found.group(1))
+    written = match.found.group(1) or match.found.group(2)
+    count = ENGLISH_NUMBERS.get(written) or chinese_number(written)
     year = ctx.year or ctx.as_of.year
     current = (ctx.as_of.month - 1) // 3 + 1 if year == ctx.as_of.year else 5
     if not 1 <= count < current:
@@ -386,7 +387,7 @@ PERIODS: tuple[Row, ...] = (
         ("本季度", "这个季度", "这一季度", "this quarter"), relative_quarter),
     Row("上季度", re.compile(r"(?:上|上个|上一)季度|\blast quarter\b|\bprevious quarter\b"), 1, 82,
         ("上季度", "上个季度", "上一季度", "last quarter"), relative_quarter),
-    Row("前N个季度", re.compile(r"前\s*" + NUMBER + r"\s*个?季度"), priority=82,
+    Row("前N个季度", re.compile(r"前\s*" + NUMBER + r"\s*个?季度|\bfirst\s+(two|three|2|3)\s+quarters\b"), priority=82,
         examples=("前三个季度", "前2个季度"), read=first_quarters),
     Row("N到M月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*(?:到|至|-|~)\s*"
                            r"(\d{1,2}|[一二三四五六七八九十]+)\s*月份?"),

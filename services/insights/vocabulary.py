@@ -134,7 +134,7 @@ METRICS: tuple[Row, ...] = (
     # "How much did 女装 sell", "how many did we sell": money and pieces asked around the subject
     Row(
         "revenue (how much … sell)",
-        re.compile(r"\bhow much (?:did|do|does|have|has) .{0,40}?\b(?:sell|sold|make|earn)\b"),
+        re.compile(r"\b(?:how much|what) (?:did|do|does|have|has) .{0,40}?\b(?:sell|sold|make|earn)\b"),
         "revenue",
         EXPLICIT,
         ("how much did 女装 sell", "how much does 花间集 make"),
