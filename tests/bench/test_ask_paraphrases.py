@@ -58,7 +58,8 @@ def test_ask_paraphrases(tmp_path):
             response = conn.getresponse()
             return response.status, json.loads(response.read() or b"{}")
 
-        report = {part: paraphrases.score(paraphrases.load(part), ask, show_questions=True) for part in ("dev", "dev2", "dev3")}
+        report = {part: paraphrases.score(paraphrases.load(part), ask, show_questions=True)
+                  for part in ("dev", "dev2", "dev3")}
         if os.environ.get("SHOPMIND_SCORE_HELDOUT") == "1":  # once per change, never while tuning
             report["heldout"] = paraphrases.score(paraphrases.load("heldout"), ask, show_questions=False)
     finally:
