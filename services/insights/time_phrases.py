@@ -61,6 +61,8 @@ def _clip(start: date, end: date, as_of: date) -> tuple[date, date]:
 # value: years from as_of's (20xx年 reads its own)
 YEARS: tuple[Row, ...] = (
     Row("20xx年", re.compile(r"(?<!\d)(20\d\d)(?:\s*年|(?![\d./-]))"), 0, 3, ("2025年", "2026")),
+    # 25年, Q4 '25: a two-digit year of this century
+    Row("xx年", re.compile(r"(?<![\d.])([12]\d)\s*年(?![\d代])|(?<![\w'])'([12]\d)\b"), 0, 3, ("25年", "'25")),
     Row("前年", re.compile(r"前年|\bthe year before last\b"), -2, 2, ("前年", "the year before last")),
     Row("去年", re.compile(r"去年|\blast year\b"), -1, 2, ("去年", "last year")),
     Row("今年", re.compile(r"今年|本年|\bthis year\b"), 0, 1, ("今年", "本年", "this year")),
@@ -70,6 +72,8 @@ YEARS: tuple[Row, ...] = (
 def year_of(match: Match, as_of: date) -> int:
     if match.row.name == "20xx年":
         return int(match.found.group(1))
+    if match.row.name == "xx年":
+        return 2000 + int(match.found.group(1) or match.found.group(2))
     return as_of.year + match.row.value
 
 
@@ -146,7 +150,7 @@ def festival(match: Match, ctx: Context) -> TimeSpan:
     code = match.row.value
     tail = match.found.group("tail") or ""
     season_words = match.row.name in SEASON_ONLY or match.found.group("during") or \
-        (tail and SEASON_TAIL.fullmatch(tail.strip()))
+        (tail.strip() and not re.fullmatch(DAY_TAIL, tail.strip()))
     if season_words:
         year = _latest(lambda y: (festival_season(code, y) or (None, None))[0] or festival_day(code, y), ctx)
         season = festival_season(code, year)
@@ -223,8 +227,8 @@ def recent(match: Match, ctx: Context) -> TimeSpan:
         written, unit = ("6", "个月") if unit == "年" else ("15", "天")
     n = ENGLISH_NUMBERS.get(written) or chinese_number(written)
     kind = "day" if unit in ("天", "日") or unit.startswith("day") else \
-        "week" if unit in ("周", "星期", "个星期") or unit.startswith("week") else \
-        "year" if unit in ("年",) or unit.startswith("year") else "month"
+        "week" if unit in ("周", "星期", "个星期") or unit.startswith(("week", "wk")) else \
+        "year" if unit in ("年",) or unit.startswith(("year", "yr")) else "month"
     if kind == "year":
         kind, n = "month", 12 * n
     if not 1 <= n <= MAX_RECENT[kind]:
@@ -235,7 +239,8 @@ def recent(match: Match, ctx: Context) -> TimeSpan:
 
 
 def month(match: Match, ctx: Context) -> TimeSpan:
-    number = chinese_number(match.found.group(1)) if match.found.group(1) else MONTH_NAMES[match.found.group(2)[:3]]
+    written = match.found.group(1)
+    number = (1 if written == "元" else chinese_number(written)) if written else MONTH_NAMES[match.found.group(2)[:3]]
     if not 1 <= number <= 12:  # "2024年13月" must not quietly become all of 2024
         raise Unreadable(t("insights.not_a_month", text=match.text))
     year = ctx.year or (ctx.as_of.year if number <= ctx.as_of.month else ctx.as_of.year - 1)
@@ -250,23 +255,38 @@ def month_span(match: Match, ctx: Context) -> TimeSpan:
     return months_of_year(first_month, last_month - first_month + 1, ctx, match.text)
 
 
+def _month_named(number: str | None, relative_month: str | None, match: Match, ctx: Context) -> date:
+    """The first day of 本月/上个月 or of month N (of the year named, else the latest)."""
+    if relative_month:
+        return ctx.as_of.replace(day=1) if relative_month in ("本月", "这个月") else \
+            shift_months(ctx.as_of.replace(day=1), -1)
+    month_number = chinese_number(number)
+    if not 1 <= month_number <= 12:
+        raise Unreadable(t("insights.not_a_month", text=match.text))
+    year = ctx.year or (ctx.as_of.year if month_number <= ctx.as_of.month else ctx.as_of.year - 1)
+    return date(year, month_number, 1)
+
+
 def part_of_month(match: Match, ctx: Context) -> TimeSpan:
     """上旬 1–10, 中旬 11–20, 下旬 21–end; 月初 1–5 … 月底 the last 5 days (of N月, 本月 or 上月)."""
     number, relative_month, part = match.found.groups()
-    if relative_month:
-        first_day = ctx.as_of.replace(day=1) if relative_month in ("本月", "这个月") else \
-            shift_months(ctx.as_of.replace(day=1), -1)
-    else:
-        month_number = chinese_number(number)
-        if not 1 <= month_number <= 12:
-            raise Unreadable(t("insights.not_a_month", text=match.text))
-        year = ctx.year or (ctx.as_of.year if month_number <= ctx.as_of.month else ctx.as_of.year - 1)
-        first_day = date(year, month_number, 1)
+    first_day = _month_named(number, relative_month, match, ctx)
     last = month_range(first_day.year, first_day.month)[1].day
     days = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, last), "月初": (1, 5), "月中": (11, 20),
             "月底": (last - 4, last), "月末": (last - 4, last)}[part]
     start, end = first_day.replace(day=days[0]), first_day.replace(day=days[1])
     return TimeSpan(*_clip(start, end, ctx.as_of), match.text)
+
+
+def first_days(match: Match, ctx: Context) -> TimeSpan:
+    """11月头10天, 本月前5天: the first N days of that month."""
+    number, relative_month, count = match.found.groups()
+    first_day = _month_named(number, relative_month, match, ctx)
+    days = chinese_number(count)
+    last = month_range(first_day.year, first_day.month)[1]
+    if not 1 <= days <= last.day:
+        raise Unreadable(t("insights.not_a_date", text=match.text))
+    return TimeSpan(*_clip(first_day, first_day + timedelta(days=days - 1), ctx.as_of), match.text)
 
 
 def weekday_date(match: Match, ctx: Context) -> TimeSpan:
@@ -302,6 +322,7 @@ RELATIVE = {  # phrase → the range it names on a day
     "今天": lambda d: (d, d),
     "昨天": lambda d: (d - timedelta(days=1),) * 2,
     "前天": lambda d: (d - timedelta(days=2),) * 2,
+    "大前天": lambda d: (d - timedelta(days=3),) * 2,
     "本周末": lambda d: _weekend(d, 0),
     "上周末": lambda d: _weekend(d, 1),
     "本周": lambda d: (monday(d), d),
@@ -333,7 +354,7 @@ FESTIVAL_WORDS: dict[str, tuple[str, ...]] = {
     "double12": ("双12", "双十二", "double 12", "double twelve", "12.12", "12·12"),
     "mid618": ("618", "六一八", "6.18", "6·18"),
     "women38": ("38节", "三八节", "38女王节", "女王节", "妇女节", "三八妇女节", "women's day"),
-    "spring_festival": ("春节", "过年", "chinese new year", "spring festival", "lunar new year"),
+    "spring_festival": ("春节", "过年", "大年初一", "正月初一", "chinese new year", "spring festival", "lunar new year"),
     "newyear_goods": ("年货节",),
     "valentine": ("情人节", "valentine's day", "valentines day", "valentine"),
     "may20": ("520",),
@@ -346,15 +367,17 @@ FESTIVAL_WORDS: dict[str, tuple[str, ...]] = {
     "dragon_boat": ("端午节", "端午", "dragon boat festival"),
 }
 SEASON_ONLY = {"newyear_goods", "national_day_week"}
-DAY_TAIL = r"当天|那天|那一天|这天|这一天|当日|那日|\s?day"
-SEASON_TAIL = re.compile(r"(?:活动|大促|促销|预售|预热|购物节)?(?:期间|期|前后|那几天|这几天|假期|长假|小长假|季)?|"
-                         r"[一二两三四五六七八九十\d]+天|"
-                         r"\s?(?:sale|season|period|sale period|campaign|promotion|promo|holidays?)")
-_FESTIVAL_TAIL = (rf"(?P<tail>\s*(?:{DAY_TAIL}|活动期间|大促期间|促销期间|预售期|预售|大促|活动|期间|前后|假期|"
+DAY_TAIL = r"当天|那天|那一天|这天|这一天|当日|那日|正日子|正日|\s?day"
+# a tail that is not the day's is the season's: 期间, 大促, 活动那阵子, 整个大促周期, 前后7天, sale period …
+_SEASON_PREFIX = r"(?:整个|活动|大促|促销|预售|预热|购物节)"
+_SEASON_WORD = r"(?:期间|前后|那几天|这几天|那阵子|这阵子|那段时间|这段时间|那段日子|周期|假期|长假|小长假|期|季)"
+_FESTIVAL_TAIL = (rf"(?P<tail>\s*(?:{DAY_TAIL}|{_SEASON_PREFIX}{{1,2}}的?{_SEASON_WORD}{{0,2}}|{_SEASON_WORD}{{1,2}}|"
                   r"[一二两三四五六七八九十\d]+天|"
-                  r"长假|小长假|那几天|这几天|\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|"
-                  r"\s?promotion|\s?promo|"
+                  r"\s?sale period|\s?season|\s?sale|\s?period|\s?campaign|\s?promotion|\s?promo|"
                   r"\s?holidays?))?")
+# 38大促, 三八活动: the bare number names the festival only before a campaign or day word
+_NEEDS_TAIL = {"women38": (r"38", r"三八")}
+_TAIL_AHEAD = r"(?=\s*(?:大促|活动|促销|预售|期间|当天|那天|那一天|正日子))"
 
 
 DATE_PRIORITY = 100
@@ -362,8 +385,9 @@ DATE_PRIORITY = 100
 
 def _festival_row(code: str, words: tuple[str, ...]) -> Row:
     # a name ending in a digit must not run into more digits (618 in 6180), a Chinese one may (国庆7天)
-    names = "|".join(re.escape(w) + (r"(?!\d)" if w[-1].isdigit() else "")
-                     for w in sorted(words, key=len, reverse=True))
+    names = "|".join([re.escape(w) + (r"(?!\d)" if w[-1].isdigit() else "")
+                      for w in sorted(words, key=len, reverse=True)]
+                     + [rf"(?<![\d.]){bare}(?!\d){_TAIL_AHEAD}" for bare in _NEEDS_TAIL.get(code, ())])
     guard = r"(?<![\d.])" if words[0][0].isdigit() else ""
     pattern = re.compile(rf"(?P<during>\bduring\s+(?:the\s+)?)?{guard}(?:{names})" + _FESTIVAL_TAIL)
     # above the dates: 11.11 is 双11 (the day, or with 期间 its campaign), not just November 11th
@@ -374,7 +398,7 @@ def _festival_row(code: str, words: tuple[str, ...]) -> Row:
 PERIODS: tuple[Row, ...] = (
     Row("日期", re.compile(r"(?<!\d)(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"),
         priority=DATE_PRIORITY, examples=("2026-11-01", "2026/11/1", "2026年11月1日", "2026.11.01"), read=full_date),
-    Row("月日", re.compile(r"(?<![\d./-])(?<!\d年)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]|"
+    Row("月日", re.compile(r"(?<![\d./-])(?<!\d年)(\d{1,2})\s*月\s*(\d{1,2})\s*(?:[日号]|(?![\d天周个万千件单元块%人位次笔]))|"
                          r"(?<![\d./])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(?![\d./a-z%])"),
         priority=DATE_PRIORITY, examples=("11月1日", "11月15号", "11.1"), read=month_day),
     Row("English date", re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+"
@@ -387,7 +411,7 @@ PERIODS: tuple[Row, ...] = (
         ("本季度", "这个季度", "这一季度", "this quarter"), relative_quarter),
     Row("上季度", re.compile(r"(?:上|上个|上一)季度|\blast quarter\b|\bprevious quarter\b"), 1, 82,
         ("上季度", "上个季度", "上一季度", "last quarter"), relative_quarter),
-    Row("前N个季度", re.compile(r"前\s*" + NUMBER + r"\s*个?季度|\bfirst\s+(two|three|2|3)\s+quarters\b"), priority=82,
+    Row("前N个季度", re.compile(r"(?:前|头)\s*" + NUMBER + r"\s*个?季度|\bfirst\s+(two|three|2|3)\s+quarters\b"), priority=82,
         examples=("前三个季度", "前2个季度"), read=first_quarters),
     Row("N到M月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*(?:到|至|-|~)\s*"
                            r"(\d{1,2}|[一二三四五六七八九十]+)\s*月份?"),
@@ -397,6 +421,9 @@ PERIODS: tuple[Row, ...] = (
     Row("旬", re.compile(r"(?:(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?|(本月|这个月|上个月|上月))\s*的?"
                         r"(上旬|中旬|下旬|月初|月中|月底|月末)"), priority=61,
         examples=("10月下旬", "本月上旬", "上个月月底"), read=part_of_month),
+    Row("月头N天", re.compile(r"(?:(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?|(本月|这个月|上个月|上月))\s*的?"
+                          r"(?:头|前|最初)\s*" + NUMBER + r"\s*天"), priority=63,
+        examples=("11月头10天", "本月前5天"), read=first_days),
     Row("周X", re.compile(r"(本|这|上|上个|这个)(?:周|星期|礼拜)([二三四五六日天1-7]|一(?![共下些起直样致定般切]))"),
         priority=58,
         examples=("上周五", "本周一", "上个星期天"), read=weekday_date),
@@ -409,31 +436,33 @@ PERIODS: tuple[Row, ...] = (
         examples=("前两个月", "前3个月"), read=previous_months),
     Row("前N周", re.compile(r"(?<![最近过去])前\s*" + NUMBER + r"\s*(?:个)?(?:周|星期)"), priority=70,
         examples=("前两周", "前3个星期"), read=previous_weeks),
-    Row("最近N天", re.compile(r"(?:(?:最近|最新|近|过去|the past|past)\s*"
+    Row("最近N天", re.compile(r"(?:(?:最近|最新|近|(?<!超)过去|the past|past)\s*"
                             r"(?P<n>\d+|[一二两三四五六七八九十百]+|半)?\s*个?|"
                             r"(?:last|past|previous)\s*(?P<en>\d+|" + "|".join(ENGLISH_NUMBERS) + r"))"
-                            r"\s*(?P<unit>天|日|周|个星期|星期|个月|月|年|days?|weeks?|months?|years?)(?!份)"),
+                            r"\s*(?P<unit>天|日|周|个星期|星期|个月|月|年|days?|weeks?|wks?|months?|mos?|years?|yrs?)(?!份)"),
         priority=70,
         examples=("最近7天", "近三十天", "过去2周", "最近3个月", "近一个月", "最近一周", "last 14 days", "past 2 weeks",
                   "last 3 months"), read=recent),
-    Row("N月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*月份?(?!\d)|"
+    Row("N月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+|元)\s*月份?(?!\d)|"
                          r"\b(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|"
                          r"jun|jul|aug|sept|sep|oct|nov|dec)\b\.?"),
         priority=60, examples=("10月", "十月", "3月份"), read=month),
     Row("年初至今", re.compile(r"年初至今|年初到现在|年初到今天|今年以来|今年到现在|今年至今|本年度|"
-                           r"\byear to date\b|\bytd\b|\bthis year so far\b"),
+                           r"\byear[ -]to[ -]date\b|\bytd\b|\bthis year so far\b|\bso far this year\b|\b(?:of\s+)?the year so far\b"),
         priority=59, examples=("年初至今", "今年以来", "year to date", "ytd"), read=year_to_date),
-    _words("今天", ("今天", "今日", "today"), relative),
-    _words("昨天", ("昨天", "昨日", "yesterday"), relative),
-    _words("前天", ("前天", "the day before yesterday"), relative),
+    _words("今天", ("今天", "今日", "今儿个", "今儿", "today"), relative),
+    _words("昨天", ("昨天", "昨日", "昨儿个", "昨儿", "yesterday"), relative),
+    _words("前天", ("前天", "前儿个", "the day before yesterday"), relative),
+    _words("大前天", ("大前天", "three days ago"), relative),
     _words("本周末", ("本周末", "这周末", "this weekend"), relative),
     _words("上周末", ("上周末", "上个周末", "last weekend"), relative),
     _words("本周", ("本周", "这周", "这一周", "这星期", "这个星期", "本星期", "这礼拜", "这个礼拜", "本礼拜",
-                    "this week", "week to date"), relative),
+                    "this week", "week to date", "week-to-date", "wtd"), relative),
     _words("上周", ("上周", "上一周", "上星期", "上个星期", "上礼拜", "上个礼拜", "last week", "previous week"),
            relative),
-    _words("上上周", ("上上周", "上上个星期", "上上星期", "the week before last"), relative),
-    _words("本月", ("本月", "这个月", "当月", "这月", "this month", "month to date", "mtd"), relative),
+    _words("上上周", ("上上周", "大上周", "上上个星期", "上上星期", "上上个礼拜", "the week before last"), relative),
+    _words("本月", ("本月", "这个月", "当月", "这月", "月初到现在", "月初至今", "月初以来", "月初到今天", "this month",
+                    "month to date", "month-to-date", "mtd"), relative),
     _words("上月", ("上月", "上个月", "上一个月", "last month", "previous month"), relative),
     _words("上上月", ("上上个月", "上上月", "the month before last"), relative),
 )
@@ -455,7 +484,7 @@ def festival_question(question: str, code: str, reading: str) -> str | None:
 SHARED_PHRASE = re.compile(r"\s*(?:和|与|跟|及|、|,|，|and|vs\.?)\s*"
                            r"(?:20\d\d\s*年?|去年|前年|今年|last year|this year)?\s*")
 SEASON_ANYWHERE = re.compile(r"预售|预热|大促|活动期|促销期")
-YEAR_BEFORE = re.compile(r"的?|'s\s*|\s")  # 去年的双12, last year's Double 12
+YEAR_BEFORE = re.compile(r"的?|过|'s\s*|\s")  # 去年的双12, 去年过春节, last year's Double 12
 YEAR_AFTER = re.compile(r"\s*,?\s*(?:of\s+|in\s+)?")
 # "到现在"-like words after a time run it up to today; "到"-like words between two times join them.
 UP_TO_NOW = re.compile(r"^\s*(?:至今|以来|到现在|到今天|到目前|到目前为止|迄今|为止|开始到现在|"

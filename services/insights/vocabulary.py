@@ -31,6 +31,7 @@ METRICS: tuple[Row, ...] = (
             "笔均",
             "客单",
             "笔单价",
+            "单均价",
             "average order value",
             "aov",
             "basket size",
@@ -87,6 +88,8 @@ METRICS: tuple[Row, ...] = (
             "新客户数",
             "拉新人数",
             "拉新",
+            "拉了多少新",
+            "拉了几个新",
             "新买家数",
             "新顾客数",
             "新客",
@@ -145,6 +148,13 @@ METRICS: tuple[Row, ...] = (
         "units",
         EXPLICIT,
         ("how many did we sell",),
+    ),
+    Row(
+        "revenue (… 多少钱)",
+        re.compile(r"(?:成交|赚|收|进账|入账|挣)了?(?:多少|几个|几)(?:钱|块钱|元)"),
+        "revenue",
+        EXPLICIT,
+        ("成交多少钱", "赚了多少钱"),
     ),
     # "有多少人": how many people — of the new buyers when 新客 is named, else buyers
     word_row("buyers (how many)", ("多少人", "几个人", "多少个人", "多少位", "顾客"), "buyers", priority=EXPLICIT),
@@ -233,7 +243,6 @@ METRICS: tuple[Row, ...] = (
             "消费了多少",
             "消费金额",
             "消费额",
-            "收了多少钱",
             "卖的钱",
             "的钱",
             "进账",
@@ -263,6 +272,8 @@ METRICS: tuple[Row, ...] = (
             "件数",
             "销售数量",
             "units sold",
+            "unit sales",
+            "sales volume",
             "units",
             "quantity",
             "items sold",
@@ -281,6 +292,9 @@ METRICS: tuple[Row, ...] = (
         "revenue (implied)",
         (
             "卖得好",
+            "卖得更好",
+            "卖得比较好",
+            "卖得更差",
             "卖得最好",
             "卖的最好",
             "卖得最差",
@@ -336,7 +350,10 @@ DIMENSIONS: tuple[Row, ...] = (
     word_row("province", ("省份", "各省", "省", "provinces", "province", "regions", "region"), priority=PLAIN),
     word_row("city", ("城市", "各市", "cities", "city"), priority=PLAIN),
     word_row(
-        "channel", ("渠道", "终端", "手机和电脑", "channels", "channel", "mobile vs pc", "device"), priority=PLAIN
+        "channel",
+        ("渠道", "终端", "手机和电脑", "各端", "各个端", "哪个端", "哪端", "两端", "channels", "channel", "mobile vs pc",
+         "device"),
+        priority=PLAIN,
     ),
     word_row("segment", ("客户分群", "分群", "客群", "rfm", "segments", "segment"), priority=PLAIN),
     word_row("status", ("订单状态", "各状态", "哪种状态", "什么状态", "状态", "statuses", "status"), priority=PLAIN),
@@ -464,6 +481,7 @@ STATUSES: tuple[Row, ...] = (
             "已关闭",
             "关闭订单",
             "关闭了",
+            "作废",
             "cancelled",
             "canceled",
             "closed",
@@ -487,6 +505,10 @@ STATUSES: tuple[Row, ...] = (
             "没发货",
             "等待发货",
             "已付款未发货",
+            "还没发出去",
+            "没发出去",
+            "未发出",
+            "还没发出",
             "已付款",
             "unshipped",
             "awaiting shipment",
@@ -506,9 +528,18 @@ STATUSES: tuple[Row, ...] = (
             "等待付款",
             "待支付",
             "未支付",
+            "没付钱",
+            "没给钱",
+            "没有付款",
+            "没有支付",
+            "拍下未付",
             "unpaid",
             "pending payment",
             "awaiting payment",
+            "waiting for payment",
+            "waiting on payment",
+            "not yet paid",
+            "not paid",
             "pending",
         ),
         priority=1,
@@ -522,7 +553,8 @@ STATUSES: tuple[Row, ...] = (
     ),
     word_row(
         "shipped",
-        ("已发货", "发货了", "已发出", "待收货", "运输中", "在途", "shipped", "in transit"),
+        ("已发货", "发货了", "已发出", "待收货", "运输中", "在途", "配送中", "派送中", "shipped", "in transit", "in-transit",
+         "on the way"),
         priority=1,
         whole_words=False,
     ),
@@ -532,7 +564,9 @@ STATUSES: tuple[Row, ...] = (
 DAY_TYPES: tuple[Row, ...] = (
     word_row(
         "weekend",
-        ("周末", "双休日", "休息日", "周六日", "周六周日", "周六和周日", "星期六日", "礼拜六日", "weekends", "weekend"),
+        ("周末", "双休日", "休息日", "周六日", "周六周日", "周六和周日", "星期六日", "礼拜六日", "礼拜六礼拜天",
+         "礼拜六和礼拜天", "礼拜六礼拜日", "星期六星期天", "星期六和星期天", "星期六星期日", "周六周天", "weekends",
+         "weekend", "saturdays and sundays"),
         priority=1,
     ),
     word_row(
@@ -542,6 +576,10 @@ DAY_TYPES: tuple[Row, ...] = (
             "平日",
             "上班日",
             "周一到周五",
+            "非周末",
+            "不是周末",
+            "除了周末",
+            "星期一到星期五",
             "workdays",
             "workday",
             "weekdays",
@@ -643,7 +681,7 @@ RANKING = (
 SUPERLATIVE = (
     _row(
         "superlative",
-        r"最(?:好|高|多|大|差|低|少|小|火|旺|畅销)|卖得最|垫底|(?:排名?)?第一(?!季度|周|天|次)|冠军|没人买|卖不动|滞销|没怎么卖|哪(?:个|一个|家|种|款|位|一)|"
+        r"最(?:好|高|多|大|差|低|少|小|火|旺|畅销|惨|冷清|淡|冷|弱|强)|卖得最|垫底|(?:排名?)?第一(?!季度|周|天|次)|冠军|没人买|卖不动|滞销|没怎么卖|哪(?:个|一个|家|种|款|位|一)|"
         r"\b(?:best|worst|most|least|highest|lowest|top|fewest)\b",
         examples=("最好", "最高", "卖得最", "没人买", "best", "most", "highest"),
     ),
@@ -717,7 +755,7 @@ SORTS = (
     ),
     _row(
         "asc",
-        r"最差|最低|最少|最小|卖得最(?!好|高|多)|倒数|末尾|垫底|从低到高|从少到多|升序|没人买|卖不动|滞销|没怎么卖|"
+        r"最差|最低|最少|最小|最惨|最冷清|最淡|最冷|最弱|后\s*" + NUMBER + r"\s*名|卖得最(?!好|高|多)|倒数|末尾|垫底|从低到高|从少到多|升序|没人买|卖不动|滞销|没怎么卖|"
         r"worst|lowest|least|bottom|"
         r"slowest|fewest",
         1,
@@ -742,7 +780,7 @@ SORTS = (
 TOP_N = (  # group 1 is the number
     _row(
         "前N",
-        r"(?:前|列前|top|bottom|worst|best|lowest|highest|倒数)\s*" + NUMBER,
+        r"(?:前|列前|top|bottom|worst|best|lowest|highest|倒数)\s*" + NUMBER + r"|后\s*" + NUMBER + r"(?=\s*[名个款位])",
         3,
         ("前10", "前 5", "前十", "top 10", "worst 5", "best 3", "倒数五"),
     ),
@@ -756,8 +794,9 @@ TOP_N = (  # group 1 is the number
     ),
 )
 CHANNELS = (
-    _row("mobile", r"手机端|移动端|无线端|\bmobile\b|\bapp\b", 2, ("手机端", "移动端", "无线端", "mobile", "app")),
-    _row("pc", r"电脑端|pc端|\bpc\b|\bdesktop\b", 1, ("电脑端", "pc端", "pc", "desktop")),
+    _row("mobile", r"手机端|移动端|无线端|手机上|用手机|无线(?!耳机|充)|\bmobile\b|\bapp\b", 2,
+         ("手机端", "移动端", "无线端", "手机上", "mobile", "app")),
+    _row("pc", r"电脑端|pc端|电脑上|用电脑|\bpc\b|\bdesktop\b", 1, ("电脑端", "pc端", "电脑上", "pc", "desktop")),
 )
 
 # SQL, markup and "ignore the instructions above" never reach a query: such a question is unreadable.

@@ -36,6 +36,8 @@ PERIOD_EXAMPLES = {
     "11月15号": (date(2026, 11, 15),) * 2,
     "15号": (date(2026, 11, 15),) * 2,
     "10月下旬": (date(2026, 10, 21), date(2026, 10, 31)),
+    "11月头10天": (date(2026, 11, 1), date(2026, 11, 10)),
+    "本月前5天": (date(2026, 11, 1), date(2026, 11, 5)),
     "本月上旬": (date(2026, 11, 1), date(2026, 11, 10)),
     "上个月月底": (date(2026, 10, 27), date(2026, 10, 31)),
     "上周五": (date(2026, 11, 13),) * 2,
@@ -67,9 +69,10 @@ PERIOD_EXAMPLES = {
     **dict.fromkeys(("10月", "十月"), (date(2026, 10, 1), date(2026, 10, 31))),
     "3月份": (date(2026, 3, 1), date(2026, 3, 31)),
     **dict.fromkeys(("年初至今", "今年以来", "year to date", "ytd"), (date(2026, 1, 1), AS_OF)),
-    **dict.fromkeys(("今天", "今日", "today"), (AS_OF,) * 2),
-    **dict.fromkeys(("昨天", "昨日", "yesterday"), (date(2026, 11, 19),) * 2),
-    **dict.fromkeys(("前天", "the day before yesterday"), (date(2026, 11, 18),) * 2),
+    **dict.fromkeys(("今天", "今日", "今儿个", "今儿", "today"), (AS_OF,) * 2),
+    **dict.fromkeys(("昨天", "昨日", "昨儿个", "昨儿", "yesterday"), (date(2026, 11, 19),) * 2),
+    **dict.fromkeys(("前天", "前儿个", "the day before yesterday"), (date(2026, 11, 18),) * 2),
+    **dict.fromkeys(("大前天", "three days ago"), (date(2026, 11, 17),) * 2),
     **dict.fromkeys(("本周末", "这周末", "this weekend"), (date(2026, 11, 21), date(2026, 11, 22))),
     **dict.fromkeys(("上周末", "上个周末", "last weekend"), (date(2026, 11, 14), date(2026, 11, 15))),
     **dict.fromkeys(
@@ -85,6 +88,8 @@ PERIOD_EXAMPLES = {
             "本礼拜",
             "this week",
             "week to date",
+            "week-to-date",
+            "wtd",
         ),
         (date(2026, 11, 16), AS_OF),
     ),
@@ -93,10 +98,13 @@ PERIOD_EXAMPLES = {
         (date(2026, 11, 9), date(2026, 11, 15)),
     ),
     **dict.fromkeys(
-        ("上上周", "上上个星期", "上上星期", "the week before last"), (date(2026, 11, 2), date(2026, 11, 8))
+        ("上上周", "大上周", "上上个星期", "上上星期", "上上个礼拜", "the week before last"),
+        (date(2026, 11, 2), date(2026, 11, 8)),
     ),
     **dict.fromkeys(
-        ("本月", "这个月", "当月", "这月", "this month", "month to date", "mtd"), (date(2026, 11, 1), AS_OF)
+        ("本月", "这个月", "当月", "这月", "月初到现在", "月初至今", "月初以来", "月初到今天", "this month",
+         "month to date", "month-to-date", "mtd"),
+        (date(2026, 11, 1), AS_OF),
     ),
     **dict.fromkeys(
         ("上月", "上个月", "上一个月", "last month", "previous month"), (date(2026, 10, 1), date(2026, 10, 31))
@@ -133,6 +141,8 @@ YEAR_EXAMPLES = {
     "前年": 2024,
     "the year before last": 2024,
     "2025年": 2025,
+    "25年": 2025,
+    "'25": 2025,
     "2026": 2026,
     "去年": 2025,
     "last year": 2025,
