@@ -288,7 +288,8 @@ def _sentence(interp: Interpretation, metric_title: Message, table: pd.DataFrame
 
 
 def _comparison_sentence(interp, metric_title, current, previous, change) -> Message:
-    word = t("insights.year_over_year" if interp.comparison == "previous_year" else "insights.period_over_period")
+    word = t({"previous_year": "insights.year_over_year", "previous_week": "insights.week_over_week"}.get(
+        interp.comparison, "insights.period_over_period"))
     change_text = f"{change:+.1%}" if change is not None else t("insights.change_unknown")
     return t("insights.comparison", when=span_text(interp.time_range), scope=_scope(interp), metric=metric_title,
              now=format_value(interp.metric, current), word=word, change=change_text,

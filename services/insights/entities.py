@@ -10,7 +10,8 @@ question's words are found in this order, each on what the earlier steps left:
 3. fuzzy, on the words no table read, each whole jieba tokens (so 从国庆到现在 never yields 青岛):
    the same toneless pinyin sharing a character (杭洲 → 杭州市, 北极路 → 北极鹿), pinyin written in
    Latin letters (shenzhen → 深圳市), the unique prefix of a longer name (花间 → 花间集, 数码 → 数码配件),
-   a four-character name with its halves swapped (户外运动 → 运动户外), one character off in a name of
+   a four-character name with its halves swapped (户外运动 → 运动户外), a two-character one reversed
+   when that is no word (径野 → 野径), one character off in a name of
    three or more (水之雨 → 水之语), and for item titles a distinctive run of the title (≥ 4 characters).
 
 What looks like a name but is none of the shop's is returned too (``Linked.unknown``), so the caller
@@ -28,6 +29,8 @@ import jieba
 from pypinyin import lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
+
+from services.insights.vocabulary import CATEGORY_ALIASES
 
 DIMENSIONS = ("category", "brand", "province", "city", "item")
 MUNICIPALITIES = ("北京", "上海", "天津", "重庆")
@@ -47,7 +50,7 @@ class Mention:
     dimension: str
     value: str  # the shop's own value (the item id for items)
     at: tuple[int, int]
-    how: str  # exact | place | pinyin | latin | prefix | swap | typo | title
+    how: str  # exact | alias | place | pinyin | latin | prefix | swap | typo | title
 
     @property
     def exact(self) -> bool:
@@ -77,7 +80,8 @@ class Vocabulary:
     values: dict[str, list[str]]
     titles: dict[str, str] = field(default_factory=dict)  # item id -> title
     province_of: dict[str, str] = field(default_factory=dict)  # city -> its province (short form), by cpca
-    forms: list[tuple[str, str, str]] = field(default_factory=list)  # (form, dimension, value), longest first
+    # (form, dimension, value, how), longest first
+    forms: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @classmethod
     def build(cls, values: dict[str, list[str]], titles: dict[str, str] | None = None) -> Vocabulary:
@@ -89,8 +93,11 @@ class Vocabulary:
                 for form in (value.lower(), short_form(value).lower()):
                     # a municipality is a city first: 北京 → city 北京市, not province 北京
                     if form not in forms or (dimension == "city" and forms[form][0] == "province"):
-                        forms[form] = (dimension, value)
-        vocabulary.forms = sorted(((f, d, v) for f, (d, v) in forms.items()), key=lambda x: -len(x[0]))
+                        forms[form] = (dimension, value, "exact")
+        for value in vocabulary.values["category"]:  # "beauty", "化妆品": the shop's 美妆
+            for alias in CATEGORY_ALIASES.get(value, ()):
+                forms.setdefault(alias.lower(), ("category", value, "alias"))
+        vocabulary.forms = sorted(((f, *rest) for f, rest in forms.items()), key=lambda x: -len(x[0]))
         vocabulary.province_of = _provinces_of(vocabulary.values["city"])
         return vocabulary
 
@@ -119,10 +126,12 @@ def link_exact(text: str, free: list[bool], vocabulary: Vocabulary, linked: Link
     """Steps 1–2 on lower-cased ``text`` where ``free`` (one flag per character) says nothing has
     read the character yet; marks what it links as read."""
     take = _taker(linked, free)
-    for form, dimension, value in vocabulary.forms:
-        for found in re.finditer(re.escape(form), text):
+    for form, dimension, value, how in vocabulary.forms:
+        # a name in letters is a whole word ("home" is not in "homepage")
+        pattern = rf"(?<![a-z0-9]){re.escape(form)}(?![a-z0-9])" if form.isascii() else re.escape(form)
+        for found in re.finditer(pattern, text):
             if all(free[found.start():found.end()]):
-                take(dimension, value, found.start(), found.end(), "exact")
+                take(dimension, value, found.start(), found.end(), how)
     _places(text, free, vocabulary, linked, take)
     linked.mentions.sort(key=lambda m: m.at)
 
@@ -257,6 +266,8 @@ def _fuzzy(window: str, vocabulary: Vocabulary) -> tuple[str, str, str] | None:
     for dimension, value in vocabulary.names(("category", "brand")):
         if len(value) == 4 == len(window) and window == value[2:] + value[:2]:
             return dimension, value, "swap"
+        if len(value) == 2 == len(window) and window == value[::-1] and window not in jieba.dt.FREQ:
+            return dimension, value, "swap"  # 径野 → 野径, 禾青 → 青禾: never a word of its own
         if len(value) >= 3 and len(value) == len(window) and sorted(value) == sorted(window):
             return dimension, value, "swap"  # 行山者 → 山行者, 野山记 → 山野记
         if len(value) >= 3 and len(value) == len(window) and value[0] == window[0] and \

@@ -97,7 +97,7 @@ class Interpretation:
     sort: str = "desc"
     filters: dict[str, str] = field(default_factory=dict)
     values: list[str] | None = None  # compare_values: the values of ``dimension`` compared
-    comparison: str | None = None  # previous_period | previous_year | named
+    comparison: str | None = None  # previous_period | previous_year | previous_week | named
     compare_range: tuple[date, date] | None = None
     time_phrase: str = ""
     day_reading: str | None = None  # a festival's day or its season
@@ -180,7 +180,9 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
                               shape="route", route=route.row.value, time_phrase=span[1] if span else "")
 
     reading = Reading(text, written)
-    times = read_times(text, as_of)
+    # a comparison's own time words (上周同一天) are not a second range
+    compared_day = [m for m in scan(text, COMPARISONS) if m.row.value == "previous_week"]
+    times = read_times(_blank(text, compared_day), as_of)
     for span in times:
         reading.take(*span.at)
     linked = Linked()
@@ -195,8 +197,8 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     trend = pick(reading.scan(TREND, keep=False))
     ranks_items = pick(reading.scan(RANKS_ITEMS, keep=False))
     statuses = reading.scan(STATUSES)
+    best_time = reading.scan(BEST_TIME)  # before the metrics: "best week" is not the metric's "best"
     metrics = reading.scan(METRICS)
-    best_time = reading.scan(BEST_TIME)
     day_types = reading.scan(DAY_TYPES)
     channels = reading.scan(CHANNELS)
     # read on the whole question: "和上周比" holds a time the first step has already read
@@ -217,6 +219,10 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     customer_metrics = [m for m in metrics if m.row.value in CUSTOMER_METRICS]
     customer_metric = customer_metrics[0] if customer_metrics else None
     counted = [m for m in metrics if m.row.value not in CUSTOMER_METRICS]
+    if any(m.row.value != "orders" for m in counted):
+        # "revenue from completed orders": orders right after a status are which orders, not the metric
+        counted = [m for m in counted if not (m.row.value == "orders" and m.text.isascii()
+                                              and any(0 <= m.start - s.end <= 1 for s in statuses))]
     filters: dict[str, str] = {}
     others = [m for m in counted if m.row.name != "buyers (how many)"]
     customers = list(dict.fromkeys(CUSTOMER_METRICS[m.row.value] for m in customer_metrics))
@@ -259,6 +265,8 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     # the time range, and a second one for a comparison
     if times:
         span = times[0]
+    elif compared_day:  # "销量和上周同一天比": today against that day
+        span = TimeSpan(as_of, as_of, "今天")
     else:
         start = as_of - timedelta(days=DEFAULT_DAYS - 1)
         span = TimeSpan(start, as_of, f"最近{DEFAULT_DAYS}天")
@@ -316,9 +324,16 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
     return Interpretation(
         metric=metric, dimension=dimension, time_range=span.span, shape=shape, top_n=top_n, sort=sort_order,
         filters=filters, values=values, comparison=comparison_kind, compare_range=compare_range,
-        time_phrase=span.label, day_reading=span.day_reading, festival=span.festival, time_default=not times,
+        time_phrase=span.label, day_reading=span.day_reading, festival=span.festival,
+        time_default=not times and not compared_day,
         linked=[{"dimension": m.dimension, "value": m.value, "words": question_words(text, m.at), "how": m.how}
                 for m in linked.mentions]).check()
+
+
+def _blank(text: str, matches: list[Match]) -> str:
+    for match in matches:
+        text = text[:match.start] + " " * (match.end - match.start) + text[match.end:]
+    return text
 
 
 def _asked(metrics: list[Match]) -> Match:
@@ -353,6 +368,8 @@ def _city_says_its_province(by_dimension: dict[str, list[str]], vocabulary: Voca
 
 def _previous(span: tuple[date, date], how: str) -> tuple[date, date]:
     start, end = span
+    if how == "previous_week":
+        return start - timedelta(days=7), end - timedelta(days=7)
     if how == "previous_year":
         return shift_months(start, -12), shift_months(end, -12)
     if start.day == 1 and (end + timedelta(days=1)).day == 1:  # whole months: the months before
@@ -384,7 +401,7 @@ _NOT_VALUES = re.compile(
     r"期间|当天|那天|各个|每个|所有|全部|整体|哪些|哪个|哪几|多少|店铺|本店|我们|我的|全店|客户|顾客|用户|会员|以来|至今|"
     r"到现在|前后|左右|之间|实际|支付|付款|成交|下单|线上|网店|淘宝|天猫|店里|店内|整个|总的|总体|目前|现在|当前|截至|为止|"
     r"累计|一共|总共|合计|帮我|查一下|看看|看一下|告诉我|统计|情况|数据|东西|宝贝|货|这些|那些|这个|那个|一下|里面|其中|"
-    r"大概|大约|分别|怎么样|如何|是不是|有没有|高不高|好不好|多不多|还是|以及|还有|时候|时间|一天|一周|单子|一单|每单|平均")
+    r"大概|大约|分别|怎么样|如何|是不是|有没有|高不高|好不好|多不多|还是|以及|还有|时候|时间|一天|一周|单子|一单|每单|平均|积压|堆积|滞留|卡着")
 _BEFORE_DE = re.compile(r"([\u4e00-\u9fff]{2,})的")
 _NUMBERS_AND_TIME = re.compile(r"[第一二两三四五六七八九十百千零年月日号天周最前后各个总这那哪]+")
 _LEADING = re.compile(r"^\W*((?:(?!的)[\u4e00-\u9fff]){2,})(?![\u4e00-\u9fff])")

@@ -354,7 +354,8 @@ FESTIVAL_WORDS: dict[str, tuple[str, ...]] = {
     "double12": ("双12", "双十二", "double 12", "double twelve", "12.12", "12·12"),
     "mid618": ("618", "六一八", "6.18", "6·18"),
     "women38": ("38节", "三八节", "38女王节", "女王节", "妇女节", "三八妇女节", "women's day"),
-    "spring_festival": ("春节", "过年", "大年初一", "正月初一", "chinese new year", "spring festival", "lunar new year"),
+    "spring_festival": ("春节", "过年", "大年初一", "正月初一", "chinese new year", "spring festival",
+                        "lunar new year"),
     "newyear_goods": ("年货节",),
     "valentine": ("情人节", "valentine's day", "valentines day", "valentine"),
     "may20": ("520",),
@@ -398,7 +399,8 @@ def _festival_row(code: str, words: tuple[str, ...]) -> Row:
 PERIODS: tuple[Row, ...] = (
     Row("日期", re.compile(r"(?<!\d)(20\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"),
         priority=DATE_PRIORITY, examples=("2026-11-01", "2026/11/1", "2026年11月1日", "2026.11.01"), read=full_date),
-    Row("月日", re.compile(r"(?<![\d./-])(?<!\d年)(\d{1,2})\s*月\s*(\d{1,2})\s*(?:[日号]|(?![\d天周个万千件单元块%人位次笔]))|"
+    Row("月日", re.compile(r"(?<![\d./-])(?<!\d年)(\d{1,2})\s*月\s*(\d{1,2})\s*"
+                         r"(?:[日号]|(?![\d天周个万千件单元块%人位次笔]))|"
                          r"(?<![\d./])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(?![\d./a-z%])"),
         priority=DATE_PRIORITY, examples=("11月1日", "11月15号", "11.1"), read=month_day),
     Row("English date", re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+"
@@ -411,7 +413,8 @@ PERIODS: tuple[Row, ...] = (
         ("本季度", "这个季度", "这一季度", "this quarter"), relative_quarter),
     Row("上季度", re.compile(r"(?:上|上个|上一)季度|\blast quarter\b|\bprevious quarter\b"), 1, 82,
         ("上季度", "上个季度", "上一季度", "last quarter"), relative_quarter),
-    Row("前N个季度", re.compile(r"(?:前|头)\s*" + NUMBER + r"\s*个?季度|\bfirst\s+(two|three|2|3)\s+quarters\b"), priority=82,
+    Row("前N个季度", re.compile(r"(?:前|头)\s*" + NUMBER + r"\s*个?季度|\bfirst\s+(two|three|2|3)\s+quarters\b"),
+        priority=82,
         examples=("前三个季度", "前2个季度"), read=first_quarters),
     Row("N到M月", re.compile(r"(?<![\d.])(\d{1,2}|[一二三四五六七八九十]+)\s*(?:到|至|-|~)\s*"
                            r"(\d{1,2}|[一二三四五六七八九十]+)\s*月份?"),
@@ -448,7 +451,8 @@ PERIODS: tuple[Row, ...] = (
                          r"jun|jul|aug|sept|sep|oct|nov|dec)\b\.?"),
         priority=60, examples=("10月", "十月", "3月份"), read=month),
     Row("年初至今", re.compile(r"年初至今|年初到现在|年初到今天|今年以来|今年到现在|今年至今|本年度|"
-                           r"\byear[ -]to[ -]date\b|\bytd\b|\bthis year so far\b|\bso far this year\b|\b(?:of\s+)?the year so far\b"),
+                           r"\byear[ -]to[ -]date\b|\bytd\b|\bthis year so far\b|\bso far this year\b|"
+                           r"\b(?:of\s+)?the year so far\b"),
         priority=59, examples=("年初至今", "今年以来", "year to date", "ytd"), read=year_to_date),
     _words("今天", ("今天", "今日", "今儿个", "今儿", "today"), relative),
     _words("昨天", ("昨天", "昨日", "昨儿个", "昨儿", "yesterday"), relative),

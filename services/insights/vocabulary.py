@@ -338,6 +338,22 @@ METRICS: tuple[Row, ...] = (
         priority=IMPLIED,
     ),
 )
+# Other names of Tmall's top-level categories, linked only when the shop has the category itself.
+CATEGORY_ALIASES: dict[str, tuple[str, ...]] = {
+    "女装": ("womenswear", "women's clothing", "womens clothing", "women's wear", "ladies' clothing", "女士服装",
+           "女式服装", "女生衣服"),
+    "男装": ("menswear", "men's clothing", "mens clothing", "men's wear", "男士服装", "男式服装", "男生衣服"),
+    "美妆": ("beauty", "cosmetics", "makeup", "make-up", "skincare", "化妆品", "彩妆", "护肤品", "美妆护肤"),
+    "母婴": ("mother & baby", "mother and baby", "mom & baby", "mum & baby", "maternity & baby", "baby products",
+           "母婴用品", "婴儿用品", "宝宝用品", "孕婴"),
+    "家居": ("home & living", "home and living", "home goods", "homeware", "homewares", "household", "home",
+           "家居用品", "家居日用"),
+    "数码配件": ("digital accessories", "electronics accessories", "phone accessories", "gadgets", "手机配件",
+             "电子配件", "数码周边"),
+    "运动户外": ("sports & outdoors", "sports and outdoors", "outdoor", "outdoors", "sportswear", "sports",
+             "运动用品", "户外用品"),
+    "食品": ("food", "snacks", "groceries", "food & snacks", "零食", "吃的", "食物"),
+}
 RATES = {"aov", "repeat_rate", "refund_rate", "conversion", "positive_review_rate"}
 # the buyers in a range who bought for the first time / had bought before it
 CUSTOMER_METRICS = {"new_buyers": "new", "returning_buyers": "returning"}
@@ -351,8 +367,8 @@ DIMENSIONS: tuple[Row, ...] = (
     word_row("city", ("城市", "各市", "cities", "city"), priority=PLAIN),
     word_row(
         "channel",
-        ("渠道", "终端", "手机和电脑", "各端", "各个端", "哪个端", "哪端", "两端", "channels", "channel", "mobile vs pc",
-         "device"),
+        ("渠道", "终端", "手机和电脑", "各端", "各个端", "哪个端", "哪端", "两端", "channels", "channel",
+         "mobile vs pc", "device"),
         priority=PLAIN,
     ),
     word_row("segment", ("客户分群", "分群", "客群", "rfm", "segments", "segment"), priority=PLAIN),
@@ -553,8 +569,8 @@ STATUSES: tuple[Row, ...] = (
     ),
     word_row(
         "shipped",
-        ("已发货", "发货了", "已发出", "待收货", "运输中", "在途", "配送中", "派送中", "shipped", "in transit", "in-transit",
-         "on the way"),
+        ("已发货", "发货了", "已发出", "待收货", "运输中", "在途", "配送中", "派送中", "shipped", "in transit",
+         "in-transit", "on the way"),
         priority=1,
         whole_words=False,
     ),
@@ -704,6 +720,14 @@ RANKS_ITEMS = (
     ),
 )
 COMPARISONS = (
+    # holds a time word that is not a range of its own: "昨天vs上周同一天" is yesterday against 7 days before
+    _row(
+        "previous_week",
+        r"上(?:个)?(?:周|星期|礼拜)的?(?:同一天|同天|同日|今天|这天|这一天)|\bsame day (?:of )?last week\b|"
+        r"\bthe same day a week (?:earlier|before)\b|\ba week (?:earlier|before)\b",
+        3,
+        ("上周同一天", "上周的今天", "上个星期同一天", "same day last week", "a week earlier"),
+    ),
     _row(
         "previous_year",
         r"同比|去年同期|year over year|year-over-year|yoy|same period last year",
@@ -755,7 +779,8 @@ SORTS = (
     ),
     _row(
         "asc",
-        r"最差|最低|最少|最小|最惨|最冷清|最淡|最冷|最弱|后\s*" + NUMBER + r"\s*名|卖得最(?!好|高|多)|倒数|末尾|垫底|从低到高|从少到多|升序|没人买|卖不动|滞销|没怎么卖|"
+        r"最差|最低|最少|最小|最惨|最冷清|最淡|最冷|最弱|后\s*" + NUMBER + r"\s*名|"
+        r"卖得最(?!好|高|多)|倒数|末尾|垫底|从低到高|从少到多|升序|没人买|卖不动|滞销|没怎么卖|"
         r"worst|lowest|least|bottom|"
         r"slowest|fewest",
         1,
@@ -780,7 +805,8 @@ SORTS = (
 TOP_N = (  # group 1 is the number
     _row(
         "前N",
-        r"(?:前|列前|top|bottom|worst|best|lowest|highest|倒数)\s*" + NUMBER + r"|后\s*" + NUMBER + r"(?=\s*[名个款位])",
+        r"(?:前|列前|top|bottom|worst|best|lowest|highest|倒数|后(?=\s*[\d一二两三四五六七八九十百]+\s*[名个款位]))\s*"
+        + NUMBER,
         3,
         ("前10", "前 5", "前十", "top 10", "worst 5", "best 3", "倒数五"),
     ),

@@ -137,7 +137,7 @@ def test_trend_tables_list_every_bucket_of_the_range():
     assert np.isnan(rate["value"].iloc[0])
 
 
-KNOWN = {"category": ["女装", "男装"], "brand": ["花花公子"], "province": ["浙江省", "江苏省"],
+KNOWN = {"category": ["女装", "男装", "美妆"], "brand": ["花花公子", "禾田"], "province": ["浙江省", "江苏省"],
          "city": ["杭州市", "苏州市"]}
 
 
@@ -154,7 +154,8 @@ def test_a_filter_value_the_shop_lacks_is_refused_by_name(question, value):
     ("本月苏洲的销量", "city", "苏州市", "pinyin"), ("hangzhou本月的销量", "city", "杭州市", "latin"),
     ("花花上个月卖了多少钱", "brand", "花花公子", "prefix"), ("公子花花本月销量", "brand", "花花公子", "swap"),
     ("花花公仔的销量", "brand", "花花公子", "typo"), ("浙江这个月的销售额", "province", "浙江省", "exact"),
-    ("江苏今年的订单数", "province", "江苏省", "exact")])
+    ("江苏今年的订单数", "province", "江苏省", "exact"), ("田禾今年的销量", "brand", "禾田", "swap"),
+    ("化妆品上个月的销量", "category", "美妆", "alias")])
 def test_a_misspelt_shortened_or_pinyin_name_finds_the_shops_value(question, column, value, how):
     reading = parse(question, AS_OF, KNOWN)
     assert reading.filters == {column: value} and reading.shape == "total"
@@ -318,6 +319,25 @@ KINDS = {"category": ["女装", "男装", "美妆"], "brand": ["花间集", "北
     ("上周比上上周订单多了还是少了", {"shape": "comparison", "compare_range": (date(2026, 11, 2), date(2026, 11, 8))}),
     ("今年双11当天比去年双11当天销售额涨了多少", {"shape": "comparison", "compare_range": (date(2025, 11, 11),) * 2}),
     ("各品类销售额占比", {"time_range": (date(2026, 10, 22), AS_OF), "time_default": True}),
+    ("618活动那阵子新客来了多少", {"time_range": (date(2026, 6, 1), date(2026, 6, 18)), "day_reading": "season"}),
+    ("双11整个大促周期品类销售额前三名", {"day_reading": "season", "filters": {}, "top_n": 3}),
+    ("38大促期间的订单", {"time_range": (date(2026, 3, 3), date(2026, 3, 8)), "day_reading": "season"}),
+    ("去年双11正日子的复购率", {"time_range": (date(2025, 11, 11),) * 2, "day_reading": "day"}),
+    ("今年大年初一有几单", {"time_range": (date(2026, 2, 17),) * 2, "festival": "spring_festival"}),
+    ("上个月单量有没有超过去年同月", {"shape": "comparison",
+                                      "compare_range": (date(2025, 10, 1), date(2025, 10, 31))}),
+    ("昨天vs上周同一天的销量", {"shape": "comparison", "comparison": "previous_week",
+                                "compare_range": (date(2026, 11, 12),) * 2}),
+    ("销量和上周同一天比", {"time_range": (AS_OF, AS_OF), "compare_range": (date(2026, 11, 13),) * 2}),
+    ("Revenue from completed orders in Q3", {"metric": "revenue", "filters": {"status": "completed"}}),
+    ("Best week of the year so far by revenue", {"shape": "argmax", "dimension": "week",
+                                                "time_range": (date(2026, 1, 1), AS_OF)}),
+    ("Beauty vs womenswear: orders last week", {"shape": "compare_values", "values": ["美妆", "女装"]}),
+    ("上周件数后五名的商品", {"shape": "ranking", "top_n": 5, "sort": "asc"}),
+    ("上个月销量最惨的一天", {"shape": "argmin", "dimension": "day"}),
+    ("非周末的销量", {"filters": {"day_type": "workday"}}),
+    ("拍下没付钱的有多少单", {"filters": {"status": "pending"}, "metric": "orders"}),
+    ("这个月的单均价", {"metric": "aov"}),
 ])
 def test_each_kind_of_question_is_read_into_its_query(question, reading):
     got = parse(question, AS_OF, KINDS)
