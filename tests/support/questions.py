@@ -299,6 +299,22 @@ def cases(categories: list[str]) -> list[Case]:
                  language="en"),
             Case("Compare Beijing and Shanghai orders", "orders", last_30, "city", "compare_values",
                  values=["北京市", "上海市"], kind="compare", language="en")]
+    # Tuned on the third paraphrase part (2026-12-06): the same day a week before, a category's
+    # everyday or English name, a festival's 那阵子, a month's first days, statuses in plain words.
+    yesterday = ZH_TIMES["昨天"][0]
+    out += [Case("昨天vs上周同一天的销量", "units", ZH_TIMES["昨天"], shape="comparison", comparison="previous_week",
+                 compare_range=(yesterday - timedelta(days=7),) * 2, kind="comparison"),
+            Case("618活动那阵子新客来了多少", "new_buyers", (date(2026, 6, 1), date(2026, 6, 18)), kind="festival"),
+            Case("11月头10天的销量", "units", (date(2026, 11, 1), date(2026, 11, 10)), kind="span"),
+            Case("拍下没付钱的有多少单", "orders", last_30, filters={"status": "pending"}, kind="status"),
+            Case("非周末的销量 上季度", "units", (date(2026, 7, 1), date(2026, 9, 30)),
+                 filters={"day_type": "workday"}, kind="weekend"),
+            Case("上周件数后五名的商品", "units", ZH_TIMES["上周"], "item", "ranking", 5, "asc", kind="ranking"),
+            Case("Revenue from completed orders in Q3", "revenue", (date(2026, 7, 1), date(2026, 9, 30)),
+                 filters={"status": "completed"}, kind="status", language="en")]
+    if "美妆" in categories and "母婴" in categories:
+        out.append(Case("Beauty vs Mother & Baby: orders last week", "orders", ZH_TIMES["上周"], "category",
+                        "compare_values", values=["美妆", "母婴"], kind="compare", language="en"))
     for k, (phrase, span) in enumerate(EN_TIMES.items()):
         for j, (metric, word) in enumerate(EN_METRICS.items()):
             template = ("What was {m} {t}?", "{M} {t}", "How much {m} {t}")[(k + j) % 3] if metric in (
