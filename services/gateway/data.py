@@ -206,7 +206,8 @@ def _sales_between(session: Session, spans: list[tuple[date, date]], timezone: s
     for totals, rate in zip(sales.sales_totals(session, windows), rates, strict=True):
         revenue, orders = totals["revenue"], totals["orders"]
         out.append({"revenue": round(revenue, 2), "orders": orders, "buyers": totals["buyers"],
-                    "average_order_value": round(revenue / orders, 2) if orders else 0.0,
+                    # no orders, no average (as /v1/ask answers it): not a 0 that looks like free orders
+                    "average_order_value": round(revenue / orders, 2) if orders else None,
                     "conversion": round(rate, 4) if rate is not None else None})
     return out
 

@@ -12,8 +12,9 @@
   var block = null;
 
   function format(key, value) {
+    if (value === null || value === undefined) return "—";  // no orders (AOV) or no views (conversion)
     if (key === "revenue" || key === "average_order_value") return c.money(value);
-    if (key === "conversion") return value === null || value === undefined ? "—" : c.percent(value).replace("+", "");
+    if (key === "conversion") return c.percent(value).replace("+", "");
     return c.number(value, 0);
   }
 
