@@ -180,9 +180,11 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
                               shape="route", route=route.row.value, time_phrase=span[1] if span else "")
 
     reading = Reading(text, written)
-    # a comparison's own time words (上周同一天) are not a second range
+    # a comparison's own time words (上周同一天) are read as the comparison, not as a second range
     compared_day = [m for m in scan(text, COMPARISONS) if m.row.value == "previous_week"]
-    times = read_times(_blank(text, compared_day), as_of)
+    for match in compared_day:
+        reading.take(match.start, match.end)
+    times = read_times(reading.masked(), as_of)
     for span in times:
         reading.take(*span.at)
     linked = Linked()
@@ -328,12 +330,6 @@ def parse(question: str, as_of: date, vocabulary: Vocabulary | dict | None = Non
         time_default=not times and not compared_day,
         linked=[{"dimension": m.dimension, "value": m.value, "words": question_words(text, m.at), "how": m.how}
                 for m in linked.mentions]).check()
-
-
-def _blank(text: str, matches: list[Match]) -> str:
-    for match in matches:
-        text = text[:match.start] + " " * (match.end - match.start) + text[match.end:]
-    return text
 
 
 def _asked(metrics: list[Match]) -> Match:
