@@ -17,7 +17,8 @@ from pathlib import Path
 
 from shared.waits import default_total
 
-SERVICES = ("gateway", "ingestion", "recommendation", "forecasting", "sentiment", "pricing", "insights")
+SERVICES = ("gateway", "ingestion", "recommendation", "forecasting", "sentiment", "pricing", "insights",
+            "decisions")
 DOMAIN_SERVICES = SERVICES[1:]
 # The services with a model per shop (POST /v1/admin/retrain, the nightly retrain, /v1/models):
 # the one list; each trains with the job ``train_task(service)``.

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, Date, DateTime, Engine, Integer, create_engine, event
+from sqlalchemy import JSON, Date, DateTime, Engine, Integer, create_engine, event, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -311,3 +311,19 @@ def _close_request_session(_exc) -> None:
         # rather than let the rollback's error escape past Flask's handlers as a bare 500.
         log.warning("closing a request's session failed (%s); its connection is discarded", exc.orig)
         session.invalidate()
+
+
+def newest_first(session: Session, query, time_column, id_column, id_type, limit: int, cursor: str | None):
+    """A page of ``query``, newest first, keyset-paginated on (time, id): ids are random, so
+    they order nothing by themselves."""
+    from shared.schemas import decode_cursor, encode_cursor  # imported late: schemas -> jobs -> db
+
+    if cursor:
+        query = query.where(tuple_(time_column, id_column) < tuple(decode_cursor(cursor, datetime, id_type)))
+    rows = list(session.scalars(query.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, time_column.key), getattr(last, id_column.key)])
+    return rows, next_cursor

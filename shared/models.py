@@ -42,6 +42,8 @@ MODEL_STATUSES = ("training", "ready", "active", "retired", "failed")
 # Which of them are sales: shared.sales.
 ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "closed", "refunded")
 EVENT_TYPES = ("pv", "fav", "cart", "buy")
+DECISION_KINDS = ("price_change", "restock", "campaign")
+DECISION_STATUSES = ("accepted", "rejected")
 
 
 def _shop_fk() -> Mapped[int]:
@@ -224,6 +226,50 @@ class WebhookDelivery(Base, ShopOwned):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Decision(Base, ShopOwned):
+    """A piece of advice accepted or rejected: what was advised (frozen as it was), what was
+    decided, and, once enough days have passed, how it turned out (services/decisions)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_shop_decided", "shop_id", "decided_at"),
+        # Accepting the same thing twice records (and sends) it once.
+        UniqueConstraint("shop_id", "dedupe_key", name="uq_decisions_dedupe"),
+    )
+
+    id: Mapped[int] = _public_id()
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    suggestion_id: Mapped[str | None] = mapped_column(String(200))
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    advice: Mapped[dict] = mapped_column(JSONType, default=dict)
+    value: Mapped[dict] = mapped_column(JSONType, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The shop-local day the decision takes effect; outcomes are measured from it.
+    effective_on: Mapped[date] = mapped_column(Date)
+    outcome_window_days: Mapped[int] = mapped_column(Integer)
+    holdout_share: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[dict | None] = mapped_column(JSONType)
+    measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DecisionMember(Base, ShopOwned):
+    """A customer a campaign decision targets, or keeps out as its holdout."""
+
+    __tablename__ = "decision_members"
+
+    shop_id: Mapped[int] = _shop_fk()
+    decision_id: Mapped[int] = mapped_column(PublicId, ForeignKey("decisions.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 # --- shop entities (docs/data-model.md) -------------------------------------------------

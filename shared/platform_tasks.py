@@ -35,9 +35,15 @@ def sweep_jobs() -> dict:
     return sweeper.sweep(celery_app.current_settings())
 
 
+# Run nightly beside the retrains: decisions whose outcome window has passed get measured.
+NIGHTLY_CHECKS = ("decisions.check_outcomes",)
+
+
 def start_nightly_retrain(settings: Settings) -> list[str]:
-    """Start each service's training job for every shop that has data (idempotent per shop)."""
-    kinds = [train_task(service) for service in TRAINABLE_SERVICES if train_task(service) in celery_app.celery.tasks]
+    """Start each service's training job, and the nightly checks, for every shop that has data
+    (idempotent per shop)."""
+    kinds = [kind for kind in (*(train_task(service) for service in TRAINABLE_SERVICES), *NIGHTLY_CHECKS)
+             if kind in celery_app.celery.tasks]
     started = []
     with session_scope(ALL_SHOPS, settings.database_url) as session:
         shop_ids = session.scalars(select(Shop.id).where(

@@ -23,7 +23,7 @@ revenue wherever it is read:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import case, func, select
@@ -103,6 +103,48 @@ def paid_lines(session: Session, timezone: str) -> pd.DataFrame:
     return frame
 
 
+def item_days(session: Session, timezone: str, item_ids: list[str], window: tuple[datetime, datetime]
+              ) -> pd.DataFrame:
+    """item_id, date (local day), units, revenue per item and day of the sales created in
+    [start, end) (UTC), for ``item_ids`` only: one item's weeks around a decision, not the shop's years."""
+    if not item_ids:
+        return pd.DataFrame(columns=["item_id", "date", "units", "revenue"])
+    day = local_day(Order.created_at, timezone)
+    rows = session.execute(
+        select(OrderItem.item_id, day, func.sum(line_units()), func.sum(line_revenue()))
+        .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
+        .where(is_sale(Order), OrderItem.item_id.in_(item_ids),
+               Order.created_at >= window[0], Order.created_at < window[1])
+        .group_by(OrderItem.item_id, day)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["item_id", "date", "units", "revenue"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    for column in ("units", "revenue"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def buyer_totals(session: Session, window: tuple[datetime, datetime]) -> pd.DataFrame:
+    """user_id, orders, revenue of every buyer's sales created in [start, end) (UTC)."""
+    revenue = case((OrderItem.order_id.is_(None), Order.paid_amount), else_=line_revenue())
+    rows = session.execute(
+        select(Order.user_id, func.count(func.distinct(Order.order_id)), func.coalesce(func.sum(revenue), 0))
+        .select_from(Order)
+        .outerjoin(OrderItem, (OrderItem.shop_id == Order.shop_id) & (OrderItem.order_id == Order.order_id))
+        .where(is_sale(Order), Order.user_id.is_not(None), Order.created_at >= window[0],
+               Order.created_at < window[1])
+        .group_by(Order.user_id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["user_id", "orders", "revenue"])
+    frame["revenue"] = frame["revenue"].astype(float)
+    return frame
+
+
+def last_sale_time(session: Session) -> datetime | None:
+    """When the shop's latest sale was created: how far its data reaches."""
+    return session.scalar(select(func.max(Order.created_at)).where(is_sale(Order)))
+
+
 def sales_totals(session: Session, windows: list[tuple[datetime, datetime]]) -> list[dict]:
     """revenue, orders, buyers of the sales created in each [start, end) (UTC), counted in the
     database in one pass over the orders the windows cover (the dashboard asks for eight)."""
@@ -164,6 +206,16 @@ def latest_stock(session: Session) -> pd.DataFrame:
     """Each item's most recent stock snapshot (on hand, on order, lead time)."""
     frame = pd.DataFrame(session.execute(_latest_snapshots()).all(),
                          columns=["item_id", "date", "on_hand", "on_order", "lead_time_days"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def out_of_stock_days(session: Session, item_ids: list[str], span: tuple[date, date]) -> pd.DataFrame:
+    """item_id, date of the snapshots in ``span`` (local days, both ends) with nothing on hand."""
+    rows = session.execute(select(Inventory.item_id, Inventory.date).where(
+        Inventory.item_id.in_(item_ids), Inventory.date >= span[0], Inventory.date <= span[1],
+        Inventory.on_hand <= 0)).all()
+    frame = pd.DataFrame(rows, columns=["item_id", "date"])
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
 

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 EVENTS = (
     "import_finished", "model_promoted", "stockout_risk", "negative_review_spike",
     "competitor_undercut", "kpi_anomaly", "job_failed",
+    # The closed loop (services/decisions): an accepted decision, for the system that carries it out,
+    # and later what came of it.
+    "price_change_accepted", "restock_accepted", "campaign_accepted", "decision_outcome",
 )
 MAX_ATTEMPTS = 8
 SIGNATURE_HEADER = "X-Shopmind-Signature"

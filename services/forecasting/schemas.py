@@ -63,6 +63,7 @@ class PlanSchema(ma.Schema):
         "description": "whole days the stock lasts after as_of (it runs out on stockout_date); "
                        "null: it lasts beyond the forecast"})
     daily_demand = ma.fields.Float(metadata={"description": "mean expected units a day over the lead time"})
+    suggestion_id = ma.fields.String(metadata={"description": "to accept this plan: POST /v1/decisions"})
 
 
 class ReplenishmentSchema(ma.Schema):

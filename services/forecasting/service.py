@@ -19,6 +19,7 @@ from shared.errors import Conflict, NotFound
 from shared.i18n import said, t
 from shared.jobs import JobContext
 from shared.models import shop_timezone
+from shared.suggestions import suggestion_id
 
 SERVICE = "forecasting"
 MODELS: ActiveModelCache[Forecasts] = ActiveModelCache(
@@ -63,7 +64,8 @@ def replenishment(session: Session, shop_id: int, settings: Settings, service_le
     if risk:
         plans = [p for p in plans if p.risk == risk]
     return {"model_version": loaded.version, "as_of": forecasts.as_of.isoformat(), "service_level": service_level,
-            "items": plans[:limit]}
+            "items": [{**plan.__dict__, "suggestion_id": suggestion_id(SERVICE, loaded.version, plan.item_id)}
+                      for plan in plans[:limit]]}
 
 
 def backtest_report(shop_id: int, settings: Settings) -> dict:

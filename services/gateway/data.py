@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import sales
 from shared.auth import generate_api_key, hash_api_key
 from shared.calendar import KPI_PERIODS, kpi_period, local_window, shop_today
-from shared.db import utcnow
+from shared.db import newest_first, utcnow
 from shared.errors import Conflict, NotFound
 from shared.i18n import DEFAULT_LANGUAGE, t
 from shared.models import (
@@ -26,7 +26,6 @@ from shared.models import (
     WebhookDelivery,
     shop_timezone,
 )
-from shared.schemas import decode_cursor, encode_cursor
 
 # A shop whose last order is older than this is an export of the past: its dashboard is read on
 # the day after that order rather than on today, which would show nothing.
@@ -98,7 +97,7 @@ def list_jobs(session: Session, status: str | None, kind: str | None, limit: int
         query = query.where(Job.status == status)
     if kind:
         query = query.where(Job.kind == kind)
-    return _newest_first(session, query, Job.created_at, Job.id, str, limit, cursor)
+    return newest_first(session, query, Job.created_at, Job.id, str, limit, cursor)
 
 
 def list_models(session: Session, service: str | None, limit: int,
@@ -106,7 +105,7 @@ def list_models(session: Session, service: str | None, limit: int,
     query = select(ModelVersion)
     if service:
         query = query.where(ModelVersion.service == service)
-    return _newest_first(session, query, ModelVersion.trained_at, ModelVersion.id, int, limit, cursor)
+    return newest_first(session, query, ModelVersion.trained_at, ModelVersion.id, int, limit, cursor)
 
 
 def get_model(session: Session, model_id: int) -> ModelVersion:
@@ -139,21 +138,7 @@ def list_deliveries(session: Session, webhook_id: int, limit: int,
                     cursor: str | None) -> tuple[list[WebhookDelivery], str | None]:
     get_webhook(session, webhook_id)
     query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
-    return _newest_first(session, query, WebhookDelivery.created_at, WebhookDelivery.id, int, limit, cursor)
-
-
-def _newest_first(session: Session, query, time_column, id_column, id_type, limit: int, cursor: str | None):
-    """A page of ``query``, newest first, keyset-paginated on (time, id): ids are random, so
-    they order nothing by themselves."""
-    if cursor:
-        query = query.where(tuple_(time_column, id_column) < tuple(decode_cursor(cursor, datetime, id_type)))
-    rows = list(session.scalars(query.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, time_column.key), getattr(last, id_column.key)])
-    return rows, next_cursor
+    return newest_first(session, query, WebhookDelivery.created_at, WebhookDelivery.id, int, limit, cursor)
 
 
 def describe_product(product: Product) -> dict:

@@ -40,6 +40,7 @@ SERVICE_FOR_PREFIX = {
     "segments": "insights",
     "anomalies": "insights",
     "reports": "insights",
+    "decisions": "decisions",
 }
 MAX_ROW_ID = PUBLIC_ID_MAX
 # Served by the gateway itself; anything else under these prefixes is a 405, not a proxy.

@@ -50,7 +50,10 @@ SHOWN_REJECTIONS = 100
 PREVIEW_ROWS = 5
 PREVIEW_MAX_CHUNKS = 20
 # Derived data another service keeps per entity: its job runs after an import that changed rows.
-FOLLOW_UP = {"reviews": "sentiment.score", "competitor_prices": "pricing.watch"}
+FOLLOW_UP = {"reviews": "sentiment.score", "competitor_prices": "pricing.watch",
+             # new sales or stock may complete a decision's outcome window (docs/decisions.md)
+             "orders": "decisions.check_outcomes", "order_items": "decisions.check_outcomes",
+             "inventory": "decisions.check_outcomes"}
 
 
 def open_table(path: Path, params: dict, settings: Settings) -> tuple[TableReader, bool]:

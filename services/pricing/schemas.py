@@ -33,6 +33,7 @@ class SuggestionSchema(ma.Schema):
     suggested_if_confident = ma.fields.Float()
     reason = ma.fields.String()
     note = ma.fields.String()
+    suggestion_id = ma.fields.String(metadata={"description": "to accept or reject this advice: POST /v1/decisions"})
 
 
 class ItemPricingSchema(ma.Schema):

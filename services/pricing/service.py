@@ -24,6 +24,7 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.i18n import t
 from shared.jobs import JobContext
 from shared.models import shop_timezone
+from shared.suggestions import suggestion_id
 
 SERVICE = "pricing"
 MODELS: ActiveModelCache[DemandCurves] = ActiveModelCache(
@@ -44,7 +45,8 @@ def item_pricing(session: Session, shop_id: int, settings: Settings, item_id: st
     view = competitors.item_view(economics.price, observations)
     return {"item_id": item_id, "model_version": loaded.version, "as_of": curves.as_of.date().isoformat(),
             "current_price": round(economics.price, 2), "cost": cost, "elasticity": _elasticity(curves, k),
-            "suggestion": advise(economics, rules),
+            "suggestion": {**advise(economics, rules),
+                           "suggestion_id": suggestion_id(SERVICE, loaded.version, item_id)},
             "reference_price": round(economics.reference, 2) if economics.reference else None, **view}
 
 
@@ -54,7 +56,7 @@ def suggestion_list(session: Session, shop_id: int, settings: Settings, action: 
     loaded = _active(shop_id, settings)
     curves = loaded.model
     rules = guardrails(data.rules(session))
-    rows = suggestions(session, curves, rules, action, sort)
+    rows = suggestions(session, curves, loaded.version, rules, action, sort)
     return {"model_version": loaded.version, "as_of": curves.as_of.date().isoformat(), "rules": rules.__dict__,
             "items": rows[:limit]}
 
@@ -164,7 +166,7 @@ def watch(ctx: JobContext, curves: DemandCurves | None = None) -> dict:
 
 # --- shared by both -----------------------------------------------------------------------------
 
-def suggestions(session: Session, curves: DemandCurves, rules: Guardrails, action: str | None,
+def suggestions(session: Session, curves: DemandCurves, version: int, rules: Guardrails, action: str | None,
                 sort: str) -> list[dict]:
     """Every selling item's advice at its current catalogue price and cost, filtered by ``action``
     (raise/lower/hold, or "change" for anything but hold) and sorted by ``sort``, largest first."""
@@ -186,7 +188,8 @@ def suggestions(session: Session, curves: DemandCurves, rules: Guardrails, actio
         if action and (advice["action"] == "hold" if action == "change" else advice["action"] != action):
             continue
         rows.append({"item_id": item_id, "elasticity": round(float(curves.estimates.value[k]), 3),
-                     "method": str(curves.estimates.method[k]), **advice})
+                     "method": str(curves.estimates.method[k]), **advice,
+                     "suggestion_id": suggestion_id(SERVICE, version, item_id)})
     key = {"expected_profit_gain": "expected_profit_gain_per_day"}.get(sort, sort)
     rows.sort(key=lambda r: -(r.get(key) if r.get(key) is not None else float("-inf")))
     return rows

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
+from services.decisions.app import create_app as create_decisions
 from services.forecasting.app import create_app as create_forecasting
 from services.gateway.app import create_app as create_gateway
 from services.ingestion.app import create_app as create_ingestion
@@ -33,6 +34,7 @@ SERVICE_FACTORIES = {
     "sentiment": create_sentiment,
     "pricing": create_pricing,
     "insights": create_insights,
+    "decisions": create_decisions,
 }
 
 

@@ -15,6 +15,7 @@ FACTORIES = {
     "sentiment": "services.sentiment.app:create_app",
     "pricing": "services.pricing.app:create_app",
     "insights": "services.insights.app:create_app",
+    "decisions": "services.decisions.app:create_app",
 }
 SERVE_TARGETS = tuple(FACTORIES)
 
@@ -26,6 +27,7 @@ TASK_MODULES = [
     "services.sentiment.tasks",
     "services.pricing.tasks",
     "services.insights.tasks",
+    "services.decisions.tasks",
 ]
 
 

@@ -1,0 +1,296 @@
+"""Decisions through the gateway on the demo shop: accepted advice reaches a receiver as one signed
+event, bad input is a 4xx naming the field, and the outcome check agrees with the truth the demo
+generator planted (its elasticities) within its interval for most price changes."""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from shared.calendar import shop_today
+from shared.platform_tasks import deliver_webhooks_once
+from tests.conftest import make_shop
+from tests.support import DEMO_END
+from tests.support.demo_shops import import_demo
+from tests.support.http_servers import Recorder
+from tests.support.imports import retrain
+
+SECRET = "whsec-decisions-0123456789"
+EVENTS = ["price_change_accepted", "restock_accepted", "campaign_accepted", "decision_outcome"]
+END = date.fromisoformat(DEMO_END)
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    server = Recorder()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(app, demo_data, receiver):
+    client = app.test_client()
+    out = demo_data.files(seed=42, scale=0.3)
+    truth = json.loads((out / "ground_truth.json").read_text())
+    shop = make_shop(client, "决策测试店")
+    hook = client.post("/v1/webhooks", json={"url": receiver.url + "/erp", "events": EVENTS, "secret": SECRET},
+                       headers=shop.headers())
+    assert hook.status_code == 201, hook.get_json()
+    import_demo(client, shop, out, ["products", "orders", "order_items", "inventory"])
+    for model in ("pricing", "forecasting", "insights"):
+        job = retrain(client, shop.headers(), model)
+        assert job["status"] == "succeeded", job
+    return {"client": client, "shop": shop, "truth": truth, "out": out}
+
+
+def _events(receiver, event: str) -> list[dict]:
+    found = []
+    for request in receiver.requests:
+        payload = json.loads(request["body"])
+        if payload["event"] == event:
+            found.append({"payload": payload, "headers": request["headers"], "body": request["body"]})
+    return found
+
+
+def _post(demo, body, role="admin", **headers):
+    return demo["client"].post("/v1/decisions", json=body, headers={**demo["shop"].headers(role), **headers})
+
+
+def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, receiver):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    advice = client.get("/v1/pricing/suggestions?action=change&limit=5", headers=h).get_json()
+    row = advice["items"][0]
+    body = {"kind": "price_change", "suggestion_id": row["suggestion_id"], "note": "试试看"}
+    first = _post(demo, body)
+    assert first.status_code == 201, first.get_json()
+    decision = first.get_json()
+    assert decision["item_id"] == row["item_id"] and decision["status"] == "accepted"
+    assert decision["value"]["price"] == row["price"] and decision["decided_by"].startswith("key:")
+    assert decision["advice"]["model_version"] == advice["model_version"]
+    predicted = decision["advice"]["predicted"]
+    assert predicted["ci_low"] <= predicted["elasticity"] <= predicted["ci_high"]
+    low, high = predicted["units_per_day_interval"]
+    assert low <= predicted["units_per_day"] <= high
+    assert decision["outcome"] is None and decision["effective_on"] == shop_today("Asia/Shanghai").isoformat()
+    # Accepting the same suggestion again records and sends nothing new.
+    again = _post(demo, body)
+    assert again.status_code == 200 and again.get_json()["id"] == decision["id"]
+    deliver_webhooks_once(settings)
+    sent = [e for e in _events(receiver, "price_change_accepted")
+            if e["payload"]["data"]["decision_id"] == decision["id"]]
+    assert len(sent) == 1
+    expected = "sha256=" + hmac.new(SECRET.encode(), sent[0]["body"], hashlib.sha256).hexdigest()
+    assert sent[0]["headers"]["X-Shopmind-Signature"] == expected
+    data = sent[0]["payload"]["data"]
+    assert data["item_id"] == row["item_id"] and data["new_price"] == row["price"]
+    assert data["old_price"] == row["current_price"] and data["effective_on"] == decision["effective_on"]
+    assert data["model"] == {"service": "pricing", "version": advice["model_version"]}
+    listed = client.get(f"/v1/decisions?kind=price_change&item_id={row['item_id']}", headers=h).get_json()
+    assert [d["id"] for d in listed["items"]] == [decision["id"]]
+
+
+def test_a_decision_may_differ_from_the_advice_and_be_rejected(demo, settings, receiver):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    row = client.get("/v1/pricing/suggestions?action=change&limit=5", headers=h).get_json()["items"][1]
+    own = _post(demo, {"kind": "price_change", "item_id": row["item_id"],
+                       "value": {"price": row["current_price"] * 1.05}}, **{"Idempotency-Key": "erp-42"})
+    assert own.status_code == 201
+    assert own.get_json()["value"]["price"] == round(row["current_price"] * 1.05, 2)
+    assert own.get_json()["advice"]["predicted"]["new_price"] == pytest.approx(row["current_price"] * 1.05)
+    # The same Idempotency-Key is the same decision, whatever the body now says.
+    replay = _post(demo, {"kind": "price_change", "item_id": row["item_id"], "value": {"price": 1.0}},
+                   **{"Idempotency-Key": "erp-42"})
+    assert replay.status_code == 200 and replay.get_json()["id"] == own.get_json()["id"]
+    rejected = _post(demo, {"kind": "price_change", "status": "rejected", "suggestion_id": row["suggestion_id"],
+                            "note": "大促前不改价"})
+    assert rejected.status_code == 201 and rejected.get_json()["status"] == "rejected"
+    deliver_webhooks_once(settings)
+    ids = {e["payload"]["data"]["decision_id"] for e in _events(receiver, "price_change_accepted")}
+    assert own.get_json()["id"] in ids and rejected.get_json()["id"] not in ids
+    listed = client.get("/v1/decisions?status=rejected", headers=h).get_json()["items"]
+    assert [d["note"] for d in listed] == ["大促前不改价"]
+
+
+def test_restock_with_a_changed_quantity(demo, settings, receiver):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    plan = client.get("/v1/replenishment?risk=high&limit=3", headers=h).get_json()
+    row = plan["items"][0]
+    reply = _post(demo, {"kind": "restock", "suggestion_id": row["suggestion_id"],
+                         "value": {"quantity": row["reorder_qty"] + 7, "supplier": "义乌仓"}})
+    assert reply.status_code == 201, reply.get_json()
+    decision = reply.get_json()
+    assert decision["value"]["quantity"] == row["reorder_qty"] + 7
+    assert decision["advice"]["suggested"]["quantity"] == row["reorder_qty"]
+    predicted = decision["advice"]["predicted"]
+    assert predicted["units_p10"] <= predicted["units_p50"] <= predicted["units_p90"]
+    deliver_webhooks_once(settings)
+    [event] = [e["payload"]["data"] for e in _events(receiver, "restock_accepted")
+               if e["payload"]["data"]["decision_id"] == decision["id"]]
+    arrival = date.fromisoformat(decision["effective_on"]) + timedelta(days=row["lead_time_days"])
+    assert event["quantity"] == row["reorder_qty"] + 7 and event["supplier"] == "义乌仓"
+    assert event["lead_time_days"] == row["lead_time_days"] and event["expected_arrival"] == arrival.isoformat()
+
+
+def test_a_campaign_keeps_a_random_holdout(demo, settings, receiver):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    segments = client.get("/v1/segments", headers=h).get_json()
+    segment = max(segments["rfm"], key=lambda s: s["customers"])
+    reply = _post(demo, {"kind": "campaign", "segment": segment["name"], "holdout_share": 0.2,
+                         "value": {"offer": "满199减20", "channel": "sms"}})
+    assert reply.status_code == 201, reply.get_json()
+    decision = reply.get_json()
+    counts = decision["members"]
+    assert counts["treatment"] + counts["holdout"] == segment["customers"]
+    assert counts["holdout"] == round(0.2 * segment["customers"])
+    treated = _all_members(client, h, decision["id"], "treatment")
+    held = _all_members(client, h, decision["id"], "holdout")
+    assert len(treated) == counts["treatment"] and not set(treated) & set(held)
+    exported = client.get(f"/v1/decisions/{decision['id']}/members?group=holdout&format=csv", headers=h)
+    assert exported.mimetype == "text/csv"
+    assert [r[0] for r in csv.reader(io.StringIO(exported.get_data(as_text=True)))][1:] == sorted(held)
+    deliver_webhooks_once(settings)
+    [event] = [e["payload"]["data"] for e in _events(receiver, "campaign_accepted")
+               if e["payload"]["data"]["decision_id"] == decision["id"]]
+    assert event["members"] == counts["treatment"] and event["offer"] == "满199减20"
+    assert client.get(event["members_url"], headers=h).get_json()["items"] == treated[:1000]
+
+
+def _all_members(client, headers, decision_id, group):
+    found, cursor = [], None
+    while True:
+        url = f"/v1/decisions/{decision_id}/members?group={group}&limit=500" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=headers).get_json()
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return found
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"kind": "discount"}, "kind"),
+    ({"kind": "campaign", "item_id": "x", "segment": "y"}, "item_id"),
+    ({"kind": "price_change"}, "item_id"),
+    ({"kind": "price_change", "item_id": "x", "value": {"price": -3}}, "value.price"),
+    ({"kind": "price_change", "item_id": "x", "value": {"qty": 3}}, "value.qty"),
+    ({"kind": "restock", "item_id": "x", "value": {"quantity": 1.5}}, "value.quantity"),
+    ({"kind": "price_change", "item_id": "x", "holdout_share": 0.1}, "holdout_share"),
+    ({"kind": "campaign", "segment": "y", "holdout_share": 0.9}, "holdout_share"),
+    ({"kind": "price_change", "item_id": "x", "effective_at": "next tuesday"}, "effective_at"),
+    ({"kind": "price_change", "item_id": "x", "effective_at": "1999-01-01"}, "effective_at"),
+    ({"kind": "restock", "suggestion_id": "pricing:1:x"}, "suggestion_id"),
+    ({"kind": "price_change", "item_id": "x", "suggestion_id": "pricing:1:y"}, "suggestion_id"),
+    ({"kind": "price_change", "item_id": "x", "status": "maybe"}, "status"),
+])
+def test_bad_input_names_the_field(demo, body, field):
+    reply = _post(demo, body)
+    assert reply.status_code == 422, reply.get_json()
+    problem = reply.get_json()
+    assert reply.mimetype == "application/problem+json" and field in problem["errors"], problem
+
+
+def test_refusals(demo, other_shop):
+    client, h = demo["client"], demo["shop"].headers()
+    assert _post(demo, {"kind": "price_change", "item_id": "no-such-item"}).status_code == 404
+    stale = _post(demo, {"kind": "price_change", "item_id": "x", "suggestion_id": "pricing:999:x"})
+    assert stale.status_code in (404, 409)
+    row = client.get("/v1/pricing/suggestions?limit=1", headers=h).get_json()["items"][0]
+    old = row["suggestion_id"].replace(":", ":9", 1)  # a version that never advised
+    assert _post(demo, {"kind": "price_change", "suggestion_id": old}).status_code == 409
+    assert _post(demo, {"kind": "price_change", "item_id": row["item_id"]}, role="analyst").status_code == 403
+    decision = client.get("/v1/decisions?limit=1", headers=h).get_json()["items"][0]
+    assert client.get(f"/v1/decisions/{decision['id']}", headers=other_shop.headers()).status_code == 404
+    assert client.get(f"/v1/decisions/{decision['id']}/members", headers=h).status_code in (200, 409)
+    assert client.get("/v1/decisions/99999999999/members", headers=h).status_code == 404
+
+
+def _clean_price_changes(truth: dict, before_days: int = 28, after_days: int = 28) -> list[tuple]:
+    """(item, day, old price, new price) of the regular price changes the generator made whose
+    windows hold one price each, within the data and without stock-outs."""
+    changes = []
+    for item_id, runs in truth["price_history"].items():
+        out = set(truth["stockout_days"].get(item_id, []))
+        listed = truth["items"][item_id]["listed_from"], truth["items"][item_id]["delisted_on"] or "9999"
+        for k in range(1, len(runs) - 1):
+            start = date.fromisoformat(runs[k][0])
+            prev_start, next_start = date.fromisoformat(runs[k - 1][0]), date.fromisoformat(runs[k + 1][0])
+            if (start - prev_start).days < before_days or (next_start - start).days < after_days:
+                continue
+            days = {(start + timedelta(days=d)).isoformat() for d in range(-before_days, after_days)}
+            if start + timedelta(days=after_days) > END or days & out or runs[k][1] == runs[k - 1][1] \
+                    or not listed[0] <= min(days) <= max(days) < listed[1]:
+                continue
+            changes.append((item_id, start.isoformat(), runs[k - 1][1], runs[k][1]))
+    return changes
+
+
+def test_outcome_check_agrees_with_the_planted_truth(demo, settings, receiver):
+    client, h, truth = demo["client"], demo["shop"].headers(), demo["truth"]
+    changes = _clean_price_changes(truth)
+    demand = {i: t["base_daily_demand"] for i, t in truth["items"].items()}
+    # The best-selling ones: a slow seller's fortnight cannot show anything (it would be inconclusive).
+    changes = sorted(changes, key=lambda c: -demand[c[0]])[:40]
+    assert len(changes) >= 20
+    decided = {}
+    for item_id, day, old, new in changes:
+        reply = _post(demo, {"kind": "price_change", "item_id": item_id, "value": {"price": new}, "effective_at": day,
+                             "outcome_window_days": 28})
+        if reply.status_code == 409:  # the pricing model has no estimate of this item
+            continue
+        assert reply.status_code == 201, reply.get_json()
+        decided[reply.get_json()["id"]] = (item_id, old, new)
+    check = client.post("/v1/decisions/outcomes/check?wait=120", headers=h)
+    assert check.status_code == 200 and check.get_json()["job"]["status"] == "succeeded", check.get_json()
+    assert check.get_json()["job"]["result"]["measured"] >= len(decided)
+    covered, conclusive = [], 0
+    for decision_id, (item_id, old, new) in decided.items():
+        outcome = client.get(f"/v1/decisions/{decision_id}", headers=h).get_json()["outcome"]
+        assert outcome is not None and outcome["verdict"] in ("as_predicted", "better_than_predicted",
+                                                              "worse_than_predicted", "inconclusive")
+        assert outcome["observed"]["price_before"] == pytest.approx(old, abs=0.01)
+        assert outcome["observed"]["price_after"] == pytest.approx(new, abs=0.01)
+        true_ratio = (new / old) ** truth["items"][item_id]["elasticity"]
+        low, high = outcome["interval"]["units_ratio"]
+        covered.append(low <= true_ratio <= high)
+        conclusive += outcome["verdict"] != "inconclusive"
+    assert np.mean(covered) >= 0.75, (np.mean(covered), len(covered))
+    assert conclusive >= len(decided) / 2
+    deliver_webhooks_once(settings)
+    sent = {e["payload"]["data"]["decision_id"] for e in _events(receiver, "decision_outcome")}
+    assert set(decided) <= sent
+    audit = client.get("/v1/decisions/audit?service=pricing", headers=h).get_json()
+    [pricing] = [m for m in audit["models"] if m["service"] == "pricing"]
+    assert pricing["measured"] >= len(decided) and 0 <= pricing["held_up"] <= pricing["conclusive"]
+    # Measured once: a second check finds nothing more to do.
+    again = client.post("/v1/decisions/outcomes/check?wait=60", headers=h).get_json()["job"]["result"]
+    assert again["measured"] == 0
+
+
+def test_restock_and_campaign_outcomes(demo):
+    client, h, truth = demo["client"], demo["shop"].headers(), demo["truth"]
+    effective = END - timedelta(days=20)
+    item_id = next(i for i, days in truth["stockout_days"].items()
+                   if any(effective.isoformat() <= d <= (effective + timedelta(days=13)).isoformat() for d in days))
+    restock = _post(demo, {"kind": "restock", "item_id": item_id, "value": {"quantity": 10},
+                           "effective_at": effective.isoformat()})
+    assert restock.status_code == 201, restock.get_json()
+    segment = max(client.get("/v1/segments", headers=h).get_json()["rfm"], key=lambda s: s["customers"])["name"]
+    campaign = _post(demo, {"kind": "campaign", "segment": segment, "effective_at": effective.isoformat(),
+                            "value": {"offer": "back-dated"}})
+    assert campaign.status_code == 201, campaign.get_json()
+    client.post("/v1/decisions/outcomes/check?wait=120", headers=h)
+    measured = client.get(f"/v1/decisions/{restock.get_json()['id']}", headers=h).get_json()["outcome"]
+    # The generator ran this item out of stock in the window: the check must see it.
+    assert measured["stock"] == "stockout_not_avoided" and measured["observed"]["out_of_stock_days"] >= 1
+    assert measured["window"] == [effective.isoformat(), (effective + timedelta(days=13)).isoformat()]
+    outcome = client.get(f"/v1/decisions/{campaign.get_json()['id']}", headers=h).get_json()["outcome"]
+    observed = outcome["observed"]
+    assert observed["treated"] + observed["holdout"] == campaign.get_json()["members"]["treatment"] + \
+        campaign.get_json()["members"]["holdout"]
+    low, high = outcome["interval"]["buy_rate_lift"]
+    # Nobody was really contacted: the two groups differ by chance alone.
+    assert low <= 0 <= high and outcome["verdict"] in ("no_detectable_lift", "inconclusive")
