@@ -23,6 +23,8 @@ SESSION_COOKIE = "shopmind_session"  # set by POST /v1/sessions (HttpOnly)
 LANGUAGE_COOKIE = "shopmind_language"  # the reader's choice on the settings page
 # (path, endpoint, nav label key or None): the pages and the order of the nav.
 PAGES = [("/", "dashboard", "nav_dashboard"), ("/imports", "imports", "nav_imports"), ("/ask", "ask", "nav_ask"),
+         ("/forecasts", "forecasts", "nav_forecasts"), ("/pricing", "pricing", "nav_pricing"),
+         ("/segments", "segments", "nav_segments"), ("/decisions", "decisions", "nav_decisions"),
          ("/admin", "admin", "nav_admin"), ("/settings", "settings", None)]
 LOGIN_PATH = "/login"
 # What POST /v1/imports?entity= takes, in the order a shop usually loads them (docs/imports.md).
@@ -121,6 +123,27 @@ def ask():
     return _needs_login() or _render("ask.html", "ask", question=question,
                                      data={"question": question,
                                            "suggestions": i18n.entries("insights.example_questions")})
+
+
+@console.get("/forecasts")
+def forecasts():
+    """``/forecasts?item=<id>`` opens that item's forecast."""
+    return _needs_login() or _render("forecasts.html", "forecasts", data={"item": request.args.get("item", "")})
+
+
+@console.get("/pricing")
+def pricing():
+    return _needs_login() or _render("pricing.html", "pricing", data={"item": request.args.get("item", "")})
+
+
+@console.get("/segments")
+def segments():
+    return _needs_login() or _render("segments.html", "segments")
+
+
+@console.get("/decisions")
+def decisions():
+    return _needs_login() or _render("decisions.html", "decisions")
 
 
 @console.get("/admin")

@@ -11,6 +11,7 @@ from services.forecasting.schemas import (
     BacktestSchema,
     CategoryOutlookSchema,
     HorizonArgsSchema,
+    ItemForecastArgsSchema,
     ItemForecastSchema,
     ReplenishmentArgsSchema,
     ReplenishmentSchema,
@@ -23,11 +24,13 @@ blp = Blueprint("forecasting", __name__, url_prefix="/v1", description="Demand f
 
 @blp.route("/forecasts/items/<path:item_id>")
 class ItemForecast(MethodView):
-    @blp.arguments(HorizonArgsSchema, location="query")
+    @blp.arguments(ItemForecastArgsSchema, location="query")
     @blp.response(200, ItemForecastSchema)
     def get(self, args, item_id):
-        """Daily p10/p50/p90 demand for an item from the day after the shop's last data, explained."""
-        return service.item_forecast(current_shop_id(), current_app.config["SETTINGS"], item_id, args["horizon"])
+        """Daily p10/p50/p90 demand for an item from the day after the shop's last data, explained
+        (and, with `history_days`, the units it sold up to then)."""
+        return service.item_forecast(request_session(), current_shop_id(), current_app.config["SETTINGS"], item_id,
+                                     args["horizon"], args["history_days"])
 
 
 @blp.route("/forecasts/categories")

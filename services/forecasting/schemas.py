@@ -10,6 +10,16 @@ class HorizonArgsSchema(ma.Schema):
     horizon = ma.fields.Integer(load_default=DEFAULT_HORIZON, validate=ma.validate.Range(min=1, max=HORIZON_MAX))
 
 
+class ItemForecastArgsSchema(HorizonArgsSchema):
+    history_days = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=365), metadata={
+        "description": "also return this many days of actual units sold up to as_of (for a chart)"})
+
+
+class HistoryPointSchema(ma.Schema):
+    date = ma.fields.String()
+    units = ma.fields.Float()
+
+
 class PointSchema(ma.Schema):
     date = ma.fields.String()
     p10 = ma.fields.Float()
@@ -28,6 +38,8 @@ class ItemForecastSchema(ma.Schema):
     model_version = ma.fields.Integer()
     as_of = ma.fields.String(metadata={"description": "the shop's last day of sales data; forecasts start after it"})
     points = ma.fields.List(ma.fields.Nested(PointSchema))
+    history = ma.fields.List(ma.fields.Nested(HistoryPointSchema), metadata={
+        "description": "with ?history_days=: units sold per day up to as_of (sales as in docs/imports.md)"})
     total = ma.fields.Dict()
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
     note = ma.fields.String(allow_none=True)

@@ -5,7 +5,9 @@ shapes, tasks.py wraps the job."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from services.forecasting import data
@@ -14,6 +16,7 @@ from services.forecasting.model import MIN_HISTORY_DAYS, NotEnoughHistory, Quant
 from services.forecasting.replenish import pack_sizes, plan_stock
 from shared import artifacts, sales, webhooks
 from shared.artifacts import ActiveModelCache, LoadedModel
+from shared.calendar import local_window
 from shared.config import Settings
 from shared.errors import Conflict, NotFound
 from shared.i18n import said, t
@@ -29,13 +32,23 @@ ALERT_SERVICE_LEVEL = 0.95  # the route's default, so an alert names the plan th
 
 # --- requests -----------------------------------------------------------------------------------
 
-def item_forecast(shop_id: int, settings: Settings, item_id: str, horizon: int) -> dict:
-    """Daily p10/p50/p90 demand for an item from the day after the shop's last data, explained."""
+def item_forecast(session: Session, shop_id: int, settings: Settings, item_id: str, horizon: int,
+                  history_days: int = 0) -> dict:
+    """Daily p10/p50/p90 demand for an item from the day after the shop's last data, explained;
+    with ``history_days``, the units it sold on each of the days up to then."""
     loaded = _active(shop_id, settings)
     try:
         answer = loaded.model.item(item_id, horizon)
     except UnknownItem:
         raise NotFound(t("forecasting.unknown_item", item_id=item_id)) from None
+    if history_days:
+        as_of = loaded.model.as_of
+        span = (as_of - timedelta(days=history_days - 1), as_of)
+        timezone = shop_timezone(session, shop_id)
+        days = sales.item_days(session, timezone, [item_id], local_window(span, timezone))
+        units = days.set_index("date")["units"] if not days.empty else pd.Series(dtype=float)
+        answer["history"] = [{"date": day.date().isoformat(), "units": float(units.get(day, 0.0))}
+                             for day in pd.date_range(*span, freq="D")]
     return {**answer, "model_version": loaded.version}
 
 
