@@ -13,6 +13,7 @@ from services.sentiment.schemas import (
     AlertsSchema,
     AnalyzeResultSchema,
     AnalyzeSchema,
+    CategoriesSentimentSchema,
     ItemSentimentSchema,
     LexiconSchema,
     TrendArgsSchema,
@@ -41,6 +42,16 @@ class ItemSentiment(MethodView):
     def get(self, args, item_id):
         """Positive rate, its weekly trend, and the complaints (and praise) behind it, by aspect."""
         return service.item_sentiment(request_session(), current_shop_id(), item_id, args["weeks"])
+
+
+@blp.route("/sentiment/categories")
+class CategorySentiment(MethodView):
+    @blp.arguments(TrendArgsSchema, location="query")
+    @blp.response(200, CategoriesSentimentSchema)
+    def get(self, args):
+        """Per category over the last `weeks`: positive rate, its weekly trend and top complaints; and the
+        items with the lowest positive rate."""
+        return service.category_sentiment(request_session(), current_shop_id(), args["weeks"])
 
 
 @blp.route("/sentiment/alerts")

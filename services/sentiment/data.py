@@ -86,6 +86,11 @@ def recent_scores(session: Session, since: datetime | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item_id", "created_at", "label", "aspects", "text"])
 
 
+def item_categories(session: Session) -> dict[str, str]:
+    return {item_id: category for item_id, category in session.execute(
+        select(Product.item_id, Product.category).where(Product.category.is_not(None)))}
+
+
 def latest_review_time(session: Session) -> datetime | None:
     return session.scalar(select(func.max(ReviewSentiment.created_at)))
 

@@ -38,6 +38,8 @@ class ComplaintSchema(ma.Schema):
     count = ma.fields.Integer()
     share_of_negative_reviews = ma.fields.Float()
     examples = ma.fields.List(ma.fields.String())
+    example_clauses = ma.fields.List(ma.fields.String(), metadata={
+        "description": "per example, the clause the aspect was read from ('' when cut off)"})
 
 
 class TrendPointSchema(ma.Schema):
@@ -56,6 +58,24 @@ class ItemSentimentSchema(ma.Schema):
     top_complaints = ma.fields.List(ma.fields.Nested(ComplaintSchema))
     top_praise = ma.fields.List(ma.fields.Nested(ComplaintSchema))
     note = ma.fields.String()
+
+
+class CategorySentimentSchema(ma.Schema):
+    category = ma.fields.String()
+    reviews = ma.fields.Integer()
+    positive_rate = ma.fields.Float(allow_none=True)
+    trend = ma.fields.List(ma.fields.Nested(TrendPointSchema))
+    top_complaints = ma.fields.List(ma.fields.Nested(ComplaintSchema))
+
+
+class CategoriesSentimentSchema(ma.Schema):
+    weeks = ma.fields.Integer()
+    as_of = ma.fields.String(allow_none=True, metadata={"description": "the shop's latest scored review day"})
+    categories = ma.fields.List(ma.fields.Nested(CategorySentimentSchema), metadata={
+        "description": "lowest positive rate first; reviews of the last `weeks` weeks"})
+    items = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "items with at least 5 reviews in the weeks: item_id, category, reviews, positive_rate "
+                       "(lowest first)"})
 
 
 class TrendArgsSchema(ma.Schema):

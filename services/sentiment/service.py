@@ -28,7 +28,7 @@ from services.sentiment.alerts import AlertRules, find_alerts
 from services.sentiment.analysis import ReviewReader
 from services.sentiment.aspects import Lexicon
 from services.sentiment.model import SentimentClassifier, accuracy_and_macro_f1
-from services.sentiment.summary import item_summary
+from services.sentiment.summary import group_summary, item_summary, positive_rate
 from shared import artifacts, jobs, webhooks
 from shared.artifacts import ActiveModelCache
 from shared.config import Settings
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 SERVICE = "sentiment"
 MODELS: ActiveModelCache[SentimentClassifier] = ActiveModelCache(
     SERVICE, lambda artifact: SentimentClassifier.from_artifact(artifact.arrays, artifact.params))
+MIN_ITEM_REVIEWS = 5  # an item listed by its positive rate needs at least this many reviews in the weeks
 MIN_RATED_PER_CLASS = 50  # fewer shop labels than this per class cannot beat ~17k corpus reviews
 HELD_OUT_SHARE = 0.2
 SHOP_WEIGHT = 1.0  # a shop review weighs as much as a corpus review (measured: docs/benchmarks.md)
@@ -66,6 +67,28 @@ def item_sentiment(session: Session, shop_id: int, item_id: str, weeks: int) -> 
     reviews = data.item_review_count(session, item_id)
     scores = data.item_scores(session, item_id)
     return item_summary(item_id, reviews, scores, shop_timezone(session, shop_id), weeks)
+
+
+def category_sentiment(session: Session, shop_id: int, weeks: int) -> dict:
+    """Per category over the last ``weeks`` weeks before the latest review: positive rate, trend,
+    complaints; and the items with the lowest positive rate (at least MIN_ITEM_REVIEWS reviews)."""
+    latest = data.latest_review_time(session)
+    if latest is None:
+        return {"weeks": weeks, "as_of": None, "categories": [], "items": []}
+    timezone = shop_timezone(session, shop_id)
+    scores = data.recent_scores(session, latest - timedelta(weeks=weeks))
+    categories = data.item_categories(session)
+    scores["category"] = scores["item_id"].map(categories).fillna(t("sentiment.no_category"))
+    groups = [group_summary(str(name), group, timezone, weeks) for name, group in scores.groupby("category")]
+    groups.sort(key=lambda g: (g["positive_rate"] is None, g["positive_rate"] or 0))
+    items = []
+    for item_id, group in scores.groupby("item_id"):
+        if len(group) >= MIN_ITEM_REVIEWS:
+            items.append({"item_id": str(item_id), "category": group["category"].iloc[0], "reviews": int(len(group)),
+                          "positive_rate": positive_rate(group["label"])})
+    items.sort(key=lambda i: (i["positive_rate"] is None, i["positive_rate"] or 0))
+    as_of = pd.Timestamp(latest).tz_convert(timezone).date().isoformat()
+    return {"weeks": weeks, "as_of": as_of, "categories": groups, "items": items[:50]}
 
 
 def alert_list(session: Session, shop_id: int, rules: AlertRules) -> dict:

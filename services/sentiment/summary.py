@@ -27,14 +27,14 @@ def item_summary(item_id: str, reviews: int, scores: pd.DataFrame, timezone: str
         answer["note"] = t("sentiment.some_unscored", unscored=reviews - len(scores))
     labels = scores["label"].value_counts()
     answer["labels"].update({k: int(v) for k, v in labels.items()})
-    answer["positive_rate"] = _positive_rate(scores["label"])
+    answer["positive_rate"] = positive_rate(scores["label"])
     answer["trend"] = _weekly_trend(scores, timezone, weeks)
     answer["top_complaints"] = _by_aspect(scores, "negative")
     answer["top_praise"] = _by_aspect(scores, "positive")
     return answer
 
 
-def _positive_rate(labels: pd.Series) -> float | None:
+def positive_rate(labels: pd.Series) -> float | None:
     decided = labels[labels != "neutral"]
     return round(float((decided == "positive").mean()), 4) if len(decided) else None
 
@@ -51,22 +51,36 @@ def _weekly_trend(scores: pd.DataFrame, timezone: str, weeks: int) -> list[dict]
     for week in all_weeks:
         in_week = dated["label"][monday == week]
         trend.append({"week": week.date().isoformat(), "reviews": int(len(in_week)),
-                      "positive_rate": _positive_rate(in_week)})
+                      "positive_rate": positive_rate(in_week)})
     return trend
 
 
+def group_summary(name: str, scores: pd.DataFrame, timezone: str, weeks: int) -> dict:
+    """A group of items' (a category's) reviews: count, positive rate, weekly trend, complaints."""
+    return {"category": name, "reviews": int(len(scores)), "positive_rate": positive_rate(scores["label"]),
+            "trend": _weekly_trend(scores, timezone, weeks), "top_complaints": _by_aspect(scores, "negative", 3)}
+
+
 def _by_aspect(scores: pd.DataFrame, label: str, limit: int = 5) -> list[dict]:
-    """Aspects named in clauses with ``label``: how many reviews, their share, recent examples."""
+    """Aspects named in clauses with ``label``: how many reviews, their share, recent examples and,
+    for each example, the clause the aspect was read from (to highlight it)."""
     counts: Counter = Counter()
     examples: dict[str, list[str]] = {}
+    clauses: dict[str, list[str]] = {}
     ordered = scores.sort_values("created_at", ascending=False, na_position="last")
     for aspects, text in zip(ordered["aspects"], ordered["text"], strict=True):
-        for aspect in dict.fromkeys(a["aspect"] for a in aspects or [] if a.get("label") == label):
+        found = {}
+        for a in aspects or []:
+            if a.get("label") == label:
+                found.setdefault(a["aspect"], a.get("clause") or "")
+        for aspect, clause in found.items():
             counts[aspect] += 1
             kept = examples.setdefault(aspect, [])
             if len(kept) < EXAMPLES:
                 kept.append(text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + "…")
+                clauses.setdefault(aspect, []).append(clause if clause in kept[-1] else "")
     denominator = max(int((scores["label"] == label).sum()), 1)
     return [{"aspect": aspect, "count": count, "share_of_negative_reviews" if label == "negative"
-             else "share_of_positive_reviews": round(count / denominator, 4), "examples": examples[aspect]}
+             else "share_of_positive_reviews": round(count / denominator, 4), "examples": examples[aspect],
+             "example_clauses": clauses[aspect]}
             for aspect, count in counts.most_common(limit)]

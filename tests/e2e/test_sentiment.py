@@ -57,6 +57,28 @@ def test_item_summary_shows_the_complaint_and_the_falling_trend(demo):
     assert sum(body["labels"].values()) == body["scored"]
 
 
+def test_complaint_examples_carry_the_clause_they_were_read_from(demo):
+    client, h, spike = demo["client"], demo["shop"].headers("analyst"), demo["truth"]["planted_spike"]
+    top = client.get(f"/v1/sentiment/items/{spike['item_id']}", headers=h).get_json()["top_complaints"][0]
+    assert len(top["example_clauses"]) == len(top["examples"])
+    marked = [c for c in top["example_clauses"] if c]
+    assert marked and all(clause in text for clause, text in zip(top["example_clauses"], top["examples"]))
+
+
+def test_categories_rank_by_positive_rate_and_list_the_weakest_items(demo):
+    client, h, truth = demo["client"], demo["shop"].headers("analyst"), demo["truth"]
+    body = client.get("/v1/sentiment/categories?weeks=8", headers=h).get_json()
+    assert body["as_of"] == "2026-11-20" and body["categories"]
+    rates = [c["positive_rate"] for c in body["categories"] if c["positive_rate"] is not None]
+    assert rates == sorted(rates) and all(len(c["trend"]) == 8 for c in body["categories"])
+    spiked = truth["items"][truth["planted_spike"]["item_id"]]["category"]
+    assert spiked in {c["category"] for c in body["categories"]}
+    items = body["items"]
+    assert items and [i["positive_rate"] for i in items] == sorted(i["positive_rate"] for i in items)
+    assert all(i["reviews"] >= 5 for i in items)
+    assert client.get("/v1/sentiment/categories?weeks=0", headers=h).status_code == 422
+
+
 def test_analyze_reads_aspects_and_refuses_bad_input(demo):
     client, h = demo["client"], demo["shop"].headers("analyst")
     reply = client.post("/v1/sentiment/analyze", json={"texts": ["质量很好，但是物流太慢了", "非常失望，不推荐", ""]},
