@@ -40,6 +40,8 @@ _ANALYST_WRITES = [
     ("POST", re.compile(r"^/v1/ask$")),
     ("POST", re.compile(r"^/v1/sentiment/analyze$")),
     ("POST", re.compile(r"^/v1/pricing/simulate$")),
+    # Saying an alert was seen or dealt with changes nothing in the business.
+    ("POST", re.compile(r"^/v1/alerts/[^/]+/(acknowledge|resolve|reopen)$")),
     # A console user's own settings and session: every role manages its own.
     ("PATCH", re.compile(r"^/v1/me$")),
     ("POST", re.compile(r"^/v1/users/me/password$")),

@@ -44,6 +44,7 @@ ORDER_STATUSES = ("pending", "paid", "shipped", "completed", "closed", "refunded
 EVENT_TYPES = ("pv", "fav", "cart", "buy")
 DECISION_KINDS = ("price_change", "restock", "campaign")
 DECISION_STATUSES = ("accepted", "rejected")
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
 
 
 def _shop_fk() -> Mapped[int]:
@@ -270,6 +271,20 @@ class DecisionMember(Base, ShopOwned):
                                              primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     holdout: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AlertState(Base, ShopOwned):
+    """What an operator did about an alert of the alerts centre: acknowledged or resolved it.
+    An alert without a row is open; ``alert_id`` names the alert and what makes it new (a later
+    spike or stock-out date is another alert)."""
+
+    __tablename__ = "alert_states"
+
+    shop_id: Mapped[int] = _shop_fk()
+    alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # --- shop entities (docs/data-model.md) -------------------------------------------------

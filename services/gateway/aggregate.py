@@ -18,15 +18,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from services.gateway import data
+from services.gateway import alerts, data
 from services.gateway.proxy import registry
+from services.gateway.schemas import AlertListArgsSchema, AlertListSchema, AlertSchema
 from shared import i18n
 from shared.auth import Principal, current_principal
 from shared.config import TRAINABLE_SERVICES
 from shared.db import get_engine, request_session
 from shared.errors import Conflict, NotFound, ServiceUnavailable, ShopmindError
 from shared.i18n import Message, t
-from shared.models import Product
+from shared.models import ALERT_STATUSES, Product
 
 blp = Blueprint("aggregates", __name__, url_prefix="/v1", description="Answers assembled from several services")
 _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="shopmind-fanout")
@@ -138,6 +139,45 @@ class Dashboard(MethodView):
             "jobs": data.job_summary(session),
             "models": data.active_models(session),
         }
+
+
+@blp.route("/alerts")
+class Alerts(MethodView):
+    @blp.arguments(AlertListArgsSchema, location="query")
+    @blp.response(200, AlertListSchema)
+    def get(self, args):
+        """Every alert in one list (stock-out risks, negative review spikes, KPI anomalies, competitor
+        undercuts, decisions that turned out worse than predicted, failed jobs), each with its status.
+        A source that fails or is late is named in `unavailable`, the rest still listed."""
+        parts = fan_out({
+            "stockout_risk": ("forecasting", "/v1/replenishment?risk=high&limit=200"),
+            "negative_reviews": ("sentiment", "/v1/sentiment/alerts"),
+            "anomalies": ("insights", "/v1/anomalies"),
+            "competitor_undercuts": ("pricing", "/v1/pricing/competitors"),
+            "decisions": ("decisions", "/v1/decisions?measured=true&limit=200"),
+        }, current_principal(), current_app.config["SETTINGS"].aggregate_budget_s)
+        session = request_session()
+        failed = data.failed_jobs(session, days=7)
+        found, unavailable = alerts.gather(parts(), failed)
+        listed = alerts.with_states(found, data.alert_states(session), args["status"])
+        counts = {status: 0 for status in ALERT_STATUSES}
+        for alert in alerts.with_states(found, data.alert_states(session), None):
+            counts[alert["status"]] += 1
+        return {"items": listed, "counts": counts, "unavailable": unavailable}
+
+
+@blp.route("/alerts/<alert_id>/<any(acknowledge, resolve, reopen):action>")
+class AlertAction(MethodView):
+    @blp.response(200, AlertSchema)
+    def post(self, alert_id, action):
+        """Acknowledge, resolve or reopen an alert of `GET /v1/alerts` (by its id)."""
+        if not alerts.is_alert_id(alert_id):
+            raise NotFound(t("alerts.unknown", alert_id=alert_id[:64]))
+        status = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "open"}[action]
+        session = request_session()
+        state = data.set_alert_state(session, current_principal(), alert_id, status)
+        session.commit()
+        return {"id": alert_id, **state}
 
 
 def readiness() -> tuple[dict[str, str], bool]:

@@ -9,19 +9,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared import sales
+from shared import i18n, sales
 from shared.auth import generate_api_key, hash_api_key
 from shared.calendar import KPI_PERIODS, kpi_period, local_window, shop_today
 from shared.db import newest_first, utcnow
 from shared.errors import Conflict, NotFound
 from shared.i18n import DEFAULT_LANGUAGE, t
 from shared.models import (
+    AlertState,
     ApiKey,
     Job,
     ModelVersion,
     Order,
     Product,
     Shop,
+    User,
     Webhook,
     WebhookDelivery,
     shop_timezone,
@@ -202,6 +204,40 @@ def job_summary(session: Session) -> dict:
     recent = session.scalars(select(Job).order_by(Job.created_at.desc()).limit(5)).all()
     return {"counts": counts,
             "recent": [{"id": j.id, "kind": j.kind, "status": j.status, "progress": j.progress} for j in recent]}
+
+
+def failed_jobs(session: Session, days: int) -> list[dict]:
+    """The jobs that failed in the last ``days`` days, newest first (at most 50)."""
+    since = utcnow() - timedelta(days=days)
+    rows = session.scalars(select(Job).where(Job.status == "failed", Job.created_at >= since)
+                           .order_by(Job.created_at.desc()).limit(50)).all()
+    return [{"id": j.id, "kind": j.kind, "finished_at": j.finished_at.isoformat() if j.finished_at else None,
+             "reason": (i18n.render(j.error) or {}).get("detail")} for j in rows]
+
+
+def alert_states(session: Session) -> dict[str, dict]:
+    return {row.alert_id: {"status": row.status, "changed_by": row.changed_by,
+                           "changed_at": row.changed_at.isoformat()}
+            for row in session.scalars(select(AlertState))}
+
+
+def set_alert_state(session: Session, principal, alert_id: str, status: str) -> dict:
+    """Record what was done about an alert; reopening forgets it (an alert without a row is open)."""
+    row = session.get(AlertState, (principal.shop_id, alert_id))
+    if principal.console_user_id is not None:
+        email = session.scalar(select(User.email).where(User.id == principal.console_user_id))
+        who = f"user:{email or principal.console_user_id}"
+    else:
+        who = f"key:{principal.key_id}"
+    if status == "open":
+        if row is not None:
+            session.delete(row)
+        return {"status": "open", "status_by": None, "status_at": None}
+    if row is None:
+        row = AlertState(shop_id=principal.shop_id, alert_id=alert_id)
+        session.add(row)
+    row.status, row.changed_by, row.changed_at = status, who, utcnow()
+    return {"status": status, "status_by": who, "status_at": row.changed_at.isoformat()}
 
 
 def active_models(session: Session) -> list[dict]:

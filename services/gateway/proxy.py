@@ -45,7 +45,7 @@ SERVICE_FOR_PREFIX = {
 MAX_ROW_ID = PUBLIC_ID_MAX
 # Served by the gateway itself; anything else under these prefixes is a 405, not a proxy.
 GATEWAY_PREFIXES = {"shops", "keys", "user-tokens", "jobs", "admin", "models", "webhooks", "items", "dashboard",
-                    "sessions", "me", "users"}
+                    "sessions", "me", "users", "alerts"}
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                "transfer-encoding", "upgrade", "host", "authorization"}
 # The caller's credentials stay at the gateway: services trust the signed principal alone.

@@ -8,7 +8,7 @@ from shared import i18n
 from shared.auth import USER_TOKEN_HEADER, USER_TOKEN_MAX_TTL_S
 from shared.config import TRAINABLE_SERVICES
 from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, LazyText
-from shared.models import JOB_STATUSES, ROLES
+from shared.models import ALERT_STATUSES, JOB_STATUSES, ROLES
 from shared.schemas import JobSchema, PageArgsSchema, StrictSchema, page_schema, validate_timezone
 from shared.webhooks import EVENTS
 
@@ -166,3 +166,28 @@ class WebhookTestSchema(ma.Schema):
     duration_ms = ma.fields.Integer(allow_none=True, metadata={"description": "from resolving the host to the answer"})
     error = ma.fields.String(allow_none=True, metadata={"description": "why it failed, when it did"})
     delivery = ma.fields.Nested(DeliverySchema, metadata={"description": "the row added to the delivery log"})
+
+
+class AlertListArgsSchema(ma.Schema):
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(ALERT_STATUSES))
+
+
+class AlertSchema(ma.Schema):
+    id = ma.fields.String(metadata={"description": "stable while the alert lasts; a new occurrence is a new id"})
+    kind = ma.fields.String(metadata={"enum": ["stockout_risk", "negative_review_spike", "kpi_anomaly",
+                                               "competitor_undercut", "decision_outcome", "job_failed"]})
+    subject = ma.fields.String()
+    severity = ma.fields.String(metadata={"enum": ["high", "medium", "low"]})
+    title = ma.fields.String()
+    link = ma.fields.String(metadata={"description": "the console page to act on it"})
+    since = ma.fields.String(allow_none=True)
+    data = ma.fields.Dict(metadata={"description": "the source's own record of it"})
+    status = ma.fields.String(metadata={"enum": list(ALERT_STATUSES)})
+    status_by = ma.fields.String(allow_none=True)
+    status_at = ma.fields.String(allow_none=True)
+
+
+class AlertListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AlertSchema))
+    counts = ma.fields.Dict(metadata={"description": "alerts per status"})
+    unavailable = ma.fields.List(ma.fields.Dict(), metadata={"description": "sources that did not answer in time"})

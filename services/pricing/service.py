@@ -188,6 +188,8 @@ def suggestions(session: Session, curves: DemandCurves, version: int, rules: Gua
         if action and (advice["action"] == "hold" if action == "change" else advice["action"] != action):
             continue
         rows.append({"item_id": item_id, "elasticity": round(float(curves.estimates.value[k]), 3),
+                     "ci_low": round(float(curves.estimates.ci_low[k]), 3),
+                     "ci_high": round(float(curves.estimates.ci_high[k]), 3),
                      "method": str(curves.estimates.method[k]), **advice,
                      "suggestion_id": suggestion_id(SERVICE, version, item_id)})
     key = {"expected_profit_gain": "expected_profit_gain_per_day"}.get(sort, sort)

@@ -9,6 +9,8 @@ from flask_smorest import Blueprint
 
 from services.recommendation import service
 from services.recommendation.schemas import (
+    HistoryArgsSchema,
+    HistorySchema,
     ItemArgsSchema,
     PopularArgsSchema,
     RecommendationsSchema,
@@ -32,6 +34,16 @@ class ForUser(MethodView):
         """Personal recommendations for a user, updated by their latest events without a retrain."""
         return service.for_user(request_session(), current_shop_id(), current_app.config["SETTINGS"],
                                 current_principal(), user_id, args["n"], args["category"], args["exclude_seen"])
+
+
+@blp.route("/recommendations/users/<path:user_id>/history")
+class UserHistory(MethodView):
+    @blp.arguments(HistoryArgsSchema, location="query")
+    @blp.response(200, HistorySchema)
+    def get(self, args, user_id):
+        """What a buyer viewed, carted and bought, newest first (staff keys, or the user's own token)."""
+        return service.user_history(request_session(), current_shop_id(), current_principal(), user_id,
+                                    args["limit"])
 
 
 @blp.route("/recommendations/items/<path:item_id>/similar")

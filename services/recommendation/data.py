@@ -64,6 +64,18 @@ def load_event_categories(session: Session) -> pd.DataFrame:
 NO_EVENTS: dict[str, list] = {"item_id": [], "type": []}
 
 
+def user_history(session: Session, user_id: str, limit: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(events, purchases) of one user, newest first: item_id, type, ts; and item_id, units, created_at
+    of their sales (shared.sales)."""
+    events = _frame(session, select(Event.item_id, Event.type, Event.ts).where(Event.user_id == user_id)
+                    .order_by(Event.ts.desc()).limit(limit), ["item_id", "type", "ts"])
+    purchases = _frame(session, select(OrderItem.item_id, OrderItem.quantity, Order.created_at)
+                       .join(Order, (Order.shop_id == OrderItem.shop_id) & (Order.order_id == OrderItem.order_id))
+                       .where(Order.user_id == user_id, is_sale(Order)).order_by(Order.created_at.desc()).limit(limit),
+                       ["item_id", "units", "created_at"])
+    return events, purchases
+
+
 def recent_events(session: Session, user_id: str, since: datetime, limit: int = 500) -> dict[str, list]:
     """What the user did after the model's data ended (real-time feedback), newest first.
 

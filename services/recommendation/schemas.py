@@ -11,6 +11,16 @@ class UserArgsSchema(ma.Schema):
     exclude_seen = ma.fields.Boolean(load_default=True)
 
 
+class HistoryArgsSchema(ma.Schema):
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=200))
+
+
+class HistorySchema(ma.Schema):
+    user_id = ma.fields.String()
+    events = ma.fields.List(ma.fields.Dict(), metadata={"description": "item_id, type (pv/fav/cart/buy), ts"})
+    purchases = ma.fields.List(ma.fields.Dict(), metadata={"description": "item_id, units, created_at of sales"})
+
+
 class ItemArgsSchema(ma.Schema):
     n = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=1, max=100))
 

@@ -120,6 +120,17 @@ def start_tuning(session: Session, shop_id: int, settings: Settings, params: dic
     return {"job": jobs.job_to_dict(job)}
 
 
+def user_history(session: Session, shop_id: int, principal: Principal, user_id: str, limit: int) -> dict:
+    """What a buyer viewed, carted and bought, newest first (staff only: a history is personal)."""
+    if not _may_see_history_of(principal, user_id):
+        raise Forbidden(t("recommendation.history_staff_only"))
+    events, purchases = data.user_history(session, pseudonymise(_salt(session, shop_id), user_id), limit)
+    return {"user_id": user_id,
+            "events": [{"item_id": r.item_id, "type": r.type, "ts": r.ts.isoformat()} for r in events.itertuples()],
+            "purchases": [{"item_id": r.item_id, "units": float(r.units or 0), "created_at": r.created_at.isoformat()}
+                          for r in purchases.itertuples()]}
+
+
 def _may_see_history_of(principal: Principal, user_id: str) -> bool:
     if principal.user_id is not None and principal.user_id != user_id:
         raise Forbidden(t("auth.user_token_other_user"))

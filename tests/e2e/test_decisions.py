@@ -294,3 +294,33 @@ def test_restock_and_campaign_outcomes(demo):
     low, high = outcome["interval"]["buy_rate_lift"]
     # Nobody was really contacted: the two groups differ by chance alone.
     assert low <= 0 <= high and outcome["verdict"] in ("no_detectable_lift", "inconclusive")
+
+
+def test_the_alerts_centre_lists_every_kind_and_keeps_what_was_done(demo, other_shop):
+    client, h, analyst = demo["client"], demo["shop"].headers(), demo["shop"].headers("analyst")
+    body = client.get("/v1/alerts", headers=analyst).get_json()
+    kinds = {a["kind"] for a in body["items"]}
+    assert "stockout_risk" in kinds and not body["unavailable"], body["unavailable"]
+    high = client.get("/v1/replenishment?risk=high&limit=200", headers=analyst).get_json()["items"]
+    assert len([a for a in body["items"] if a["kind"] == "stockout_risk"]) == len(high)
+    assert all(a["status"] == "open" and a["title"] and a["link"].startswith("/") for a in body["items"])
+    first = body["items"][0]
+    # Reading again gives the same ids: an alert is the same alert until what makes it new changes.
+    assert [a["id"] for a in client.get("/v1/alerts", headers=analyst).get_json()["items"]] == \
+        [a["id"] for a in body["items"]]
+    done = client.post(f"/v1/alerts/{first['id']}/acknowledge", headers=analyst)
+    assert done.status_code == 200 and done.get_json()["status"] == "acknowledged"
+    assert done.get_json()["status_by"].startswith("key:")
+    listed = client.get("/v1/alerts?status=open", headers=analyst).get_json()
+    assert first["id"] not in {a["id"] for a in listed["items"]}
+    assert listed["counts"]["acknowledged"] == 1 and listed["counts"]["open"] == len(body["items"]) - 1
+    assert client.post(f"/v1/alerts/{first['id']}/resolve", headers=h).get_json()["status"] == "resolved"
+    assert client.post(f"/v1/alerts/{first['id']}/reopen", headers=h).get_json()["status"] == "open"
+    assert client.get("/v1/alerts?status=resolved", headers=h).get_json()["items"] == []
+    assert client.post("/v1/alerts/not-an-alert/acknowledge", headers=h).status_code == 404
+    assert client.post(f"/v1/alerts/{first['id']}/delete", headers=h).status_code in (404, 405)
+    assert client.get("/v1/alerts?status=maybe", headers=h).status_code == 422
+    # Another shop's list is its own.
+    assert client.get("/v1/alerts", headers=other_shop.headers()).get_json()["counts"]["acknowledged"] == 0
+    bad = [a for a in body["items"] if a["kind"] == "decision_outcome"]
+    assert all(a["link"].startswith("/decisions#") for a in bad)

@@ -64,6 +64,26 @@ def test_personal_recommendations_with_reasons(demo):
         assert scores == sorted(scores, reverse=True)
 
 
+def test_a_buyers_history_is_for_staff_and_the_buyer(demo):
+    client, shop = demo["client"], demo["shop"]
+    user = demo["users"][0]
+    body = client.get(f"/v1/recommendations/users/{user}/history?limit=50", headers=shop.headers("analyst")).get_json()
+    assert body["user_id"] == user and (body["events"] or body["purchases"])
+    stamps = [e["ts"] for e in body["events"]]
+    assert stamps == sorted(stamps, reverse=True) and len(body["events"]) <= 50
+    assert {e["type"] for e in body["events"]} <= {"pv", "fav", "cart", "buy"}
+    # The reasons staff see name what the history holds.
+    bought = {p["item_id"] for p in body["purchases"]} | {e["item_id"] for e in body["events"]}
+    assert bought
+    own = client.get(f"/v1/recommendations/users/{user}/history", headers=_user_token(client, shop, user))
+    assert own.status_code == 200
+    assert client.get(f"/v1/recommendations/users/{user}/history", headers=shop.headers("client")).status_code == 403
+    assert client.get(f"/v1/recommendations/users/{user}/history?limit=0",
+                      headers=shop.headers("analyst")).status_code == 422
+    other = client.get(f"/v1/recommendations/users/{demo['users'][1]}/history", headers=_user_token(client, shop, user))
+    assert other.status_code == 403
+
+
 def test_a_public_key_never_reveals_a_buyers_history(demo):
     """The front-end key is public: anyone can send any user id with it. Without the user's token
     the picks stay personal but no reason names an item, and nothing already seen comes back."""

@@ -62,7 +62,8 @@ def test_complaint_examples_carry_the_clause_they_were_read_from(demo):
     top = client.get(f"/v1/sentiment/items/{spike['item_id']}", headers=h).get_json()["top_complaints"][0]
     assert len(top["example_clauses"]) == len(top["examples"])
     marked = [c for c in top["example_clauses"] if c]
-    assert marked and all(clause in text for clause, text in zip(top["example_clauses"], top["examples"]))
+    assert marked and all(clause in text for clause, text in zip(top["example_clauses"], top["examples"],
+                                                                 strict=True))
 
 
 def test_categories_rank_by_positive_rate_and_list_the_weakest_items(demo):

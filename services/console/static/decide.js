@@ -55,9 +55,11 @@
     return cell;
   }
 
-  // A table whose headers sort it (click again to reverse); ``cells(row)`` makes a row's cells.
+  // A table whose headers sort it (click again to reverse); ``cells(row)`` makes a row's cells. Long
+  // tables show their first PAGE rows and a button for the rest.
+  var PAGE = 25;
   function sortable(target, columns, rows, cells) {
-    var state = { key: null, down: false };
+    var state = { key: null, down: false, all: rows.length <= PAGE };
     function draw() {
       var sorted = rows.slice();
       if (state.key) {
@@ -87,7 +89,7 @@
         head.appendChild(th);
       });
       var body = table.createTBody();
-      sorted.forEach(function (row) {
+      sorted.slice(0, state.all ? sorted.length : PAGE).forEach(function (row) {
         var line = body.insertRow();
         line.dataset.item = row.item_id || row.name || "";
         cells(row).forEach(function (cell) {
@@ -101,6 +103,11 @@
       });
       target.textContent = "";
       target.appendChild(table);
+      if (!state.all) {
+        var more = c.element("button", { type: "button", "class": "more" }, c.msg("table_show_all", { count: rows.length }));
+        more.addEventListener("click", function () { state.all = true; draw(); });
+        target.appendChild(more);
+      }
     }
     draw();
   }

@@ -67,11 +67,14 @@
       plans = reply.body.items;
       note.textContent = c.msg("restock_note", { as_of: c.day(reply.body.as_of), level: c.percent(reply.body.service_level).replace("+", ""),
                                                  count: plans.length });
+      // Nothing asked for yet: the riskiest item's forecast, so the chart is never empty.
+      if (!document.getElementById("item").value && plans.length) show(plans[0].item_id);
       var ids = document.getElementById("item-ids");
       if (!ids.children.length) plans.forEach(function (p) { ids.appendChild(c.element("option", { value: p.item_id })); });
       d.sortable(target, [
         { label: "column_item_id", sort: "item_id" }, { label: "column_risk", sort: "risk_rank" },
-        { label: "column_on_hand", sort: "on_hand" }, { label: "column_days_of_cover", sort: "days_of_cover" },
+        { label: "column_on_hand", sort: "on_hand" }, { label: "column_on_order", sort: "on_order" },
+        { label: "column_days_of_cover", sort: "days_of_cover" },
         { label: "column_stockout_date", sort: "stockout_date" }, { label: "column_reorder_qty", sort: "reorder_qty" },
         { label: "" }
       ], plans.map(function (p) { return Object.assign({ risk_rank: { high: 0, medium: 1, low: 2 }[p.risk] }, p); }), function (p) {
@@ -79,7 +82,7 @@
         item.addEventListener("click", function () { show(p.item_id); window.scrollTo(0, 0); });
         var qty = c.element("input", { type: "number", min: "0", step: "1", value: String(p.reorder_qty),
                                        "class": "qty-input", "aria-label": c.msg("column_reorder_qty") });
-        return [item, c.element("span", { "class": "risk " + p.risk }, c.msg("risk_" + p.risk)), p.on_hand,
+        return [item, c.element("span", { "class": "risk " + p.risk }, c.msg("risk_" + p.risk)), p.on_hand, p.on_order,
                 p.days_of_cover === null ? c.msg("restock_lasts") : p.days_of_cover,
                 p.stockout_date ? c.day(p.stockout_date) : "—", qty,
                 d.buttons(function () {

@@ -8,7 +8,8 @@
   var rows = [], curves = {}, current = null, pending = null;
 
   function elasticity(row) {
-    return c.number(row.elasticity, 2);
+    if (row.ci_low === undefined || row.ci_low === null) return c.number(row.elasticity, 2);
+    return c.number(row.elasticity, 2) + " [" + c.number(row.ci_low, 2) + ", " + c.number(row.ci_high, 2) + "]";
   }
 
   function suggestions() {
