@@ -23,8 +23,10 @@ SESSION_COOKIE = "shopmind_session"  # set by POST /v1/sessions (HttpOnly)
 LANGUAGE_COOKIE = "shopmind_language"  # the reader's choice on the settings page
 # (path, endpoint, nav label key or None): the pages and the order of the nav.
 PAGES = [("/", "dashboard", "nav_dashboard"), ("/imports", "imports", "nav_imports"), ("/ask", "ask", "nav_ask"),
-         ("/forecasts", "forecasts", "nav_forecasts"), ("/pricing", "pricing", "nav_pricing"),
-         ("/segments", "segments", "nav_segments"), ("/decisions", "decisions", "nav_decisions"),
+         ("/alerts", "alerts", "nav_alerts"), ("/forecasts", "forecasts", "nav_forecasts"),
+         ("/pricing", "pricing", "nav_pricing"), ("/reviews", "reviews", "nav_reviews"),
+         ("/recommendations", "recommendations", "nav_recommendations"), ("/segments", "segments", "nav_segments"),
+         ("/decisions", "decisions", "nav_decisions"), ("/reports/weekly", "weekly", "nav_weekly"),
          ("/admin", "admin", "nav_admin"), ("/settings", "settings", None)]
 LOGIN_PATH = "/login"
 # What POST /v1/imports?entity= takes, in the order a shop usually loads them (docs/imports.md).
@@ -144,6 +146,28 @@ def segments():
 @console.get("/decisions")
 def decisions():
     return _needs_login() or _render("decisions.html", "decisions")
+
+
+@console.get("/alerts")
+def alerts():
+    return _needs_login() or _render("alerts.html", "alerts")
+
+
+@console.get("/reviews")
+def reviews():
+    """``/reviews?item=<id>`` opens that item's reviews."""
+    return _needs_login() or _render("reviews.html", "reviews", data={"item": request.args.get("item", "")})
+
+
+@console.get("/recommendations")
+def recommendations():
+    return _needs_login() or _render("recommendations.html", "recommendations",
+                                     data={"user": request.args.get("user", ""), "item": request.args.get("item", "")})
+
+
+@console.get("/reports/weekly")
+def weekly():
+    return _needs_login() or _render("weekly.html", "weekly")
 
 
 @console.get("/admin")

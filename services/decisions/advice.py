@@ -62,7 +62,9 @@ def price_change(caller: Principal, item_id: str, price: float | None, window_da
                                  _change_pct(simulated["high"].get("profit"), now.get("profit"))) if p is not None)}
     advice = {"service": "pricing", "model_version": item["model_version"], "as_of": item.get("as_of"),
               "suggestion_id": suggestion.get("suggestion_id"), "cost": item.get("cost"),
-              "suggested": {k: suggestion.get(k) for k in ("price", "action", "confidence", "reason",
+              # Numbers and codes only: the advice's sentences are written in one language, and the
+              # decision is read later in any.
+              "suggested": {k: suggestion.get(k) for k in ("price", "action", "confidence",
                                                              "expected_profit_change_pct")},
               "predicted": predicted}
     return advice, {"price": round(new_price, 2), "old_price": old_price}
@@ -114,7 +116,8 @@ def campaign(caller: Principal, segment: str, max_members: int) -> tuple[dict, l
         if offset >= page["total"] or not page["items"]:
             break
     advice = {"service": "insights", "model_version": overview["model_version"], "as_of": overview.get("as_of"),
-              "suggested": {"advice": (profile or {}).get("advice"), "title": (profile or {}).get("title")},
+              "suggested": {"segment": segment, "customers": (profile or {}).get("customers"),
+                            "revenue_share": (profile or {}).get("revenue_share")},
               "predicted": {"segment_size": len(members)}}
     return advice, members
 

@@ -292,14 +292,14 @@ def _subject(kind: str, args: dict) -> str:
     other one is given or neither is (taken from the suggestion id when only that is given)."""
     wanted, other = ("segment", "item_id") if kind == "campaign" else ("item_id", "segment")
     if args.get(other):
-        raise InvalidInput(t("decisions.wrong_subject", kind=kind, field=other),
-                           errors={other: [t("decisions.not_for_kind", kind=kind)]})
+        raise InvalidInput(t("decisions.wrong_subject", kind=t(f"decisions.kind_{kind}"), field=other),
+                           errors={other: [t("decisions.not_for_kind", kind=t(f"decisions.kind_{kind}"))]})
     subject = args.get(wanted)
     if not subject and args.get("suggestion_id"):
         parsed = suggestions.parse(args["suggestion_id"])
         subject = parsed.subject if parsed else None
     if not subject:
-        raise InvalidInput(t("decisions.subject_required", kind=kind, field=wanted),
+        raise InvalidInput(t("decisions.subject_required", kind=t(f"decisions.kind_{kind}"), field=wanted),
                            errors={wanted: [t("validation.required")]})
     return subject
 
@@ -309,7 +309,7 @@ def _check_suggestion(kind: str, subject: str, given: str | None) -> suggestions
         return None
     parsed = suggestions.parse(given)
     if parsed is None or parsed.service != advice.SERVICE_OF_KIND[kind] or parsed.subject != subject:
-        raise InvalidInput(t("decisions.bad_suggestion", suggestion_id=given, kind=kind),
+        raise InvalidInput(t("decisions.bad_suggestion", suggestion_id=given, kind=t(f"decisions.kind_{kind}")),
                            errors={"suggestion_id": [t("decisions.suggestion_mismatch",
                                                        service=advice.SERVICE_OF_KIND[kind])]})
     return parsed

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.i18n import t
+from shared.i18n import label, t
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 BAD_OUTCOMES = {"worse_than_predicted", "negative"}
@@ -72,11 +72,14 @@ def _stockouts(part: dict) -> list[dict]:
 
 
 def _review_spikes(part: dict) -> list[dict]:
-    return [_alert("negative_review_spike", a["item_id"], a["window"]["from"], "high",
-                   t("alerts.review_spike", item=a["item_id"], share=f"{a['recent']['negative_share']:.0%}",
-                     expected=f"{a['baseline']['expected_negative_share']:.0%}", aspect=a.get("aspect") or "—"),
-                   f"/reviews?item={a['item_id']}", a["window"]["to"], a)
-            for a in part.get("alerts", [])]
+    found = []
+    for a in part.get("alerts", []):
+        aspect = label("aspect", a["aspect"]) if a.get("aspect") else "—"
+        found.append(_alert("negative_review_spike", a["item_id"], a["window"]["from"], "high",
+                            t("alerts.review_spike", item=a["item_id"], share=f"{a['recent']['negative_share']:.0%}",
+                              expected=f"{a['baseline']['expected_negative_share']:.0%}", aspect=aspect),
+                            f"/reviews?item={a['item_id']}", a["window"]["to"], a))
+    return found
 
 
 def _anomalies(part: dict) -> list[dict]:

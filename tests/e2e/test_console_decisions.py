@@ -4,6 +4,7 @@ holdout, read the forecast band, and see measured outcomes and the audit on 决�
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -13,7 +14,7 @@ from tests.conftest import make_shop
 from tests.support.browser import chromium, console_errors
 from tests.support.demo_shops import import_demo
 from tests.support.http_servers import Recorder
-from tests.support.imports import retrain
+from tests.support.imports import retrain, wait_for_job
 
 PASSWORD = "a long enough passphrase 42"
 
@@ -30,8 +31,11 @@ def decision_shop(app, demo_data, receiver):
     client = app.test_client()
     shop = make_shop(client, "决策控制台店")
     out = demo_data.files(seed=42, scale=0.3)
-    import_demo(client, shop, out, ["products", "orders", "order_items", "inventory", "competitor_prices"])
-    for model in ("pricing", "forecasting", "insights"):
+    body = import_demo(client, shop, out, ["products", "customers", "orders", "order_items", "inventory", "events",
+                                           "competitor_prices", "reviews"])
+    [scoring] = body["job"]["result"]["follow_up_jobs"]
+    assert wait_for_job(client, shop.headers(), {**scoring, "status": "queued"})["status"] == "succeeded"
+    for model in ("pricing", "forecasting", "insights", "recommendation"):
         assert retrain(client, shop.headers(), model)["status"] == "succeeded"
     hook = client.post("/v1/webhooks", json={"url": receiver.url + "/erp", "events": ["price_change_accepted"],
                                              "secret": "whsec-console-decisions-01"}, headers=shop.headers())
@@ -40,7 +44,8 @@ def decision_shop(app, demo_data, receiver):
     for role in ("admin", "analyst"):
         users[role] = {"email": f"{role}{shop.id}@decide.example", "password": PASSWORD, "role": role}
         assert client.post("/v1/users", json=users[role], headers=shop.headers()).status_code == 201
-    return {"client": client, "shop": shop, "admin": users["admin"], "analyst": users["analyst"]}
+    buyer = next(csv.DictReader(open(out / "customers.csv", encoding="utf-8")))["user_id"]
+    return {"client": client, "shop": shop, "admin": users["admin"], "analyst": users["analyst"], "buyer": buyer}
 
 
 def _wait(browser, condition, seconds: float = 30):
@@ -207,4 +212,86 @@ def test_measured_outcomes_and_the_audit_on_the_decisions_page(live_server, deci
         assert verdict.text in ("符合预测", "好于预测", "差于预测", "数据不足，无法判断")
         audit = _rows(browser, "audit")
         assert any("pricing" in r.text for r in audit)
+        assert console_errors(browser) == []
+
+
+def test_the_alerts_centre_lists_the_mornings_alerts_and_keeps_what_was_done(live_server, decision_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, decision_shop["admin"], "/alerts")
+        items = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#alert-list li"))
+        kinds = {i.get_attribute("data-kind") for i in items}
+        assert "stockout_risk" in kinds
+        count = len(items)
+        first = items[0]
+        alert_id = first.get_attribute("data-alert")
+        first.find_element(By.CSS_SELECTOR, "[data-action=acknowledge]").click()
+        _wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#alert-list li")) == count - 1)
+        browser.find_element(By.CSS_SELECTOR, "#status-tabs [data-status=acknowledged]").click()
+        moved = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f"#alert-list li[data-alert='{alert_id}']"))
+        moved[0].find_element(By.CSS_SELECTOR, "[data-action=resolve]").click()
+        _wait(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, f"#alert-list li[data-alert='{alert_id}']"))
+        # An alert's link goes where it is acted on: a stock-out to its forecast and restock row.
+        browser.find_element(By.CSS_SELECTOR, "#status-tabs [data-status=open]").click()
+        links = "#alert-list li[data-kind=stockout_risk] a"
+        stockout = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, links))
+        item_id = stockout[0].get_attribute("href").rsplit("=", 1)[1]
+        stockout[0].click()
+        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#forecast-chart svg .mark-area path"))
+        assert item_id in browser.find_element(By.ID, "forecast-title").text
+        assert console_errors(browser) == []
+
+
+def test_reviews_show_categories_complaints_with_their_clause_and_analyse_pasted_text(live_server, decision_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, decision_shop["admin"], "/reviews")
+        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#categories-chart svg .role-mark *"))
+        weakest = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#weakest tbody tr button"))
+        weakest[0].click()
+        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#complaints .complaint"))
+        marks = browser.find_elements(By.CSS_SELECTOR, "#complaints .review mark")
+        assert marks and all(m.text for m in marks)
+        browser.find_element(By.ID, "texts").send_keys("质量很好，很满意\n物流太慢了，包装也破了")
+        browser.find_element(By.CSS_SELECTOR, "#analyze-form button").click()
+        rows = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#analysis tbody tr"))
+        assert len(rows) == 2 and "正面" in rows[0].text and "负面" in rows[1].text and "物流" in rows[1].text
+        assert console_errors(browser) == []
+
+
+def test_recommendations_for_a_buyer_and_an_item_and_the_models_quality(live_server, decision_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, decision_shop["admin"], f"/recommendations?user={decision_shop['buyer']}")
+        picks = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-recs tbody tr"))
+        assert picks and all(r.find_elements(By.TAG_NAME, "td")[2].text for r in picks)  # each with its reason
+        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-history tbody tr"))
+        item_id = picks[0].find_elements(By.TAG_NAME, "td")[0].text
+        field = browser.find_element(By.ID, "item")
+        field.send_keys(item_id)
+        browser.find_element(By.CSS_SELECTOR, "#item-form button").click()
+        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#similar tbody tr"))
+        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#quality-chart svg .role-mark *"))
+        assert "v1" in browser.find_element(By.ID, "quality").text
+        assert console_errors(browser) == []
+
+
+def test_the_weekly_report_inside_the_console_and_printable(live_server, decision_shop):
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        _log_in(browser, live_server.url, decision_shop["admin"], "/reports/weekly")
+        frame = _wait(browser, lambda b: b.find_element(By.ID, "report").get_attribute("data-loaded") == "true"
+                      and b.find_element(By.ID, "report"))
+        assert int(frame.size["height"]) > 400  # as tall as the report
+        browser.execute_script("document.getElementById('report').contentWindow.print = "
+                               "function () { document.body.dataset.printed = 'yes'; };")
+        browser.find_element(By.ID, "print").click()
+        assert browser.execute_script("return document.body.dataset.printed") == "yes"
+        browser.switch_to.frame(frame)
+        assert browser.find_elements(By.TAG_NAME, "svg") and browser.find_element(By.TAG_NAME, "h1").text
+        browser.switch_to.default_content()
         assert console_errors(browser) == []

@@ -23,7 +23,7 @@ HAN = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3001-\u303f]")
 LATIN_ALLOWED = re.compile(
     r"JSON Lines|https?://\S+|/v1/[\w/{}.?=&%-]*|/openapi\.json|(?-i:\b(?:GET|POST|PUT|PATCH|DELETE)\b)|SHOPMIND_\w+|"
     r"(?-i:\b[A-Z][A-Z0-9]{1,5}\b)|\b[a-z_]+\.[a-z_]+\b|\b(?:p10|p50|p90|id|csv|json|jsonl|xlsx|xls|xlsb|utf-8|gbk|"
-    r"gb18030|sku|api|url|zip|gzip|k|n|v)\b|\b\w*_\w+\b|`[^`]*`|\b[A-Za-z]\d+\b|"
+    r"gb18030|sku|api|url|zip|gzip|k|n|v)\b|\b(?:recall|ndcg|hr|map|precision)@\d+|\b\w*_\w+\b|`[^`]*`|\b[A-Za-z]\d+\b|"
     r"\b(?:Excel|Tmall|Taobao|Tianchi|Swagger|Alipay|WeChat|shopmind|Webhook|https?)\b", re.IGNORECASE)
 QUOTED = re.compile(r"'[^']*'|“[^”]*”")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -43,7 +43,8 @@ def human_texts(value, field: str = "") -> Iterator[tuple[str, str]]:
             path = f"{field}.{key}" if field else str(key)
             if key in DATA_FIELDS:
                 continue
-            if key in HUMAN_FIELDS:
+            if key in HUMAN_FIELDS and not (key == "advice" and isinstance(inner, dict)):
+                # (a decision's "advice" is the frozen advice: a record of codes and numbers)
                 yield from _strings(inner, path)
             else:
                 yield from human_texts(inner, path)
@@ -109,6 +110,12 @@ def walk(call: Callable[[str, str, dict | None], tuple[int, object]],
         ("POST", "/v1/pricing/simulate", {"item_id": item, "price": 99}), ("GET", "/v1/pricing/competitors", None),
         ("GET", "/v1/pricing/rules", None),
         ("GET", "/v1/segments", None), ("GET", "/v1/anomalies?metric=revenue&days=90", None),
+        ("GET", "/v1/sentiment/categories", None), ("GET", f"/v1/recommendations/users/{user}/history", None),
+        ("GET", "/v1/alerts", None), ("GET", "/v1/decisions", None), ("GET", "/v1/decisions/audit", None),
+        ("POST", "/v1/decisions", {"kind": "price_change", "item_id": item, "status": "rejected"}),
+        ("POST", "/v1/decisions", {"kind": "campaign", "item_id": item}),
+        ("POST", "/v1/decisions", {"kind": "price_change", "item_id": "no-such-item"}),
+        ("GET", "/v1/decisions/123456789012", None),
         ("GET", "/v1/anomalies?metric=orders&days=30", None),
         # failures: each must say what to fix in the reader's language
         ("GET", "/v1/forecasts/items/no-such-item", None), ("GET", "/v1/jobs/no-such-job", None),
@@ -129,5 +136,6 @@ def walk(call: Callable[[str, str, dict | None], tuple[int, object]],
         requests.append(("POST", "/v1/ask", {"question": question}))
     for method, path, body in requests:
         status, answer = call(method, path, body)
-        own = [*re.findall(r"[\u4e00-\u9fff]+", (body or {}).get("question", "")), *path.split("?")[0].split("/")]
+        own = [*re.findall(r"[\u4e00-\u9fff]+", (body or {}).get("question", "")), *path.split("?")[0].split("/"),
+               *(v for v in (body or {}).values() if isinstance(v, str) and v.startswith("no-such"))]
         yield f"{method} {path}", status, answer, own
