@@ -16,7 +16,7 @@ from shared.calendar import shop_today
 from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
 from tests.support import DEMO_END
-from tests.support.demo_shops import import_demo
+from tests.support.demo_shops import clean_price_changes, import_demo
 from tests.support.http_servers import Recorder
 from tests.support.imports import retrain
 
@@ -208,29 +208,9 @@ def test_refusals(demo, other_shop):
     assert client.get("/v1/decisions/99999999999/members", headers=h).status_code == 404
 
 
-def _clean_price_changes(truth: dict, before_days: int = 28, after_days: int = 28) -> list[tuple]:
-    """(item, day, old price, new price) of the regular price changes the generator made whose
-    windows hold one price each, within the data and without stock-outs."""
-    changes = []
-    for item_id, runs in truth["price_history"].items():
-        out = set(truth["stockout_days"].get(item_id, []))
-        listed = truth["items"][item_id]["listed_from"], truth["items"][item_id]["delisted_on"] or "9999"
-        for k in range(1, len(runs) - 1):
-            start = date.fromisoformat(runs[k][0])
-            prev_start, next_start = date.fromisoformat(runs[k - 1][0]), date.fromisoformat(runs[k + 1][0])
-            if (start - prev_start).days < before_days or (next_start - start).days < after_days:
-                continue
-            days = {(start + timedelta(days=d)).isoformat() for d in range(-before_days, after_days)}
-            if start + timedelta(days=after_days) > END or days & out or runs[k][1] == runs[k - 1][1] \
-                    or not listed[0] <= min(days) <= max(days) < listed[1]:
-                continue
-            changes.append((item_id, start.isoformat(), runs[k - 1][1], runs[k][1]))
-    return changes
-
-
 def test_outcome_check_agrees_with_the_planted_truth(demo, settings, receiver):
     client, h, truth = demo["client"], demo["shop"].headers(), demo["truth"]
-    changes = _clean_price_changes(truth)
+    changes = clean_price_changes(truth, END)
     demand = {i: t["base_daily_demand"] for i, t in truth["items"].items()}
     # The best-selling ones: a slow seller's fortnight cannot show anything (it would be inconclusive).
     changes = sorted(changes, key=lambda c: -demand[c[0]])[:40]
