@@ -1640,3 +1640,25 @@ def ground_truth(config: DemoConfig, calendar: Calendar, catalog: Catalog, price
             "times": "all other timestamps are shop-local (Asia/Shanghai) 'YYYY-MM-DD HH:MM:SS'",
         },
     }
+
+
+def clean_price_changes(truth: dict, end: date, before_days: int = 28, after_days: int = 28) -> list[tuple]:
+    """(item, day, old price, new price) of the regular price changes in ``truth`` (a
+    ``ground_truth.json``) that held one price through ``before_days`` before and ``after_days``
+    from the change, within the data up to ``end``, while listed and in stock: the changes whose
+    effect a before/after comparison can measure (tests and the demo's past decisions use them)."""
+    changes = []
+    for item_id, runs in truth["price_history"].items():
+        out = set(truth["stockout_days"].get(item_id, []))
+        listed = truth["items"][item_id]["listed_from"], truth["items"][item_id]["delisted_on"] or "9999"
+        for k in range(1, len(runs) - 1):
+            start = date.fromisoformat(runs[k][0])
+            prev_start, next_start = date.fromisoformat(runs[k - 1][0]), date.fromisoformat(runs[k + 1][0])
+            if (start - prev_start).days < before_days or (next_start - start).days < after_days:
+                continue
+            days = {(start + timedelta(days=d)).isoformat() for d in range(-before_days, after_days)}
+            if start + timedelta(days=after_days) > end or days & out or runs[k][1] == runs[k - 1][1] \
+                    or not listed[0] <= min(days) <= max(days) < listed[1]:
+                continue
+            changes.append((item_id, start.isoformat(), runs[k - 1][1], runs[k][1]))
+    return changes

@@ -88,9 +88,38 @@ def prepare_demo(settings: Settings, seed: int, scale: float, end_date: date, ge
     trained = until_finished(reply.get_json()["jobs"], "training")
     for job in trained:
         echo("    " + describe_training(job))
+    record_past_decisions(client, auth, out_dir, end_date, until_finished, echo)
     # Nothing may still run on this process's threads once the server forks its worker.
     jobs.shutdown_embedded_runner()
     return {**info, "training": trained}
+
+
+# Past price changes of the demo shop recorded as the decisions they were, so 决策 shows outcomes.
+PAST_DECISIONS = 6
+
+
+def record_past_decisions(client, auth: dict, out_dir: Path, end_date: date, until_finished: Callable,
+                          echo: Callable) -> None:
+    """Record the shop's latest measurable price changes as back-dated decisions (noted as such)
+    and measure them, so a newcomer sees the closed loop's last step, not an empty log."""
+    from infra.demo_data import clean_price_changes
+
+    truth = json.loads((out_dir / "ground_truth.json").read_text())
+    if client.get("/v1/decisions?limit=1", headers=auth).get_json().get("items"):
+        return  # a reused demo shop has them already
+    changes = sorted(clean_price_changes(truth, end_date, 28, 14), key=lambda c: c[1], reverse=True)
+    recorded = 0
+    for item_id, day, _old, new in changes:
+        reply = client.post("/v1/decisions", headers=auth, json={
+            "kind": "price_change", "item_id": item_id, "value": {"price": new}, "effective_at": day,
+            "note": "演示：店铺过去的一次调价，补记为决策"})
+        recorded += reply.status_code == 201
+        if recorded == PAST_DECISIONS:
+            break
+    check = client.post("/v1/decisions/outcomes/check", headers=auth).get_json()["job"]
+    [done] = until_finished([check], "outcomes")
+    echo(f"    {recorded} past price changes recorded as decisions, "
+         f"{(done.get('result') or {}).get('measured', 0)} measured (决策 page)")
 
 
 def _follow_quietly(started: list[dict], poll: Callable[[], list[dict]], _label: str) -> list[dict]:

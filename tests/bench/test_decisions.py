@@ -23,9 +23,10 @@ from datetime import date
 
 import numpy as np
 
+from infra.demo_data import clean_price_changes
 from tests.conftest import make_shop
 from tests.support import DEMO_END
-from tests.support.demo_shops import clean_price_changes, import_demo
+from tests.support.demo_shops import import_demo
 from tests.support.imports import retrain
 
 END = date.fromisoformat(DEMO_END)

@@ -123,6 +123,10 @@ def test_demo_prepares_a_working_shop_without_serving(tmp_path, monkeypatch):
     assert set(alerts) == {"negative_reviews", "stockout_risk", "anomalies", "competitor_undercuts"}
     assert all("error" not in part for part in alerts.values()), alerts  # every model trained: every part answers
     assert isinstance(alerts["competitor_undercuts"]["undercuts"], list)
+    # The shop's past price changes are in the decision log, measured.
+    assert "past price changes recorded as decisions" in result.output
+    past = client.get("/v1/decisions", headers={"Authorization": f"Bearer {keys['analyst']}"}).get_json()["items"]
+    assert past and all(d["outcome"] is not None and d["note"].startswith("演示") for d in past)
     # A second run reuses the shop, the keys and the files.
     again = CliRunner().invoke(main, ["demo", "--no-serve", "--scale", "0.05", "--seed", "5"])
     assert again.exit_code == 0 and "already in" in again.output

@@ -12,11 +12,12 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
+from infra.demo_data import clean_price_changes
 from shared.calendar import shop_today
 from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
 from tests.support import DEMO_END
-from tests.support.demo_shops import clean_price_changes, import_demo
+from tests.support.demo_shops import import_demo
 from tests.support.http_servers import Recorder
 from tests.support.imports import retrain
 

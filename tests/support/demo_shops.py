@@ -3,7 +3,6 @@ run, imported (and trained) through the gateway as a real shop's exports would b
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 
 from infra.demo_data import generate
@@ -46,23 +45,3 @@ def import_demo(client, shop, out: Path, entities: list[str]) -> dict:
         status, body = import_file(client, shop.headers(), out / DEMO_FILES[entity], entity, wait=120)
         assert status == 200 and body["job"]["status"] == "succeeded", body
     return body
-
-
-def clean_price_changes(truth: dict, end: date, before_days: int = 28, after_days: int = 28) -> list[tuple]:
-    """(item, day, old price, new price) of the regular price changes the generator made whose
-    windows hold one price each, within the data and without stock-outs."""
-    changes = []
-    for item_id, runs in truth["price_history"].items():
-        out = set(truth["stockout_days"].get(item_id, []))
-        listed = truth["items"][item_id]["listed_from"], truth["items"][item_id]["delisted_on"] or "9999"
-        for k in range(1, len(runs) - 1):
-            start = date.fromisoformat(runs[k][0])
-            prev_start, next_start = date.fromisoformat(runs[k - 1][0]), date.fromisoformat(runs[k + 1][0])
-            if (start - prev_start).days < before_days or (next_start - start).days < after_days:
-                continue
-            days = {(start + timedelta(days=d)).isoformat() for d in range(-before_days, after_days)}
-            if start + timedelta(days=after_days) > end or days & out or runs[k][1] == runs[k - 1][1] \
-                    or not listed[0] <= min(days) <= max(days) < listed[1]:
-                continue
-            changes.append((item_id, start.isoformat(), runs[k - 1][1], runs[k][1]))
-    return changes
