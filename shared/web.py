@@ -93,6 +93,19 @@ def init_language(app: Flask) -> None:
             i18n.reset_language(token)
 
 
+def job_reply(settings: Settings, job, wait_s: float) -> tuple:
+    """The answer of a route that started ``job``: ``{"job"}`` 202, or, with ``?wait=``, the finished
+    job 200 if it ended in time (else 202 with when to poll again)."""
+    from shared import jobs
+
+    if wait_s:
+        [job], waited = jobs.wait_for(settings, job.shop_id, [job.id], wait_s)
+        if job.status in jobs.FINISHED:
+            return {"job": jobs.job_to_dict(job)}, 200
+        return {"job": jobs.job_to_dict(job)}, 202, retry_after_unless(waited)
+    return {"job": jobs.job_to_dict(job)}, 202
+
+
 def retry_after_unless(waited: bool) -> dict[str, str]:
     """The headers of a ``?wait=`` reply: when no wait slot was free, when to poll again."""
     from shared.waits import RETRY_AFTER_S

@@ -193,6 +193,16 @@ def other_shop(client, request) -> ShopHandle:
     return make_shop(client, "店铺B", _language(request))
 
 
+@pytest.fixture(scope="module")
+def webhook_receiver():
+    """A local HTTP server that records every request: a business system receiving webhooks."""
+    from tests.support.http_servers import Recorder
+
+    server = Recorder()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     """The all-in-one app on a real socket, for the browser."""

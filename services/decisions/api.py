@@ -17,11 +17,10 @@ from services.decisions.schemas import (
     MembersArgsSchema,
     MembersPageSchema,
 )
-from shared import jobs
 from shared.auth import current_principal, current_shop_id
 from shared.db import request_session
 from shared.schemas import JobEnvelopeSchema, WaitArgsSchema
-from shared.web import retry_after_unless
+from shared.web import job_reply
 
 blp = Blueprint("decisions", __name__, url_prefix="/v1",
                 description="Decisions: advice accepted or rejected, sent to the business, checked afterwards")
@@ -95,10 +94,5 @@ class CheckOutcomes(MethodView):
         """Measure now every accepted decision whose window the shop's data covers (a job; it also
         runs after each orders or inventory import and nightly)."""
         settings = current_app.config["SETTINGS"]
-        job = jobs.start(request_session(), settings, current_shop_id(), service.CHECK_JOB, reuse_unfinished=True)
-        if args["wait"]:
-            [job], waited = jobs.wait_for(settings, current_shop_id(), [job.id], args["wait"])
-            if job.status in jobs.FINISHED:
-                return {"job": jobs.job_to_dict(job)}, 200
-            return {"job": jobs.job_to_dict(job)}, 202, retry_after_unless(waited)
-        return {"job": jobs.job_to_dict(job)}
+        job = service.start_check(request_session(), settings, current_shop_id())
+        return job_reply(settings, job, args["wait"])

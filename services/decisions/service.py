@@ -23,14 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.decisions import advice, data, outcomes
-from shared import suggestions, webhooks
+from shared import jobs, suggestions, webhooks
 from shared.auth import Principal
 from shared.calendar import shop_today
+from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput
 from shared.i18n import t
 from shared.jobs import JobContext
-from shared.models import Decision, shop_timezone
+from shared.models import Decision, Job, shop_timezone
 
 # Days after the effective day an outcome is measured over, per kind (a decision may set its own).
 DEFAULT_WINDOW_DAYS = {"price_change": 14, "restock": 14, "campaign": 14}
@@ -162,6 +163,11 @@ def audit(session: Session, service: str | None) -> dict:
 
 
 # --- the outcome check --------------------------------------------------------------------------
+
+def start_check(session: Session, settings: Settings, shop_id: int) -> Job:
+    """Start the outcome check (one at a time per shop: a running one is returned instead)."""
+    return jobs.start(session, settings, shop_id, CHECK_JOB, reuse_unfinished=True)
+
 
 def check_outcomes(ctx: JobContext) -> dict:
     """Measure every accepted decision whose window the shop's data covers; send ``decision_outcome``."""

@@ -18,13 +18,12 @@ from services.ingestion.schemas import (
     ImportPreviewSchema,
     PreviewArgsSchema,
 )
-from shared import jobs
 from shared.auth import current_shop_id
 from shared.db import request_session
 from shared.errors import InvalidInput
 from shared.i18n import current_language, t
 from shared.schemas import JobEnvelopeSchema
-from shared.web import retry_after_unless
+from shared.web import job_reply
 
 blp = Blueprint("ingestion", __name__, url_prefix="/v1", description="Imports and real-time events")
 
@@ -60,12 +59,7 @@ class Imports(MethodView):
         job = service.start_import(request_session(), _settings(), current_shop_id(), args, path, filename,
                                    request.form.get("mapping"))
         request.keep_upload(path)
-        if args["wait"]:
-            [job], waited = jobs.wait_for(_settings(), current_shop_id(), [job.id], args["wait"])
-            if job.status in jobs.FINISHED:
-                return {"job": jobs.job_to_dict(job)}, 200
-            return {"job": jobs.job_to_dict(job)}, 202, retry_after_unless(waited)
-        return {"job": jobs.job_to_dict(job)}
+        return job_reply(_settings(), job, args["wait"])
 
 
 @blp.route("/imports/preview")

@@ -11,23 +11,15 @@ import pytest
 
 from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
-from tests.support.browser import chromium, console_errors
+from tests.support.browser import chromium, console_errors, log_in, wait
 from tests.support.demo_shops import import_demo
-from tests.support.http_servers import Recorder
 from tests.support.imports import retrain, wait_for_job
 
 PASSWORD = "a long enough passphrase 42"
 
 
 @pytest.fixture(scope="module")
-def receiver():
-    server = Recorder()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def decision_shop(app, demo_data, receiver):
+def decision_shop(app, demo_data, webhook_receiver):
     client = app.test_client()
     shop = make_shop(client, "决策控制台店")
     out = demo_data.files(seed=42, scale=0.3)
@@ -37,7 +29,7 @@ def decision_shop(app, demo_data, receiver):
     assert wait_for_job(client, shop.headers(), {**scoring, "status": "queued"})["status"] == "succeeded"
     for model in ("pricing", "forecasting", "insights", "recommendation"):
         assert retrain(client, shop.headers(), model)["status"] == "succeeded"
-    hook = client.post("/v1/webhooks", json={"url": receiver.url + "/erp", "events": ["price_change_accepted"],
+    hook = client.post("/v1/webhooks", json={"url": webhook_receiver.url + "/erp", "events": ["price_change_accepted"],
                                              "secret": "whsec-console-decisions-01"}, headers=shop.headers())
     assert hook.status_code == 201
     users = {}
@@ -48,49 +40,35 @@ def decision_shop(app, demo_data, receiver):
     return {"client": client, "shop": shop, "admin": users["admin"], "analyst": users["analyst"], "buyer": buyer}
 
 
-def _wait(browser, condition, seconds: float = 30):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, seconds).until(condition)
-
-
-def _log_in(browser, url: str, user: dict, next_path: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    browser.get(f"{url}{next_path}")
-    form = _wait(browser, lambda b: b.find_elements(By.ID, "login-form") and b.find_element(By.ID, "login-form"))
-    form.find_element(By.NAME, "email").send_keys(user["email"])
-    form.find_element(By.NAME, "password").send_keys(user["password"])
-    form.find_element(By.TAG_NAME, "button").click()
-    _wait(browser, lambda b: "/login" not in b.current_url)
 
 
 def _rows(browser, table_id: str):
     from selenium.webdriver.common.by import By
 
-    return _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr"))
+    return wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr"))
 
 
-def test_accepting_a_price_suggestion_logs_it_and_reaches_the_erp(live_server, decision_shop, settings, receiver):
+def test_accepting_a_price_suggestion_logs_it_and_reaches_the_erp(live_server, decision_shop, settings,
+                                                                    webhook_receiver):
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/pricing")
+        log_in(browser, live_server.url, decision_shop["admin"], "/pricing")
         row = _rows(browser, "suggestions")[0]
         item_id = row.get_attribute("data-item")
         price = row.find_element(By.CSS_SELECTOR, ".price-input")
         advised = float(price.get_attribute("value"))
         row.find_element(By.CSS_SELECTOR, "[data-decision=accepted]").click()
-        done = _wait(browser, lambda b: row.find_elements(By.CSS_SELECTOR, ".decided.accepted"))[0]
+        done = wait(browser, lambda b: row.find_elements(By.CSS_SELECTOR, ".decided.accepted"))[0]
         assert done.text.startswith("已接受 · 决策 #")
         decision_id = int(done.text.rsplit("#", 1)[1])
         deliver_webhooks_once(settings)
-        [sent] = [json.loads(r["body"])["data"] for r in receiver.requests
+        [sent] = [json.loads(r["body"])["data"] for r in webhook_receiver.requests
                   if json.loads(r["body"])["data"]["decision_id"] == decision_id]
         assert sent["item_id"] == item_id and sent["new_price"] == pytest.approx(advised)
         done.click()  # to the log, that decision opened
-        _wait(browser, lambda b: "/decisions" in b.current_url)
-        title = _wait(browser, lambda b: b.find_element(By.ID, "detail-title").text and
+        wait(browser, lambda b: "/decisions" in b.current_url)
+        title = wait(browser, lambda b: b.find_element(By.ID, "detail-title").text and
                       b.find_element(By.ID, "detail-title"))
         assert f"#{decision_id}" in title.text and item_id in title.text
         logged = [r for r in _rows(browser, "log") if r.get_attribute("data-decision") == str(decision_id)]
@@ -102,19 +80,19 @@ def test_the_slider_redraws_the_curve(live_server, decision_shop):
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/pricing")
-        chart = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#whatif-chart svg .role-mark *")
+        log_in(browser, live_server.url, decision_shop["admin"], "/pricing")
+        chart = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#whatif-chart svg .role-mark *")
                       and b.find_element(By.ID, "whatif-chart"))
-        summary = _wait(browser, lambda b: b.find_element(By.ID, "whatif-summary").text)
+        summary = wait(browser, lambda b: b.find_element(By.ID, "whatif-summary").text)
         slider = browser.find_element(By.ID, "price-slider")
         low = slider.get_attribute("min")
         browser.execute_script("arguments[0].value = arguments[0].min;"
                                "arguments[0].dispatchEvent(new Event('input'))", slider)
-        _wait(browser, lambda b: chart.get_attribute("data-price") == str(float(low)).rstrip("0").rstrip(".")
+        wait(browser, lambda b: chart.get_attribute("data-price") == str(float(low)).rstrip("0").rstrip(".")
               or abs(float(chart.get_attribute("data-price")) - float(low)) < 0.01)
-        changed = _wait(browser, lambda b: (t := b.find_element(By.ID, "whatif-summary").text) != summary and t)
+        changed = wait(browser, lambda b: (t := b.find_element(By.ID, "whatif-summary").text) != summary and t)
         assert "预计未来 28 天卖" in changed
-        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#whatif-chart svg .role-mark *"))
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#whatif-chart svg .role-mark *"))
         assert console_errors(browser) == []
 
 
@@ -123,14 +101,14 @@ def test_changing_a_restock_quantity_and_accepting(live_server, decision_shop):
 
     client, shop = decision_shop["client"], decision_shop["shop"]
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/forecasts")
+        log_in(browser, live_server.url, decision_shop["admin"], "/forecasts")
         row = _rows(browser, "plan")[0]
         item_id = row.get_attribute("data-item")
         quantity = row.find_element(By.CSS_SELECTOR, ".qty-input")
         quantity.clear()
         quantity.send_keys("37")
         row.find_element(By.CSS_SELECTOR, "[data-decision=accepted]").click()
-        _wait(browser, lambda b: row.find_elements(By.CSS_SELECTOR, ".decided.accepted"))
+        wait(browser, lambda b: row.find_elements(By.CSS_SELECTOR, ".decided.accepted"))
         assert console_errors(browser) == []
     [decision] = client.get(f"/v1/decisions?kind=restock&item_id={item_id}", headers=shop.headers()).get_json()["items"]
     assert decision["value"]["quantity"] == 37 and decision["decided_by"] == f"user:{decision_shop['admin']['email']}"
@@ -142,8 +120,8 @@ def test_the_forecast_chart_shows_history_and_the_band(live_server, decision_sho
     client, shop = decision_shop["client"], decision_shop["shop"]
     item_id = client.get("/v1/replenishment?limit=1", headers=shop.headers()).get_json()["items"][0]["item_id"]
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], f"/forecasts?item={item_id}")
-        chart = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#forecast-chart svg .mark-area path")
+        log_in(browser, live_server.url, decision_shop["admin"], f"/forecasts?item={item_id}")
+        chart = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#forecast-chart svg .mark-area path")
                       and b.find_element(By.ID, "forecast-chart"))
         assert chart.get_attribute("data-band") == "28"
         lines = browser.find_elements(By.CSS_SELECTOR, "#forecast-chart svg .mark-line path")
@@ -158,7 +136,7 @@ def test_starting_a_segment_campaign_with_a_holdout(live_server, decision_shop):
 
     client, shop = decision_shop["client"], decision_shop["shop"]
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/segments")
+        log_in(browser, live_server.url, decision_shop["admin"], "/segments")
         _rows(browser, "segments")
         start = browser.find_elements(By.CSS_SELECTOR, "[data-campaign]")[0]
         segment = start.get_attribute("data-campaign")
@@ -168,7 +146,7 @@ def test_starting_a_segment_campaign_with_a_holdout(live_server, decision_shop):
         holdout.clear()
         holdout.send_keys("20")
         browser.find_element(By.CSS_SELECTOR, "#campaign-form button[type=submit]").click()
-        title = _wait(browser, lambda b: "已发起" in b.find_element(By.ID, "campaign-title").text
+        title = wait(browser, lambda b: "已发起" in b.find_element(By.ID, "campaign-title").text
                       and b.find_element(By.ID, "campaign-title"))
         assert "对照组" in title.text
         assert console_errors(browser) == []
@@ -183,7 +161,7 @@ def test_an_analyst_reads_but_does_not_decide(live_server, decision_shop):
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["analyst"], "/pricing")
+        log_in(browser, live_server.url, decision_shop["analyst"], "/pricing")
         row = _rows(browser, "suggestions")[0]
         assert not row.find_elements(By.CSS_SELECTOR, "[data-decision]")
         assert "管理员可决策" in row.text
@@ -199,16 +177,16 @@ def test_measured_outcomes_and_the_audit_on_the_decisions_page(live_server, deci
                                               "value": {"price": 99.9}}, headers=shop.headers())
     assert back.status_code == 201
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/decisions")
+        log_in(browser, live_server.url, decision_shop["admin"], "/decisions")
         _rows(browser, "log")
         browser.find_element(By.ID, "check-now").click()
-        _wait(browser, lambda b: "评估了" in b.find_element(By.ID, "check-note").text)
+        wait(browser, lambda b: "评估了" in b.find_element(By.ID, "check-note").text)
         wanted = str(back.get_json()["id"])
 
         def measured_row(b):
             rows = b.find_elements(By.CSS_SELECTOR, f"#log tbody tr[data-decision='{wanted}'] [data-verdict]")
             return rows[0] if rows else None
-        verdict = _wait(browser, measured_row)
+        verdict = wait(browser, measured_row)
         assert verdict.text in ("符合预测", "好于预测", "差于预测", "数据不足，无法判断")
         audit = _rows(browser, "audit")
         assert any("pricing" in r.text for r in audit)
@@ -219,26 +197,26 @@ def test_the_alerts_centre_lists_the_mornings_alerts_and_keeps_what_was_done(liv
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/alerts")
-        items = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#alert-list li"))
+        log_in(browser, live_server.url, decision_shop["admin"], "/alerts")
+        items = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#alert-list li"))
         kinds = {i.get_attribute("data-kind") for i in items}
         assert "stockout_risk" in kinds
         count = len(items)
         first = items[0]
         alert_id = first.get_attribute("data-alert")
         first.find_element(By.CSS_SELECTOR, "[data-action=acknowledge]").click()
-        _wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#alert-list li")) == count - 1)
+        wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#alert-list li")) == count - 1)
         browser.find_element(By.CSS_SELECTOR, "#status-tabs [data-status=acknowledged]").click()
-        moved = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f"#alert-list li[data-alert='{alert_id}']"))
+        moved = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f"#alert-list li[data-alert='{alert_id}']"))
         moved[0].find_element(By.CSS_SELECTOR, "[data-action=resolve]").click()
-        _wait(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, f"#alert-list li[data-alert='{alert_id}']"))
+        wait(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, f"#alert-list li[data-alert='{alert_id}']"))
         # An alert's link goes where it is acted on: a stock-out to its forecast and restock row.
         browser.find_element(By.CSS_SELECTOR, "#status-tabs [data-status=open]").click()
         links = "#alert-list li[data-kind=stockout_risk] a"
-        stockout = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, links))
+        stockout = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, links))
         item_id = stockout[0].get_attribute("href").rsplit("=", 1)[1]
         stockout[0].click()
-        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#forecast-chart svg .mark-area path"))
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#forecast-chart svg .mark-area path"))
         assert item_id in browser.find_element(By.ID, "forecast-title").text
         assert console_errors(browser) == []
 
@@ -247,16 +225,16 @@ def test_reviews_show_categories_complaints_with_their_clause_and_analyse_pasted
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/reviews")
-        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#categories-chart svg .role-mark *"))
-        weakest = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#weakest tbody tr button"))
+        log_in(browser, live_server.url, decision_shop["admin"], "/reviews")
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#categories-chart svg .role-mark *"))
+        weakest = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#weakest tbody tr button"))
         weakest[0].click()
-        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#complaints .complaint"))
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#complaints .complaint"))
         marks = browser.find_elements(By.CSS_SELECTOR, "#complaints .review mark")
         assert marks and all(m.text for m in marks)
         browser.find_element(By.ID, "texts").send_keys("质量很好，很满意\n物流太慢了，包装也破了")
         browser.find_element(By.CSS_SELECTOR, "#analyze-form button").click()
-        rows = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#analysis tbody tr"))
+        rows = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#analysis tbody tr"))
         assert len(rows) == 2 and "正面" in rows[0].text and "负面" in rows[1].text and "物流" in rows[1].text
         assert console_errors(browser) == []
 
@@ -265,16 +243,16 @@ def test_recommendations_for_a_buyer_and_an_item_and_the_models_quality(live_ser
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], f"/recommendations?user={decision_shop['buyer']}")
-        picks = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-recs tbody tr"))
+        log_in(browser, live_server.url, decision_shop["admin"], f"/recommendations?user={decision_shop['buyer']}")
+        picks = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-recs tbody tr"))
         assert picks and all(r.find_elements(By.TAG_NAME, "td")[2].text for r in picks)  # each with its reason
-        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-history tbody tr"))
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-history tbody tr"))
         item_id = picks[0].find_elements(By.TAG_NAME, "td")[0].text
         field = browser.find_element(By.ID, "item")
         field.send_keys(item_id)
         browser.find_element(By.CSS_SELECTOR, "#item-form button").click()
-        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#similar tbody tr"))
-        _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#quality-chart svg .role-mark *"))
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#similar tbody tr"))
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#quality-chart svg .role-mark *"))
         assert "v1" in browser.find_element(By.ID, "quality").text
         assert console_errors(browser) == []
 
@@ -283,8 +261,8 @@ def test_the_weekly_report_inside_the_console_and_printable(live_server, decisio
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _log_in(browser, live_server.url, decision_shop["admin"], "/reports/weekly")
-        frame = _wait(browser, lambda b: b.find_element(By.ID, "report").get_attribute("data-loaded") == "true"
+        log_in(browser, live_server.url, decision_shop["admin"], "/reports/weekly")
+        frame = wait(browser, lambda b: b.find_element(By.ID, "report").get_attribute("data-loaded") == "true"
                       and b.find_element(By.ID, "report"))
         assert int(frame.size["height"]) > 400  # as tall as the report
         browser.execute_script("document.getElementById('report').contentWindow.print = "

@@ -18,7 +18,6 @@ from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
 from tests.support import DEMO_END
 from tests.support.demo_shops import import_demo
-from tests.support.http_servers import Recorder
 from tests.support.imports import retrain
 
 SECRET = "whsec-decisions-0123456789"
@@ -27,19 +26,12 @@ END = date.fromisoformat(DEMO_END)
 
 
 @pytest.fixture(scope="module")
-def receiver():
-    server = Recorder()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def demo(app, demo_data, receiver):
+def demo(app, demo_data, webhook_receiver):
     client = app.test_client()
     out = demo_data.files(seed=42, scale=0.3)
     truth = json.loads((out / "ground_truth.json").read_text())
     shop = make_shop(client, "决策测试店")
-    hook = client.post("/v1/webhooks", json={"url": receiver.url + "/erp", "events": EVENTS, "secret": SECRET},
+    hook = client.post("/v1/webhooks", json={"url": webhook_receiver.url + "/erp", "events": EVENTS, "secret": SECRET},
                        headers=shop.headers())
     assert hook.status_code == 201, hook.get_json()
     import_demo(client, shop, out, ["products", "orders", "order_items", "inventory"])
@@ -49,9 +41,9 @@ def demo(app, demo_data, receiver):
     return {"client": client, "shop": shop, "truth": truth, "out": out}
 
 
-def _events(receiver, event: str) -> list[dict]:
+def _events(webhook_receiver, event: str) -> list[dict]:
     found = []
-    for request in receiver.requests:
+    for request in webhook_receiver.requests:
         payload = json.loads(request["body"])
         if payload["event"] == event:
             found.append({"payload": payload, "headers": request["headers"], "body": request["body"]})
@@ -62,7 +54,7 @@ def _post(demo, body, role="admin", **headers):
     return demo["client"].post("/v1/decisions", json=body, headers={**demo["shop"].headers(role), **headers})
 
 
-def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, receiver):
+def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, webhook_receiver):
     client, h = demo["client"], demo["shop"].headers("analyst")
     advice = client.get("/v1/pricing/suggestions?action=change&limit=5", headers=h).get_json()
     row = advice["items"][0]
@@ -82,7 +74,7 @@ def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, rec
     again = _post(demo, body)
     assert again.status_code == 200 and again.get_json()["id"] == decision["id"]
     deliver_webhooks_once(settings)
-    sent = [e for e in _events(receiver, "price_change_accepted")
+    sent = [e for e in _events(webhook_receiver, "price_change_accepted")
             if e["payload"]["data"]["decision_id"] == decision["id"]]
     assert len(sent) == 1
     expected = "sha256=" + hmac.new(SECRET.encode(), sent[0]["body"], hashlib.sha256).hexdigest()
@@ -95,7 +87,7 @@ def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, rec
     assert [d["id"] for d in listed["items"]] == [decision["id"]]
 
 
-def test_a_decision_may_differ_from_the_advice_and_be_rejected(demo, settings, receiver):
+def test_a_decision_may_differ_from_the_advice_and_be_rejected(demo, settings, webhook_receiver):
     client, h = demo["client"], demo["shop"].headers("analyst")
     row = client.get("/v1/pricing/suggestions?action=change&limit=5", headers=h).get_json()["items"][1]
     own = _post(demo, {"kind": "price_change", "item_id": row["item_id"],
@@ -111,13 +103,13 @@ def test_a_decision_may_differ_from_the_advice_and_be_rejected(demo, settings, r
                             "note": "大促前不改价"})
     assert rejected.status_code == 201 and rejected.get_json()["status"] == "rejected"
     deliver_webhooks_once(settings)
-    ids = {e["payload"]["data"]["decision_id"] for e in _events(receiver, "price_change_accepted")}
+    ids = {e["payload"]["data"]["decision_id"] for e in _events(webhook_receiver, "price_change_accepted")}
     assert own.get_json()["id"] in ids and rejected.get_json()["id"] not in ids
     listed = client.get("/v1/decisions?status=rejected", headers=h).get_json()["items"]
     assert [d["note"] for d in listed] == ["大促前不改价"]
 
 
-def test_restock_with_a_changed_quantity(demo, settings, receiver):
+def test_restock_with_a_changed_quantity(demo, settings, webhook_receiver):
     client, h = demo["client"], demo["shop"].headers("analyst")
     plan = client.get("/v1/replenishment?risk=high&limit=3", headers=h).get_json()
     row = plan["items"][0]
@@ -130,14 +122,14 @@ def test_restock_with_a_changed_quantity(demo, settings, receiver):
     predicted = decision["advice"]["predicted"]
     assert predicted["units_p10"] <= predicted["units_p50"] <= predicted["units_p90"]
     deliver_webhooks_once(settings)
-    [event] = [e["payload"]["data"] for e in _events(receiver, "restock_accepted")
+    [event] = [e["payload"]["data"] for e in _events(webhook_receiver, "restock_accepted")
                if e["payload"]["data"]["decision_id"] == decision["id"]]
     arrival = date.fromisoformat(decision["effective_on"]) + timedelta(days=row["lead_time_days"])
     assert event["quantity"] == row["reorder_qty"] + 7 and event["supplier"] == "义乌仓"
     assert event["lead_time_days"] == row["lead_time_days"] and event["expected_arrival"] == arrival.isoformat()
 
 
-def test_a_campaign_keeps_a_random_holdout(demo, settings, receiver):
+def test_a_campaign_keeps_a_random_holdout(demo, settings, webhook_receiver):
     client, h = demo["client"], demo["shop"].headers("analyst")
     segments = client.get("/v1/segments", headers=h).get_json()
     segment = max(segments["rfm"], key=lambda s: s["customers"])
@@ -155,7 +147,7 @@ def test_a_campaign_keeps_a_random_holdout(demo, settings, receiver):
     assert exported.mimetype == "text/csv"
     assert [r[0] for r in csv.reader(io.StringIO(exported.get_data(as_text=True)))][1:] == sorted(held)
     deliver_webhooks_once(settings)
-    [event] = [e["payload"]["data"] for e in _events(receiver, "campaign_accepted")
+    [event] = [e["payload"]["data"] for e in _events(webhook_receiver, "campaign_accepted")
                if e["payload"]["data"]["decision_id"] == decision["id"]]
     assert event["members"] == counts["treatment"] and event["offer"] == "满199减20"
     assert client.get(event["members_url"], headers=h).get_json()["items"] == treated[:1000]
@@ -209,7 +201,7 @@ def test_refusals(demo, other_shop):
     assert client.get("/v1/decisions/99999999999/members", headers=h).status_code == 404
 
 
-def test_outcome_check_agrees_with_the_planted_truth(demo, settings, receiver):
+def test_outcome_check_agrees_with_the_planted_truth(demo, settings, webhook_receiver):
     client, h, truth = demo["client"], demo["shop"].headers(), demo["truth"]
     changes = clean_price_changes(truth, END)
     demand = {i: t["base_daily_demand"] for i, t in truth["items"].items()}
@@ -241,7 +233,7 @@ def test_outcome_check_agrees_with_the_planted_truth(demo, settings, receiver):
     assert np.mean(covered) >= 0.75, (np.mean(covered), len(covered))
     assert conclusive >= len(decided) / 2
     deliver_webhooks_once(settings)
-    sent = {e["payload"]["data"]["decision_id"] for e in _events(receiver, "decision_outcome")}
+    sent = {e["payload"]["data"]["decision_id"] for e in _events(webhook_receiver, "decision_outcome")}
     assert set(decided) <= sent
     audit = client.get("/v1/decisions/audit?service=pricing", headers=h).get_json()
     [pricing] = [m for m in audit["models"] if m["service"] == "pricing"]

@@ -47,6 +47,25 @@ def chromium(width: int = 1280, height: int = 900, language: str = "zh-CN") -> I
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def wait(browser, condition, seconds: float = 30):
+    """Until ``condition(browser)`` is truthy (its value), or a timeout error."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds).until(condition)
+
+
+def log_in(browser, url: str, user: dict, next_path: str = "/") -> None:
+    """Open ``next_path``, be sent to the login form, sign in through it as a person would."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{url}{next_path}")
+    form = wait(browser, lambda b: b.find_elements(By.ID, "login-form") and b.find_element(By.ID, "login-form"))
+    form.find_element(By.NAME, "email").send_keys(user["email"])
+    form.find_element(By.NAME, "password").send_keys(user["password"])
+    form.find_element(By.TAG_NAME, "button").click()
+    wait(browser, lambda b: "/login" not in b.current_url)
+
+
 def console_errors(driver) -> list[str]:
     """Errors the page logged (failed loads, CSP violations, script errors)."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
