@@ -99,14 +99,18 @@ def restock(caller: Principal, item_id: str, quantity: int | None, lead_time_day
     return advice, value
 
 
-def campaign(caller: Principal, segment: str, max_members: int) -> tuple[dict, list[str]]:
-    """(advice, member ids): the segment as insights sees it now, and every member's id."""
+def campaign(caller: Principal, segment: str, max_members: int, with_members: bool = True
+             ) -> tuple[dict, list[str]]:
+    """(advice, member ids): the segment as insights sees it now, and every member's id (none
+    unless ``with_members``)."""
     overview = _get("insights", "/v1/segments", caller)
     profile = next((row for row in overview.get("rfm", []) if row.get("name") == segment), None) or next(
         (row for row in (overview.get("clusters") or {}).get("groups", []) if row.get("name") == segment), None)
+    if profile is None:  # insights' own 404 names the segments there are
+        _get("insights", f"/v1/segments/{quote(segment, safe='')}/customers?limit=1", caller)
     members: list[str] = []
     offset = 0
-    while True:
+    while with_members:
         page = _get("insights", f"/v1/segments/{quote(segment, safe='')}/customers?limit={MEMBERS_PAGE}"
                                 f"&offset={offset}", caller)
         if page["total"] > max_members:
@@ -118,7 +122,7 @@ def campaign(caller: Principal, segment: str, max_members: int) -> tuple[dict, l
     advice = {"service": "insights", "model_version": overview["model_version"], "as_of": overview.get("as_of"),
               "suggested": {"segment": segment, "customers": (profile or {}).get("customers"),
                             "revenue_share": (profile or {}).get("revenue_share")},
-              "predicted": {"segment_size": len(members)}}
+              "predicted": {"segment_size": len(members) if with_members else (profile or {}).get("customers")}}
     return advice, members
 
 

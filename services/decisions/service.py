@@ -41,6 +41,7 @@ BASELINE_DAYS = 28
 # How far back a decision may be recorded (one taken before shopmind knew of it), and ahead.
 MAX_DAYS_BACK, MAX_DAYS_AHEAD = 5 * 366, 90
 MAX_CAMPAIGN_MEMBERS = 200_000
+MAX_SUBJECT_CHARS = 64  # an item id or segment name, as the tables hold them
 ACCEPTED_EVENT = {"price_change": "price_change_accepted", "restock": "restock_accepted",
                   "campaign": "campaign_accepted"}
 OUTCOME_EVENT = "decision_outcome"
@@ -76,7 +77,8 @@ def record(session: Session, shop_id: int, principal: Principal, args: dict, ide
                                         effective_on, window)
         value = {**value, **decided}
     else:
-        found, members = advice.campaign(principal, subject, MAX_CAMPAIGN_MEMBERS)
+        # Only an accepted campaign reaches customers: a rejected one keeps the advice, not the list.
+        found, members = advice.campaign(principal, subject, MAX_CAMPAIGN_MEMBERS, with_members=status == "accepted")
     if given_suggestion is not None and given_suggestion.model_version != found["model_version"]:
         raise Conflict(t("decisions.stale_suggestion", suggestion_id=args["suggestion_id"],
                          version=found["model_version"]))
@@ -307,6 +309,11 @@ def _subject(kind: str, args: dict) -> str:
     if not subject:
         raise InvalidInput(t("decisions.subject_required", kind=t(f"decisions.kind_{kind}"), field=wanted),
                            errors={wanted: [t("validation.required")]})
+    if len(subject) > MAX_SUBJECT_CHARS:  # only a suggestion id can carry one this long
+        raise InvalidInput(t("decisions.bad_suggestion", suggestion_id=args.get("suggestion_id", "")[:80],
+                             kind=t(f"decisions.kind_{kind}")),
+                           errors={"suggestion_id": [t("decisions.suggestion_mismatch",
+                                                       service=advice.SERVICE_OF_KIND[kind])]})
     return subject
 
 
@@ -325,7 +332,11 @@ def _effective_day(when: datetime | date | None, timezone: str) -> date:
     today = shop_today(timezone)
     if when is None:
         return today
-    day = pd.Timestamp(when).tz_convert(timezone).date() if isinstance(when, datetime) else when
+    if isinstance(when, datetime):  # a time without an offset is the shop's own clock
+        stamp = pd.Timestamp(when)
+        day = (stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp.tz_convert(timezone)).date()
+    else:
+        day = when
     if not (today - timedelta(days=MAX_DAYS_BACK) <= day <= today + timedelta(days=MAX_DAYS_AHEAD)):
         raise InvalidInput(t("decisions.effective_out_of_range", back=MAX_DAYS_BACK, ahead=MAX_DAYS_AHEAD),
                            errors={"effective_at": [t("decisions.effective_between",

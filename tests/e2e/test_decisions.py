@@ -178,12 +178,27 @@ def _all_members(client, headers, decision_id, group):
     ({"kind": "restock", "suggestion_id": "pricing:1:x"}, "suggestion_id"),
     ({"kind": "price_change", "item_id": "x", "suggestion_id": "pricing:1:y"}, "suggestion_id"),
     ({"kind": "price_change", "item_id": "x", "status": "maybe"}, "status"),
+    ({"kind": "price_change", "suggestion_id": "pricing:1:" + "x" * 100}, "suggestion_id"),
 ])
 def test_bad_input_names_the_field(demo, body, field):
     reply = _post(demo, body)
     assert reply.status_code == 422, reply.get_json()
     problem = reply.get_json()
     assert reply.mimetype == "application/problem+json" and field in problem["errors"], problem
+
+
+def test_times_without_an_offset_are_the_shops_and_a_rejected_campaign_keeps_no_list(demo):
+    client, h = demo["client"], demo["shop"].headers()
+    row = client.get("/v1/pricing/suggestions?limit=3", headers=h).get_json()["items"][2]
+    late = _post(demo, {"kind": "price_change", "item_id": row["item_id"], "effective_at": "2026-11-01T23:30:00"})
+    assert late.status_code == 201 and late.get_json()["effective_on"] == "2026-11-01"
+    utc = _post(demo, {"kind": "price_change", "item_id": row["item_id"], "effective_at": "2026-11-01T20:00:00+00:00"})
+    assert utc.status_code == 201 and utc.get_json()["effective_on"] == "2026-11-02"  # 04:00 in Shanghai
+    segment = client.get("/v1/segments", headers=h).get_json()["rfm"][0]["name"]
+    rejected = _post(demo, {"kind": "campaign", "segment": segment, "status": "rejected", "note": "预算不够"})
+    assert rejected.status_code == 201 and rejected.get_json()["members"] == {"treatment": 0, "holdout": 0}
+    assert rejected.get_json()["holdout_share"] is None
+    assert _post(demo, {"kind": "campaign", "segment": "no-such-segment", "status": "rejected"}).status_code == 404
 
 
 def test_refusals(demo, other_shop):
