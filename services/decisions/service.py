@@ -355,7 +355,7 @@ def _dedupe_key(kind: str, status: str, subject: str, args: dict, effective_on: 
         basis = ["suggestion", str(given), status]
     else:
         basis = ["content", kind, status, subject, args.get("value") or {}, effective_on.isoformat(),
-                 args.get("holdout_share")]
+                 args.get("holdout_share"), args.get("outcome_window_days")]
     return hashlib.sha256(json.dumps(basis, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -162,8 +162,10 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
     """Literal keys in the templates (``_("key")``) and scripts (``msg("key")``), and the keys built
     from a prefix (``"job_" + status``) for every value that prefix is given."""
     from services.console.pages import IMPORT_ENTITIES
+    from services.decisions import outcomes
     from services.ingestion.presets import ENTITY_FIELDS
     from shared.calendar import KPI_PERIODS
+    from shared.models import ALERT_STATUSES, DECISION_KINDS, DECISION_STATUSES, EVENT_TYPES
 
     fields = sorted({f for required, optional in ENTITY_FIELDS.values() for f in required + optional})
 
@@ -174,7 +176,16 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
              "js_report_": ["rows_total", "rows_loaded", "rows_updated", "rows_duplicate", "rows_rejected"],
              "js_column_": ["rank", "key", "label", "value", "share"],
              "js_field_": fields,
-             "js_role_": ["hashed", "personal", "address", "close_reason"]}  # an answer's columns (POST /v1/ask)
+             "js_role_": ["hashed", "personal", "address", "close_reason"],
+             "js_risk_": ["high", "medium", "low"], "js_kind_": DECISION_KINDS, "js_status_": DECISION_STATUSES,
+             "js_verdict_": [*outcomes.VERDICTS, "lift", "no_detectable_lift", "negative"],
+             "js_stock_": ["stockout_avoided", "stockout_not_avoided", "no_stockout"],
+             "js_alerts_none_": ALERT_STATUSES, "js_alerts_action_": ["acknowledge", "resolve", "reopen"],
+             "js_alert_kind_": ["stockout_risk", "negative_review_spike", "kpi_anomaly", "competitor_undercut",
+                                "decision_outcome", "job_failed"],
+             "js_source_": ["stockout_risk", "negative_reviews", "anomalies", "competitor_undercuts", "decisions"],
+             "js_label_": ["positive", "negative", "neutral"], "js_recs_fallback_": ["popular", "category_popular"],
+             "js_event_": EVENT_TYPES}  # an answer's columns (POST /v1/ask)
     keys = {f"console.{prefix}{value}" for prefix, values in built.items() for value in values}
     for template in (CONSOLE / "templates").glob("*.html"):
         keys |= {f"console.{k}" for k in re.findall(r"_\([\"']([a-z_0-9]+)[\"']\)", template.read_text())}
@@ -182,6 +193,10 @@ def test_every_label_the_console_uses_is_in_both_catalogues():
         named = set(re.findall(r'msg\("([a-z_0-9]+)"', script.read_text()))
         named |= set(re.findall(r'"((?:alert|metric)_[a-z_]+)"', script.read_text()))
         keys |= {f"console.js_{k}" for k in named if not k.endswith("_")}
+        # headings: a sortable table's column labels, and the columns a plain table is given
+        keys |= {f"console.js_{k}" for k in re.findall(r'label: "([a-z_0-9]+)"', script.read_text())}
+        for columns in re.findall(r"c\.table\(\[([^\]]*)\]", script.read_text()):
+            keys |= {f"console.js_column_{k}" for k in re.findall(r'(?<!msg\()"([a-z_0-9]+)"', columns)}
         assert {f"js_{k}" for k in named if k.endswith("_")} <= set(built), script.name
     assert len(keys) > 80
     for language in i18n.LANGUAGES:
