@@ -9,7 +9,8 @@ Run alone with `.venv/bin/python -m pytest tests/bench/test_decisions.py -q -s -
    back-dated ``POST /v1/decisions`` at its new price, for windows of 14 and 28 days; then
    ``POST /v1/decisions/outcomes/check``. Against the truth ``(new/old) ** elasticity``: how often
    the measured 90% interval covers it, how many outcomes are conclusive, their median interval
-   width (high ÷ low).
+   width (high ÷ low); the same share among the busiest quarter of the decisions (by units a day
+   before the change).
 3. Cost: ``POST /v1/decisions`` (it asks pricing for the item and a simulation) against ``GET
    /v1/pricing/items/{id}`` alone, and the check's seconds per decision, in the same run.
 """
@@ -59,7 +60,7 @@ def _run(client, shop, truth, window: int) -> dict:
     job = client.post("/v1/decisions/outcomes/check?wait=120", headers=h).get_json()["job"]
     check_s = time.perf_counter() - started
     assert job["status"] == "succeeded", job
-    covered, conclusive, widths = [], 0, []
+    covered, conclusive, widths, rates = [], 0, [], []
     for decision_id, (item_id, old, new) in decided.items():
         outcome = client.get(f"/v1/decisions/{decision_id}", headers=h).get_json()["outcome"]
         truth_ratio = (new / old) ** truth["items"][item_id]["elasticity"]
@@ -67,8 +68,12 @@ def _run(client, shop, truth, window: int) -> dict:
         covered.append(low <= truth_ratio <= high)
         widths.append(high / low)
         conclusive += outcome["verdict"] != "inconclusive"
+        rates.append((outcome["observed"]["units_per_day_before"], outcome["verdict"] != "inconclusive"))
+    busiest = sorted(rates, reverse=True)[:max(1, len(rates) // 4)]
     return {"window": window, "decisions": len(decided), "coverage": float(np.mean(covered)),
             "conclusive_share": conclusive / max(1, len(decided)), "median_width": statistics.median(widths),
+            "conclusive_busiest_quarter": float(np.mean([c for _, c in busiest])),
+            "busiest_quarter_min_units_per_day": busiest[-1][0],
             "post_ms": statistics.median(post_ms), "get_ms": statistics.median(get_ms),
             "check_ms_per_decision": 1000 * check_s / max(1, len(decided))}
 
@@ -81,7 +86,9 @@ def test_outcome_checks_against_the_planted_truth(app, demo_data):
             row = {"scale": scale, **_run(client, shop, truth, window)}
             rows.append(row)
             print(f"scale {scale} window {window}: {row['decisions']} decisions, coverage {row['coverage']:.1%}, "
-                  f"conclusive {row['conclusive_share']:.1%}, median width ×{row['median_width']:.2f}, "
+                  f"conclusive {row['conclusive_share']:.1%} (busiest quarter, "
+                  f"≥{row['busiest_quarter_min_units_per_day']:.2f} units/day before: "
+                  f"{row['conclusive_busiest_quarter']:.1%}), median width ×{row['median_width']:.2f}, "
                   f"POST {row['post_ms']:.1f} ms vs GET pricing {row['get_ms']:.1f} ms "
                   f"(×{row['post_ms'] / row['get_ms']:.2f}), check {row['check_ms_per_decision']:.1f} ms/decision")
     for row in rows:
