@@ -107,7 +107,8 @@ class Forecasts:
 
     def _explain_rows(self, rows: np.ndarray, horizon: int) -> Explained:
         """These items' features that move their p50 most over ``horizon`` days (xgboost's
-        per-feature contributions summed over the days, as shares of the total)."""
+        per-feature contributions summed over the days, as shares of the total, or of the features'
+        summed sway where that is larger)."""
         horizons = sampled_days(horizon)
         dates = pd.DatetimeIndex([pd.Timestamp(self.as_of) + pd.Timedelta(days=int(h)) for h in horizons])
         targets = target_features(dates, horizons)
@@ -115,7 +116,9 @@ class Forecasts:
                           pd.DataFrame(np.tile(targets.to_numpy(dtype=float), (len(rows), 1))))
         contributions = self.model.contributions(X).reshape(len(rows), len(horizons), -1)
         per_feature = contributions[:, :, :-1].sum(axis=1)
-        total = np.abs(contributions.sum(axis=(1, 2)))
+        # Shares of the p50, but never of a p50 the features all but cancel out to (an item forecast
+        # to sell ~nothing): there a share of ±30,000,000% says nothing; of the features' own sway, ≤ 100%.
+        total = np.maximum(np.abs(contributions.sum(axis=(1, 2))), np.abs(per_feature).sum(axis=1))
         total[total == 0] = 1.0
         top = np.argsort(-np.abs(per_feature), axis=1, kind="stable")[:, :EXPLAINED_FEATURES]
         first_day = X.reshape(len(rows), len(horizons), -1)[:, 0, :]

@@ -29,7 +29,8 @@ class PointSchema(ma.Schema):
 
 class ExplanationSchema(ma.Schema):
     feature = ma.fields.String()
-    contribution = ma.fields.Float(metadata={"description": "share of the p50 over the horizon"})
+    contribution = ma.fields.Float(metadata={
+        "description": "share of the p50 over the horizon (of the features' summed sway when the p50 is near 0)"})
     text = ma.fields.String()
 
 

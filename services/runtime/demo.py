@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from shared.config import Settings
@@ -96,6 +96,7 @@ def prepare_demo(settings: Settings, seed: int, scale: float, end_date: date, ge
 
 # Past price changes of the demo shop recorded as the decisions they were, so 决策 shows outcomes.
 PAST_DECISIONS = 6
+PAST_WINDOW_DAYS = 28
 
 
 def record_past_decisions(client, auth: dict, out_dir: Path, end_date: date, until_finished: Callable,
@@ -107,11 +108,16 @@ def record_past_decisions(client, auth: dict, out_dir: Path, end_date: date, unt
     truth = json.loads((out_dir / "ground_truth.json").read_text())
     if client.get("/v1/decisions?limit=1", headers=auth).get_json().get("items"):
         return  # a reused demo shop has them already
-    changes = sorted(clean_price_changes(truth, end_date, 28, 14), key=lambda c: c[1], reverse=True)
+    # The best sellers' changes of the last half year: a slow item's fortnight says little (docs/decisions.md).
+    demand = {item_id: item["base_daily_demand"] for item_id, item in truth["items"].items()}
+    recent = (end_date - timedelta(days=183)).isoformat()
+    changes = sorted((c for c in clean_price_changes(truth, end_date, 28, PAST_WINDOW_DAYS) if c[1] >= recent),
+                     key=lambda c: -demand[c[0]])
     recorded = 0
     for item_id, day, _old, new in changes:
         reply = client.post("/v1/decisions", headers=auth, json={
             "kind": "price_change", "item_id": item_id, "value": {"price": new}, "effective_at": day,
+            "outcome_window_days": PAST_WINDOW_DAYS,
             "note": "演示：店铺过去的一次调价，补记为决策"})
         recorded += reply.status_code == 201
         if recorded == PAST_DECISIONS:

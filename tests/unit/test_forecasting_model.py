@@ -210,3 +210,23 @@ def test_every_feature_reads_as_words_in_both_languages(feature):
         code = feature.removesuffix("_rel")
         looks_like_code = any(c.isdigit() or c == "_" for c in code)
         assert "+46%" in text and not (looks_like_code and code in text), text
+
+
+
+def test_explanations_stay_within_the_whole_for_an_item_forecast_to_sell_nothing(fitted, monkeypatch):
+    """Features that sway a lot but sum to a p50 of almost nothing: their shares stay within ±100%
+    (they were ±30,000,000% of a near-zero p50 on the demo shop's out-of-stock items)."""
+    history, model = fitted
+    bundle = Forecasts.from_history(model, history, {"overall": {}})
+    width = len(model.feature_names)
+
+    def cancelling(X):
+        row = np.zeros(width + 1)
+        row[:3] = [5.0, -4.0, -0.999]
+        return np.tile(row, (len(X), 1))
+
+    monkeypatch.setattr(bundle.model, "contributions", cancelling)
+    bundle.explained = {}
+    shares = [e["contribution"] for e in bundle.explain(bundle.row("i3"), 7)]
+    assert shares and max(abs(x) for x in shares) <= 1.0
+    assert shares[0] == pytest.approx(5.0 / 9.999, abs=1e-3)  # of the features' summed sway

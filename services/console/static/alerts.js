@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var c = window.console_;
-  var status = "open";
+  var status = "open", kind = "";
   // status -> the actions offered there
   var ACTIONS = { open: ["acknowledge", "resolve"], acknowledged: ["resolve", "reopen"], resolved: ["reopen"] };
 
@@ -14,14 +14,24 @@
       list.textContent = "";
       if (!reply.ok) { note.textContent = c.problemText(reply); return; }
       var body = reply.body;
-      document.querySelectorAll("#status-tabs button").forEach(function (button) {
+      document.getElementById("kind-filter").addEventListener("change", function (e) { kind = e.target.value; load(); });
+  document.querySelectorAll("#status-tabs button").forEach(function (button) {
         button.setAttribute("aria-pressed", String(button.dataset.status === status));
         button.querySelector(".count").textContent = "(" + c.number(body.counts[button.dataset.status] || 0, 0) + ")";
       });
       note.textContent = body.unavailable.length
         ? c.msg("alerts_unavailable", { sources: body.unavailable.map(function (u) { return c.msg("source_" + u.source); }).join("、") })
         : body.items.length ? "" : c.msg("alerts_none_" + status);
-      body.items.forEach(function (alert) {
+      var select = document.getElementById("kind-filter"), kinds = {};
+      body.items.forEach(function (alert) { kinds[alert.kind] = (kinds[alert.kind] || 0) + 1; });
+      select.textContent = "";
+      select.appendChild(c.element("option", { value: "" }, c.msg("alerts_every_kind", { count: body.items.length })));
+      Object.keys(kinds).forEach(function (k) {
+        select.appendChild(c.element("option", { value: k }, c.msg("alert_kind_" + k) + "（" + kinds[k] + "）"));
+      });
+      if (kind && !kinds[kind]) kind = "";
+      select.value = kind;
+      body.items.filter(function (alert) { return !kind || alert.kind === kind; }).forEach(function (alert) {
         var item = c.element("li", { "class": "alert " + alert.severity, "data-alert": alert.id, "data-kind": alert.kind });
         item.appendChild(c.element("span", { "class": "badge " + alert.severity }, c.msg("alert_kind_" + alert.kind)));
         var text = c.element("div", { "class": "alert-text" });
@@ -48,6 +58,7 @@
     });
   }
 
+  document.getElementById("kind-filter").addEventListener("change", function (e) { kind = e.target.value; load(); });
   document.querySelectorAll("#status-tabs button").forEach(function (button) {
     button.addEventListener("click", function () { status = button.dataset.status; load(); });
   });

@@ -16,6 +16,13 @@
     return c.msg("value_campaign", { offer: v.offer || v.channel || "—", holdout: c.percent(row.holdout_share || 0).replace("+", "") });
   }
 
+  // "user:<email>" reads as the email; "key:<id>" as an API key
+  function decider(text) {
+    if (text.indexOf("user:") === 0) return text.slice(5);
+    if (text.indexOf("key:") === 0) return c.msg("decided_by_key", { id: text.slice(4) });
+    return text;
+  }
+
   function outcome(row) {
     if (row.status === "rejected") return c.element("span", { "class": "muted" }, "—");
     if (!row.outcome) return c.element("span", { "class": "muted" }, c.msg("outcome_pending", { day: c.day(row.outcome_due_on) }));
@@ -35,14 +42,15 @@
       var rows = reply.body.items;
       if (!more) target.textContent = "";
       if (!rows.length && !more) { target.textContent = c.msg("decisions_none"); return; }
-      var table = more ? target.querySelector("table") : c.table(["decided_at", "kind", "subject", "decision", "decided_by", "status", "outcome"], []);
+      var table = more ? target.querySelector("table") : c.table(["decided_at", "effective_on", "kind", "subject", "decision", "decided_by", "status", "outcome"], []);
       var body = table.tBodies[0];
       rows.forEach(function (row) {
         var line = body.insertRow();
         line.dataset.decision = String(row.id);
         var open = c.element("button", { type: "button", "class": "link" }, c.moment(row.decided_at));
         open.addEventListener("click", function () { detail(row.id); });
-        [open, c.msg("kind_" + row.kind), subject(row), decided(row), row.decided_by, c.msg("status_" + row.status), outcome(row)]
+        [open, c.day(row.effective_on), c.msg("kind_" + row.kind), subject(row), decided(row), decider(row.decided_by),
+         c.msg("status_" + row.status), outcome(row)]
           .forEach(function (cell) {
             var td = line.insertCell();
             if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell;
@@ -75,7 +83,7 @@
         : row.status === "accepted" ? c.msg("outcome_pending", { day: c.day(row.outcome_due_on) }) : c.msg("status_rejected");
       var list = document.getElementById("detail-list");
       list.textContent = "";
-      entries(list, "", { decided_by: row.decided_by, effective_on: row.effective_on, note: row.note,
+      entries(list, "", { decided_by: decider(row.decided_by), effective_on: row.effective_on, note: row.note,
                           model: row.advice.service + " v" + row.advice.model_version });
       entries(list, c.msg("detail_decided") + " · ", row.value);
       entries(list, c.msg("detail_predicted") + " · ", row.advice.predicted);

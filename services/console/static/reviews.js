@@ -22,7 +22,7 @@
       c.chart(document.getElementById("categories-chart"), {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json", height: 220, data: { values: values },
         mark: { type: "line", point: true },
-        encoding: { x: { field: "week", type: "temporal", title: null },
+        encoding: { x: { field: "week", type: "temporal", title: null, axis: { format: "%-m/%-d" } },
                     y: { field: "rate", type: "quantitative", title: c.msg("reviews_positive_rate"), axis: { format: "%" } },
                     color: { field: "category", type: "nominal", title: null } }
       });
@@ -102,7 +102,7 @@
         resolve: { scale: { y: "independent" } },
         layer: [
           { mark: { type: "bar", opacity: 0.35, color: "#7b8794" },
-            encoding: { x: { field: "week", type: "temporal", title: null }, y: { field: "reviews", type: "quantitative", title: c.msg("reviews_count") } } },
+            encoding: { x: { field: "week", type: "temporal", title: null, axis: { format: "%-m/%-d" } }, y: { field: "reviews", type: "quantitative", title: c.msg("reviews_count") } } },
           { mark: { type: "line", point: true, color: "#1f5fbf" },
             encoding: { x: { field: "week", type: "temporal" },
                         y: { field: "positive_rate", type: "quantitative", title: c.msg("reviews_positive_rate"), axis: { format: "%", orient: "right" } } } }
