@@ -18,6 +18,7 @@ from services.insights.schemas import (
     AnswerSchema,
     AskSchema,
     MembersArgsSchema,
+    SegmentsArgsSchema,
     SegmentsSchema,
 )
 from services.insights.weekly import weekly_report
@@ -66,10 +67,12 @@ def _settings() -> Settings:
 
 @blp.route("/segments")
 class Segments(MethodView):
+    @blp.arguments(SegmentsArgsSchema, location="query")
     @blp.response(200, SegmentsSchema)
-    def get(self):
-        """RFM groups and behaviour clusters: sizes, revenue shares, averages, what to do with each."""
-        return service.segments_overview(current_shop_id(), _settings())
+    def get(self, args):
+        """RFM groups and behaviour clusters: sizes, revenue shares, averages, what to do with each (and,
+        with `trend_months`, each group's buyers and revenue per month)."""
+        return service.segments_overview(request_session(), current_shop_id(), _settings(), args["trend_months"])
 
 
 @blp.route("/segments/<name>/customers")

@@ -229,14 +229,16 @@ def latest_order_time(session: Session) -> datetime | None:
     return session.scalar(select(func.max(Order.created_at)))
 
 
-def buyer_orders(session: Session, end: datetime) -> pd.DataFrame:
-    """user_id, order_id, created_at, revenue of sale orders created before ``end`` (RFM input)."""
+def buyer_orders(session: Session, end: datetime, start: datetime | None = None) -> pd.DataFrame:
+    """user_id, order_id, created_at, revenue of sale orders created before ``end`` (and from
+    ``start``, if given): the RFM input, and a segment's recent months."""
     _bounded(session)
     revenue = func.coalesce(func.sum(line_revenue()), Order.paid_amount, 0)
+    since = Order.created_at >= start if start is not None else Order.created_at.is_not(None)
     rows = session.execute(
         select(Order.user_id, Order.order_id, Order.created_at, revenue)
         .outerjoin(OrderItem, (OrderItem.shop_id == Order.shop_id) & (OrderItem.order_id == Order.order_id))
-        .where(Order.created_at < end, Order.user_id.is_not(None), is_sale())
+        .where(Order.created_at < end, since, Order.user_id.is_not(None), is_sale())
         .group_by(Order.user_id, Order.order_id, Order.created_at, Order.paid_amount).limit(ROW_LIMIT)
     ).all()
     frame = pd.DataFrame(rows, columns=["user_id", "order_id", "created_at", "revenue"])

@@ -35,6 +35,11 @@ class AnswerSchema(ma.Schema):
         "description": "other readings worth offering: {question, reading} (a festival's campaign vs its day)"})
 
 
+class SegmentsArgsSchema(ma.Schema):
+    trend_months = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=24), metadata={
+        "description": "each RFM group's buyers and revenue per month over this many months up to as_of"})
+
+
 class SegmentsSchema(ma.Schema):
     model_version = ma.fields.Integer()
     as_of = ma.fields.String()

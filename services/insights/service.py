@@ -70,13 +70,38 @@ def segment_lookup(shop_id: int, settings: Settings) -> Callable[[], pd.Series]:
     return segment_of
 
 
-def segments_overview(shop_id: int, settings: Settings) -> dict:
-    """RFM groups and behaviour clusters of the active model: sizes, shares, averages, advice."""
+def segments_overview(session: Session, shop_id: int, settings: Settings, trend_months: int = 0) -> dict:
+    """RFM groups and behaviour clusters of the active model: sizes, shares, averages, advice; with
+    ``trend_months``, each RFM group's buyers and revenue per month over the months up to as_of."""
     loaded = _required_segments(shop_id, settings)
     customers, params = loaded.model["customers"], loaded.model["params"]
+    groups = summary(customers, "rfm_group")
+    if trend_months:
+        trends = _group_trends(session, shop_id, customers, params["as_of"], trend_months)
+        groups = [{**group, "trend": trends.get(group["name"], [])} for group in groups]
     return {"model_version": loaded.version, "as_of": params["as_of"], "customers": int(len(customers)),
-            "rfm": summary(customers, "rfm_group"),
+            "rfm": groups,
             "clusters": {"k": params["k"], "silhouette": params["silhouette"], "groups": params["cluster_profiles"]}}
+
+
+def _group_trends(session: Session, shop_id: int, customers: pd.DataFrame, as_of: str, months: int) -> dict:
+    """Per RFM group (its members as the model grouped them): buyers and revenue in each of the last
+    ``months`` calendar months up to ``as_of`` (the last one to date)."""
+    timezone = shop_timezone(session, shop_id)
+    last = pd.Timestamp(as_of).to_period("M")
+    first = (last - (months - 1)).to_timestamp().date()
+    start, end = local_window((first, pd.Timestamp(as_of).date()), timezone)
+    orders = data.buyer_orders(session, end, start)
+    orders = orders[orders["revenue"] > 0].merge(customers[["user_id", "rfm_group"]], on="user_id")
+    orders["month"] = local_days(orders["created_at"], timezone).dt.to_period("M").astype(str)
+    summed = orders.groupby(["rfm_group", "month"]).agg(revenue=("revenue", "sum"), buyers=("user_id", "nunique"))
+    calendar = [str(last - k) for k in range(months - 1, -1, -1)]
+    trends = {}
+    for name in customers["rfm_group"].unique():
+        trends[str(name)] = [
+            {"month": month, "revenue": round(float(summed["revenue"].get((name, month), 0.0)), 2),
+             "buyers": int(summed["buyers"].get((name, month), 0))} for month in calendar]
+    return trends
 
 
 def _members(shop_id: int, settings: Settings, name: str) -> pd.DataFrame:

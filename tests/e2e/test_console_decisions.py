@@ -138,6 +138,7 @@ def test_starting_a_segment_campaign_with_a_holdout(live_server, decision_shop):
     with chromium() as browser:
         log_in(browser, live_server.url, decision_shop["admin"], "/segments")
         _rows(browser, "segments")
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#segments-chart svg .role-mark *"))
         start = browser.find_elements(By.CSS_SELECTOR, "[data-campaign]")[0]
         segment = start.get_attribute("data-campaign")
         start.click()

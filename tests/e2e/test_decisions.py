@@ -14,6 +14,8 @@ import pytest
 
 from infra.demo_data import clean_price_changes
 from shared.calendar import shop_today
+from shared.db import ALL_SHOPS, session_scope, utcnow
+from shared.models import WebhookDelivery
 from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
 from tests.support import DEMO_END
@@ -38,7 +40,7 @@ def demo(app, demo_data, webhook_receiver):
     for model in ("pricing", "forecasting", "insights"):
         job = retrain(client, shop.headers(), model)
         assert job["status"] == "succeeded", job
-    return {"client": client, "shop": shop, "truth": truth, "out": out}
+    return {"client": client, "shop": shop, "truth": truth, "out": out, "hook_id": hook.get_json()["id"]}
 
 
 def _events(webhook_receiver, event: str) -> list[dict]:
@@ -127,6 +129,30 @@ def test_restock_with_a_changed_quantity(demo, settings, webhook_receiver):
     arrival = date.fromisoformat(decision["effective_on"]) + timedelta(days=row["lead_time_days"])
     assert event["quantity"] == row["reorder_qty"] + 7 and event["supplier"] == "义乌仓"
     assert event["lead_time_days"] == row["lead_time_days"] and event["expected_arrival"] == arrival.isoformat()
+
+
+def test_a_decision_event_the_receiver_refused_is_retried_with_the_same_body(demo, settings, webhook_receiver):
+    client, h = demo["client"], demo["shop"].headers()
+    item_id = client.get("/v1/replenishment?limit=5", headers=h).get_json()["items"][4]["item_id"]
+    webhook_receiver.status = 503
+    try:
+        decision = _post(demo, {"kind": "restock", "item_id": item_id, "value": {"quantity": 5}}).get_json()
+        deliver_webhooks_once(settings)
+    finally:
+        webhook_receiver.status = 200
+    log = client.get(f"/v1/webhooks/{demo['hook_id']}/deliveries?limit=100", headers=h).get_json()["items"]
+    [pending] = [d for d in log if d["event"] == "restock_accepted" and d["status"] == "pending"]
+    assert pending["attempts"] == 1 and pending["last_status_code"] == 503
+    with session_scope(ALL_SHOPS, settings.database_url) as session:  # the backoff has passed
+        for row in session.query(WebhookDelivery).filter(WebhookDelivery.status == "pending"):
+            row.next_attempt_at = utcnow() - timedelta(seconds=1)
+    deliver_webhooks_once(settings)
+    sent = [e for e in _events(webhook_receiver, "restock_accepted")
+            if e["payload"]["data"]["decision_id"] == decision["id"]]
+    assert len(sent) == 2 and sent[0]["body"] == sent[1]["body"]
+    log = client.get(f"/v1/webhooks/{demo['hook_id']}/deliveries?limit=100", headers=h).get_json()["items"]
+    [done] = [d for d in log if d["id"] == pending["id"]]
+    assert done["status"] == "delivered" and done["attempts"] == 2
 
 
 def test_a_campaign_keeps_a_random_holdout(demo, settings, webhook_receiver):

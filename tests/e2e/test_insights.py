@@ -188,6 +188,22 @@ def test_questions_break_down_by_customer_segment(demo, segmented):
     assert all(0 <= r["value"] <= 1 for r in english["rows"])
 
 
+def test_segment_trends_add_up_to_the_months_sales(demo, segmented):
+    client, h = demo["client"], demo["shop"].headers("analyst")
+    body = client.get("/v1/segments?trend_months=3", headers=h).get_json()
+    assert all([p["month"] for p in g["trend"]] == ["2026-09", "2026-10", "2026-11"] for g in body["rfm"])
+    lines = demo["lines"]
+    sold = lines[lines["status"].isin(qs.SALE)]
+    for month, days in (("2026-10", ("2026-10-01", "2026-10-31")), ("2026-11", ("2026-11-01", "2026-11-20"))):
+        inside = sold[(sold["day"] >= days[0]) & (sold["day"] <= days[1])]
+        revenue = sum(p["revenue"] for g in body["rfm"] for p in g["trend"] if p["month"] == month)
+        buyers = sum(p["buyers"] for g in body["rfm"] for p in g["trend"] if p["month"] == month)
+        assert abs(revenue - inside["revenue"].sum()) < 0.01, (revenue, inside["revenue"].sum())
+        assert buyers == inside["user"].nunique()  # every buyer is in one group
+    assert "trend" not in client.get("/v1/segments", headers=h).get_json()["rfm"][0]
+    assert client.get("/v1/segments?trend_months=99", headers=h).status_code == 422
+
+
 def test_segment_questions_before_segments_exist_say_how_to_get_them(client):
     shop = make_shop(client, "还没分群的店")
     reply = client.post("/v1/ask", json={"question": "各客户分群的销售额"}, headers=shop.headers("analyst"))

@@ -4,16 +4,40 @@
   "use strict";
   var c = window.console_, d = window.decide_;
   var chosen = null;
+  var MONTHS = 6;
+
+  // The last full month against the one before it (the current month is still running).
+  function change(trend) {
+    if (!trend || trend.length < 3) return null;
+    var last = trend[trend.length - 2].revenue, before = trend[trend.length - 3].revenue;
+    return before ? last / before - 1 : null;
+  }
+
+  function chart(groups) {
+    var values = [];
+    groups.forEach(function (g) {
+      (g.trend || []).forEach(function (p) { values.push({ month: p.month, revenue: p.revenue, group: g.title || g.name }); });
+    });
+    c.chart(document.getElementById("segments-chart"), {
+      $schema: "https://vega.github.io/schema/vega-lite/v5.json", height: 220, data: { values: values },
+      mark: { type: "line", point: true },
+      encoding: { x: { field: "month", type: "ordinal", title: null },
+                  y: { field: "revenue", type: "quantitative", title: c.msg("segments_revenue") },
+                  color: { field: "group", type: "nominal", title: null } }
+    });
+  }
 
   function segments() {
-    c.api("GET", "/v1/segments").then(function (reply) {
+    c.api("GET", "/v1/segments?trend_months=" + MONTHS).then(function (reply) {
       var note = document.getElementById("segments-note"), target = document.getElementById("segments");
       if (!reply.ok) { note.textContent = c.problemText(reply); return; }
       note.textContent = c.msg("segments_note", { as_of: c.day(reply.body.as_of), customers: c.number(reply.body.customers, 0) });
+      chart(reply.body.rfm);
       d.sortable(target, [
         { label: "column_segment", sort: "name" }, { label: "column_customers", sort: "customers" },
         { label: "column_share", sort: "share" }, { label: "column_revenue_share", sort: "revenue_share" },
         { label: "column_avg_spend", sort: "avg_spend" }, { label: "column_avg_recency_days", sort: "avg_recency_days" },
+        { label: "column_segment_trend" },
         { label: "column_advice" }, { label: "" }
       ], reply.body.rfm, function (row) {
         var actions = c.element("span", { "class": "decide" });
@@ -27,6 +51,8 @@
         }
         return [row.title || row.name, row.customers, c.percent(row.share).replace("+", ""),
                 c.percent(row.revenue_share).replace("+", ""), c.money(row.avg_spend), c.number(row.avg_recency_days, 0),
+                c.element("span", { "class": change(row.trend) > 0 ? "up" : change(row.trend) < 0 ? "down" : "muted" },
+                          c.percent(change(row.trend))),
                 row.advice || "", actions];
       });
     });
