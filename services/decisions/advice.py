@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound, ServiceUnavailable
+from shared.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shared.i18n import t
 from shared.service_client import registry
 
@@ -30,7 +30,11 @@ def _get(service: str, path: str, caller: Principal, json_body: dict | None = No
     detail = reply.body.get("detail") if isinstance(reply.body, dict) else None
     if reply.status == 404:
         raise NotFound(detail or t("decisions.advice_missing", service=service))
-    if reply.status in (409, 422):
+    if reply.status == 422:  # what was decided is outside what the model can speak to (an absurd price)
+        errors = reply.body.get("errors") if isinstance(reply.body, dict) else None
+        raise InvalidInput(detail or t("problem.status_422"),
+                           errors={f"value.{field}": messages for field, messages in (errors or {}).items()})
+    if reply.status == 409:
         raise Conflict(t("decisions.no_advice", service=service, reason=detail or reply.status))
     raise ServiceUnavailable(t("decisions.advice_unavailable", service=service,
                                reason=detail or t("gateway.http_status", status=reply.status)))

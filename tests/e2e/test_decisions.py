@@ -229,6 +229,9 @@ def test_times_without_an_offset_are_the_shops_and_a_rejected_campaign_keeps_no_
 
 def test_refusals(demo, other_shop):
     client, h = demo["client"], demo["shop"].headers()
+    item_id = client.get("/v1/pricing/suggestions?limit=1", headers=h).get_json()["items"][0]["item_id"]
+    absurd = _post(demo, {"kind": "price_change", "item_id": item_id, "value": {"price": 0.01}})
+    assert absurd.status_code == 422 and "value.price" in absurd.get_json()["errors"], absurd.get_json()
     assert _post(demo, {"kind": "price_change", "item_id": "no-such-item"}).status_code == 404
     stale = _post(demo, {"kind": "price_change", "item_id": "x", "suggestion_id": "pricing:999:x"})
     assert stale.status_code in (404, 409)
@@ -236,7 +239,8 @@ def test_refusals(demo, other_shop):
     old = row["suggestion_id"].replace(":", ":9", 1)  # a version that never advised
     assert _post(demo, {"kind": "price_change", "suggestion_id": old}).status_code == 409
     assert _post(demo, {"kind": "price_change", "item_id": row["item_id"]}, role="analyst").status_code == 403
-    decision = client.get("/v1/decisions?limit=1", headers=h).get_json()["items"][0]
+    decision = _post(demo, {"kind": "price_change", "item_id": item_id, "status": "rejected",
+                            "note": "refusals"}).get_json()
     assert client.get(f"/v1/decisions/{decision['id']}", headers=other_shop.headers()).status_code == 404
     assert client.get(f"/v1/decisions/{decision['id']}/members", headers=h).status_code in (200, 409)
     assert client.get("/v1/decisions/99999999999/members", headers=h).status_code == 404
