@@ -72,6 +72,8 @@ def record(session: Session, shop_id: int, principal: Principal, args: dict, ide
     members: list[str] = []
     if kind == "price_change":
         found, value = advice.price_change(principal, subject, value.get("price"), window)
+        # The moment the new price applies, for a pricing tool to schedule: as given, else the day's start.
+        value["effective_at"] = _effective_moment(args.get("effective_at"), effective_on, timezone)
     elif kind == "restock":
         found, decided = advice.restock(principal, subject, value.get("quantity"), value.get("lead_time_days"),
                                         effective_on, window)
@@ -275,7 +277,8 @@ def event_payload(decision: dict) -> dict:
             "url": f"/v1/decisions/{decision['id']}"}
     value = decision["value"]
     if decision["kind"] == "price_change":
-        base.update(item_id=decision["item_id"], new_price=value.get("price"), old_price=value.get("old_price"))
+        base.update(item_id=decision["item_id"], new_price=value.get("price"), old_price=value.get("old_price"),
+                    effective_at=value.get("effective_at"))
     elif decision["kind"] == "restock":
         base.update(item_id=decision["item_id"], quantity=value.get("quantity"),
                     lead_time_days=value.get("lead_time_days"), expected_arrival=value.get("expected_arrival"),
@@ -343,6 +346,13 @@ def _effective_day(when: datetime | date | None, timezone: str) -> date:
                                                       low=(today - timedelta(days=MAX_DAYS_BACK)).isoformat(),
                                                       high=(today + timedelta(days=MAX_DAYS_AHEAD)).isoformat())]})
     return day
+
+
+def _effective_moment(when: datetime | date | None, day: date, timezone: str) -> str:
+    if isinstance(when, datetime):
+        stamp = pd.Timestamp(when)
+        return (stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp).isoformat()
+    return pd.Timestamp(day).tz_localize(timezone).isoformat()
 
 
 def _dedupe_key(kind: str, status: str, subject: str, args: dict, effective_on: date,

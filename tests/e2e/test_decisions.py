@@ -84,6 +84,7 @@ def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, web
     data = sent[0]["payload"]["data"]
     assert data["item_id"] == row["item_id"] and data["new_price"] == row["price"]
     assert data["old_price"] == row["current_price"] and data["effective_on"] == decision["effective_on"]
+    assert data["effective_at"] == f"{decision['effective_on']}T00:00:00+08:00"  # the shop's day starts
     assert data["model"] == {"service": "pricing", "version": advice["model_version"]}
     listed = client.get(f"/v1/decisions?kind=price_change&item_id={row['item_id']}", headers=h).get_json()
     assert [d["id"] for d in listed["items"]] == [decision["id"]]
@@ -218,6 +219,7 @@ def test_times_without_an_offset_are_the_shops_and_a_rejected_campaign_keeps_no_
     row = client.get("/v1/pricing/suggestions?limit=3", headers=h).get_json()["items"][2]
     late = _post(demo, {"kind": "price_change", "item_id": row["item_id"], "effective_at": "2026-11-01T23:30:00"})
     assert late.status_code == 201 and late.get_json()["effective_on"] == "2026-11-01"
+    assert late.get_json()["value"]["effective_at"] == "2026-11-01T23:30:00+08:00"
     utc = _post(demo, {"kind": "price_change", "item_id": row["item_id"], "effective_at": "2026-11-01T20:00:00+00:00"})
     assert utc.status_code == 201 and utc.get_json()["effective_on"] == "2026-11-02"  # 04:00 in Shanghai
     segment = client.get("/v1/segments", headers=h).get_json()["rfm"][0]["name"]
