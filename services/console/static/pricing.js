@@ -8,8 +8,11 @@
   var rows = [], curves = {}, current = null, pending = null;
 
   function elasticity(row) {
-    if (row.ci_low === undefined || row.ci_low === null) return c.number(row.elasticity, 2);
-    return c.number(row.elasticity, 2) + " [" + c.number(row.ci_low, 2) + ", " + c.number(row.ci_high, 2) + "]";
+    var text = c.number(row.elasticity, 2);
+    if (row.ci_low !== undefined && row.ci_low !== null) {
+      text += " [" + c.number(row.ci_low, 2) + ", " + c.number(row.ci_high, 2) + "]";
+    }
+    return c.element("span", { "class": "nowrap" }, text);
   }
 
   function suggestions() {
