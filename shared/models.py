@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -96,6 +97,15 @@ def shop_timezone(session, shop_id: int | None = None) -> str:
     """The IANA zone a shop's days are counted in (``shop_id``: the session's shop if not given).
     Every reader of a shop's local day asks here."""
     return session.get(Shop, shop_id if shop_id is not None else session.info["tenant"]).timezone
+
+
+def actor(session, principal) -> str:
+    """Who did something, as decisions and alert states record it: ``user:<email>`` for a console
+    user, ``key:<id>`` for an API key, ``platform`` for the platform token."""
+    if principal.console_user_id is not None:
+        email = session.scalar(select(User.email).where(User.id == principal.console_user_id))
+        return f"user:{email or principal.console_user_id}"
+    return f"key:{principal.key_id}" if principal.key_id is not None else "platform"
 
 
 class ApiKey(Base, ShopOwned):

@@ -14,7 +14,7 @@ from shared.calendar import local_window
 from shared.db import newest_first
 from shared.errors import NotFound
 from shared.i18n import t
-from shared.models import Decision, DecisionMember, Product, User
+from shared.models import Decision, DecisionMember, Product
 
 
 def find_by_dedupe_key(session: Session, dedupe_key: str) -> Decision | None:
@@ -84,16 +84,11 @@ def members(session: Session, decision_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["user_id", "holdout"])
 
 
-def user_email(session: Session, user_id: int) -> str | None:
-    return session.scalar(select(User.email).where(User.id == user_id))
-
-
-def category_of(session: Session, item_id: str) -> str | None:
-    return session.scalar(select(Product.category).where(Product.item_id == item_id))
-
-
-def category_items(session: Session, category: str) -> list[str]:
-    return list(session.scalars(select(Product.item_id).where(Product.category == category)))
+def category_peers(session: Session, item_id: str) -> list[str]:
+    """The other items of the item's category (none when it has no category)."""
+    category = select(Product.category).where(Product.item_id == item_id).scalar_subquery()
+    return list(session.scalars(select(Product.item_id).where(Product.category == category,
+                                                               Product.item_id != item_id)))
 
 
 def item_days(session: Session, timezone: str, item_ids: list[str], span: tuple[date, date]) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput
 from shared.i18n import t
 from shared.jobs import JobContext
-from shared.models import Decision, Job, shop_timezone
+from shared.models import Decision, Job, actor, shop_timezone
 
 # Days after the effective day an outcome is measured over, per kind (a decision may set its own).
 DEFAULT_WINDOW_DAYS = {"price_change": 14, "restock": 14, "campaign": 14}
@@ -61,7 +61,7 @@ def record(session: Session, shop_id: int, principal: Principal, args: dict, ide
     kind, status = args["kind"], args["status"]
     subject = _subject(kind, args)
     timezone = shop_timezone(session, shop_id)
-    effective_on = _effective_day(args.get("effective_at"), timezone)
+    effective_on, effective_at = _effective(args.get("effective_at"), timezone)
     window = args.get("outcome_window_days") or DEFAULT_WINDOW_DAYS[kind]
     given_suggestion = _check_suggestion(kind, subject, args.get("suggestion_id"))
     key = _dedupe_key(kind, status, subject, args, effective_on, given_suggestion, idempotency_key)
@@ -73,7 +73,7 @@ def record(session: Session, shop_id: int, principal: Principal, args: dict, ide
     if kind == "price_change":
         found, value = advice.price_change(principal, subject, value.get("price"), window)
         # The moment the new price applies, for a pricing tool to schedule: as given, else the day's start.
-        value["effective_at"] = _effective_moment(args.get("effective_at"), effective_on, timezone)
+        value["effective_at"] = effective_at.isoformat()
     elif kind == "restock":
         found, decided = advice.restock(principal, subject, value.get("quantity"), value.get("lead_time_days"),
                                         effective_on, window)
@@ -92,7 +92,7 @@ def record(session: Session, shop_id: int, principal: Principal, args: dict, ide
     decision = Decision(
         shop_id=shop_id, kind=kind, status=status, item_id=subject if kind != "campaign" else None,
         segment=subject if kind == "campaign" else None, suggestion_id=args.get("suggestion_id"), dedupe_key=key,
-        advice=found, value=value, note=args.get("note"), decided_by=_decider(session, principal),
+        advice=found, value=value, note=args.get("note"), decided_by=actor(session, principal),
         decided_at=utcnow(), effective_on=effective_on, outcome_window_days=window, holdout_share=holdout_share)
     session.add(decision)
     try:
@@ -130,23 +130,27 @@ class MembersPage:
 
 def members(session: Session, decision_id: int, group: str, limit: int, cursor: str | None) -> MembersPage:
     """One group of a campaign's members (``treatment`` to contact, ``holdout`` to leave alone)."""
-    decision = data.get(session, decision_id)
-    if decision.kind != "campaign":
-        raise Conflict(t("decisions.not_a_campaign", decision_id=decision_id))
+    _campaign(session, decision_id)
     ids = data.members_page(session, decision_id, group == "holdout", cursor, limit + 1)
     return MembersPage(ids[:limit], ids[limit - 1] if len(ids) > limit else None)
 
 
 def members_csv(session: Session, decision_id: int, group: str) -> str:
-    decision = data.get(session, decision_id)
-    if decision.kind != "campaign":
-        raise Conflict(t("decisions.not_a_campaign", decision_id=decision_id))
+    _campaign(session, decision_id)
     frame = data.members(session, decision_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["user_id"])
     writer.writerows([u] for u in sorted(frame.loc[frame["holdout"] == (group == "holdout"), "user_id"]))
     return buffer.getvalue()
+
+
+def _campaign(session: Session, decision_id: int) -> Decision:
+    """The decision, which must be a campaign (only a campaign has members): else a 409."""
+    decision = data.get(session, decision_id)
+    if decision.kind != "campaign":
+        raise Conflict(t("decisions.not_a_campaign", decision_id=decision_id))
+    return decision
 
 
 def audit(session: Session, service: str | None) -> dict:
@@ -213,8 +217,7 @@ def measure(session: Session, decision: Decision, timezone: str) -> dict:
 def _measure_price(session: Session, decision: Decision, timezone: str, start: date, end: date) -> dict:
     baseline = max(BASELINE_DAYS, decision.outcome_window_days)
     before_span = (start - timedelta(days=baseline), start - timedelta(days=1))
-    category = data.category_of(session, decision.item_id)
-    peers = [i for i in data.category_items(session, category) if i != decision.item_id] if category else []
+    peers = data.category_peers(session, decision.item_id)
     days = data.item_days(session, timezone, [decision.item_id, *peers], (before_span[0], end))
     stockouts = data.out_of_stock_dates(session, decision.item_id, (before_span[0], end))
     own = days[days["item_id"] == decision.item_id]
@@ -331,28 +334,22 @@ def _check_suggestion(kind: str, subject: str, given: str | None) -> suggestions
     return parsed
 
 
-def _effective_day(when: datetime | date | None, timezone: str) -> date:
+def _effective(when: datetime | date | None, timezone: str) -> tuple[date, pd.Timestamp]:
+    """The shop-local day a decision takes effect and the moment it does (the time given, else that
+    day's start; a time without an offset is the shop's own clock); a 422 outside the range."""
     today = shop_today(timezone)
-    if when is None:
-        return today
-    if isinstance(when, datetime):  # a time without an offset is the shop's own clock
+    if isinstance(when, datetime):
         stamp = pd.Timestamp(when)
-        day = (stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp.tz_convert(timezone)).date()
+        moment = stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp.tz_convert(timezone)
     else:
-        day = when
+        moment = pd.Timestamp(when or today).tz_localize(timezone)
+    day = moment.date()
     if not (today - timedelta(days=MAX_DAYS_BACK) <= day <= today + timedelta(days=MAX_DAYS_AHEAD)):
         raise InvalidInput(t("decisions.effective_out_of_range", back=MAX_DAYS_BACK, ahead=MAX_DAYS_AHEAD),
                            errors={"effective_at": [t("decisions.effective_between",
                                                       low=(today - timedelta(days=MAX_DAYS_BACK)).isoformat(),
                                                       high=(today + timedelta(days=MAX_DAYS_AHEAD)).isoformat())]})
-    return day
-
-
-def _effective_moment(when: datetime | date | None, day: date, timezone: str) -> str:
-    if isinstance(when, datetime):
-        stamp = pd.Timestamp(when)
-        return (stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp).isoformat()
-    return pd.Timestamp(day).tz_localize(timezone).isoformat()
+    return day, moment
 
 
 def _dedupe_key(kind: str, status: str, subject: str, args: dict, effective_on: date,
@@ -367,12 +364,6 @@ def _dedupe_key(kind: str, status: str, subject: str, args: dict, effective_on: 
         basis = ["content", kind, status, subject, args.get("value") or {}, effective_on.isoformat(),
                  args.get("holdout_share"), args.get("outcome_window_days")]
     return hashlib.sha256(json.dumps(basis, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def _decider(session: Session, principal: Principal) -> str:
-    if principal.console_user_id is not None:
-        return f"user:{data.user_email(session, principal.console_user_id) or principal.console_user_id}"
-    return f"key:{principal.key_id}" if principal.key_id is not None else "platform"
 
 
 def _daily(days: pd.DataFrame, start: date, end: date) -> pd.DataFrame:

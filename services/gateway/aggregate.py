@@ -159,10 +159,9 @@ class Alerts(MethodView):
         session = request_session()
         failed = data.failed_jobs(session, days=7)
         found, unavailable = alerts.gather(parts(), failed)
-        listed = alerts.with_states(found, data.alert_states(session), args["status"])
-        counts = {status: 0 for status in ALERT_STATUSES}
-        for alert in alerts.with_states(found, data.alert_states(session), None):
-            counts[alert["status"]] += 1
+        every = alerts.with_states(found, data.alert_states(session))
+        counts = {status: sum(a["status"] == status for a in every) for status in ALERT_STATUSES}
+        listed = [a for a in every if args["status"] in (None, a["status"])]
         return {"items": listed, "counts": counts, "unavailable": unavailable}
 
 

@@ -51,16 +51,11 @@ def gather(parts: dict, failed_jobs: list[dict]) -> tuple[list[dict], list[dict]
     return found, unavailable
 
 
-def with_states(alerts: list[dict], states: dict[str, dict], status: str | None) -> list[dict]:
-    """Each alert with its state (``open`` without one), filtered to ``status`` if given."""
-    listed = []
-    for alert in alerts:
-        state = states.get(alert["id"], {})
-        merged = {**alert, "status": state.get("status", "open"), "status_by": state.get("changed_by"),
-                  "status_at": state.get("changed_at")}
-        if status is None or merged["status"] == status:
-            listed.append(merged)
-    return listed
+def with_states(alerts: list[dict], states: dict[str, dict]) -> list[dict]:
+    """Each alert with its state (``open`` without one)."""
+    return [{**alert, "status": states.get(alert["id"], {}).get("status", "open"),
+             "status_by": states.get(alert["id"], {}).get("changed_by"),
+             "status_at": states.get(alert["id"], {}).get("changed_at")} for alert in alerts]
 
 
 def _stockouts(part: dict) -> list[dict]:

@@ -23,9 +23,9 @@ from shared.models import (
     Order,
     Product,
     Shop,
-    User,
     Webhook,
     WebhookDelivery,
+    actor,
     shop_timezone,
 )
 
@@ -224,11 +224,7 @@ def alert_states(session: Session) -> dict[str, dict]:
 def set_alert_state(session: Session, principal, alert_id: str, status: str) -> dict:
     """Record what was done about an alert; reopening forgets it (an alert without a row is open)."""
     row = session.get(AlertState, (principal.shop_id, alert_id))
-    if principal.console_user_id is not None:
-        email = session.scalar(select(User.email).where(User.id == principal.console_user_id))
-        who = f"user:{email or principal.console_user_id}"
-    else:
-        who = f"key:{principal.key_id}"
+    who = actor(session, principal)
     if status == "open":
         if row is not None:
             session.delete(row)
