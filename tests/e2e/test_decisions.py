@@ -20,7 +20,7 @@ from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
 from tests.support import DEMO_END
 from tests.support.demo_shops import import_demo
-from tests.support.imports import retrain
+from tests.support.imports import retrain, wait_for_job
 
 SECRET = "whsec-decisions-0123456789"
 EVENTS = ["price_change_accepted", "restock_accepted", "campaign_accepted", "decision_outcome"]
@@ -54,6 +54,13 @@ def _events(webhook_receiver, event: str) -> list[dict]:
 
 def _post(demo, body, role="admin", **headers):
     return demo["client"].post("/v1/decisions", json=body, headers={**demo["shop"].headers(role), **headers})
+
+
+def _check(client, headers) -> dict:
+    """Run the outcome check and return its job once finished (polled: the worker may be busy)."""
+    reply = client.post("/v1/decisions/outcomes/check?wait=120", headers=headers)
+    assert reply.status_code in (200, 202), reply.get_json()
+    return wait_for_job(client, headers, reply.get_json()["job"])
 
 
 def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, webhook_receiver):
@@ -264,9 +271,9 @@ def test_outcome_check_agrees_with_the_planted_truth(demo, settings, webhook_rec
             continue
         assert reply.status_code == 201, reply.get_json()
         decided[reply.get_json()["id"]] = (item_id, old, new)
-    check = client.post("/v1/decisions/outcomes/check?wait=120", headers=h)
-    assert check.status_code == 200 and check.get_json()["job"]["status"] == "succeeded", check.get_json()
-    assert check.get_json()["job"]["result"]["measured"] >= len(decided)
+    check = _check(client, h)
+    assert check["status"] == "succeeded", check
+    assert check["result"]["measured"] >= len(decided)
     covered, conclusive = [], 0
     for decision_id, (item_id, old, new) in decided.items():
         outcome = client.get(f"/v1/decisions/{decision_id}", headers=h).get_json()["outcome"]
@@ -287,7 +294,7 @@ def test_outcome_check_agrees_with_the_planted_truth(demo, settings, webhook_rec
     [pricing] = [m for m in audit["models"] if m["service"] == "pricing"]
     assert pricing["measured"] >= len(decided) and 0 <= pricing["held_up"] <= pricing["conclusive"]
     # Measured once: a second check finds nothing more to do.
-    again = client.post("/v1/decisions/outcomes/check?wait=60", headers=h).get_json()["job"]["result"]
+    again = _check(client, h)["result"]
     assert again["measured"] == 0
 
 
@@ -303,7 +310,7 @@ def test_restock_and_campaign_outcomes(demo):
     campaign = _post(demo, {"kind": "campaign", "segment": segment, "effective_at": effective.isoformat(),
                             "value": {"offer": "back-dated"}})
     assert campaign.status_code == 201, campaign.get_json()
-    client.post("/v1/decisions/outcomes/check?wait=120", headers=h)
+    assert _check(client, h)["status"] == "succeeded"
     measured = client.get(f"/v1/decisions/{restock.get_json()['id']}", headers=h).get_json()["outcome"]
     # The generator ran this item out of stock in the window: the check must see it.
     assert measured["stock"] == "stockout_not_avoided" and measured["observed"]["out_of_stock_days"] >= 1

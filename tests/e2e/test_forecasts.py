@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import make_shop
 from tests.support.demo_shops import import_demo
-from tests.support.imports import csv_bytes, import_file, write
+from tests.support.imports import csv_bytes, import_file, retrain, write
 
 
 @pytest.fixture(scope="module")
@@ -13,10 +13,7 @@ def demo(app, demo_data):
     out = demo_data.files(seed=5, scale=0.08)
     shop = make_shop(client, "预测测试店")
     import_demo(client, shop, out, ["products", "orders", "order_items", "inventory"])
-    reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["forecasting"]}, headers=shop.headers())
-    job = reply.get_json()["jobs"][0]
-    if job["status"] not in ("succeeded", "failed"):
-        job = client.get(f"/v1/jobs/{job['id']}?wait=120", headers=shop.headers()).get_json()
+    job = retrain(client, shop.headers(), "forecasting")
     assert job["status"] == "succeeded", job
     top = client.get("/v1/forecasts/categories?horizon=28", headers=shop.headers()).get_json()
     return {"client": client, "shop": shop, "job": job, "categories": top}
@@ -76,6 +73,5 @@ def test_a_shop_without_enough_history_gets_a_clear_409(client, tmp_path):
                                                  [["1", "a", "1", "9"]]))
     import_file(client, shop.headers(), orders, "orders")
     import_file(client, shop.headers(), lines, "order_items")
-    reply = client.post("/v1/admin/retrain?wait=60", json={"models": ["forecasting"]}, headers=shop.headers())
-    job = reply.get_json()["jobs"][0]
+    job = retrain(client, shop.headers(), "forecasting")
     assert job["status"] == "failed" and job["error"]["status"] == 409 and "8 周" in job["error"]["detail"]

@@ -8,7 +8,7 @@ import pytest
 from services.recommendation.candidates import RETRIEVERS
 from tests.conftest import make_shop
 from tests.support.demo_shops import import_demo
-from tests.support.imports import import_file
+from tests.support.imports import import_file, retrain, wait_for_job
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,7 @@ def demo(app, demo_data):
     out = demo_data.files(seed=11, scale=0.1)
     shop = make_shop(client, "推荐测试店")
     import_demo(client, shop, out, ["products", "customers", "orders", "order_items", "events"])
-    reply = client.post("/v1/admin/retrain?wait=120", json={"models": ["recommendation"]}, headers=shop.headers())
-    assert reply.status_code == 200, reply.get_json()
-    job = reply.get_json()["jobs"][0]
+    job = retrain(client, shop.headers(), "recommendation")
     assert job["status"] == "succeeded", job
     users = [row["user_id"] for row in csv.DictReader(open(out / "customers.csv", encoding="utf-8"))]
     return {"shop": shop, "client": client, "job": job, "users": users, "dir": out}
@@ -191,8 +189,7 @@ def test_an_empty_shop_answers_with_a_clear_fallback(client):
     shop = make_shop(client, "空店")
     body = client.get("/v1/recommendations/users/anyone", headers=shop.headers("client", "en")).get_json()
     assert body["items"] == [] and body["fallback"] == "popular" and "no recommendation model" in body["message"]
-    retrain = client.post("/v1/admin/retrain?wait=60", json={"models": ["recommendation"]}, headers=shop.headers())
-    job = retrain.get_json()["jobs"][0]
+    job = retrain(client, shop.headers(), "recommendation")
     assert job["status"] == "failed" and "还没有行为数据或已付款订单" in job["error"]["detail"]  # the shop's zh-CN
     again = client.get(f"/v1/jobs/{job['id']}", headers=shop.headers(language="en")).get_json()
     assert "no behaviour events or paid orders" in again["error"]["detail"]  # the same job, read in English
@@ -203,7 +200,7 @@ def test_retrain_tune_promote_rollback_and_hot_swap(demo):
     h = shop.headers()
     reply = client.post("/v1/recommendations/tune", json={"budget_s": 20, "max_trials": 2}, headers=h)
     assert reply.status_code == 202
-    job = client.get(f"/v1/jobs/{reply.get_json()['job']['id']}?wait=120", headers=h).get_json()
+    job = wait_for_job(client, h, reply.get_json()["job"])
     assert job["status"] == "succeeded" and len(job["result"]["trials"]) == 2
     versions = client.get("/v1/models?service=recommendation", headers=h).get_json()["items"]
     newest = versions[0]
@@ -247,8 +244,7 @@ def test_a_live_event_today_does_not_move_the_training_window(demo):
     reply = client.post("/v1/events", json={"events": [{"user_id": demo["users"][0], "item_id": "x", "type": "pv"}]},
                         headers=shop.headers("client"))
     assert reply.status_code == 202
-    again = client.post("/v1/admin/retrain?wait=120", json={"models": ["recommendation"]},
-                        headers=shop.headers()).get_json()["jobs"][0]
+    again = retrain(client, shop.headers(), "recommendation")
     assert again["status"] == "succeeded", again
     assert again["result"]["data_window"]["to"] == before
     assert again["result"]["metrics"]["users"] > 0 and again["result"]["promoted"], again["result"]["promotion"]
@@ -266,8 +262,7 @@ def test_a_promotion_is_served_at_once_even_with_a_long_model_check(demo, base_e
     shop, user = demo["shop"], demo["users"][2]
     path = f"/v1/recommendations/users/{user}"
     first = slow_check.get(path, headers=shop.headers("client")).get_json()["model_version"]
-    job = slow_check.post("/v1/admin/retrain?wait=120", json={"models": ["recommendation"]},
-                          headers=shop.headers()).get_json()["jobs"][0]
+    job = retrain(slow_check, shop.headers(), "recommendation")
     assert job["status"] == "succeeded" and job["result"]["promoted"], job
     assert job["result"]["version"] > first
     deadline = time.monotonic() + 1.0  # Redis delivers in milliseconds; never 3600 s
