@@ -84,6 +84,7 @@ class DecisionSchema(ma.Schema):
     kind = ma.fields.String(metadata={"enum": list(DECISION_KINDS)})
     status = ma.fields.String(metadata={"enum": list(DECISION_STATUSES)})
     item_id = ma.fields.String(allow_none=True)
+    item_title = ma.fields.String(allow_none=True, metadata={"description": "the item's catalogue title, if any"})
     segment = ma.fields.String(allow_none=True)
     suggestion_id = ma.fields.String(allow_none=True)
     decided_by = ma.fields.String(metadata={"description": "user:<email> or key:<id>"})

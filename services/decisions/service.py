@@ -115,7 +115,8 @@ def record(session: Session, shop_id: int, principal: Principal, args: dict, ide
 
 def list_decisions(session: Session, filters: dict, limit: int, cursor: str | None) -> dict:
     rows, next_cursor = data.page(session, filters, limit, cursor)
-    return {"items": [to_dict(session, row, counts=False) for row in rows], "next_cursor": next_cursor}
+    titles = data.titles(session, {row.item_id for row in rows if row.item_id})
+    return {"items": [to_dict(session, row, counts=False, titles=titles) for row in rows], "next_cursor": next_cursor}
 
 
 def get_decision(session: Session, decision_id: int) -> dict:
@@ -255,8 +256,11 @@ def _measure_campaign(session: Session, decision: Decision, timezone: str, start
 
 # --- shared by both -----------------------------------------------------------------------------
 
-def to_dict(session: Session, decision: Decision, counts: bool = True) -> dict:
+def to_dict(session: Session, decision: Decision, counts: bool = True, titles: dict[str, str] | None = None) -> dict:
+    if titles is None:
+        titles = data.titles(session, {decision.item_id} if decision.item_id else set())
     answer = {"id": decision.id, "kind": decision.kind, "status": decision.status, "item_id": decision.item_id,
+              "item_title": titles.get(decision.item_id),
               "segment": decision.segment, "suggestion_id": decision.suggestion_id,
               "decided_by": decision.decided_by, "decided_at": decision.decided_at.isoformat(),
               "effective_on": decision.effective_on.isoformat(),

@@ -116,6 +116,12 @@ class Forecasts:
                           pd.DataFrame(np.tile(targets.to_numpy(dtype=float), (len(rows), 1))))
         contributions = self.model.contributions(X).reshape(len(rows), len(horizons), -1)
         per_feature = contributions[:, :, :-1].sum(axis=1)
+        # A level and its "_rel" twin are one fact to a reader: say it once, with their summed sway.
+        names = self.model.feature_names
+        for j, name in enumerate(names):
+            if name.endswith("_rel") and name.removesuffix("_rel") in names:
+                per_feature[:, names.index(name.removesuffix("_rel"))] += per_feature[:, j]
+                per_feature[:, j] = 0.0
         # Shares of the p50, but never of a p50 the features all but cancel out to (an item forecast
         # to sell ~nothing): there a share of ±30,000,000% says nothing; of the features' own sway, ≤ 100%.
         total = np.maximum(np.abs(contributions.sum(axis=(1, 2))), np.abs(per_feature).sum(axis=1))
@@ -190,7 +196,8 @@ class Forecasts:
         names = self.model.feature_names
         return [{"feature": names[j], "contribution": round(float(share), 4),
                  "text": explain_words(names[j], float(value), float(share))}
-                for j, share, value in zip(features.tolist(), shares.tolist(), values.tolist(), strict=True) if j >= 0]
+                for j, share, value in zip(features.tolist(), shares.tolist(), values.tolist(), strict=True)
+                if j >= 0 and share != 0]  # a feature with no sway explains nothing
 
     def categories_outlook(self, horizon: int) -> list[dict]:
         """Categories ranked by forecast growth over the horizon vs the same number of days before."""

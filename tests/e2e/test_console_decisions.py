@@ -70,7 +70,9 @@ def test_accepting_a_price_suggestion_logs_it_and_reaches_the_erp(live_server, d
         wait(browser, lambda b: "/decisions" in b.current_url)
         title = wait(browser, lambda b: b.find_element(By.ID, "detail-title").text and
                       b.find_element(By.ID, "detail-title"))
-        assert f"#{decision_id}" in title.text and item_id in title.text
+        client, shop = decision_shop["client"], decision_shop["shop"]
+        named = client.get(f"/v1/decisions/{decision_id}", headers=shop.headers()).get_json()["item_title"]
+        assert f"#{decision_id}" in title.text and item_id in title.text and named and named in title.text
         logged = [r for r in _rows(browser, "log") if r.get_attribute("data-decision") == str(decision_id)]
         assert logged and "调价" in logged[0].text and "已接受" in logged[0].text
         assert console_errors(browser) == []

@@ -72,6 +72,8 @@ def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, web
     assert first.status_code == 201, first.get_json()
     decision = first.get_json()
     assert decision["item_id"] == row["item_id"] and decision["status"] == "accepted"
+    catalogue = {p["item_id"]: p["title"] for p in csv.DictReader(open(demo["out"] / "products.csv", encoding="utf-8"))}
+    assert decision["item_title"] == catalogue[row["item_id"]]
     assert decision["value"]["price"] == row["price"] and decision["decided_by"].startswith("key:")
     assert decision["advice"]["model_version"] == advice["model_version"]
     predicted = decision["advice"]["predicted"]
@@ -94,7 +96,7 @@ def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, web
     assert data["effective_at"] == f"{decision['effective_on']}T00:00:00+08:00"  # the shop's day starts
     assert data["model"] == {"service": "pricing", "version": advice["model_version"]}
     listed = client.get(f"/v1/decisions?kind=price_change&item_id={row['item_id']}", headers=h).get_json()
-    assert [d["id"] for d in listed["items"]] == [decision["id"]]
+    assert [(d["id"], d["item_title"]) for d in listed["items"]] == [(decision["id"], decision["item_title"])]
 
 
 def test_a_decision_may_differ_from_the_advice_and_be_rejected(demo, settings, webhook_receiver):

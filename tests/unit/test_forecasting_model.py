@@ -213,6 +213,27 @@ def test_every_feature_reads_as_words_in_both_languages(feature):
 
 
 
+def test_a_feature_and_its_relative_twin_are_explained_once(fitted, monkeypatch):
+    """"zero_share28" and "zero_share28_rel" read the same to a person: one line, their summed sway."""
+    history, model = fitted
+    bundle = Forecasts.from_history(model, history, {"overall": {}})
+    names = model.feature_names
+    base, twin = names.index("zero_share28"), names.index("zero_share28_rel")
+
+    def twins(X):
+        row = np.zeros(len(names) + 1)
+        row[[base, twin, names.index("mean91")]] = [-0.2, -0.3, 0.4]
+        return np.tile(row, (len(X), 1))
+
+    monkeypatch.setattr(bundle.model, "contributions", twins)
+    bundle.explained = {}
+    explained = bundle.explain(bundle.row("i3"), 7)
+    texts = [e["text"].render("en") for e in explained]
+    assert len(texts) == len(set(texts)) and not any(e["feature"].endswith("_rel") for e in explained)
+    assert [e["feature"] for e in explained] == ["zero_share28", "mean91"]  # -0.5 outweighs +0.4; no 0% lines
+    assert explained[0]["contribution"] == pytest.approx(-0.5 / 0.9, abs=1e-3)
+
+
 def test_explanations_stay_within_the_whole_for_an_item_forecast_to_sell_nothing(fitted, monkeypatch):
     """Features that sway a lot but sum to a p50 of almost nothing: their shares stay within ±100%
     (they were ±30,000,000% of a near-zero p50 on the demo shop's out-of-stock items)."""

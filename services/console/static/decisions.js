@@ -6,7 +6,8 @@
   var cursor = null;
 
   function subject(row) {
-    return row.item_id || row.segment || "—";
+    if (row.item_id) return row.item_title ? row.item_title + " (" + row.item_id + ")" : row.item_id;
+    return row.segment || "—";
   }
 
   function decided(row) {
