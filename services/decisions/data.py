@@ -84,13 +84,6 @@ def members(session: Session, decision_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["user_id", "holdout"])
 
 
-def titles(session: Session, item_ids: set[str]) -> dict[str, str]:
-    """The catalogue titles of these items (items not in the catalogue are left out)."""
-    if not item_ids:
-        return {}
-    return dict(session.execute(select(Product.item_id, Product.title).where(Product.item_id.in_(item_ids))).all())
-
-
 def category_peers(session: Session, item_id: str) -> list[str]:
     """The other items of the item's category (none when it has no category)."""
     category = select(Product.category).where(Product.item_id == item_id).scalar_subquery()

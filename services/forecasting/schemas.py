@@ -36,6 +36,7 @@ class ExplanationSchema(ma.Schema):
 
 class ItemForecastSchema(ma.Schema):
     item_id = ma.fields.String()
+    title = ma.fields.String(allow_none=True, metadata={"description": "the catalogue title, if any"})
     model_version = ma.fields.Integer()
     as_of = ma.fields.String(metadata={"description": "the shop's last day of sales data; forecasts start after it"})
     points = ma.fields.List(ma.fields.Nested(PointSchema))
@@ -64,6 +65,7 @@ class ReplenishmentArgsSchema(ma.Schema):
 
 class PlanSchema(ma.Schema):
     item_id = ma.fields.String()
+    title = ma.fields.String(allow_none=True, metadata={"description": "the catalogue title, if any"})
     on_hand = ma.fields.Integer()
     on_order = ma.fields.Integer()
     lead_time_days = ma.fields.Integer()

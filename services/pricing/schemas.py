@@ -19,6 +19,7 @@ class ElasticitySchema(ma.Schema):
 
 
 class SuggestionSchema(ma.Schema):
+    title = ma.fields.String(allow_none=True, metadata={"description": "the catalogue title, if any"})
     price = ma.fields.Float()
     current_price = ma.fields.Float()
     action = ma.fields.String(metadata={"enum": ["raise", "lower", "hold"]})

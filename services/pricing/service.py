@@ -187,7 +187,8 @@ def suggestions(session: Session, curves: DemandCurves, version: int, rules: Gua
         advice = advise(item, rules)
         if action and (advice["action"] == "hold" if action == "change" else advice["action"] != action):
             continue
-        rows.append({"item_id": item_id, "elasticity": round(float(curves.estimates.value[k]), 3),
+        title = product["title"] if product is not None and pd.notna(product["title"]) else None
+        rows.append({"item_id": item_id, "title": title, "elasticity": round(float(curves.estimates.value[k]), 3),
                      "ci_low": round(float(curves.estimates.ci_low[k]), 3),
                      "ci_high": round(float(curves.estimates.ci_high[k]), 3),
                      "method": str(curves.estimates.method[k]), **advice,

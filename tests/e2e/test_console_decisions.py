@@ -12,7 +12,7 @@ import pytest
 from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
 from tests.support.browser import chromium, console_errors, log_in, wait
-from tests.support.demo_shops import import_demo
+from tests.support.demo_shops import catalogue_titles, import_demo
 from tests.support.imports import retrain, wait_for_job
 
 PASSWORD = "a long enough passphrase 42"
@@ -37,7 +37,8 @@ def decision_shop(app, demo_data, webhook_receiver):
         users[role] = {"email": f"{role}{shop.id}@decide.example", "password": PASSWORD, "role": role}
         assert client.post("/v1/users", json=users[role], headers=shop.headers()).status_code == 201
     buyer = next(csv.DictReader(open(out / "customers.csv", encoding="utf-8")))["user_id"]
-    return {"client": client, "shop": shop, "admin": users["admin"], "analyst": users["analyst"], "buyer": buyer}
+    return {"client": client, "shop": shop, "admin": users["admin"], "analyst": users["analyst"], "buyer": buyer,
+            "titles": catalogue_titles(out)}
 
 
 
@@ -56,6 +57,8 @@ def test_accepting_a_price_suggestion_logs_it_and_reaches_the_erp(live_server, d
         log_in(browser, live_server.url, decision_shop["admin"], "/pricing")
         row = _rows(browser, "suggestions")[0]
         item_id = row.get_attribute("data-item")
+        shown = row.find_element(By.CSS_SELECTOR, ".item-name .item-title").get_attribute("textContent")
+        assert shown == decision_shop["titles"][item_id]  # named as the catalogue names it
         price = row.find_element(By.CSS_SELECTOR, ".price-input")
         advised = float(price.get_attribute("value"))
         row.find_element(By.CSS_SELECTOR, "[data-decision=accepted]").click()
@@ -106,6 +109,8 @@ def test_changing_a_restock_quantity_and_accepting(live_server, decision_shop):
         log_in(browser, live_server.url, decision_shop["admin"], "/forecasts")
         row = _rows(browser, "plan")[0]
         item_id = row.get_attribute("data-item")
+        shown = row.find_element(By.CSS_SELECTOR, ".item-name .item-title").get_attribute("textContent")
+        assert shown == decision_shop["titles"][item_id]
         quantity = row.find_element(By.CSS_SELECTOR, ".qty-input")
         quantity.clear()
         quantity.send_keys("37")
@@ -130,6 +135,17 @@ def test_the_forecast_chart_shows_history_and_the_band(live_server, decision_sho
         assert len(lines) >= 2  # the history sold and the median forecast
         assert browser.find_elements(By.CSS_SELECTOR, "#explanation li")
         assert item_id in browser.find_element(By.ID, "forecast-title").text
+        # Searched by words of a title, as an operator remembers an item.
+        plans = client.get("/v1/replenishment?limit=500", headers=shop.headers()).get_json()["items"]
+        # a later row and the end of its title, which no row before it holds (the page takes the first match)
+        other, words = next((p, p["title"][-6:]) for k, p in enumerate(plans) if k > 0 and p["title"]
+                            and not any(p["title"][-6:] in (q["title"] or "") for q in plans[:k]))
+        search = browser.find_element(By.ID, "item")
+        search.clear()
+        search.send_keys(words)
+        browser.find_element(By.CSS_SELECTOR, "#item-form button[type=submit]").click()
+        wait(browser, lambda b: other["item_id"] in b.find_element(By.ID, "forecast-title").text)
+        assert other["title"] in browser.find_element(By.ID, "forecast-title").text
         assert console_errors(browser) == []
 
 

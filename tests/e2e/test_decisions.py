@@ -19,7 +19,7 @@ from shared.models import WebhookDelivery
 from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
 from tests.support import DEMO_END
-from tests.support.demo_shops import import_demo
+from tests.support.demo_shops import catalogue_titles, import_demo
 from tests.support.imports import retrain, wait_for_job
 
 SECRET = "whsec-decisions-0123456789"
@@ -72,8 +72,7 @@ def test_accepting_a_price_suggestion_sends_one_signed_event(demo, settings, web
     assert first.status_code == 201, first.get_json()
     decision = first.get_json()
     assert decision["item_id"] == row["item_id"] and decision["status"] == "accepted"
-    catalogue = {p["item_id"]: p["title"] for p in csv.DictReader(open(demo["out"] / "products.csv", encoding="utf-8"))}
-    assert decision["item_title"] == catalogue[row["item_id"]]
+    assert decision["item_title"] == row["title"] == catalogue_titles(demo["out"])[row["item_id"]]
     assert decision["value"]["price"] == row["price"] and decision["decided_by"].startswith("key:")
     assert decision["advice"]["model_version"] == advice["model_version"]
     predicted = decision["advice"]["predicted"]

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import make_shop
-from tests.support.demo_shops import import_demo
+from tests.support.demo_shops import catalogue_titles, import_demo
 from tests.support.imports import csv_bytes, import_file, retrain, write
 
 
@@ -16,7 +16,7 @@ def demo(app, demo_data):
     job = retrain(client, shop.headers(), "forecasting")
     assert job["status"] == "succeeded", job
     top = client.get("/v1/forecasts/categories?horizon=28", headers=shop.headers()).get_json()
-    return {"client": client, "shop": shop, "job": job, "categories": top}
+    return {"client": client, "shop": shop, "job": job, "categories": top, "titles": catalogue_titles(out)}
 
 
 def test_training_backtests_against_baselines(demo):
@@ -36,6 +36,7 @@ def test_item_forecast_starts_after_the_last_day_of_data(demo):
     item = demo["categories"]["categories"][0]["drivers"][0]["item_id"]
     body = client.get(f"/v1/forecasts/items/{item}?horizon=14", headers=h).get_json()
     assert body["as_of"] == "2026-11-20" and body["points"][0]["date"] == "2026-11-21" and len(body["points"]) == 14
+    assert body["title"] == demo["titles"][item]
     assert all(p["p10"] <= p["p50"] <= p["p90"] for p in body["points"])
     assert body["explanation"] and all(e["text"] and "feature" in e for e in body["explanation"])
 
@@ -54,6 +55,7 @@ def test_replenishment_and_category_outlook(demo):
     plans = client.get("/v1/replenishment?service_level=0.95&limit=100", headers=h).get_json()["items"]
     assert plans and all({"item_id", "on_hand", "on_order", "forecast_over_lead_time", "safety_stock", "reorder_qty",
                           "stockout_date", "risk"} <= set(p) for p in plans)
+    assert all(p["title"] == demo["titles"][p["item_id"]] for p in plans)  # named as the catalogue names it
     risks = [p["risk"] for p in plans]
     assert risks == sorted(risks, key=["high", "medium", "low"].index)
     longer = client.get(f"/v1/replenishment?item_id={plans[0]['item_id']}&lead_time_days=30", headers=h).get_json()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_shop
-from tests.support.demo_shops import import_demo
+from tests.support.demo_shops import catalogue_titles, import_demo
 from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
 
 
@@ -29,7 +29,7 @@ def demo(app, demo_data):
         if answer.status_code == 200:
             estimates[item_id] = answer.get_json()
     return {"client": client, "shop": shop, "truth": truth, "job": job, "watch": watch, "hook": hook,
-            "estimates": estimates}
+            "estimates": estimates, "titles": catalogue_titles(out)}
 
 
 def test_estimates_recover_the_true_elasticities(demo):
@@ -60,6 +60,7 @@ def test_advice_stays_inside_the_guardrails(demo):
     client, h = demo["client"], demo["shop"].headers("analyst")
     body = client.get("/v1/pricing/suggestions?limit=1000", headers=h).get_json()
     assert body["items"]
+    assert all(r["title"] == demo["titles"][r["item_id"]] for r in body["items"])
     gains = [r["expected_profit_gain_per_day"] for r in body["items"]]
     assert gains == sorted(gains, reverse=True)
     for row in body["items"]:

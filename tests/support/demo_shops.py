@@ -3,6 +3,7 @@ run, imported (and trained) through the gateway as a real shop's exports would b
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from infra.demo_data import generate
@@ -45,3 +46,9 @@ def import_demo(client, shop, out: Path, entities: list[str]) -> dict:
         status, body = import_file(client, shop.headers(), out / DEMO_FILES[entity], entity, wait=120)
         assert status == 200 and body["job"]["status"] == "succeeded", body
     return body
+
+
+def catalogue_titles(out: Path) -> dict[str, str]:
+    """item_id -> title, as the demo's catalogue file lists them."""
+    with open(out / DEMO_FILES["products"], encoding="utf-8") as file:
+        return {row["item_id"]: row["title"] for row in csv.DictReader(file)}

@@ -95,6 +95,15 @@
     return node;
   }
 
+  // An item as people know it: its catalogue title, with the id (what other systems use) beneath.
+  function itemLink(itemId, title, onClick) {
+    var node = element("button", { type: "button", "class": "link item-name", "data-item": itemId });
+    if (title) node.appendChild(element("span", { "class": "item-title" }, title));
+    node.appendChild(element("span", { "class": title ? "item-id" : "" }, itemId));
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
   // A table of an answer's columns and rows; numbers right-aligned in the reader's format.
   // An answer's column codes (rank, label, value ...) read as words; others are shown as they are.
   function heading(column) {
@@ -193,7 +202,7 @@
 
   window.console_ = {
     data: data, msg: msg, api: api, problemText: problemText, notice: notice, ready: ready, shop: shop,
-    money: money, number: number, percent: percent, day: day, moment: moment, element: element,
+    money: money, number: number, percent: percent, day: day, moment: moment, element: element, itemLink: itemLink,
     table: table, chart: chart, CSRF_KEY: CSRF_KEY
   };
 })();

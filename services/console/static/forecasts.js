@@ -7,8 +7,16 @@
   var HORIZON = 28, HISTORY = 90;
   var plans = [];
 
+  // What was typed: an item id, or words of a title (the first planned item whose title holds them).
+  function resolve(text) {
+    text = (text || "").trim();
+    if (!text || plans.some(function (p) { return p.item_id === text; })) return text;
+    var named = plans.filter(function (p) { return p.title && p.title.indexOf(text) >= 0; })[0];
+    return named ? named.item_id : text;
+  }
+
   function show(itemId) {
-    itemId = (itemId || "").trim();
+    itemId = resolve(itemId);
     if (!itemId) return;
     document.getElementById("item").value = itemId;
     history.replaceState(null, "", "/forecasts?item=" + encodeURIComponent(itemId));
@@ -25,6 +33,7 @@
         return;
       }
       var body = reply.body, total = 0;
+      if (body.title) document.getElementById("forecast-title").textContent = c.msg("forecast_title", { item: body.title + " · " + itemId });
       body.points.forEach(function (p) { total += p.p50; });
       note.textContent = c.msg("forecast_note", { as_of: c.day(body.as_of), days: HORIZON, units: c.number(total, 0),
                                                   version: body.model_version });
@@ -67,10 +76,11 @@
       plans = reply.body.items;
       note.textContent = c.msg("restock_note", { as_of: c.day(reply.body.as_of), level: c.percent(reply.body.service_level).replace("+", ""),
                                                  count: plans.length });
-      // Nothing asked for yet: the riskiest item's forecast, so the chart is never empty.
-      if (!document.getElementById("item").value && plans.length) show(plans[0].item_id);
+      // Nothing asked for yet: the riskiest item that needs an order (else the riskiest), so the chart is never empty.
+      var first = plans.filter(function (p) { return p.reorder_qty > 0; })[0] || plans[0];
+      if (!document.getElementById("item").value && first) show(first.item_id);
       var ids = document.getElementById("item-ids");
-      if (!ids.children.length) plans.forEach(function (p) { ids.appendChild(c.element("option", { value: p.item_id })); });
+      if (!ids.children.length) plans.forEach(function (p) { ids.appendChild(c.element("option", { value: p.item_id }, p.title || "")); });
       d.sortable(target, [
         { label: "column_item_id", sort: "item_id" }, { label: "column_risk", sort: "risk_rank" },
         { label: "column_on_hand", sort: "on_hand" }, { label: "column_on_order", sort: "on_order" },
@@ -78,8 +88,7 @@
         { label: "column_stockout_date", sort: "stockout_date" }, { label: "column_reorder_qty", sort: "reorder_qty" },
         { label: "" }
       ], plans.map(function (p) { return Object.assign({ risk_rank: { high: 0, medium: 1, low: 2 }[p.risk] }, p); }), function (p) {
-        var item = c.element("button", { type: "button", "class": "link" }, p.item_id);
-        item.addEventListener("click", function () { show(p.item_id); window.scrollTo(0, 0); });
+        var item = c.itemLink(p.item_id, p.title, function () { show(p.item_id); window.scrollTo(0, 0); });
         var qty = c.element("input", { type: "number", min: "0", step: "1", value: String(p.reorder_qty),
                                        "class": "qty-input", "aria-label": c.msg("column_reorder_qty") });
         return [item, c.element("span", { "class": "risk " + p.risk }, c.msg("risk_" + p.risk)), p.on_hand, p.on_order,
@@ -92,10 +101,10 @@
                 })];
       });
       d.csvLink(document.getElementById("plan-csv"),
-        ["item_id", "risk", "on_hand", "on_order", "lead_time_days", "days_of_cover", "stockout_date", "forecast_over_lead_time",
+        ["item_id", "title", "risk", "on_hand", "on_order", "lead_time_days", "days_of_cover", "stockout_date", "forecast_over_lead_time",
          "safety_stock", "reorder_qty"],
         plans.map(function (p) {
-          return [p.item_id, p.risk, p.on_hand, p.on_order, p.lead_time_days, p.days_of_cover, p.stockout_date,
+          return [p.item_id, p.title || "", p.risk, p.on_hand, p.on_order, p.lead_time_days, p.days_of_cover, p.stockout_date,
                   p.forecast_over_lead_time, p.safety_stock, p.reorder_qty];
         }));
     });

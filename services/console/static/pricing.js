@@ -35,8 +35,7 @@
       ], rows, function (row) {
         var price = c.element("input", { type: "number", min: "0.01", step: "0.1", value: String(row.price),
                                          "class": "price-input", "aria-label": c.msg("column_advised_price") });
-        var item = c.element("button", { type: "button", "class": "link" }, row.item_id);
-        item.addEventListener("click", function () { choose(row.item_id); });
+        var item = c.itemLink(row.item_id, row.title, function () { choose(row.item_id); });
         return [item, c.money(row.current_price), price, elasticity(row),
                 row.expected_profit_change_pct === null ? "—" : c.percent(row.expected_profit_change_pct / 100),
                 c.percent(row.confidence).replace("+", ""), row.reason || "",
@@ -48,7 +47,9 @@
       });
       var select = document.getElementById("whatif-item");
       select.textContent = "";
-      rows.forEach(function (row) { select.appendChild(c.element("option", { value: row.item_id }, row.item_id)); });
+      rows.forEach(function (row) {
+        select.appendChild(c.element("option", { value: row.item_id }, row.title ? row.title + " · " + row.item_id : row.item_id));
+      });
       var wanted = c.data.item && rows.some(function (r) { return r.item_id === c.data.item; }) ? c.data.item : null;
       if (rows.length) choose(wanted || current || rows[0].item_id);
     });
