@@ -86,10 +86,12 @@ def competitor_watch(session: Session, shop_id: int, settings: Settings) -> dict
     catalogue = data.catalogue(session)
     ours = our_prices(catalogue, loaded.model if loaded else None)
     observations = data.competitor_prices(session)
-    categories = catalogue.set_index("item_id")["category"]
+    products = catalogue.set_index("item_id")
+    titles = products["title"].dropna().to_dict()
     return {"undercut_share": share,
-            "categories": competitors.category_index(ours, categories, observations),
-            "undercuts": competitors.undercuts(ours, observations, share)}
+            "categories": competitors.category_index(ours, products["category"], observations),
+            "undercuts": [{**u, "title": titles.get(u["item_id"])}
+                          for u in competitors.undercuts(ours, observations, share)]}
 
 
 def current_rules(session: Session) -> dict:

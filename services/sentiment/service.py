@@ -29,7 +29,7 @@ from services.sentiment.analysis import ReviewReader
 from services.sentiment.aspects import Lexicon
 from services.sentiment.model import SentimentClassifier, accuracy_and_macro_f1
 from services.sentiment.summary import group_summary, item_summary, positive_rate
-from shared import artifacts, jobs, webhooks
+from shared import artifacts, catalogue, jobs, webhooks
 from shared.artifacts import ActiveModelCache
 from shared.config import Settings
 from shared.errors import NotFound
@@ -267,7 +267,9 @@ def current_alerts(session, shop_id: int, rules: AlertRules = AlertRules()) -> t
     if frame.empty:
         return [], None
     as_of = max(frame["day"])
-    return find_alerts(frame, rules, as_of), as_of.isoformat()
+    found = find_alerts(frame, rules, as_of)
+    titles = catalogue.titles(session, (a["item_id"] for a in found))
+    return [{**a, "title": titles.get(a["item_id"])} for a in found], as_of.isoformat()
 
 
 def raise_alerts(ctx: JobContext) -> int:

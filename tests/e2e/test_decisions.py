@@ -333,6 +333,9 @@ def test_the_alerts_centre_lists_every_kind_and_keeps_what_was_done(demo, other_
     high = client.get("/v1/replenishment?risk=high&limit=200", headers=analyst).get_json()["items"]
     assert len([a for a in body["items"] if a["kind"] == "stockout_risk"]) == len(high)
     assert all(a["status"] == "open" and a["title"] and a["link"].startswith("/") for a in body["items"])
+    titles = catalogue_titles(demo["out"])
+    for alert in (a for a in body["items"] if a["kind"] == "stockout_risk"):  # named as people know the item
+        assert titles[alert["subject"]] in alert["title"] and alert["subject"] in alert["title"]
     first = body["items"][0]
     # Reading again gives the same ids: an alert is the same alert until what makes it new changes.
     assert [a["id"] for a in client.get("/v1/alerts", headers=analyst).get_json()["items"]] == \

@@ -100,7 +100,7 @@ def test_competitor_undercuts_alert_once_and_show_in_the_index(demo):
     assert len([d for d in deliveries if d["event"] == "competitor_undercut"]) == watch["undercuts"]
     view = client.get("/v1/pricing/competitors", headers=h).get_json()
     assert view["categories"] and len(view["undercuts"]) == watch["undercuts"]
-    assert all(u["below_pct"] > 5 for u in view["undercuts"])
+    assert all(u["below_pct"] > 5 and u["title"] == demo["titles"][u["item_id"]] for u in view["undercuts"])
 
 
 def test_rules_change_the_advice(demo):

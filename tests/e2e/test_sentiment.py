@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.conftest import make_shop
-from tests.support.demo_shops import import_demo
+from tests.support.demo_shops import catalogue_titles, import_demo
 from tests.support.imports import csv_bytes, import_file, retrain, wait_for_job, write
 
 
@@ -39,6 +39,7 @@ def test_the_planted_spike_is_an_alert_naming_its_aspect_and_a_webhook_event(dem
     assert body["as_of"] == "2026-11-20"
     assert body["alerts"] and body["alerts"][0]["item_id"] == spike["item_id"]
     assert body["alerts"][0]["aspect"] == spike["aspect"] and body["alerts"][0]["examples"]
+    assert body["alerts"][0]["title"] == catalogue_titles(demo["dir"])[spike["item_id"]]
     assert len(body["alerts"]) <= 2  # a handful of false alarms at most
     assert demo["scoring"]["result"]["alerts_sent"] == len(body["alerts"])
     deliveries = client.get(f"/v1/webhooks/{demo['hook']['id']}/deliveries", headers=demo["shop"].headers())
