@@ -50,6 +50,7 @@ class TrendPointSchema(ma.Schema):
 
 class ItemSentimentSchema(ma.Schema):
     item_id = ma.fields.String()
+    title = ma.fields.String(allow_none=True, metadata={"description": "the catalogue title, if any"})
     reviews = ma.fields.Integer()
     scored = ma.fields.Integer()
     positive_rate = ma.fields.Float(allow_none=True, metadata={"description": "positive / (positive + negative)"})
@@ -74,7 +75,7 @@ class CategoriesSentimentSchema(ma.Schema):
     categories = ma.fields.List(ma.fields.Nested(CategorySentimentSchema), metadata={
         "description": "lowest positive rate first; reviews of the last `weeks` weeks"})
     items = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": "items with at least 5 reviews in the weeks: item_id, category, reviews, positive_rate "
+        "description": "items with at least 5 reviews in the weeks: item_id, title, category, reviews, positive_rate "
                        "(lowest first)"})
 
 

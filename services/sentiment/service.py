@@ -66,7 +66,8 @@ def item_sentiment(session: Session, shop_id: int, item_id: str, weeks: int) -> 
         raise NotFound(t("sentiment.unknown_item", item_id=item_id))
     reviews = data.item_review_count(session, item_id)
     scores = data.item_scores(session, item_id)
-    return item_summary(item_id, reviews, scores, shop_timezone(session, shop_id), weeks)
+    return {**item_summary(item_id, reviews, scores, shop_timezone(session, shop_id), weeks),
+            "title": catalogue.titles(session, [item_id]).get(item_id)}
 
 
 def category_sentiment(session: Session, shop_id: int, weeks: int) -> dict:
@@ -88,7 +89,9 @@ def category_sentiment(session: Session, shop_id: int, weeks: int) -> dict:
                           "positive_rate": positive_rate(group["label"])})
     items.sort(key=lambda i: (i["positive_rate"] is None, i["positive_rate"] or 0))
     as_of = pd.Timestamp(latest).tz_convert(timezone).date().isoformat()
-    return {"weeks": weeks, "as_of": as_of, "categories": groups, "items": items[:50]}
+    titles = catalogue.titles(session, (i["item_id"] for i in items[:50]))
+    return {"weeks": weeks, "as_of": as_of, "categories": groups,
+            "items": [{**i, "title": titles.get(i["item_id"])} for i in items[:50]]}
 
 
 def alert_list(session: Session, shop_id: int, rules: AlertRules) -> dict:

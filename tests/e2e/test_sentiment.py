@@ -50,7 +50,7 @@ def test_the_planted_spike_is_an_alert_naming_its_aspect_and_a_webhook_event(dem
 def test_item_summary_shows_the_complaint_and_the_falling_trend(demo):
     client, h, spike = demo["client"], demo["shop"].headers("analyst"), demo["truth"]["planted_spike"]
     body = client.get(f"/v1/sentiment/items/{spike['item_id']}?weeks=12", headers=h).get_json()
-    assert body["reviews"] == body["scored"] > 50
+    assert body["reviews"] == body["scored"] > 50 and body["title"] == catalogue_titles(demo["dir"])[spike["item_id"]]
     assert body["top_complaints"][0]["aspect"] == spike["aspect"]
     assert body["top_complaints"][0]["count"] >= 10 and body["top_complaints"][0]["examples"]
     trend = [w for w in body["trend"] if w["reviews"]]
@@ -77,7 +77,8 @@ def test_categories_rank_by_positive_rate_and_list_the_weakest_items(demo):
     assert spiked in {c["category"] for c in body["categories"]}
     items = body["items"]
     assert items and [i["positive_rate"] for i in items] == sorted(i["positive_rate"] for i in items)
-    assert all(i["reviews"] >= 5 for i in items)
+    titles = catalogue_titles(demo["dir"])
+    assert all(i["reviews"] >= 5 and i["title"] == titles[i["item_id"]] for i in items)
     assert client.get("/v1/sentiment/categories?weeks=0", headers=h).status_code == 422
 
 

@@ -142,7 +142,11 @@
       if (!reply.body.undercuts.length) { target.textContent = c.msg("pricing_no_undercuts"); return; }
       target.appendChild(c.table(["item_id", "competitor", "competitor_price", "our_price", "gap"],
         reply.body.undercuts.map(function (u) {
-          return [u.item_id, u.competitor, c.money(u.competitor_price), c.money(u.our_price),
+          // an item with advice opens its what-if; another is named only
+          var advised = rows.some(function (r) { return r.item_id === u.item_id; });
+          var item = advised ? c.itemLink(u.item_id, u.title, function () { choose(u.item_id); window.scrollTo(0, 0); })
+            : (u.title ? u.title + " · " + u.item_id : u.item_id);
+          return [item, u.competitor, c.money(u.competitor_price), c.money(u.our_price),
                   c.percent(u.our_price ? u.competitor_price / u.our_price - 1 : null)];
         })));
     });
@@ -151,5 +155,5 @@
   document.getElementById("action-filter").addEventListener("change", suggestions);
   document.getElementById("whatif-item").addEventListener("change", function (e) { choose(e.target.value); });
   document.getElementById("price-slider").addEventListener("input", function (e) { at(Number(e.target.value)); });
-  c.ready.then(function () { suggestions(); competitors(); });
+  c.ready.then(function () { suggestions().then(competitors); });  // undercuts link to the advice loaded first
 })();

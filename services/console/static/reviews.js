@@ -36,8 +36,7 @@
       var weakest = document.getElementById("weakest");
       weakest.textContent = "";
       weakest.appendChild(c.table(["item_id", "category", "reviews", "positive_rate"], body.items.slice(0, 15).map(function (item) {
-        var open = c.element("button", { type: "button", "class": "link" }, item.item_id);
-        open.addEventListener("click", function () { show(item.item_id); });
+        var open = c.itemLink(item.item_id, item.title, function () { show(item.item_id); });
         return [open, item.category, item.reviews, c.percent(item.positive_rate).replace("+", "")];
       })));
     });
@@ -95,7 +94,7 @@
       document.getElementById("item-chart").textContent = "";
       if (!reply.ok) { summary.textContent = c.problemText(reply); return; }
       var body = reply.body;
-      summary.textContent = c.msg("reviews_item_summary", { item: itemId, reviews: c.number(body.reviews, 0),
+      summary.textContent = c.msg("reviews_item_summary", { item: body.title ? body.title + " · " + itemId : itemId, reviews: c.number(body.reviews, 0),
         rate: body.positive_rate === null ? "—" : c.percent(body.positive_rate).replace("+", "") }) + (body.note ? " " + body.note : "");
       c.chart(document.getElementById("item-chart"), {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json", height: 180, data: { values: body.trend },
