@@ -23,9 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.decisions import advice, data, outcomes
-from shared import catalogue, jobs, suggestions, webhooks
+from shared import jobs, suggestions, webhooks
 from shared.auth import Principal
 from shared.calendar import shop_today
+from shared.catalogue import titles as item_titles
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput
@@ -115,7 +116,7 @@ def record(session: Session, shop_id: int, principal: Principal, args: dict, ide
 
 def list_decisions(session: Session, filters: dict, limit: int, cursor: str | None) -> dict:
     rows, next_cursor = data.page(session, filters, limit, cursor)
-    titles = catalogue.titles(session, (row.item_id for row in rows))
+    titles = item_titles(session, (row.item_id for row in rows))
     return {"items": [to_dict(session, row, counts=False, titles=titles) for row in rows], "next_cursor": next_cursor}
 
 
@@ -258,7 +259,7 @@ def _measure_campaign(session: Session, decision: Decision, timezone: str, start
 
 def to_dict(session: Session, decision: Decision, counts: bool = True, titles: dict[str, str] | None = None) -> dict:
     if titles is None:
-        titles = catalogue.titles(session, [decision.item_id])
+        titles = item_titles(session, [decision.item_id])
     answer = {"id": decision.id, "kind": decision.kind, "status": decision.status, "item_id": decision.item_id,
               "item_title": titles.get(decision.item_id),
               "segment": decision.segment, "suggestion_id": decision.suggestion_id,

@@ -14,9 +14,10 @@ from services.forecasting import data
 from services.forecasting.forecasts import Forecasts, UnknownItem
 from services.forecasting.model import MIN_HISTORY_DAYS, NotEnoughHistory, QuantileForecaster, backtest, build_history
 from services.forecasting.replenish import pack_sizes, plan_stock
-from shared import artifacts, catalogue, sales, webhooks
+from shared import artifacts, sales, webhooks
 from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.calendar import local_window
+from shared.catalogue import titles as item_titles
 from shared.config import Settings
 from shared.errors import Conflict, NotFound
 from shared.i18n import said, t
@@ -49,7 +50,7 @@ def item_forecast(session: Session, shop_id: int, settings: Settings, item_id: s
         units = days.set_index("date")["units"] if not days.empty else pd.Series(dtype=float)
         answer["history"] = [{"date": day.date().isoformat(), "units": float(units.get(day, 0.0))}
                              for day in pd.date_range(*span, freq="D")]
-    return {**answer, "title": catalogue.titles(session, [item_id]).get(item_id), "model_version": loaded.version}
+    return {**answer, "title": item_titles(session, [item_id]).get(item_id), "model_version": loaded.version}
 
 
 def category_outlook(shop_id: int, settings: Settings, horizon: int) -> dict:
@@ -77,7 +78,7 @@ def replenishment(session: Session, shop_id: int, settings: Settings, service_le
     if risk:
         plans = [p for p in plans if p.risk == risk]
     shown = plans[:limit]
-    titles = catalogue.titles(session, (plan.item_id for plan in shown))
+    titles = item_titles(session, (plan.item_id for plan in shown))
     return {"model_version": loaded.version, "as_of": forecasts.as_of.isoformat(), "service_level": service_level,
             "items": [{**plan.__dict__, "title": titles.get(plan.item_id),
                        "suggestion_id": suggestion_id(SERVICE, loaded.version, plan.item_id)} for plan in shown]}

@@ -59,6 +59,7 @@ class Pick:
     item_id: str
     score: float
     reason: Message
+    title: str | None = None  # the catalogue's at training, so a console names the item without a lookup
 
 
 @dataclass
@@ -266,8 +267,8 @@ class Recommender:
         return self.category_items.get(category, np.array([], dtype=np.int64))
 
     def _picks(self, items, scores, reasons) -> list[Pick]:
-        return [Pick(str(self.item_ids[i]), round(float(s), 6), r) for i, s, r in zip(items, scores, reasons,
-                                                                                      strict=True)]
+        return [Pick(str(self.item_ids[i]), round(float(s), 6), r, self.titles[i] or None)
+                for i, s, r in zip(items, scores, reasons, strict=True)]
 
     def categories_known(self) -> set[str]:
         return {c for c in self.category_items if c}
@@ -579,7 +580,8 @@ class Recommender:
                 reason = t("recommendation.popular_in_shop_of", days=window, rank=rank, category=self.categories[item])
             else:
                 reason = t("recommendation.popular_in_shop", days=window, rank=rank)
-            picks.append(Pick(str(self.item_ids[item]), round(float(counts[item]), 4), reason))
+            picks.append(Pick(str(self.item_ids[item]), round(float(counts[item]), 4), reason,
+                              self.titles[item] or None))
         message = None if picks else t("recommendation.no_interactions_in_window")
         return Answer(picks, message=message)
 

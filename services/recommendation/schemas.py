@@ -17,8 +17,8 @@ class HistoryArgsSchema(ma.Schema):
 
 class HistorySchema(ma.Schema):
     user_id = ma.fields.String()
-    events = ma.fields.List(ma.fields.Dict(), metadata={"description": "item_id, type (pv/fav/cart/buy), ts"})
-    purchases = ma.fields.List(ma.fields.Dict(), metadata={"description": "item_id, units, created_at of sales"})
+    events = ma.fields.List(ma.fields.Dict(), metadata={"description": "item_id, title, type (pv/fav/cart/buy), ts"})
+    purchases = ma.fields.List(ma.fields.Dict(), metadata={"description": "item_id, title, units, created_at of sales"})
 
 
 class ItemArgsSchema(ma.Schema):
@@ -40,6 +40,7 @@ class SessionSchema(StrictSchema):
 
 class PickSchema(ma.Schema):
     item_id = ma.fields.String()
+    title = ma.fields.String(allow_none=True, metadata={"description": "the catalogue title at training"})
     score = ma.fields.Float()
     reason = ma.fields.String(metadata={"description": "why this item, derived from the model that picked it"})
 

@@ -29,8 +29,9 @@ from services.sentiment.analysis import ReviewReader
 from services.sentiment.aspects import Lexicon
 from services.sentiment.model import SentimentClassifier, accuracy_and_macro_f1
 from services.sentiment.summary import group_summary, item_summary, positive_rate
-from shared import artifacts, catalogue, jobs, webhooks
+from shared import artifacts, jobs, webhooks
 from shared.artifacts import ActiveModelCache
+from shared.catalogue import titles as item_titles
 from shared.config import Settings
 from shared.errors import NotFound
 from shared.i18n import t
@@ -67,7 +68,7 @@ def item_sentiment(session: Session, shop_id: int, item_id: str, weeks: int) -> 
     reviews = data.item_review_count(session, item_id)
     scores = data.item_scores(session, item_id)
     return {**item_summary(item_id, reviews, scores, shop_timezone(session, shop_id), weeks),
-            "title": catalogue.titles(session, [item_id]).get(item_id)}
+            "title": item_titles(session, [item_id]).get(item_id)}
 
 
 def category_sentiment(session: Session, shop_id: int, weeks: int) -> dict:
@@ -89,7 +90,7 @@ def category_sentiment(session: Session, shop_id: int, weeks: int) -> dict:
                           "positive_rate": positive_rate(group["label"])})
     items.sort(key=lambda i: (i["positive_rate"] is None, i["positive_rate"] or 0))
     as_of = pd.Timestamp(latest).tz_convert(timezone).date().isoformat()
-    titles = catalogue.titles(session, (i["item_id"] for i in items[:50]))
+    titles = item_titles(session, (i["item_id"] for i in items[:50]))
     return {"weeks": weeks, "as_of": as_of, "categories": groups,
             "items": [{**i, "title": titles.get(i["item_id"])} for i in items[:50]]}
 
@@ -271,7 +272,7 @@ def current_alerts(session, shop_id: int, rules: AlertRules = AlertRules()) -> t
         return [], None
     as_of = max(frame["day"])
     found = find_alerts(frame, rules, as_of)
-    titles = catalogue.titles(session, (a["item_id"] for a in found))
+    titles = item_titles(session, (a["item_id"] for a in found))
     return [{**a, "title": titles.get(a["item_id"])} for a in found], as_of.isoformat()
 
 

@@ -266,11 +266,16 @@ def test_recommendations_for_a_buyer_and_an_item_and_the_models_quality(live_ser
         picks = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-recs tbody tr"))
         assert picks and all(r.find_elements(By.TAG_NAME, "td")[2].text for r in picks)  # each with its reason
         wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#user-history tbody tr"))
-        item_id = picks[0].find_elements(By.TAG_NAME, "td")[0].text
-        field = browser.find_element(By.ID, "item")
-        field.send_keys(item_id)
-        browser.find_element(By.CSS_SELECTOR, "#item-form button").click()
+        # a pick is named by its title; clicking it shows what is similar to it and bought with it
+        link = picks[0].find_element(By.CSS_SELECTOR, ".item-name")
+        item_id = link.get_attribute("data-item")
+        assert link.find_element(By.CLASS_NAME, "item-title").get_attribute("textContent") == \
+            decision_shop["titles"][item_id]
+        link.click()
         wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#similar tbody tr"))
+        assert browser.find_element(By.ID, "item").get_attribute("value") == item_id
+        similar = browser.find_elements(By.CSS_SELECTOR, "#similar tbody tr .item-name")
+        assert similar and item_id not in {s.get_attribute("data-item") for s in similar}
         wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#quality-chart svg .role-mark *"))
         assert "v1" in browser.find_element(By.ID, "quality").text
         assert console_errors(browser) == []

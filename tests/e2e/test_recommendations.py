@@ -7,7 +7,7 @@ import pytest
 
 from services.recommendation.candidates import RETRIEVERS
 from tests.conftest import make_shop
-from tests.support.demo_shops import import_demo
+from tests.support.demo_shops import catalogue_titles, import_demo
 from tests.support.imports import import_file, retrain, wait_for_job
 
 
@@ -21,7 +21,7 @@ def demo(app, demo_data):
     job = retrain(client, shop.headers(), "recommendation")
     assert job["status"] == "succeeded", job
     users = [row["user_id"] for row in csv.DictReader(open(out / "customers.csv", encoding="utf-8"))]
-    return {"shop": shop, "client": client, "job": job, "users": users, "dir": out}
+    return {"shop": shop, "client": client, "job": job, "users": users, "dir": out, "titles": catalogue_titles(out)}
 
 
 def test_training_job_evaluates_against_baselines_and_promotes(demo):
@@ -60,6 +60,7 @@ def test_personal_recommendations_with_reasons(demo):
         assert any(p["reason"].startswith("因为您") for p in body["items"])
         scores = [p["score"] for p in body["items"]]
         assert scores == sorted(scores, reverse=True)
+        assert all(p["title"] == demo["titles"][p["item_id"]] for p in body["items"])  # named, no lookup needed
 
 
 def test_a_buyers_history_is_for_staff_and_the_buyer(demo):
@@ -73,6 +74,7 @@ def test_a_buyers_history_is_for_staff_and_the_buyer(demo):
     # The reasons staff see name what the history holds.
     bought = {p["item_id"] for p in body["purchases"]} | {e["item_id"] for e in body["events"]}
     assert bought
+    assert all(row["title"] == demo["titles"].get(row["item_id"]) for row in body["purchases"] + body["events"])
     own = client.get(f"/v1/recommendations/users/{user}/history", headers=_user_token(client, shop, user))
     assert own.status_code == 200
     assert client.get(f"/v1/recommendations/users/{user}/history", headers=shop.headers("client")).status_code == 403

@@ -11,7 +11,7 @@
     if (!reply.ok) { target.textContent = c.problemText(reply); return; }
     if (!reply.body.items.length) { target.textContent = c.msg("recs_none"); return; }
     target.appendChild(c.table(["item_id", "score", "reason"], reply.body.items.map(function (p) {
-      return [p.item_id, c.number(p.score, 3), p.reason || ""];
+      return [lookUp(p), c.number(p.score, 3), p.reason || ""];
     })));
   }
 
@@ -29,10 +29,19 @@
       document.getElementById("history-title").hidden = false;
       target.textContent = "";
       if (!reply.ok) { target.textContent = c.problemText(reply); return; }
-      var rows = reply.body.purchases.map(function (p) { return [c.moment(p.created_at), p.item_id, c.msg("event_bought", { units: c.number(p.units, 0) })]; })
-        .concat(reply.body.events.map(function (e) { return [c.moment(e.ts), e.item_id, c.msg("event_" + e.type)]; }));
+      var rows = reply.body.purchases.map(function (p) { return [c.moment(p.created_at), lookUp(p), c.msg("event_bought", { units: c.number(p.units, 0) })]; })
+        .concat(reply.body.events.map(function (e) { return [c.moment(e.ts), lookUp(e), c.msg("event_" + e.type)]; }));
       if (!rows.length) { target.textContent = c.msg("recs_no_history"); return; }
       target.appendChild(c.table(["when", "item_id", "what"], rows));
+    });
+  }
+
+  // An item named by its title; a click shows what is similar to it and bought with it.
+  function lookUp(row) {
+    return c.itemLink(row.item_id, row.title, function () {
+      document.getElementById("item").value = row.item_id;
+      item(row.item_id);
+      document.getElementById("item").scrollIntoView();
     });
   }
 
