@@ -267,6 +267,9 @@ def shape_rows(table: pd.DataFrame, interp: Interpretation) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+AXIS_FORMATS = {"day": "%-m/%-d", "week": "%-m/%-d", "month": "%Y-%m"}
+
+
 def chart(table: pd.DataFrame, interp: Interpretation, metric_title: Message) -> dict:
     """A Vega-Lite v5 spec with the data inline: bar for rankings, line for trends, arc for shares,
     grouped bars for comparisons."""
@@ -275,10 +278,11 @@ def chart(table: pd.DataFrame, interp: Interpretation, metric_title: Message) ->
             "title": metric_title}
     y = {"field": "value", "type": "quantitative", "title": metric_title}
     if interp.shape == "trend":
-        kind = "ordinal" if interp.dimension == "weekday" else "temporal"
-        spec.update(mark={"type": "line", "point": True},
-                    encoding={"x": {"field": "label", "type": kind, "title": dimension_name(interp.dimension),
-                                    "sort": None}, "y": y})
+        x = {"field": "label", "type": "ordinal" if interp.dimension == "weekday" else "temporal",
+             "title": dimension_name(interp.dimension), "sort": None}
+        if interp.dimension in AXIS_FORMATS:  # one date format on every tick (Vega mixes weekdays and months)
+            x["axis"] = {"format": AXIS_FORMATS[interp.dimension]}
+        spec.update(mark={"type": "line", "point": True}, encoding={"x": x, "y": y})
     elif interp.shape == "share":
         spec.update(mark={"type": "arc"}, encoding={"theta": {"field": "value", "type": "quantitative"},
                                                     "color": {"field": "label", "type": "nominal"},

@@ -111,6 +111,9 @@ def test_the_dashboard_shows_kpi_cards_and_the_daily_revenue_chart(live_server, 
         assert link.endswith("/ask?q=" + quote("本月的销售额"))  # the same figure, asked
         wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#revenue-chart svg .role-mark *"))
         wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#top-items tbody tr"))
+        # the daily chart ends on the last day with data, not on today so far
+        chart = browser.find_element(By.ID, "revenue-chart")
+        assert chart.get_attribute("data-through") == kpis["data_through"]
         assert console_errors(browser) == []
 
 

@@ -52,7 +52,8 @@ def test_the_question_set_is_answered_exactly(demo):
 
 def test_charts_follow_the_shape(demo):
     assert _ask(demo, "本月热销商品排名").get_json()["chart"]["mark"] == "bar"
-    assert _ask(demo, "最近7天每天的销售额趋势").get_json()["chart"]["mark"]["type"] == "line"
+    daily = _ask(demo, "最近7天每天的销售额趋势").get_json()["chart"]
+    assert daily["mark"]["type"] == "line" and daily["encoding"]["x"]["axis"]["format"] == "%-m/%-d"  # one tick format
     assert _ask(demo, "各品类销售额占比").get_json()["chart"]["mark"]["type"] == "arc"
     comparison = _ask(demo, "本月和上月销售额对比").get_json()
     assert comparison["chart"]["encoding"]["x"]["field"] == "period"

@@ -46,7 +46,7 @@
     var sold = c.msg("forecast_sold"), band = c.msg("forecast_band"), median = c.msg("forecast_median");
     var values = (body.history || []).map(function (h) { return { date: h.date, units: h.units, series: sold }; });
     var future = body.points.map(function (p) { return { date: p.date, p10: p.p10, p50: p.p50, p90: p.p90, series: median }; });
-    var x = { field: "date", type: "temporal", title: null };
+    var x = { field: "date", type: "temporal", title: null, axis: { format: "%-m/%-d" } };
     var y = c.msg("forecast_units");
     var spec = {
       $schema: "https://vega.github.io/schema/vega-lite/v5.json", height: 260,
