@@ -6,19 +6,30 @@
   var chosen = null;
   var MONTHS = 6;
 
-  // The last full month against the one before it (the current month is still running).
+  // The months the data covers in full: the month of as_of is still running unless as_of is its last day
+  // (a running month drawn next to full ones reads as a collapse).
+  function fullMonths(trend, asOf) {
+    var day = new Date(asOf + "T00:00:00Z"), next = new Date(day.getTime() + 86400000);
+    var running = next.getUTCMonth() === day.getUTCMonth() ? asOf.slice(0, 7) : null;
+    return (trend || []).filter(function (p) { return p.month !== running; });
+  }
+
+  // The last full month against the one before it.
   function change(trend) {
-    if (!trend || trend.length < 3) return null;
-    var last = trend[trend.length - 2].revenue, before = trend[trend.length - 3].revenue;
+    if (!trend || trend.length < 2) return null;
+    var last = trend[trend.length - 1].revenue, before = trend[trend.length - 2].revenue;
     return before ? last / before - 1 : null;
   }
 
-  function chart(groups) {
+  function chart(groups, asOf) {
     var values = [];
     groups.forEach(function (g) {
-      (g.trend || []).forEach(function (p) { values.push({ month: p.month, revenue: p.revenue, group: g.title || g.name }); });
+      fullMonths(g.trend, asOf).forEach(function (p) { values.push({ month: p.month, revenue: p.revenue, group: g.title || g.name }); });
     });
-    c.chart(document.getElementById("segments-chart"), {
+    var target = document.getElementById("segments-chart");
+    target.setAttribute("data-months", values.map(function (v) { return v.month; })
+      .filter(function (m, i, all) { return all.indexOf(m) === i; }).join(","));
+    c.chart(target, {
       $schema: "https://vega.github.io/schema/vega-lite/v5.json", height: 220, data: { values: values },
       mark: { type: "line", point: true },
       encoding: { x: { field: "month", type: "ordinal", title: null },
@@ -32,7 +43,7 @@
       var note = document.getElementById("segments-note"), target = document.getElementById("segments");
       if (!reply.ok) { note.textContent = c.problemText(reply); return; }
       note.textContent = c.msg("segments_note", { as_of: c.day(reply.body.as_of), customers: c.number(reply.body.customers, 0) });
-      chart(reply.body.rfm);
+      chart(reply.body.rfm, reply.body.as_of);
       d.sortable(target, [
         { label: "column_segment", sort: "name" }, { label: "column_customers", sort: "customers" },
         { label: "column_share", sort: "share" }, { label: "column_revenue_share", sort: "revenue_share" },
@@ -40,6 +51,7 @@
         { label: "column_segment_trend" },
         { label: "column_advice" }, { label: "" }
       ], reply.body.rfm, function (row) {
+        var moved = change(fullMonths(row.trend, reply.body.as_of));
         var actions = c.element("span", { "class": "decide" });
         var members = c.element("button", { type: "button", "data-members": row.name }, c.msg("segments_members"));
         members.addEventListener("click", function () { showMembers(row); });
@@ -51,8 +63,7 @@
         }
         return [row.title || row.name, row.customers, c.percent(row.share).replace("+", ""),
                 c.percent(row.revenue_share).replace("+", ""), c.money(row.avg_spend), c.number(row.avg_recency_days, 0),
-                c.element("span", { "class": change(row.trend) > 0 ? "up" : change(row.trend) < 0 ? "down" : "muted" },
-                          c.percent(change(row.trend))),
+                c.element("span", { "class": moved > 0 ? "up" : moved < 0 ? "down" : "muted" }, c.percent(moved)),
                 row.advice || "", actions];
       });
     });
