@@ -147,8 +147,11 @@ def _authenticate_session(settings: Settings, cookie: str, limiter) -> None:
         raise Unauthorized(i18n.t("auth.platform_token"))
     caller = accounts.session_caller(settings, cookie)
     g.console_session = caller
-    # The reader's language: what the request asks for, else the user's own setting.
-    if not i18n.negotiate(request.headers.get("Accept-Language")):
+    # The reader's language: what the request asks for, else the user's own setting. A page the browser
+    # opens itself (the weekly report's frame, a CSV link) carries the browser's language, not the
+    # console's: there the user's setting wins, as it does on the console's own pages.
+    navigated = request.headers.get("Sec-Fetch-Mode") == "navigate"
+    if navigated or not i18n.negotiate(request.headers.get("Accept-Language")):
         i18n.set_language(caller.language)
     if request.method not in SAFE_METHODS and not hmac.compare_digest(
             request.headers.get(CSRF_HEADER, "").encode(), caller.csrf_token.encode()):

@@ -298,6 +298,7 @@ def test_the_weekly_report_inside_the_console_and_printable(live_server, decisio
         browser.find_element(By.ID, "print").click()
         assert browser.execute_script("return document.body.dataset.printed") == "yes"
         browser.switch_to.frame(frame)
-        assert browser.find_elements(By.TAG_NAME, "svg") and browser.find_element(By.TAG_NAME, "h1").text
+        # in the user's language (zh-CN), not the headless browser's own Accept-Language (en-US)
+        assert browser.find_elements(By.TAG_NAME, "svg") and "周报" in browser.find_element(By.TAG_NAME, "h1").text
         browser.switch_to.default_content()
         assert console_errors(browser) == []

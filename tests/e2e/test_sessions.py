@@ -2,6 +2,7 @@
 revocation, throttling (docs/api.md, "Console and sessions")."""
 
 import json
+import re
 import secrets
 import uuid
 from dataclasses import replace
@@ -272,6 +273,12 @@ def test_a_session_answers_in_the_users_language(app, client):
     asked = console.call("DELETE", "/v1/users/4294967296", headers={"Accept-Language": "zh-CN"})
     assert "本店没有用户" in asked.get_json()["detail"]
     assert console.call("PATCH", "/v1/me", json={"language": "fr"}).status_code == 422
+    # A page the browser opens itself (the weekly report's frame, a CSV link) sends the browser's own
+    # language; the user's setting wins there, as on the console's pages.
+    browser = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    fetched = console.call("GET", "/v1/jobs/no-such-job", headers=browser).get_json()["detail"]
+    opened = console.call("GET", "/v1/jobs/no-such-job", headers={**browser, "Sec-Fetch-Mode": "navigate"})
+    assert re.search(r"[\u4e00-\u9fff]", fetched) and not re.search(r"[\u4e00-\u9fff]", opened.get_json()["detail"])
 
 
 def test_create_user_command(app, shop, base_env, monkeypatch):
