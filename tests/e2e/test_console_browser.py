@@ -13,22 +13,10 @@ from urllib.parse import quote, urlparse
 import pytest
 
 from tests.conftest import make_shop
-from tests.support.browser import chromium, console_errors, log_in, wait
+from tests.support.browser import PHONE_WIDTH, chromium, console_errors, horizontal_overflow, log_in, phone, wait
 from tests.support.demo_shops import import_demo
 
-PHONE_WIDTH = 400
 PASSWORD = "a long enough passphrase 42"
-
-
-def _phone(browser) -> None:
-    # A phone's viewport (a desktop window cannot be made this narrow in headless Chromium).
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": PHONE_WIDTH, "height": 800, "deviceScaleFactor": 2, "mobile": True})
-
-
-def _horizontal_overflow(browser) -> int:
-    return browser.execute_script(
-        "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 
@@ -60,11 +48,11 @@ def test_the_login_page_fits_a_phone(live_server):
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _phone(browser)
+        phone(browser)
         browser.get(f"{live_server.url}/login")
         wait(browser, lambda b: b.find_elements(By.ID, "login-form"))
         assert browser.execute_script("return window.innerWidth") == PHONE_WIDTH
-        assert _horizontal_overflow(browser) == 0
+        assert horizontal_overflow(browser) == 0
         field = browser.find_element(By.NAME, "email").rect
         assert field["x"] >= 0 and field["x"] + field["width"] <= PHONE_WIDTH
 
@@ -150,10 +138,10 @@ def test_the_dashboard_fits_a_phone(live_server, console_shop):
     from selenium.webdriver.common.by import By
 
     with chromium() as browser:
-        _phone(browser)
+        phone(browser)
         log_in(browser, live_server.url, console_shop["user"])
         wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#revenue-chart svg .role-mark *"))
-        assert _horizontal_overflow(browser) == 0
+        assert horizontal_overflow(browser) == 0
 
 
 def test_admin_retrains_a_model_and_creates_and_revokes_a_key(live_server, console_shop):
@@ -276,8 +264,8 @@ def test_the_entity_of_an_export_is_recognised_and_can_be_overridden(live_server
         Select(browser.find_element(By.ID, "entity")).select_by_value("products")
         wait(browser, lambda b: "数据类型：商品" in summary.text)
         assert browser.find_elements(By.CSS_SELECTOR, "#preview-columns select[data-column]")
-        _phone(browser)
-        assert _horizontal_overflow(browser) <= 0
+        phone(browser)
+        assert horizontal_overflow(browser) <= 0
         assert console_errors(browser) == []
 
 

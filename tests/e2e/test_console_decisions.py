@@ -11,7 +11,7 @@ import pytest
 
 from shared.platform_tasks import deliver_webhooks_once
 from tests.conftest import make_shop
-from tests.support.browser import chromium, console_errors, log_in, wait
+from tests.support.browser import chromium, console_errors, horizontal_overflow, log_in, phone, wait
 from tests.support.demo_shops import catalogue_titles, import_demo
 from tests.support.imports import retrain, wait_for_job
 
@@ -301,4 +301,21 @@ def test_the_weekly_report_inside_the_console_and_printable(live_server, decisio
         # in the user's language (zh-CN), not the headless browser's own Accept-Language (en-US)
         assert browser.find_elements(By.TAG_NAME, "svg") and "周报" in browser.find_element(By.TAG_NAME, "h1").text
         browser.switch_to.default_content()
+        assert console_errors(browser) == []
+
+
+@pytest.mark.parametrize("path, ready", [
+    ("/pricing", "#suggestions tbody tr"), ("/forecasts", "#plan tbody tr"), ("/alerts", "#alert-list li"),
+    ("/decisions", "#log tbody tr"), ("/segments", "#segments tbody tr"), ("/reviews", "#weakest tbody tr"),
+])
+def test_the_decision_pages_fit_a_phone(live_server, decision_shop, path, ready):
+    """Long item titles and wide tables scroll inside their card; the page itself never sideways."""
+    from selenium.webdriver.common.by import By
+
+    with chromium() as browser:
+        log_in(browser, live_server.url, decision_shop["admin"], path)
+        phone(browser)
+        browser.get(f"{live_server.url}{path}")
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ready))
+        assert horizontal_overflow(browser) == 0
         assert console_errors(browser) == []

@@ -66,6 +66,21 @@ def log_in(browser, url: str, user: dict, next_path: str = "/") -> None:
     wait(browser, lambda b: "/login" not in b.current_url)
 
 
+PHONE_WIDTH = 400
+
+
+def phone(browser) -> None:
+    """A phone's viewport (a desktop window cannot be made this narrow in headless Chromium)."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": PHONE_WIDTH, "height": 800, "deviceScaleFactor": 2, "mobile": True})
+
+
+def horizontal_overflow(browser) -> int:
+    """How far the page is wider than the viewport (0: nothing to scroll sideways)."""
+    return browser.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
 def console_errors(driver) -> list[str]:
     """Errors the page logged (failed loads, CSP violations, script errors)."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
