@@ -47,11 +47,11 @@ def chromium(width: int = 1280, height: int = 900, language: str = "zh-CN") -> I
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait(browser, condition, seconds: float = 30):
-    """Until ``condition(browser)`` is truthy (its value), or a timeout error."""
+def wait(browser, condition, seconds: float = 30, message: str = ""):
+    """Until ``condition(browser)`` is truthy (its value), or a timeout error saying ``message``."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, seconds).until(condition)
+    return WebDriverWait(browser, seconds).until(condition, message)
 
 
 def log_in(browser, url: str, user: dict, next_path: str = "/") -> None:
