@@ -165,8 +165,10 @@ class Forecasts:
 
     def item(self, item_id: str, horizon: int) -> dict:
         i = self.row(item_id)
+        means = expected(self.quantiles[i, :horizon])
         points = [{"date": (self.as_of + timedelta(days=h + 1)).isoformat(),
-                   "p10": round(float(q[0]), 3), "p50": round(float(q[1]), 3), "p90": round(float(q[2]), 3)}
+                   "p10": round(float(q[0]), 3), "p50": round(float(q[1]), 3), "p90": round(float(q[2]), 3),
+                   "expected": round(float(means[h]), 3)}
                   for h, q in enumerate(self.quantiles[i, :horizon])]
         days = int(self.history_days[i])
         note = None
@@ -182,7 +184,7 @@ class Forecasts:
                 "explanation": explanation, "note": note,
                 "total": {**{k: round(float(self.quantiles[i, :horizon, j].sum()), 2) for j, k in
                              enumerate(("p10", "p50", "p90"))},
-                          "expected": round(float(expected(self.quantiles[i, :horizon]).sum()), 2)}}
+                          "expected": round(float(means.sum()), 2)}}
 
     def explain(self, i: int, horizon: int) -> list[dict]:
         """The features that move this item's p50 over the horizon most, in words: looked up for

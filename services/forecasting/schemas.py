@@ -25,6 +25,8 @@ class PointSchema(ma.Schema):
     p10 = ma.fields.Float()
     p50 = ma.fields.Float()
     p90 = ma.fields.Float()
+    expected = ma.fields.Float(metadata={"description": "the day's mean demand: what sums to total.expected (the p50 "
+                                                        "of an item that usually sells nothing is 0)"})
 
 
 class ExplanationSchema(ma.Schema):

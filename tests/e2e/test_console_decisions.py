@@ -135,6 +135,9 @@ def test_the_forecast_chart_shows_history_and_the_band(live_server, decision_sho
         assert len(lines) >= 2  # the history sold and the median forecast
         assert browser.find_elements(By.CSS_SELECTOR, "#explanation li")
         assert item_id in browser.find_element(By.ID, "forecast-title").text
+        total = client.get(f"/v1/forecasts/items/{item_id}?horizon=28", headers=shop.headers()).get_json()["total"]
+        note = browser.find_element(By.ID, "forecast-note").text.replace(",", "")
+        assert f"预计卖约 {int(total['expected'] + 0.5)} 件" in note  # the mean, not a sum of daily medians
         # Searched by words of a title, as an operator remembers an item.
         plans = client.get("/v1/replenishment?limit=500", headers=shop.headers()).get_json()["items"]
         # a later row and the end of its title, which no row before it holds (the page takes the first match)

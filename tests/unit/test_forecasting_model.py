@@ -111,6 +111,9 @@ def test_bundle_round_trip_explains_and_zero_for_never_sold(fitted):
     answer = again.item("i3", 7)
     assert len(answer["points"]) == 7 and answer["points"][0]["date"] == "2026-11-21"
     assert answer["explanation"] and all("text" in e for e in answer["explanation"])
+    # each day's mean lies in its band and the means add up to the total the console states
+    assert all(p["p10"] <= p["expected"] <= p["p90"] for p in answer["points"])
+    assert sum(p["expected"] for p in answer["points"]) == pytest.approx(answer["total"]["expected"], abs=0.01)
     assert answer == bundle.item("i3", 7)
     fresh = again.item("new", 5)
     assert all(p["p50"] == 0 for p in fresh["points"]) and "no sales yet" in fresh["note"].render("en")

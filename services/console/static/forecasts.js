@@ -32,10 +32,10 @@
         document.getElementById("forecast-chart").textContent = "";
         return;
       }
-      var body = reply.body, total = 0;
+      var body = reply.body;
       if (body.title) document.getElementById("forecast-title").textContent = c.msg("forecast_title", { item: body.title + " · " + itemId });
-      body.points.forEach(function (p) { total += p.p50; });
-      note.textContent = c.msg("forecast_note", { as_of: c.day(body.as_of), days: HORIZON, units: c.number(total, 0),
+      // the mean: a sum of daily medians says 0 for an item that sells every few days
+      note.textContent = c.msg("forecast_note", { as_of: c.day(body.as_of), days: HORIZON, units: c.number(body.total.expected, 0),
                                                   version: body.model_version });
       (body.explanation || []).forEach(function (e) { list.appendChild(c.element("li", {}, e.text)); });
       draw(body);
@@ -43,9 +43,9 @@
   }
 
   function draw(body) {
-    var sold = c.msg("forecast_sold"), band = c.msg("forecast_band"), median = c.msg("forecast_median");
+    var sold = c.msg("forecast_sold"), band = c.msg("forecast_band"), mean = c.msg("forecast_expected");
     var values = (body.history || []).map(function (h) { return { date: h.date, units: h.units, series: sold }; });
-    var future = body.points.map(function (p) { return { date: p.date, p10: p.p10, p50: p.p50, p90: p.p90, series: median }; });
+    var future = body.points.map(function (p) { return { date: p.date, p10: p.p10, expected: p.expected, p90: p.p90, series: mean }; });
     var x = { field: "date", type: "temporal", title: null, axis: { format: "%-m/%-d" } };
     var y = c.msg("forecast_units");
     var spec = {
@@ -58,7 +58,7 @@
           encoding: { x: x, y: { field: "units", type: "quantitative", title: y },
                       color: { field: "series", type: "nominal", title: null, scale: { range: ["#7b8794", "#1f5fbf"] } } } },
         { data: { values: future }, mark: { type: "line", color: "#1f5fbf" },
-          encoding: { x: x, y: { field: "p50", type: "quantitative" }, color: { field: "series", type: "nominal" } } }
+          encoding: { x: x, y: { field: "expected", type: "quantitative" }, color: { field: "series", type: "nominal" } } }
       ],
       description: band
     };
