@@ -32,9 +32,9 @@ def _alert(kind: str, subject: str, state: str, severity: str, title, link: str,
             "title": title, "link": link, "since": since, "data": data}
 
 
-def _item(row: dict):
+def _item(item_id: str, title: str | None):
     """An item as people know it: its catalogue title and id, or the id alone."""
-    return t("alerts.item_named", title=row["title"], item_id=row["item_id"]) if row.get("title") else row["item_id"]
+    return t("alerts.item_named", title=title, item_id=item_id) if title else item_id
 
 
 def gather(parts: dict, failed_jobs: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -65,8 +65,8 @@ def with_states(alerts: list[dict], states: dict[str, dict]) -> list[dict]:
 
 def _stockouts(part: dict) -> list[dict]:
     return [_alert("stockout_risk", p["item_id"], str(p.get("stockout_date")), "high",
-                   t("alerts.stockout", item=_item(p), date=p.get("stockout_date") or "—",
-                     on_hand=p.get("on_hand")),
+                   t("alerts.stockout", item=_item(p["item_id"], p.get("title")),
+                     date=p.get("stockout_date") or "—", on_hand=p.get("on_hand")),
                    f"/forecasts?item={p['item_id']}", part.get("as_of"), p)
             for p in part.get("items", [])]
 
@@ -76,7 +76,8 @@ def _review_spikes(part: dict) -> list[dict]:
     for a in part.get("alerts", []):
         aspect = label("aspect", a["aspect"]) if a.get("aspect") else "—"
         found.append(_alert("negative_review_spike", a["item_id"], a["window"]["from"], "high",
-                            t("alerts.review_spike", item=_item(a), share=f"{a['recent']['negative_share']:.0%}",
+                            t("alerts.review_spike", item=_item(a["item_id"], a.get("title")),
+                              share=f"{a['recent']['negative_share']:.0%}",
                               expected=f"{a['baseline']['expected_negative_share']:.0%}", aspect=aspect),
                             f"/reviews?item={a['item_id']}", a["window"]["to"], a))
     return found
@@ -94,8 +95,8 @@ def _anomalies(part: dict) -> list[dict]:
 
 def _undercuts(part: dict) -> list[dict]:
     return [_alert("competitor_undercut", u["item_id"], f"{u['competitor']}@{u['competitor_price']}", "medium",
-                   t("alerts.undercut", item=_item(u), competitor=u["competitor"], price=u["competitor_price"],
-                     ours=u.get("our_price")),
+                   t("alerts.undercut", item=_item(u["item_id"], u.get("title")), competitor=u["competitor"],
+                     price=u["competitor_price"], ours=u.get("our_price")),
                    f"/pricing?item={u['item_id']}", u.get("observed_at"), u)
             for u in part.get("undercuts", [])]
 
@@ -105,8 +106,8 @@ def _outcomes(part: dict) -> list[dict]:
     for decision in part.get("items", []):
         outcome = decision.get("outcome") or {}
         if outcome.get("verdict") in BAD_OUTCOMES or outcome.get("stock") == "stockout_not_avoided":
-            subject = _item({"item_id": decision["item_id"], "title": decision.get("item_title")}) \
-                if decision.get("item_id") else decision.get("segment") or ""
+            subject = _item(decision["item_id"], decision.get("item_title")) if decision.get("item_id") \
+                else decision.get("segment") or ""
             found.append(_alert("decision_outcome", str(decision["id"]), outcome.get("measured_at", ""), "low",
                                 t("alerts.outcome", id=decision["id"], subject=subject,
                                   kind=t(f"alerts.kind_{decision['kind']}")),

@@ -95,7 +95,12 @@
     return node;
   }
 
-  // An item as people know it: its catalogue title, with the id (what other systems use) beneath.
+  // An item as people know it: its catalogue title, and the id other systems use.
+  function itemName(itemId, title) {
+    return title ? title + " · " + itemId : itemId;
+  }
+
+  // The same as a link: the title, the id beneath it.
   function itemLink(itemId, title, onClick) {
     var node = element("button", { type: "button", "class": "link item-name", "data-item": itemId });
     if (title) node.appendChild(element("span", { "class": "item-title" }, title));
@@ -202,7 +207,7 @@
 
   window.console_ = {
     data: data, msg: msg, api: api, problemText: problemText, notice: notice, ready: ready, shop: shop,
-    money: money, number: number, percent: percent, day: day, moment: moment, element: element, itemLink: itemLink,
+    money: money, number: number, percent: percent, day: day, moment: moment, element: element, itemName: itemName, itemLink: itemLink,
     table: table, chart: chart, CSRF_KEY: CSRF_KEY
   };
 })();

@@ -6,8 +6,7 @@
   var cursor = null;
 
   function subject(row) {
-    if (row.item_id) return row.item_title ? row.item_title + " (" + row.item_id + ")" : row.item_id;
-    return row.segment || "—";
+    return row.item_id ? c.itemName(row.item_id, row.item_title) : row.segment || "—";
   }
 
   function decided(row) {

@@ -33,7 +33,7 @@
         return;
       }
       var body = reply.body;
-      if (body.title) document.getElementById("forecast-title").textContent = c.msg("forecast_title", { item: body.title + " · " + itemId });
+      document.getElementById("forecast-title").textContent = c.msg("forecast_title", { item: c.itemName(itemId, body.title) });
       // the mean: a sum of daily medians says 0 for an item that sells every few days
       note.textContent = c.msg("forecast_note", { as_of: c.day(body.as_of), days: HORIZON, units: c.number(body.total.expected, 0),
                                                   version: body.model_version });

@@ -48,7 +48,7 @@
       var select = document.getElementById("whatif-item");
       select.textContent = "";
       rows.forEach(function (row) {
-        select.appendChild(c.element("option", { value: row.item_id }, row.title ? row.title + " · " + row.item_id : row.item_id));
+        select.appendChild(c.element("option", { value: row.item_id }, c.itemName(row.item_id, row.title)));
       });
       var wanted = c.data.item && rows.some(function (r) { return r.item_id === c.data.item; }) ? c.data.item : null;
       if (rows.length) choose(wanted || current || rows[0].item_id);
@@ -145,7 +145,7 @@
           // an item with advice opens its what-if; another is named only
           var advised = rows.some(function (r) { return r.item_id === u.item_id; });
           var item = advised ? c.itemLink(u.item_id, u.title, function () { choose(u.item_id); window.scrollTo(0, 0); })
-            : (u.title ? u.title + " · " + u.item_id : u.item_id);
+            : c.itemName(u.item_id, u.title);
           return [item, u.competitor, c.money(u.competitor_price), c.money(u.our_price),
                   c.percent(u.our_price ? u.competitor_price / u.our_price - 1 : null)];
         })));

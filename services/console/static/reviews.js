@@ -94,7 +94,7 @@
       document.getElementById("item-chart").textContent = "";
       if (!reply.ok) { summary.textContent = c.problemText(reply); return; }
       var body = reply.body;
-      summary.textContent = c.msg("reviews_item_summary", { item: body.title ? body.title + " · " + itemId : itemId, reviews: c.number(body.reviews, 0),
+      summary.textContent = c.msg("reviews_item_summary", { item: c.itemName(itemId, body.title), reviews: c.number(body.reviews, 0),
         rate: body.positive_rate === null ? "—" : c.percent(body.positive_rate).replace("+", "") }) + (body.note ? " " + body.note : "");
       c.chart(document.getElementById("item-chart"), {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json", height: 180, data: { values: body.trend },
