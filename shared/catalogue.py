@@ -18,3 +18,9 @@ def titles(session: Session, item_ids: Iterable[str]) -> dict[str, str]:
         return {}
     rows = session.execute(select(Product.item_id, Product.title).where(Product.item_id.in_(wanted))).all()
     return {item_id: title for item_id, title in rows if title}
+
+
+def with_titles(session: Session, rows: list[dict]) -> list[dict]:
+    """Each row (a dict with ``item_id``) with its item's catalogue ``title`` (None when it has none)."""
+    names = titles(session, (row["item_id"] for row in rows))
+    return [{**row, "title": names.get(row["item_id"])} for row in rows]

@@ -18,6 +18,7 @@ from shared import artifacts, sales, webhooks
 from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.calendar import local_window
 from shared.catalogue import titles as item_titles
+from shared.catalogue import with_titles
 from shared.config import Settings
 from shared.errors import Conflict, NotFound
 from shared.i18n import said, t
@@ -77,11 +78,10 @@ def replenishment(session: Session, shop_id: int, settings: Settings, service_le
                        pack_sizes(data.catalogue(session)), lead_time_days)
     if risk:
         plans = [p for p in plans if p.risk == risk]
-    shown = plans[:limit]
-    titles = item_titles(session, (plan.item_id for plan in shown))
     return {"model_version": loaded.version, "as_of": forecasts.as_of.isoformat(), "service_level": service_level,
-            "items": [{**plan.__dict__, "title": titles.get(plan.item_id),
-                       "suggestion_id": suggestion_id(SERVICE, loaded.version, plan.item_id)} for plan in shown]}
+            "items": with_titles(session, [{**plan.__dict__, "suggestion_id": suggestion_id(SERVICE, loaded.version,
+                                                                                           plan.item_id)}
+                                           for plan in plans[:limit]])}
 
 
 def backtest_report(shop_id: int, settings: Settings) -> dict:

@@ -30,7 +30,7 @@ from services.recommendation.recommender import Answer, Recommender, train
 from shared import activity, artifacts, jobs, sales
 from shared.artifacts import ActiveModelCache, LoadedModel
 from shared.auth import Principal
-from shared.catalogue import titles as item_titles
+from shared.catalogue import with_titles
 from shared.config import Settings
 from shared.errors import Forbidden, InvalidInput
 from shared.i18n import said, t
@@ -126,12 +126,12 @@ def user_history(session: Session, shop_id: int, principal: Principal, user_id: 
     if not _may_see_history_of(principal, user_id):
         raise Forbidden(t("recommendation.history_staff_only"))
     events, purchases = data.user_history(session, pseudonymise(_salt(session, shop_id), user_id), limit)
-    titles = item_titles(session, [*events["item_id"], *purchases["item_id"]])
     return {"user_id": user_id,
-            "events": [{"item_id": r.item_id, "title": titles.get(r.item_id), "type": r.type, "ts": r.ts.isoformat()}
-                       for r in events.itertuples()],
-            "purchases": [{"item_id": r.item_id, "title": titles.get(r.item_id), "units": float(r.units or 0),
-                           "created_at": r.created_at.isoformat()} for r in purchases.itertuples()]}
+            "events": with_titles(session, [{"item_id": r.item_id, "type": r.type, "ts": r.ts.isoformat()}
+                                            for r in events.itertuples()]),
+            "purchases": with_titles(session, [{"item_id": r.item_id, "units": float(r.units or 0),
+                                                "created_at": r.created_at.isoformat()}
+                                               for r in purchases.itertuples()])}
 
 
 def _may_see_history_of(principal: Principal, user_id: str) -> bool:

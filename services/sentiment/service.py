@@ -32,6 +32,7 @@ from services.sentiment.summary import group_summary, item_summary, positive_rat
 from shared import artifacts, jobs, webhooks
 from shared.artifacts import ActiveModelCache
 from shared.catalogue import titles as item_titles
+from shared.catalogue import with_titles
 from shared.config import Settings
 from shared.errors import NotFound
 from shared.i18n import t
@@ -90,9 +91,7 @@ def category_sentiment(session: Session, shop_id: int, weeks: int) -> dict:
                           "positive_rate": positive_rate(group["label"])})
     items.sort(key=lambda i: (i["positive_rate"] is None, i["positive_rate"] or 0))
     as_of = pd.Timestamp(latest).tz_convert(timezone).date().isoformat()
-    titles = item_titles(session, (i["item_id"] for i in items[:50]))
-    return {"weeks": weeks, "as_of": as_of, "categories": groups,
-            "items": [{**i, "title": titles.get(i["item_id"])} for i in items[:50]]}
+    return {"weeks": weeks, "as_of": as_of, "categories": groups, "items": with_titles(session, items[:50])}
 
 
 def alert_list(session: Session, shop_id: int, rules: AlertRules) -> dict:
@@ -271,9 +270,7 @@ def current_alerts(session, shop_id: int, rules: AlertRules = AlertRules()) -> t
     if frame.empty:
         return [], None
     as_of = max(frame["day"])
-    found = find_alerts(frame, rules, as_of)
-    titles = item_titles(session, (a["item_id"] for a in found))
-    return [{**a, "title": titles.get(a["item_id"])} for a in found], as_of.isoformat()
+    return with_titles(session, find_alerts(frame, rules, as_of)), as_of.isoformat()
 
 
 def raise_alerts(ctx: JobContext) -> int:
